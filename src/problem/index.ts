@@ -1,0 +1,2 @@
+export * from './bilevel.js'
+export * from './erm.js'
