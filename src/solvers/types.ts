@@ -33,3 +33,42 @@ export interface SolveResult {
   readonly status: Status
   readonly counts: Counts
 }
+
+/** A state of a lower-level solver: the iterate wₜ and, where the solver computes it, ‖Φ(wₜ, λ) − wₜ‖. */
+export interface LowerState {
+  readonly w: Vec
+  readonly iter: number
+  /** ‖Φ(wₜ, λ) − wₜ‖ when the solver evaluates the full map (deterministic solvers); undefined otherwise. */
+  readonly residual?: number
+  /** Work done so far (cumulative). */
+  readonly counts: Counts
+}
+
+/** A state of a linear-system solver: the iterate vₖ and, where computed, ‖(I − ∂₁Φᵀ)vₖ − b‖. */
+export interface LinearState {
+  readonly v: Vec
+  readonly iter: number
+  readonly residual?: number
+  readonly counts: Counts
+}
+
+/**
+ * The linear system of AID/SID at a fixed lower iterate w (SID eq. 6/7):
+ *   (I − ∂₁Φ(w, λ)ᵀ) v = b,  b = ∇₁E(w, λ).
+ * Deterministic solvers use `applyJT`; stochastic ones `applyJTHat` on minibatches.
+ */
+export interface LinearSystem {
+  readonly dim: number
+  /** v ↦ ∂₁Φ(w, λ)ᵀ v. */
+  readonly applyJT: (v: Readonly<Float64Array>) => Vec
+  /** v ↦ ∂₁Φ̂(w, λ, B)ᵀ v on a minibatch (present for stochastic problems). */
+  readonly applyJTHat?: (batch: Readonly<Int32Array>, v: Readonly<Float64Array>) => Vec
+  /** Number of samples of the finite sum (present for stochastic problems). */
+  readonly nSamples?: number
+  /** The right-hand side b = ∇₁E(w, λ). */
+  readonly rhs: Readonly<Float64Array>
+  /** True when ∂₁Φ is symmetric (conjugate gradient applies). */
+  readonly symmetric: boolean
+  /** An upper bound q < 1 on ‖∂₁Φ‖ (the contraction constant). */
+  readonly q: number
+}
