@@ -62,3 +62,11 @@ export interface StochasticBilevelProblem extends BilevelProblem {
 
 export const isStochastic = (p: BilevelProblem): p is StochasticBilevelProblem =>
   typeof (p as Partial<StochasticBilevelProblem>).phiHat === 'function'
+
+/** A problem whose fixed point and hypergradient are known in closed form (test beds). */
+export interface ClosedForm {
+  /** w(λ), the exact fixed point. */
+  solution(lambda: RVec): Vec
+  /** ∇f(λ), the exact hypergradient. */
+  hypergradient(lambda: RVec): Vec
+}

@@ -72,3 +72,24 @@ export interface LinearSystem {
   /** An upper bound q < 1 on ‖∂₁Φ‖ (the contraction constant). */
   readonly q: number
 }
+
+/**
+ * A lower-level solver as AID, ITD and SID consume it: from a problem, λ, a start w₀ and an
+ * explicit random stream, the (lazy, replayable) stream of states w₀, w₁, w₂, …
+ * Deterministic solvers ignore `rng`. The first state is the start itself (iter 0).
+ */
+export interface LowerMethod {
+  readonly name: string
+  readonly stochastic: boolean
+  iterates(problem: import('../problem/bilevel.js').BilevelProblem, lambda: Readonly<Float64Array>, w0: Readonly<Float64Array>, rng: import('../random/rng.js').Rng): Stream<LowerState>
+}
+
+/**
+ * A linear-system solver for (I − ∂₁Φᵀ) v = b: from the system, a start v₀ and an explicit
+ * random stream, the stream of states v₀, v₁, … (the first is the start, iter 0).
+ */
+export interface LinearMethod {
+  readonly name: string
+  readonly stochastic: boolean
+  iterates(system: LinearSystem, v0: Readonly<Float64Array>, rng: import('../random/rng.js').Rng): Stream<LinearState>
+}
