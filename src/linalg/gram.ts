@@ -1,0 +1,38 @@
+/**
+ * The weighted Gram matrix Xᵀ diag(d) X of a row-major X, the Hessian of every generalized
+ * linear model's data term. Each row contributes dᵢ xᵢxᵢᵀ over its non-zero entries only,
+ * so a sparse design (MNIST: about a fifth of the pixels are non-zero) costs Σᵢ nnzᵢ² / 2
+ * multiply-adds instead of n·p² / 2.
+ */
+import { matrix, type Matrix, type RVec } from './types.js'
+
+/** Xᵀ diag(d) X (p × p, symmetric, both triangles filled). */
+export const weightedGram = (X: Matrix, d: RVec): Matrix => {
+  const { rows: n, cols: p, data } = X
+  if (d.length !== n) throw new RangeError(`weightedGram: X has ${n} rows but d has ${d.length} weights`)
+  const g = new Float64Array(p * p)
+  const idx = new Int32Array(p)
+  const val = new Float64Array(p)
+  for (let i = 0; i < n; i++) {
+    const di = d[i]!
+    if (di === 0) continue
+    const o = i * p
+    let nnz = 0
+    for (let j = 0; j < p; j++) {
+      const x = data[o + j]!
+      if (x !== 0) {
+        idx[nnz] = j
+        val[nnz++] = x
+      }
+    }
+    // Upper triangle, row by row: g[a, b] += dᵢ x_a x_b for a ≤ b among the non-zeros.
+    for (let s = 0; s < nnz; s++) {
+      const a = idx[s]!
+      const c = di * val[s]!
+      const ga = a * p
+      for (let u = s; u < nnz; u++) g[ga + idx[u]!] = g[ga + idx[u]!]! + c * val[u]!
+    }
+  }
+  for (let a = 0; a < p; a++) for (let b = a + 1; b < p; b++) g[b * p + a] = g[a * p + b]!
+  return matrix(p, p, g)
+}
