@@ -1,2 +1,3 @@
 export * from './bilevel.js'
 export * from './erm.js'
+export * from './constants.js'

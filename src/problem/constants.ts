@@ -1,0 +1,111 @@
+/**
+ * Generic estimators of the constants the bounds need, for problems without closed-form
+ * constants: the curvature τ, L of ℓ(·, λ) at a point (SID eq. 3, Assumption F) and the
+ * contraction constant ‖∂₁Φ(w, λ)‖ (SID Assumption A(i)). All work from operators (Hessian-
+ * and Jacobian-vector products), never from dense matrices, by power iteration.
+ *
+ * Power iteration converges to the largest |eigenvalue| from below: the estimates of L and of
+ * ‖∂₁Φ‖ are under-estimates of the truth, by a relative error of the order of `tol` once the
+ * iteration has converged (slowly when the two largest eigenvalues are close).
+ */
+import { axpy, nrm2, scal } from '../linalg/kernels.js'
+import type { RVec, Vec } from '../linalg/types.js'
+import * as R from '../random/rng.js'
+import type { BilevelProblem } from './bilevel.js'
+import { optimalStep, type LowerObjective } from './erm.js'
+
+/** Options of `powerIteration`. */
+export interface PowerIterationOptions {
+  /** Iteration cap (default 1000). */
+  readonly iters?: number
+  /** Stop when successive estimates differ by at most tol·estimate (default 1e-10). */
+  readonly tol?: number
+}
+
+/** The result of `powerIteration`. */
+export interface PowerIterationResult {
+  /** The estimate of the largest |eigenvalue|, ‖op(v)‖ at the last unit iterate v (≥ 0). */
+  readonly value: number
+  /** The last unit iterate (an approximate dominant eigenvector when the dominant eigenvalue is unique). */
+  readonly vector: Vec
+  /** Iterations run. */
+  readonly iterations: number
+}
+
+/**
+ * The largest |eigenvalue| of a symmetric operator on Rᵈⁱᵐ by power iteration from a random
+ * Gaussian start drawn from `rng`. The estimate ‖op(v)‖ with ‖v‖ = 1 is a Rayleigh quotient of
+ * op², so it converges at rate (|λ₂|/|λ₁|)² per step and never exceeds the true value.
+ * Throws a RangeError when the operator returns a vector of the wrong length or a non-finite one.
+ */
+export const powerIteration = (op: (v: RVec) => Vec, dim: number, rng: R.Rng, opts: PowerIterationOptions = {}): PowerIterationResult => {
+  const iters = opts.iters ?? 1000
+  const tol = opts.tol ?? 1e-10
+  if (!(Number.isInteger(dim) && dim >= 1)) throw new RangeError(`powerIteration: dimension must be a positive integer, got ${dim}`)
+  if (!(Number.isInteger(iters) && iters >= 1)) throw new RangeError(`powerIteration: iters must be a positive integer, got ${iters}`)
+  if (!(tol >= 0)) throw new RangeError(`powerIteration: tol must be ≥ 0, got ${tol}`)
+  const [v0] = R.normals(rng, dim)
+  let v: Vec = v0
+  scal(dim, 1 / nrm2(dim, v, 1, 0), v, 1, 0)
+  let value = Number.NaN
+  for (let k = 1; k <= iters; k++) {
+    const av = op(v)
+    if (av.length !== dim) throw new RangeError(`powerIteration: operator returned length ${av.length}, expected ${dim}`)
+    const nav = nrm2(dim, av, 1, 0)
+    if (!Number.isFinite(nav)) throw new RangeError(`powerIteration: operator returned a non-finite vector at iteration ${k}`)
+    if (nav === 0) return { value: 0, vector: v, iterations: k }
+    const prev = value
+    value = nav
+    // Copy before normalising, so that an operator returning a buffer it keeps is never written to.
+    v = scal(dim, 1 / nav, Float64Array.from(av), 1, 0)
+    if (Math.abs(value - prev) <= tol * value) return { value, vector: v, iterations: k }
+  }
+  return { value, vector: v, iterations: iters }
+}
+
+/**
+ * Estimates of the curvature of ℓ(·, λ) at w: L = λ_max(∇²_{ww}ℓ(w, λ)) by power iteration on
+ * the Hessian, and τ = λ_min = L − λ_max(L·I − ∇²ℓ) by power iteration on the shifted operator
+ * (whose eigenvalues L − hᵢ are ≥ 0 for a convex ℓ). Local values at w: for a non-quadratic ℓ
+ * they are not the global τ, L of SID eq. 3 (which bound every w).
+ */
+export const curvatureAt = (
+  lower: LowerObjective,
+  w: RVec,
+  lambda: RVec,
+  rng: R.Rng,
+  opts: PowerIterationOptions = {},
+): { readonly tau: number; readonly L: number } => {
+  const d = lower.dim
+  if (w.length !== d) throw new RangeError(`curvatureAt: w has length ${w.length}, expected ${d}`)
+  if (lambda.length !== lower.hyperDim) throw new RangeError(`curvatureAt: λ has length ${lambda.length}, expected ${lower.hyperDim}`)
+  const [r1, r2] = R.split2(rng)
+  const hess = (u: RVec): Vec => lower.hvp(w, lambda, u)
+  const L = powerIteration(hess, d, r1, opts).value
+  const shifted = (u: RVec): Vec => {
+    const hu = hess(u)
+    scal(d, -1, hu, 1, 0)
+    return axpy(d, L, u, 1, 0, hu, 1, 0)
+  }
+  const gap = powerIteration(shifted, d, r2, opts).value
+  return { tau: L - gap, L }
+}
+
+/**
+ * An estimate of ‖∂₁Φ(w, λ)‖₂ (the local contraction constant, SID Assumption A(i)) as the
+ * square root of the largest eigenvalue of ∂₁Φᵀ∂₁Φ, by power iteration on u ↦ vjpW(jvpW(u)).
+ */
+export const contractionEstimate = (
+  problem: BilevelProblem,
+  w: RVec,
+  lambda: RVec,
+  rng: R.Rng,
+  opts: PowerIterationOptions = {},
+): number => {
+  if (w.length !== problem.dim) throw new RangeError(`contractionEstimate: w has length ${w.length}, expected ${problem.dim}`)
+  const op = (u: RVec): Vec => problem.vjpW(w, lambda, problem.jvpW(w, lambda, u))
+  return Math.sqrt(powerIteration(op, problem.dim, rng, opts).value)
+}
+
+/** α = 2/(L+τ) for a curvature estimate: `optimalStep` from erm.ts (SID §6, footnote 3). */
+export const stepFor: (c: { readonly tau: number; readonly L: number }) => number = optimalStep

@@ -1,0 +1,159 @@
+import { describe, it, expect } from 'vitest'
+import fc from 'fast-check'
+import * as E from 'fp-ts/lib/Either.js'
+import { orThrow } from '../errors.js'
+import { denseOf, luSolve, spectralNorm, transpose } from '../linalg/matrix.js'
+import { matrix, type Matrix, type RVec, type Vec } from '../linalg/types.js'
+import * as R from '../random/rng.js'
+import { linearFixedPointProblem } from './linearFixedPoint.js'
+
+const norm = (x: RVec): number => Math.sqrt(x.reduce((s, v) => s + v * v, 0))
+const diff = (x: RVec, y: RVec): Vec => Float64Array.from(x, (v, i) => v - y[i]!)
+const relErr = (x: RVec, y: RVec): number => norm(diff(x, y)) / Math.max(norm(y), 1e-300)
+const matRelErr = (a: Matrix, b: Matrix): number => relErr(a.data, b.data)
+/** Error relative to 1 + ‖b‖: for finite-difference comparisons where b may be (near) zero (q ≈ 0). */
+const mixedErr = (a: Matrix, b: Matrix): number => norm(diff(a.data, b.data)) / (1 + norm(b.data))
+const shift = (x: RVec, j: number, h: number): Vec => {
+  const y = Float64Array.from(x)
+  y[j] = y[j]! + h
+  return y
+}
+const fdGrad = (f: (x: RVec) => number, x: RVec, h: number): Vec =>
+  Float64Array.from(x, (_, j) => (f(shift(x, j, h)) - f(shift(x, j, -h))) / (2 * h))
+const fdJac = (F: (x: RVec) => RVec, x: RVec, outDim: number, h: number): Matrix => {
+  const n = x.length
+  const d = new Float64Array(outDim * n)
+  for (let j = 0; j < n; j++) {
+    const a = F(shift(x, j, h))
+    const b = F(shift(x, j, -h))
+    for (let i = 0; i < outDim; i++) d[i * n + j] = (a[i]! - b[i]!) / (2 * h)
+  }
+  return matrix(outDim, n, d)
+}
+const randVec = (seed: number, n: number, scale = 1): Vec => Float64Array.from(R.normals(R.seed(seed), n)[0], (v) => scale * v)
+
+const shapes = fc.record({
+  dim: fc.integer({ min: 1, max: 8 }),
+  hyperDim: fc.integer({ min: 1, max: 5 }),
+  q: fc.double({ min: 0, max: 0.99, noNaN: true }),
+  seed: fc.integer({ min: 0, max: 1_000_000 }),
+})
+
+describe('linearFixedPointProblem', () => {
+  it('rejects q ∉ [0, 1) and non-integer sizes', () => {
+    for (const o of [
+      { dim: 3, hyperDim: 2, q: 1, seed: 0 },
+      { dim: 3, hyperDim: 2, q: -0.1, seed: 0 },
+      { dim: 3, hyperDim: 2, q: Number.NaN, seed: 0 },
+      { dim: 0, hyperDim: 2, q: 0.5, seed: 0 },
+      { dim: 3, hyperDim: 2.5, q: 0.5, seed: 0 },
+    ]) {
+      const r = linearFixedPointProblem(o)
+      expect(E.isLeft(r) && r.left.kind).toBe('domain')
+    }
+  })
+
+  it('‖∂₁Φ‖₂ = q exactly, ∂₁Φ is not symmetric, and the constants are the dense norms', () => {
+    fc.assert(
+      fc.property(shapes, (s) => {
+        const p = orThrow(linearFixedPointProblem(s))
+        const w = randVec(s.seed + 1, s.dim)
+        const lam = randVec(s.seed + 2, s.hyperDim)
+        const J1 = fdJac((x) => p.phi(x, lam), w, s.dim, 1e-3)
+        expect(Math.abs(spectralNorm(J1) - s.q)).toBeLessThan(1e-9)
+        expect(p.contraction(lam)).toBe(s.q)
+        expect(p.symmetric).toBe(false)
+        if (s.dim > 1 && s.q > 0.05) expect(matRelErr(J1, transpose(J1))).toBeGreaterThan(1e-3)
+        const k = p.constants(lam)
+        const J2 = fdJac((l) => p.phi(w, l), lam, s.dim, 1e-3)
+        expect(Math.abs(spectralNorm(J2) - k.LPhi) / k.LPhi).toBeLessThan(1e-8)
+        const HE = fdJac((x) => p.gradUpperW(x, lam), w, s.dim, 1e-3)
+        expect(Math.abs(spectralNorm(HE) - k.mu1) / k.mu1).toBeLessThan(1e-8)
+        expect([k.nu1, k.nu2, k.mu2]).toEqual([0, 0, 0])
+      }),
+    )
+  })
+
+  it('derivative products match central differences and are adjoint pairs', () => {
+    fc.assert(
+      fc.property(shapes, (s) => {
+        const p = orThrow(linearFixedPointProblem(s))
+        const { dim: d, hyperDim: m } = s
+        const w = randVec(s.seed + 3, d)
+        const lam = randVec(s.seed + 4, m)
+        const J1 = denseOf(d, (u) => p.jvpW(w, lam, u))
+        expect(mixedErr(J1, fdJac((x) => p.phi(x, lam), w, d, 1e-3))).toBeLessThan(1e-9)
+        expect(mixedErr(transpose(J1), denseOf(d, (v) => p.vjpW(w, lam, v)))).toBeLessThan(1e-14)
+        const J2 = denseOf(m, (mu) => p.jvpLambda(w, lam, mu), d)
+        expect(matRelErr(J2, fdJac((l) => p.phi(w, l), lam, d, 1e-3))).toBeLessThan(1e-9)
+        expect(matRelErr(transpose(J2), denseOf(d, (v) => p.vjpLambda(w, lam, v), m))).toBeLessThan(1e-14)
+        expect(relErr(p.gradUpperW(w, lam), fdGrad((x) => p.upper(x, lam), w, 1e-3))).toBeLessThan(1e-8)
+        expect(relErr(p.gradUpperLambda(w, lam), fdGrad((l) => p.upper(w, l), lam, 1e-3))).toBeLessThan(1e-8)
+      }),
+    )
+  })
+
+  it('solution(λ) is a fixed point and hypergradient(λ) matches central differences of f', () => {
+    fc.assert(
+      fc.property(shapes, fc.integer({ min: 0, max: 1000 }), (s, ls) => {
+        const p = orThrow(linearFixedPointProblem({ ...s, upperReg: 0.2 }))
+        const lam = randVec(ls, s.hyperDim, 2)
+        const w = p.solution(lam)
+        expect(relErr(p.phi(w, lam), w)).toBeLessThan(1e-10)
+        const f = (l: RVec): number => p.upper(p.solution(l), l)
+        expect(relErr(p.hypergradient(lam), fdGrad(f, lam, 1e-3))).toBeLessThan(1e-7)
+      }),
+    )
+  })
+
+  it('hypergradient(λ) equals ∇₂E + ∂₂Φᵀ(I − ∂₁Φᵀ)⁻¹∇₁E by a dense solve (SID eq. 4–5)', () => {
+    fc.assert(
+      fc.property(shapes, (s) => {
+        const p = orThrow(linearFixedPointProblem(s))
+        const d = s.dim
+        const lam = randVec(s.seed, s.hyperDim)
+        const w = p.solution(lam)
+        const JT = denseOf(d, (v) => p.vjpW(w, lam, v))
+        const A = matrix(d, d, Float64Array.from(JT.data, (x, i) => (Math.floor(i / d) === i % d ? 1 : 0) - x))
+        const v = luSolve(A, p.gradUpperW(w, lam))!
+        const cross = p.vjpLambda(w, lam, v)
+        const g = Float64Array.from(p.gradUpperLambda(w, lam), (x, i) => x + cross[i]!)
+        expect(relErr(p.hypergradient(lam), g)).toBeLessThan(1e-9)
+      }),
+    )
+  })
+
+  it('upperLipschitz bounds the gradient of E on the ball and is exact at radius 0', () => {
+    const p = orThrow(linearFixedPointProblem({ dim: 4, hyperDim: 2, q: 0.7, seed: 9 }))
+    const lam = randVec(1, 2)
+    const w0 = p.solution(lam)
+    expect(p.upperLipschitz(lam, 0)).toBeCloseTo(norm(p.gradUpperW(w0, lam)), 12)
+    const bound = p.upperLipschitz(lam, 1.5)
+    let rng = R.seed(3)
+    for (let k = 0; k < 100; k++) {
+      const [z, r1] = R.normals(rng, 4)
+      const [t, r2] = R.uniform(r1)
+      rng = r2
+      const x = Float64Array.from(w0, (v, i) => v + (1.5 * t * z[i]!) / norm(z))
+      expect(norm(p.gradUpperW(x, lam))).toBeLessThanOrEqual(bound)
+    }
+  })
+
+  it('checkLambda rejects wrong length and NaN naming the entry; nothing is mutated', () => {
+    const p = orThrow(linearFixedPointProblem({ dim: 3, hyperDim: 2, q: 0.5, seed: 1 }))
+    const bad = p.checkLambda(new Float64Array(3))
+    expect(E.isLeft(bad) && bad.left.kind).toBe('dimension')
+    const nan = p.checkLambda(Float64Array.of(0, Number.NaN))
+    expect(E.isLeft(nan) && nan.left.message).toMatch(/λ\[1\]/)
+    const w = randVec(1, 3)
+    const lam = randVec(2, 2)
+    const u = randVec(3, 3)
+    const snap = [w, lam, u].map((x) => Array.from(x))
+    const M = Array.from(p.M.data)
+    p.phi(w, lam), p.jvpW(w, lam, u), p.vjpW(w, lam, u), p.jvpLambda(w, lam, lam), p.vjpLambda(w, lam, u)
+    p.solution(lam), p.hypergradient(lam), p.constants(lam), p.upper(w, lam), p.gradUpperW(w, lam), p.gradUpperLambda(w, lam)
+    expect([w, lam, u].map((x) => Array.from(x))).toEqual(snap)
+    expect(Array.from(p.M.data)).toEqual(M)
+    expect(() => p.phi(new Float64Array(2), lam)).toThrow(RangeError)
+  })
+})
