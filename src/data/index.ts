@@ -1,0 +1,5 @@
+/** Data: the Dataset type, libsvm and MNIST loaders, splits and checks. */
+export * from './dataset.js'
+export * from './libsvm.js'
+export * from './mnist.js'
+export * from './split.js'

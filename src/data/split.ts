@@ -1,0 +1,119 @@
+/**
+ * Row selection, seeded train/validation/test splits, label noise for the data-cleaning
+ * experiment, and a finiteness check for data coming from outside.
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import { hgError, type HypergradError } from '../errors.js'
+import { matrix } from '../linalg/types.js'
+import { permutation, sampleWithoutReplacement, type Rng } from '../random/rng.js'
+import type { Dataset } from './dataset.js'
+
+/**
+ * The rows `indices` of a dataset, in that order (repeats allowed), as a fresh Dataset.
+ * An index that is not an integer in [0, n) is a programmer error: RangeError.
+ */
+export const subsetRows = (ds: Dataset, indices: ArrayLike<number>): Dataset => {
+  const { rows: n, cols: p, data } = ds.X
+  if (ds.y.length !== n) throw new RangeError(`subsetRows: X is ${n}×${p} but y has length ${ds.y.length}`)
+  const m = indices.length
+  const X = new Float64Array(m * p)
+  const y = new Float64Array(m)
+  for (let r = 0; r < m; r++) {
+    const i = indices[r]!
+    if (!(Number.isInteger(i) && i >= 0 && i < n))
+      throw new RangeError(`subsetRows: index ${i} (position ${r}) is outside the ${n} rows`)
+    X.set(data.subarray(i * p, (i + 1) * p), r * p)
+    y[r] = ds.y[i]!
+  }
+  return { X: matrix(m, p, X), y }
+}
+
+/** The parts of a {@link shuffleSplit}, with the row indices (into the input) of each part. */
+export interface ShuffleSplit {
+  readonly parts: ReadonlyArray<Dataset>
+  readonly indices: ReadonlyArray<Int32Array>
+}
+
+/**
+ * Shuffle the rows with a uniformly random permutation drawn from `rng`, then cut the
+ * shuffled order into consecutive parts of the given sizes (e.g. [nTrain, nVal, nTest]).
+ * Sizes may sum to less than n (the remaining rows are left out), never to more. The same
+ * rng gives the same split. Errors (kind `'config'`): a size that is not a non-negative
+ * integer, or sizes summing to more than n.
+ */
+export const shuffleSplit = (
+  ds: Dataset,
+  sizes: ReadonlyArray<number>,
+  rng: Rng,
+): E.Either<HypergradError, ShuffleSplit> => {
+  const n = ds.X.rows
+  let total = 0
+  for (let k = 0; k < sizes.length; k++) {
+    const s = sizes[k]!
+    if (!(Number.isInteger(s) && s >= 0))
+      return E.left(hgError('config', `shuffleSplit: sizes[${k}] must be a non-negative integer, got ${s}`))
+    total += s
+  }
+  if (total > n) return E.left(hgError('config', `shuffleSplit: sizes [${sizes.join(', ')}] sum to ${total} > ${n} rows`))
+  const [perm] = permutation(rng, n)
+  const parts: Dataset[] = []
+  const indices: Int32Array[] = []
+  let lo = 0
+  for (const s of sizes) {
+    const idx = perm.slice(lo, lo + s)
+    indices.push(idx)
+    parts.push(subsetRows(ds, idx))
+    lo += s
+  }
+  return E.right({ parts, indices })
+}
+
+/**
+ * Flip the labels (y ← −y) of round(fraction · n) rows chosen uniformly without replacement
+ * from `rng` (Math.round: halves round up), for the data-cleaning experiment. Returns a fresh
+ * dataset and the flipped row indices in increasing order. Errors: a fraction outside [0, 1]
+ * (kind `'domain'`), a label that is not ±1 (kind `'data'`, naming the row).
+ */
+export const flipLabels = (
+  ds: Dataset,
+  fraction: number,
+  rng: Rng,
+): E.Either<HypergradError, { readonly data: Dataset; readonly flipped: Int32Array }> => {
+  if (!(fraction >= 0 && fraction <= 1))
+    return E.left(hgError('domain', `flipLabels: fraction must be in [0, 1], got ${fraction}`))
+  const n = ds.y.length
+  for (let i = 0; i < n; i++) {
+    const l = ds.y[i]!
+    if (l !== 1 && l !== -1) return E.left(hgError('data', `flipLabels: y[${i}] = ${l} is not ±1`))
+  }
+  const k = Math.round(fraction * n)
+  const flipped = k === 0 ? new Int32Array(0) : sampleWithoutReplacement(rng, n, k)[0].sort()
+  const y = Float64Array.from(ds.y)
+  for (let r = 0; r < k; r++) {
+    const i = flipped[r]!
+    y[i] = -y[i]!
+  }
+  return E.right({ data: { X: matrix(ds.X.rows, ds.X.cols, Float64Array.from(ds.X.data)), y }, flipped })
+}
+
+/**
+ * Check that a dataset is well formed and finite: X holds rows × cols entries and y has one
+ * label per row (else kind `'dimension'`), and no entry of X or y is NaN or ±∞ (else kind
+ * `'data'`, naming the dataset, the first offending entry and its value, e.g.
+ * `train: X[17, 3] is NaN`). Returns the dataset itself on success.
+ */
+export const checkFinite = (ds: Dataset, name: string): E.Either<HypergradError, Dataset> => {
+  const { rows, cols, data } = ds.X
+  if (data.length !== rows * cols)
+    return E.left(hgError('dimension', `${name}: X is ${rows}×${cols} but holds ${data.length} entries`))
+  if (ds.y.length !== rows) return E.left(hgError('dimension', `${name}: X has ${rows} rows but y has length ${ds.y.length}`))
+  for (let k = 0; k < data.length; k++) {
+    const v = data[k]!
+    if (!Number.isFinite(v)) return E.left(hgError('data', `${name}: X[${Math.floor(k / cols)}, ${k % cols}] is ${v}`))
+  }
+  for (let i = 0; i < rows; i++) {
+    const v = ds.y[i]!
+    if (!Number.isFinite(v)) return E.left(hgError('data', `${name}: y[${i}] is ${v}`))
+  }
+  return E.right(ds)
+}
