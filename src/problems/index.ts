@@ -1,0 +1,6 @@
+export * from './quadratic.js'
+export * from './linearFixedPoint.js'
+export * from './ridge.js'
+export * from './erQuadratic.js'
+export * from './logistic.js'
+export * from './dataCleaning.js'
