@@ -70,6 +70,8 @@ export const plateauStep = (p: { readonly q: number; readonly sigma1: number; re
   if (p.mse0 <= 2 * r) return 0
   if (r <= 0) return Infinity
   const rate = 1 - eta * (1 - p.q * p.q)
+  // ρ = 0 (q = σ₂ = 0): one step reaches the plateau exactly.
+  if (rate <= 0) return 1
   return Math.max(0, Math.ceil(Math.log(r / (p.mse0 - r)) / Math.log(rate)))
 }
 
@@ -85,6 +87,9 @@ export const checkTheoremConditions = (
   s: Schedule,
   p: { readonly q: number; readonly sigma2: number; readonly beta?: number; readonly gamma?: number },
 ): E.Either<HypergradError, Schedule> => {
+  if (!(Number.isFinite(p.q) && p.q >= 0 && p.q < 1))
+    return E.left(hgError('schedule', `the map must be a contraction: q = ${p.q} is not in [0, 1) (SID Assumption D(i))`))
+  if (!(Number.isFinite(p.sigma2) && p.sigma2 >= 0)) return E.left(hgError('schedule', `σ₂ must be ≥ 0, got ${p.sigma2} (SID Assumption D(iii))`))
   const cap = 1 / (1 + p.sigma2)
   const eta0 = s.at(0)
   if (s.kind !== 'decreasing' && s.kind !== 'twoPhase' && eta0 > cap * (1 + 1e-12))

@@ -1,0 +1,6 @@
+export * from './types.js'
+export * from './aid.js'
+export * from './itd.js'
+export * from './exact.js'
+export * from './sid.js'
+export * from './presets.js'

@@ -1,0 +1,5 @@
+export * from './types.js'
+export * from './linearSystem.js'
+export * from './run.js'
+export * as lower from './lower/index.js'
+export * as linear from './linear/index.js'

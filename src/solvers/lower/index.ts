@@ -1,0 +1,5 @@
+export * from './fixedPoint.js'
+export * from './heavyBall.js'
+export * from './sgd.js'
+export * from './svrg.js'
+export * from './saga.js'

@@ -1,0 +1,83 @@
+import * as E from 'fp-ts/lib/Either.js'
+import { describe, expect, it } from 'vitest'
+import { orThrow } from '../../errors.js'
+import { distance } from '../../linalg/vector.js'
+import { linearFixedPointProblem } from '../../problems/linearFixedPoint.js'
+import { quadraticProblem } from '../../problems/quadratic.js'
+import { seed } from '../../random/rng.js'
+import { take, toArray } from '../../stream/stream.js'
+import { checkLowerMethod } from './sgd.js'
+import { svrg } from './svrg.js'
+
+const problem = orThrow(quadraticProblem({ dim: 5, hyperDim: 3, nSamples: 20, seed: 3 }))
+const lambda = Float64Array.of(0.5, -0.2, 1)
+const w0 = new Float64Array(5)
+const exact = problem.solution(lambda)
+
+const bits = (xs: ReadonlyArray<Float64Array>): string[] => xs.map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('hex'))
+
+/**
+ * Errors at every `every`-th iterate until they reach `floor`: the largest ratio between
+ * consecutive ones is the observed contraction per block (ρ^every).
+ */
+const blockRates = (errors: ReadonlyArray<number>, every: number, floor: number): number[] => {
+  const out: number[] = []
+  for (let i = every; i < errors.length; i += every) if (errors[i - every]! > floor) out.push(errors[i]! / errors[i - every]!)
+  return out
+}
+
+describe('svrg (variance-reduced stochastic fixed-point iteration)', () => {
+  it('converges linearly to the closed-form w(λ), to 1e-10 (observed ρ < 1 per step)', () => {
+    const m = svrg({ batchSize: 2 })
+    const T = 600
+    const errors = toArray(take(T + 1)(m.iterates(problem, lambda, w0, seed(5)))).map((s) => distance(s.w, exact))
+    expect(errors[T]!).toBeLessThan(1e-10)
+    const epoch = 2 * Math.ceil(20 / 2)
+    const rates = blockRates(errors, epoch, 1e-13)
+    expect(rates.length).toBeGreaterThan(3)
+    // Error ≤ C·ρᵗ with ρ = max block ratio^(1/epoch): every block shrinks the error at least 4×.
+    const rho = Math.max(...rates) ** (1 / epoch)
+    expect(rho).toBeLessThan(0.94)
+    for (let t = 0; t <= T; t += epoch) expect(errors[t]!).toBeLessThanOrEqual(errors[0]! * rho ** t * 1.0001 + 1e-14)
+  })
+
+  it('replays bit for bit and depends on the Rng', () => {
+    const m = svrg({ eta: 0.4, epochLength: 7, batchSize: 3 })
+    const s = take(30)(m.iterates(problem, lambda, w0, seed(1)))
+    const a = toArray(s).map((x) => x.w)
+    expect(bits(toArray(s).map((x) => x.w))).toEqual(bits(a))
+    expect(bits(toArray(take(30)(m.iterates(problem, lambda, w0, seed(2)))).map((x) => x.w))).not.toEqual(bits(a))
+  })
+
+  it('with b = n every step is the deterministic relaxed step w + η(Φ(w) − w) (up to rounding)', () => {
+    const eta = 0.7
+    const m = svrg({ eta, batchSize: 20, epochLength: 3 })
+    const st = toArray(take(8)(m.iterates(problem, lambda, w0, seed(9))))
+    let w: Float64Array = Float64Array.from(w0)
+    for (let t = 1; t < 8; t++) {
+      const p = problem.phi(w, lambda)
+      w = w.map((x, i) => x + eta * (p[i]! - x))
+      expect(distance(st[t]!.w, w)).toBeLessThan(1e-12)
+    }
+  })
+
+  it('counts 2b/n per step plus one full map per snapshot', () => {
+    const m = svrg({ epochLength: 4, batchSize: 5 })
+    const st = toArray(take(10)(m.iterates(problem, lambda, w0, seed(0))))
+    // Snapshots at t = 0, 4, 8 are taken before steps 1, 5, 9.
+    const snaps = (t: number): number => (t === 0 ? 0 : Math.floor((t - 1) / 4) + 1)
+    st.forEach((s, t) => expect(s.counts.phi).toBeCloseTo((2 * 5 * t) / 20 + snaps(t), 12))
+  })
+
+  it('rejects a deterministic problem, a batch larger than n, a non-positive step and a bad epoch length', () => {
+    const det = orThrow(linearFixedPointProblem({ dim: 5, hyperDim: 3, q: 0.5, seed: 1 }))
+    const kind = (e: E.Either<{ kind: string }, void>): string | undefined => (E.isLeft(e) ? e.left.kind : undefined)
+    expect(kind(checkLowerMethod(svrg(), det, 5))).toBe('config')
+    expect(kind(checkLowerMethod(svrg({ batchSize: 21 }), problem, 5))).toBe('domain')
+    expect(kind(checkLowerMethod(svrg({ eta: 0 }), problem, 5))).toBe('domain')
+    expect(kind(checkLowerMethod(svrg({ eta: -1 }), problem, 5))).toBe('domain')
+    expect(kind(checkLowerMethod(svrg({ epochLength: 0 }), problem, 5))).toBe('domain')
+    expect(kind(checkLowerMethod(svrg(), problem, 5))).toBeUndefined()
+    expect(() => svrg({ batchSize: 21 }).iterates(problem, lambda, w0, seed(0))).toThrow(/larger than the 20 samples/)
+  })
+})
