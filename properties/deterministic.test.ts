@@ -255,7 +255,8 @@ describe('identities (to ~1e-12 relative)', () => {
           const w0 = affineJac ? gaussianVec(s + 3, p.dim) : right(exact(p, lam)).w
           const i = right(itd(p, lam, { t, mode: 'reverse', w0 }))
           const a = right(aid(p, lam, { lower: fp, linear: fpl, t, k: t, w0 }))
-          expect(diff(i.gradient, a.gradient)).toBeLessThanOrEqual(1e-12 * norm(a.gradient) + 1e-15)
+          // Equal in exact arithmetic; the two sum the same terms in different orders.
+          expect(diff(i.gradient, a.gradient)).toBeLessThanOrEqual(1e-11 * norm(a.gradient) + 1e-15)
           expect(i.t).toBe(t)
         }
         // And on ridge (∂₂Φ = −α diag(w) varies) from a generic w₀ the identity fails: the

@@ -64,8 +64,9 @@ const naiveValue = (d: Dataset, w: RVec, lam: RVec, rho: number): number => {
 /** ((∇²_wλ ℓ)ᵀ v)ᵢ = σ'(λᵢ) ψ'(yᵢzᵢ) yᵢ xᵢᵀv, written per sample with σ' = σ(1 − σ), ψ'(u) = −σ(−u). */
 const naiveCrossVjp = (d: Dataset, w: RVec, lam: RVec, v: RVec): Vec =>
   Float64Array.from({ length: d.X.rows }, (_, i) => {
-    const s = sig(lam[i]!)
-    return s * (1 - s) * -sig(-d.y[i]! * rowDot(d, i, w)) * d.y[i]! * rowDot(d, i, v)
+    // σ'(t) = e^{−|t|}/(1 + e^{−|t|})²: s(1 − s) would round to 0 for t ≳ 37.
+    const e = Math.exp(-Math.abs(lam[i]!))
+    return (e / ((1 + e) * (1 + e))) * -sig(-d.y[i]! * rowDot(d, i, w)) * d.y[i]! * rowDot(d, i, v)
   })
 
 const subsets = (n: number, b: number): Int32Array[] => {

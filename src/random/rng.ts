@@ -16,10 +16,27 @@ const wrap = (state: ReadonlyArray<number>): Rng => Object.freeze({ _tag: 'Rng',
 type Gen = ReturnType<typeof xoroshiro128plus>
 const gen = (r: Rng): Gen => xoroshiro128plusFromState(r.state)
 
-/** An Rng from an integer seed. Different seeds give independent-looking streams. */
+/** MurmurHash3's 32-bit finalizer: spreads a small integer's bits over the whole word. */
+const fmix32 = (h: number): number => {
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  h ^= h >>> 16
+  return h | 0
+}
+
+/**
+ * An Rng from an integer seed. Different seeds give independent-looking streams: the seed is
+ * hashed, and the generator jumps once (2⁶⁴ draws), so that even seeds 0, 1, 2, … start from
+ * well-mixed states (xoroshiro128+ seeded directly with a small integer yields a first draw
+ * close to 1).
+ */
 export const seed = (s: number): Rng => {
   if (!Number.isInteger(s)) throw new RangeError(`seed: expected an integer, got ${s}`)
-  return wrap(xoroshiro128plus((s | 0) ^ (Math.floor(s / 2 ** 32) | 0)).getState())
+  const g = xoroshiro128plus(fmix32((s | 0) ^ fmix32(Math.floor(s / 2 ** 32) | 0)))
+  g.jump()
+  return wrap(g.getState())
 }
 
 /**
