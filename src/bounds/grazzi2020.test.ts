@@ -1,0 +1,244 @@
+import fc from 'fast-check'
+import * as E from 'fp-ts/lib/Either.js'
+import { describe, expect, it } from 'vitest'
+import { orThrow } from '../errors.js'
+import {
+  aidBound,
+  aidConjugateGradientBound,
+  aidFixedPointBound,
+  cgLinearError,
+  checkGrazziConstants,
+  fixedPointLinearError,
+  fixedPointLowerError,
+  itdReverseBound,
+  type GrazziConstants,
+} from './grazzi2020.js'
+
+const base: GrazziConstants = { q: 0.7, nu1: 0.3, nu2: 0.2, mu1: 1.5, mu2: 0.4, LE: 2, LPhi: 1.1, D: 3 }
+
+/** Rounding allowance for comparisons with a computed error (the bounds hold in exact arithmetic). */
+const floor = (scale: number): number => 1e-12 * (1 + scale)
+
+describe('grazzi2020: validation', () => {
+  const bad: ReadonlyArray<[string, Partial<GrazziConstants>]> = [
+    ['q = 1', { q: 1 }],
+    ['q > 1', { q: 1.5 }],
+    ['q < 0', { q: -0.1 }],
+    ['q NaN', { q: Number.NaN }],
+    ['negative ν₁', { nu1: -1 }],
+    ['infinite D', { D: Infinity }],
+    ['NaN L_E', { LE: Number.NaN }],
+    ['κ < 1', { kappa: 0.5 }],
+  ]
+  it.each(bad)('%s gives a domain error from every bound', (_name, patch) => {
+    const c = { ...base, ...patch }
+    for (const r of [
+      checkGrazziConstants(c),
+      itdReverseBound(c, 3),
+      aidFixedPointBound(c, 3, 3),
+      aidConjugateGradientBound(c, 3, 3),
+      aidBound(c, { lowerError: 1, linearError: 1 }),
+      fixedPointLowerError(c, 2),
+    ]) {
+      expect(E.isLeft(r)).toBe(true)
+      if (E.isLeft(r)) expect(r.left.kind).toBe('domain')
+    }
+  })
+  it('rejects non-integer or negative step counts and negative errors', () => {
+    for (const r of [
+      itdReverseBound(base, 1.5),
+      itdReverseBound(base, -1),
+      aidFixedPointBound(base, 2, Number.NaN),
+      aidConjugateGradientBound(base, -3, 2),
+      fixedPointLinearError(base, 2, 1, -1),
+      cgLinearError(base, 2, -1),
+      aidBound(base, { lowerError: -1, linearError: 0 }),
+    ])
+      expect(E.isLeft(r) && r.left.kind === 'domain').toBe(true)
+  })
+})
+
+describe('grazzi2020: limits and monotonicity', () => {
+  const constants = fc.record({
+    q: fc.double({ min: 0, max: 0.95, noNaN: true }),
+    nu1: fc.double({ min: 0, max: 5, noNaN: true }),
+    nu2: fc.double({ min: 0, max: 5, noNaN: true }),
+    mu1: fc.double({ min: 0, max: 5, noNaN: true }),
+    mu2: fc.double({ min: 0, max: 5, noNaN: true }),
+    LE: fc.double({ min: 0, max: 5, noNaN: true }),
+    LPhi: fc.double({ min: 0, max: 5, noNaN: true }),
+    D: fc.double({ min: 0, max: 5, noNaN: true }),
+  })
+  it('AID bounds are non-increasing in t and in k, and tend to 0', () => {
+    fc.assert(
+      fc.property(constants, fc.integer({ min: 0, max: 50 }), fc.integer({ min: 0, max: 50 }), (c, t, k) => {
+        for (const bound of [aidFixedPointBound, aidConjugateGradientBound]) {
+          const b = orThrow(bound(c, t, k))
+          expect(orThrow(bound(c, t + 1, k))).toBeLessThanOrEqual(b * (1 + 1e-12))
+          expect(orThrow(bound(c, t, k + 1))).toBeLessThanOrEqual(b * (1 + 1e-12))
+          expect(orThrow(bound(c, 3000, 3000))).toBeLessThan(1e-30 + 1e-12 * b)
+        }
+      }),
+    )
+  })
+  it('the ITD bound tends to 0 (it is O(t qᵗ): not monotone for small t)', () => {
+    fc.assert(
+      fc.property(constants, (c) => {
+        const b0 = orThrow(itdReverseBound(c, 0))
+        expect(orThrow(itdReverseBound(c, 5000))).toBeLessThan(1e-30 + 1e-12 * Math.max(b0, 1))
+      }),
+    )
+  })
+  it('a zero lower and linear error gives a zero bound', () => {
+    expect(orThrow(aidBound(base, { lowerError: 0, linearError: 0 }))).toBe(0)
+  })
+})
+
+/**
+ * A scalar problem with everything in closed form: Φ(w, λ) = qw + λ, E(w, λ) = ½(w − e)² + ½cλ².
+ * Then w(λ) = λ/(1 − q), ∇f = (w(λ) − e)/(1 − q) + cλ; ν₁ = ν₂ = μ₂ = 0, μ₁ = 1, L_Φ = 1,
+ * L_E = |w(λ) − e|, D = |w₀ − w(λ)|. ITD after t steps: wₜ = qᵗw₀ + λ(1 − qᵗ)/(1 − q) and
+ * dwₜ/dλ = (1 − qᵗ)/(1 − q); AID-FP: vₖ = (wₜ − e)(1 − qᵏ)/(1 − q).
+ */
+describe('grazzi2020: the scalar linear contraction, in closed form', () => {
+  const instance = fc.record({
+    q: fc.double({ min: 0, max: 0.99, noNaN: true }),
+    lambda: fc.double({ min: -3, max: 3, noNaN: true }),
+    e: fc.double({ min: -3, max: 3, noNaN: true }),
+    c: fc.double({ min: 0, max: 2, noNaN: true }),
+    w0: fc.double({ min: -3, max: 3, noNaN: true }),
+    t: fc.integer({ min: 0, max: 300 }),
+    k: fc.integer({ min: 0, max: 300 }),
+  })
+  it('ITD and AID-FP errors are below their bounds; the ITD bound is attained at t = 0', () => {
+    fc.assert(
+      fc.property(instance, ({ q, lambda, e, c, w0, t, k }) => {
+        const wStar = lambda / (1 - q)
+        const grad = (wStar - e) / (1 - q) + c * lambda
+        const consts: GrazziConstants = { q, nu1: 0, nu2: 0, mu1: 1, mu2: 0, LE: Math.abs(wStar - e), LPhi: 1, D: Math.abs(w0 - wStar) }
+        const wt = q ** t * w0 + (lambda * (1 - q ** t)) / (1 - q)
+        const itd = ((wt - e) * (1 - q ** t)) / (1 - q) + c * lambda
+        const aidFp = ((wt - e) * (1 - q ** k)) / (1 - q) + c * lambda
+        const tol = floor(Math.abs(grad) + 1 / (1 - q))
+        expect(Math.abs(itd - grad)).toBeLessThanOrEqual(orThrow(itdReverseBound(consts, t)) + tol)
+        expect(Math.abs(aidFp - grad)).toBeLessThanOrEqual(orThrow(aidFixedPointBound(consts, t, k)) + tol)
+        // t = 0: ∇̂f = cλ, error |w(λ) − e|/(1 − q) = L_Φ L_E/(1 − q), exactly the bound.
+        expect(orThrow(itdReverseBound(consts, 0))).toBeCloseTo(Math.abs(wStar - e) / (1 - q), 8)
+      }),
+    )
+  })
+})
+
+/**
+ * A scalar NONLINEAR contraction with every constant exact: Φ(w, λ) = q·sin(w + λ),
+ * E(w) = ½(w − e)². ∂₁Φ = ∂₂Φ = q·cos(w + λ), so ‖∂₁Φ‖ ≤ q, ν₁ = ν₂ = q, μ₁ = 1, μ₂ = 0,
+ * L_Φ = |q cos(w* + λ)|, L_E = |w* − e|, and ∇f = a(w* − e)/(1 − a) with a = q cos(w* + λ);
+ * w* by Newton on w − q sin(w + λ) (its derivative is ≥ 1 − q > 0). ITD and AID-FP are run by
+ * their scalar recursions.
+ */
+describe('grazzi2020: a scalar nonlinear contraction (ν₁, ν₂ ≠ 0, exact constants)', () => {
+  it('ITD and AID-FP errors are below their bounds', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          q: fc.double({ min: 0, max: 0.98, noNaN: true }),
+          lambda: fc.double({ min: -3, max: 3, noNaN: true }),
+          e: fc.double({ min: -3, max: 3, noNaN: true }),
+          w0: fc.double({ min: -3, max: 3, noNaN: true }),
+          t: fc.integer({ min: 0, max: 80 }),
+          k: fc.integer({ min: 0, max: 80 }),
+        }),
+        ({ q, lambda, e, w0, t, k }) => {
+          let w = 0
+          for (let i = 0; i < 100; i++) w -= (w - q * Math.sin(w + lambda)) / (1 - q * Math.cos(w + lambda))
+          const a = q * Math.cos(w + lambda)
+          const grad = (a * (w - e)) / (1 - a)
+          const ws = [w0]
+          for (let i = 0; i < t; i++) ws.push(q * Math.sin(ws[i]! + lambda))
+          // ITD, reverse mode: g = Σᵢ ∂₂Φ(wᵢ) Πⱼ₌ᵢ₊₁..ₜ₋₁ ∂₁Φ(wⱼ) · (wₜ − e).
+          let p = ws[t]! - e
+          let itd = 0
+          for (let i = t - 1; i >= 0; i--) {
+            const d = q * Math.cos(ws[i]! + lambda)
+            itd += d * p
+            p *= d
+          }
+          const at = q * Math.cos(ws[t]! + lambda)
+          let v = 0
+          for (let j = 0; j < k; j++) v = at * v + (ws[t]! - e)
+          const c: GrazziConstants = { q, nu1: q, nu2: q, mu1: 1, mu2: 0, LE: Math.abs(w - e), LPhi: Math.abs(a), D: Math.abs(w0 - w) }
+          const tol = floor(Math.abs(grad) + 1 / (1 - q))
+          expect(Math.abs(itd - grad)).toBeLessThanOrEqual(orThrow(itdReverseBound(c, t)) + tol)
+          expect(Math.abs(at * v - grad)).toBeLessThanOrEqual(orThrow(aidFixedPointBound(c, t, k)) + tol)
+        },
+      ),
+    )
+  })
+})
+
+/** Conjugate gradient on a diagonal SPD system (CG is orthogonally invariant, so a diagonal matrix is general). */
+const cgDiagonal = (diag: Float64Array, b: Float64Array, x0: Float64Array, k: number): Float64Array => {
+  const n = diag.length
+  const x = Float64Array.from(x0)
+  const r = Float64Array.from(b, (bi, i) => bi - diag[i]! * x0[i]!)
+  const p = Float64Array.from(r)
+  let rr = r.reduce((s, z) => s + z * z, 0)
+  for (let j = 0; j < k && rr > 1e-250; j++) {
+    let pAp = 0
+    for (let i = 0; i < n; i++) pAp += p[i]! * diag[i]! * p[i]!
+    if (!(pAp > 0)) break
+    const a = rr / pAp
+    for (let i = 0; i < n; i++) {
+      x[i] = x[i]! + a * p[i]!
+      r[i] = r[i]! - a * diag[i]! * p[i]!
+    }
+    const rrNext = r.reduce((s, z) => s + z * z, 0)
+    for (let i = 0; i < n; i++) p[i] = r[i]! + (rrNext / rr) * p[i]!
+    rr = rrNext
+  }
+  return x
+}
+
+describe('grazzi2020: linear-system rates', () => {
+  /** A symmetric system M = I − ∂₁Φᵀ with spectrum in [1 − q, 1 + q], both ends attained. */
+  const system = fc
+    .record({
+      q: fc.double({ min: 0.05, max: 0.98, noNaN: true }),
+      n: fc.integer({ min: 2, max: 12 }),
+      seed: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 12, maxLength: 12 }),
+      b: fc.array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: 12, maxLength: 12 }),
+      v0: fc.array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: 12, maxLength: 12 }),
+      k: fc.integer({ min: 0, max: 40 }),
+    })
+    .map(({ q, n, seed, b, v0, k }) => {
+      const diag = Float64Array.from({ length: n }, (_, i) => (i === 0 ? 1 - q : i === 1 ? 1 + q : 1 - q + 2 * q * seed[i]!))
+      return { q, diag, b: Float64Array.from(b.slice(0, n)), v0: Float64Array.from(v0.slice(0, n)), k }
+    })
+  const norm = (x: ArrayLike<number>): number => Math.sqrt(Array.from(x).reduce((s, z) => s + z * z, 0))
+
+  it('conjugate gradient: ‖vₖ − v*‖ ≤ σ_CG(k), from v₀ = 0 and from a warm start', () => {
+    fc.assert(
+      fc.property(system, ({ q, diag, b, v0, k }) => {
+        const vStar = b.map((bi, i) => bi / diag[i]!)
+        const c: GrazziConstants = { q, nu1: 0, nu2: 0, mu1: 0, mu2: 0, LE: norm(b), LPhi: 0, D: 0 }
+        const zero = new Float64Array(diag.length)
+        const errCold = norm(cgDiagonal(diag, b, zero, k).map((x, i) => x - vStar[i]!))
+        expect(errCold).toBeLessThanOrEqual(orThrow(cgLinearError(c, k, 0)) + floor(norm(vStar)))
+        const errWarm = norm(cgDiagonal(diag, b, v0, k).map((x, i) => x - vStar[i]!))
+        expect(errWarm).toBeLessThanOrEqual(orThrow(cgLinearError(c, k, 0, norm(v0))) + floor(norm(vStar) + norm(v0)))
+      }),
+    )
+  })
+  it('fixed point: ‖vₖ − v*‖ ≤ σ_FP(k) for vⱼ₊₁ = (I − M)vⱼ + b', () => {
+    fc.assert(
+      fc.property(system, ({ q, diag, b, v0, k }) => {
+        const vStar = b.map((bi, i) => bi / diag[i]!)
+        const v = Float64Array.from(v0)
+        for (let j = 0; j < k; j++) for (let i = 0; i < v.length; i++) v[i] = (1 - diag[i]!) * v[i]! + b[i]!
+        const c: GrazziConstants = { q, nu1: 0, nu2: 0, mu1: 0, mu2: 0, LE: norm(b), LPhi: 0, D: 0 }
+        const err = norm(v.map((x, i) => x - vStar[i]!))
+        expect(err).toBeLessThanOrEqual(orThrow(fixedPointLinearError(c, k, 0, norm(v0))) + floor(norm(vStar) + norm(v0)))
+      }),
+    )
+  })
+})

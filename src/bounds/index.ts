@@ -1,0 +1,5 @@
+export * as grazzi2020 from './grazzi2020.js'
+export * as ehrhardtRoberts from './ehrhardtRoberts.js'
+export * as sid from './sid.js'
+export * as variance from './variance.js'
+export * as constants from './constants.js'
