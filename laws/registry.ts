@@ -1,0 +1,138 @@
+/**
+ * The one registry of problems: every concrete problem of the library, built small, with a
+ * hyperparameter λ₀ in its domain. The law suite (laws/problems.test.ts) and the properties
+ * (properties/contraction.test.ts, properties/closedForms.test.ts) run over all of it, so a new
+ * problem is covered by adding one entry here.
+ *
+ * Datasets are synthetic and tiny (6–10 rows, 3–5 features, ±1 labels for the classifiers),
+ * drawn from src/random with fixed seeds. Problems whose step α is fixed at build time from the
+ * curvature at λ₀ (ridge, logistic, data cleaning) are rebuilt with 0.9·α, so that Φ(·, λ) still
+ * contracts at the perturbed λ = λ₀·exp(±0.1) the laws draw.
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import type { Dataset } from '../src/data/dataset.js'
+import { orThrow, type HypergradError } from '../src/errors.js'
+import type { Vec } from '../src/linalg/types.js'
+import type { BilevelProblem } from '../src/problem/bilevel.js'
+import type { ErmProblem } from '../src/problem/erm.js'
+import { dataCleaningProblem } from '../src/problems/dataCleaning.js'
+import { erQuadraticProblem } from '../src/problems/erQuadratic.js'
+import { linearFixedPointProblem } from '../src/problems/linearFixedPoint.js'
+import { logisticProblem } from '../src/problems/logistic.js'
+import { quadraticProblem } from '../src/problems/quadratic.js'
+import { ridgeProblem } from '../src/problems/ridge.js'
+import * as rng from '../src/random/rng.js'
+import { syntheticDataset } from './fixtures.js'
+
+/** One registered problem. */
+export interface RegistryEntry {
+  readonly name: string
+  /** Build the problem (afresh at each call). */
+  readonly build: () => BilevelProblem
+  /** A hyperparameter in the domain; the laws test at perturbations of it. */
+  readonly lambda0: Vec
+  /** True when the problem is a StochasticBilevelProblem (a finite sum with minibatch maps). */
+  readonly stochastic: boolean
+  /** Batch size for the unbiasedness law (all b-subsets are enumerated). */
+  readonly batchSize?: number
+  /** Data the problem must never change (checked by the purity laws). */
+  readonly data?: unknown
+}
+
+/** Build with the default step α, then again with 0.9·α (see the module comment). */
+const withSafeStep = (build: (alpha?: number) => E.Either<HypergradError, ErmProblem>): (() => ErmProblem) => () => {
+  const first = orThrow(build())
+  return orThrow(build(0.9 * first.alpha))
+}
+
+const split = (seed: number, nTrain: number, nVal: number, p: number, labels: boolean): { train: Dataset; validation: Dataset } => ({
+  train: syntheticDataset(seed, nTrain, p, labels),
+  validation: syntheticDataset(seed + 100, nVal, p, labels),
+})
+
+const ridgeData = split(21, 10, 6, 4, false)
+const logisticData = split(31, 10, 6, 4, true)
+const cleaningData = split(41, 8, 6, 3, true)
+const cleaningLambda0 = rng.normals(rng.seed(42), 8)[0]
+
+/** Every registered problem. */
+export const registry: ReadonlyArray<RegistryEntry> = [
+  {
+    name: 'quadratic',
+    build: () => orThrow(quadraticProblem({ dim: 4, hyperDim: 3, nSamples: 10, seed: 1 })),
+    lambda0: Float64Array.of(0.5, -0.3, 1),
+    stochastic: true,
+    batchSize: 2,
+  },
+  {
+    name: 'quadratic (separable)',
+    build: () => orThrow(quadraticProblem({ dim: 3, hyperDim: 2, nSamples: 8, seed: 2, separable: true, tau: 0.5, L: 4 })),
+    lambda0: Float64Array.of(0.2, 0.7),
+    stochastic: true,
+    batchSize: 3,
+  },
+  {
+    name: 'linearFixedPoint',
+    build: () => orThrow(linearFixedPointProblem({ dim: 4, hyperDim: 2, q: 0.8, seed: 3 })),
+    lambda0: Float64Array.of(0.4, -1),
+    stochastic: false,
+  },
+  {
+    name: 'ridge (scalar)',
+    build: withSafeStep((alpha) => ridgeProblem(ridgeData.train, ridgeData.validation, Float64Array.of(0.5), alpha === undefined ? { regularization: 'scalar' } : { regularization: 'scalar', alpha })),
+    lambda0: Float64Array.of(0.5),
+    stochastic: true,
+    batchSize: 2,
+    data: ridgeData,
+  },
+  {
+    name: 'ridge (perFeature)',
+    build: withSafeStep((alpha) =>
+      ridgeProblem(ridgeData.train, ridgeData.validation, Float64Array.of(0.5, 1, 0.3, 2), alpha === undefined ? { regularization: 'perFeature' } : { regularization: 'perFeature', alpha }),
+    ),
+    lambda0: Float64Array.of(0.5, 1, 0.3, 2),
+    stochastic: true,
+    batchSize: 2,
+    data: ridgeData,
+  },
+  {
+    name: 'erQuadratic',
+    build: () => orThrow(erQuadraticProblem({ rows: 12, cols: 3, seed: 5 })),
+    lambda0: Float64Array.of(1, 1, 1),
+    stochastic: true,
+    batchSize: 2,
+  },
+  {
+    name: 'logistic (scalar)',
+    build: withSafeStep((alpha) =>
+      logisticProblem(logisticData.train, logisticData.validation, Float64Array.of(0.1), alpha === undefined ? { regularization: 'scalar' } : { regularization: 'scalar', alpha }),
+    ),
+    lambda0: Float64Array.of(0.1),
+    stochastic: true,
+    batchSize: 2,
+    data: logisticData,
+  },
+  {
+    name: 'logistic (perFeature)',
+    build: withSafeStep((alpha) =>
+      logisticProblem(
+        logisticData.train,
+        logisticData.validation,
+        Float64Array.of(0.1, 0.2, 0.05, 0.3),
+        alpha === undefined ? { regularization: 'perFeature' } : { regularization: 'perFeature', alpha },
+      ),
+    ),
+    lambda0: Float64Array.of(0.1, 0.2, 0.05, 0.3),
+    stochastic: true,
+    batchSize: 2,
+    data: logisticData,
+  },
+  {
+    name: 'dataCleaning',
+    build: withSafeStep((alpha) => dataCleaningProblem(cleaningData.train, cleaningData.validation, cleaningLambda0, alpha === undefined ? {} : { alpha })),
+    lambda0: cleaningLambda0,
+    stochastic: true,
+    batchSize: 2,
+    data: cleaningData,
+  },
+]
