@@ -1,0 +1,3 @@
+export * from './optimizer.js'
+export * from './tune.js'
+export * from './adaptive.js'
