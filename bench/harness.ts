@@ -3,7 +3,7 @@
  * results file. Benchmarks are not tests: they print figures and record them in
  * `bench/results.json`; see `bench/README.md`.
  *
- * Timing rule: after `warmup` untimed calls, each of `repeats` (≥ 5) repeats calls the
+ * Timing rule: after `warmup` untimed calls (and at least `warmupMs`), each of `repeats` (≥ 5) repeats calls the
  * function in a loop until at least `minMs` have elapsed and records the time per call; the
  * median, minimum and maximum over the repeats are reported. Absolute times on shared
  * machines drift, so every comparison is a ratio measured in the same run.
@@ -19,6 +19,11 @@ export interface MeasureOptions {
   readonly repeats?: number
   /** Untimed calls before the first repeat, to let the JIT settle (default 3). */
   readonly warmup?: number
+  /**
+   * Keep warming up until at least this many ms have passed too (default 100): optimizing
+   * compilation runs on a background thread, which lags on a busy machine.
+   */
+  readonly warmupMs?: number
   /** Minimum duration of one repeat in ms; short calls are looped (default 25). */
   readonly minMs?: number
 }
@@ -97,8 +102,10 @@ export const measure = (name: string, fn: () => unknown, opts: MeasureOptions = 
   const repeats = opts.repeats ?? 9
   const warmup = opts.warmup ?? 3
   const minMs = opts.minMs ?? 25
+  const warmupMs = opts.warmupMs ?? 100
   if (!(Number.isInteger(repeats) && repeats >= 5)) throw new RangeError(`measure(${name}): repeats must be an integer ≥ 5, got ${repeats}`)
-  for (let i = 0; i < warmup; i++) consume(fn())
+  const w0 = performance.now()
+  for (let i = 0; i < warmup || performance.now() - w0 < warmupMs; i++) consume(fn())
   const perCall: number[] = []
   let calls = 0
   for (let r = 0; r < repeats; r++) {
@@ -168,20 +175,31 @@ const sum4 = (a: Float64Array): number => {
 /** The name of the probe's row. */
 export const PROBE_WORKLOAD = 'memory read 256 MB (sum, 4 accumulators)'
 
+let probeArray: Float64Array | undefined
+
 /**
  * The memory-read probe: the time to sum a Float64Array of `bytes` bytes (default 256 MiB,
  * far beyond any cache) with four accumulators, reported as GB/s. This is the rate at which
  * plain JavaScript can stream memory on this machine, in this run: the yardstick for
- * memory-bound kernels such as gemv.
+ * memory-bound kernels such as gemv. The array is allocated and filled once per process
+ * (and reused by later probes of the same size), so that page faults are not timed.
  */
 export const memoryReadProbe = (opts: MeasureOptions & { readonly bytes?: number } = {}): Bandwidth => {
-  const bytes = opts.bytes ?? 256 * 1024 * 1024
-  const a = new Float64Array(Math.floor(bytes / 8))
-  for (let i = 0; i < a.length; i++) a[i] = (i % 7) * 0.5
+  const n = Math.floor((opts.bytes ?? 256 * 1024 * 1024) / 8)
+  if (probeArray === undefined || probeArray.length !== n) {
+    probeArray = new Float64Array(n)
+    for (let i = 0; i < n; i++) probeArray[i] = (i % 7) * 0.5
+  }
+  const a = probeArray
+  // Get sum4 optimized on a small, cache-resident slice first (many quick calls), so that the
+  // timed calls run optimized code even when the background compiler lags.
+  const slice = a.subarray(0, Math.min(n, 1 << 16))
+  const w0 = performance.now()
+  for (let k = 0; k < 500 || performance.now() - w0 < 50; k++) consume(sum4(slice))
   const expected = sum4(a)
-  const t = measure(PROBE_WORKLOAD, () => sum4(a), { repeats: opts.repeats ?? 7, warmup: opts.warmup ?? 2, minMs: opts.minMs ?? 1 })
+  const t = measure(PROBE_WORKLOAD, () => sum4(a), { repeats: opts.repeats ?? 9, warmup: opts.warmup ?? 2, minMs: opts.minMs ?? 1 })
   if (sum4(a) !== expected) throw new Error('memoryReadProbe: the sum changed between runs')
-  return withBytes(t, a.length * 8)
+  return withBytes(t, n * 8)
 }
 
 /** A row for a plain timing, optionally relative to a baseline timing of the same work. */

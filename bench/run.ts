@@ -1,6 +1,7 @@
 /**
  * Run every `bench/*.bench.ts` in one process, in name order, after measuring the memory-read
- * probe once; print each file's rows and merge them into `bench/results.json`.
+ * probe; print each file's rows and merge them into `bench/results.json`. The probe is
+ * measured again at the end, and a warning printed if it moved by more than 25%.
  *
  *   npm run bench                      # everything
  *   npm run bench -- kernels           # only files whose name contains "kernels"
@@ -20,6 +21,7 @@ import {
   formatRows,
   measure,
   memoryReadProbe,
+  PROBE_WORKLOAD,
   RESULTS_FILE,
   sinkValue,
   writeResults,
@@ -77,6 +79,16 @@ for (const f of files) {
   }
 }
 
+// The probe again: if memory bandwidth moved much during the run, the machine was not
+// steady (another process, frequency changes) and every ratio above is suspect.
+const after = memoryReadProbe(quick ? { repeats: 5 } : {})
+const drift = after.gbPerS / probe.gbPerS
+const afterRow = bandwidthRow({ ...after, name: `${PROBE_WORKLOAD}, end of run` }, probe, 'the probe repeated after the last bench file')
+rows.push(stamp(afterRow, 'bench/harness.ts'))
+console.log(`\n${formatRows([afterRow])}`)
+if (drift < 0.8 || drift > 1.25)
+  console.log(`WARNING: the memory probe moved from ${probe.gbPerS.toFixed(2)} to ${after.gbPerS.toFixed(2)} GB/s during the run: the machine was not steady; rerun on an idle machine.`)
+
 writeResults(rows, out)
-console.log(`\n${rows.length} rows merged into ${out} (sink ${sinkValue() === sinkValue() ? 'ok' : 'NaN'})`)
+console.log(`\n${rows.length} rows merged into ${out} (sink ${Number.isFinite(sinkValue()) ? 'finite' : 'not finite'})`)
 if (failed > 0) process.exit(1)
