@@ -1,10 +1,9 @@
 /**
- * Figures as SVG, rendered in Node by vega (no browser, no canvas): line plots of a mean
+ * Figures as SVG, rendered in Node by vega (no browser, no canvas; loaded on first use): line plots of a mean
  * with a shaded ±1 standard-deviation band, an optional log-scale y axis, one panel per
  * facet value (one per λ, as the papers draw them).
  */
-import * as vega from 'vega'
-import * as vl from 'vega-lite'
+import type { TopLevelSpec } from 'vega-lite'
 
 export interface Series {
   /** The legend entry, e.g. "Stoch dec". */
@@ -73,7 +72,7 @@ export const lineFigure = async (panels: ReadonlyArray<Panel>, opts: FigureOptio
   const xScale = opts.logX ? { type: 'log' as const } : { zero: false }
   const yScale = logY ? { type: 'log' as const } : { zero: false }
   const color = { field: 'series', type: 'nominal' as const, title: null }
-  const spec: vl.TopLevelSpec = {
+  const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     ...(opts.title !== undefined ? { title: opts.title } : {}),
     data: { values: rows },
@@ -105,6 +104,8 @@ export const lineFigure = async (panels: ReadonlyArray<Panel>, opts: FigureOptio
       ],
     },
   }
+  // Loaded on first use: vega is large, and most programs that import the library draw nothing.
+  const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')])
   const compiled = vl.compile(spec).spec
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' })
   const svg = await view.toSVG()
