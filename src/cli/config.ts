@@ -32,7 +32,7 @@ export const stochLinearNames = ['sfp', 'sgd', 'svrg', 'neumann', 'fp', 'cg'] as
 const Exact = t.type({ name: t.literal('exact') })
 const Aid = t.intersection([
   t.type({ name: t.literal('aid'), lower: oneOf(lowerNames, 'a lower solver'), linear: oneOf(linearNames, 'a linear solver'), t: NonNegativeInt, k: NonNegativeInt }),
-  t.partial({ tol: PositiveNumber, momentum: FiniteNumber }),
+  t.partial({ tol: PositiveNumber, tolLower: PositiveNumber, tolLinear: PositiveNumber, momentum: FiniteNumber }),
 ])
 const Itd = t.intersection([
   t.type({ name: t.literal('itd'), t: NonNegativeInt }),

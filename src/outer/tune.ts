@@ -42,12 +42,14 @@ export interface TuneOptions {
   /** Warm-start the lower iterate and/or the linear-system solution (default both). */
   readonly warmStart?: boolean | { readonly lower: boolean; readonly linear: boolean }
   /**
-   * Inner accuracy: a fixed target, 'adaptive' (a fraction `adaptiveFactor` of the previous
-   * hypergradient norm, never above `initialTolerance`), or undefined (the method's own t, k).
+   * Inner accuracy: a fixed target, 'adaptive' (a fraction `adaptiveFactor`, default 0.1, of the
+   * previous hypergradient norm, never above `initialTolerance` — the first step's target, default
+   * 1 — nor below `minTolerance`, default 1e-10), or undefined (the method's own t, k).
    */
   readonly tolerance?: number | 'adaptive'
   readonly adaptiveFactor?: number
   readonly initialTolerance?: number
+  readonly minTolerance?: number
   /** Also evaluate a held-out metric at each step (e.g. test accuracy). */
   readonly evaluate?: (lambda: RVec, w: RVec) => Record<string, number>
   /** Called after each step (progress bars). */
@@ -127,7 +129,7 @@ export const tune = (lambda0: RVec, oracle: HyperOracle, opts: TuneOptions): E.E
   for (let step = 0; step < opts.steps; step++) {
     const tolerance =
       opts.tolerance === 'adaptive'
-        ? Math.min(opts.initialTolerance ?? Infinity, (opts.adaptiveFactor ?? 0.1) * (prevGradNorm ?? Infinity))
+        ? Math.max(opts.minTolerance ?? 1e-10, Math.min(opts.initialTolerance ?? 1, (opts.adaptiveFactor ?? 0.1) * (prevGradNorm ?? Infinity)))
         : opts.tolerance
     const r = oracle({ lambda, warm, step, ...(tolerance !== undefined && Number.isFinite(tolerance) ? { tolerance } : {}) })
     if (E.isLeft(r)) return E.left(hgError(r.left.kind, `outer step ${step}: ${r.left.message}`))

@@ -1,0 +1,282 @@
+// Properties of the outer loop (src/outer/tune.ts) driven by the library's hypergradient
+// methods: convergence to the minimizer of the closed-form validation loss of ridge regression,
+// warm starts that change the work but not the answer, and adaptive inner accuracy whose
+// certificates hold against the exact hypergradient at every step.
+import fc from 'fast-check'
+import * as E from 'fp-ts/lib/Either.js'
+import { describe, expect, it } from 'vitest'
+import type { Dataset } from '../src/data/dataset.js'
+import { aid } from '../src/hypergrad/aid.js'
+import { exact } from '../src/hypergrad/exact.js'
+import type { HypergradResult } from '../src/hypergrad/types.js'
+import { cholesky, choleskySolve } from '../src/linalg/matrix.js'
+import { matrix, type RVec } from '../src/linalg/types.js'
+import { aidAdaptive } from '../src/outer/adaptive.js'
+import { tune, type HyperOracle } from '../src/outer/tune.js'
+import { logisticProblem } from '../src/problems/logistic.js'
+import { ridgeProblem } from '../src/problems/ridge.js'
+import * as R from '../src/random/rng.js'
+import { conjugateGradient } from '../src/solvers/linear/conjugateGradient.js'
+import { fixedPointLinear } from '../src/solvers/linear/fixedPoint.js'
+import { fixedPointIteration } from '../src/solvers/lower/fixedPoint.js'
+
+const right = <A>(e: E.Either<{ readonly message: string }, A>): A => {
+  if (E.isLeft(e)) throw new Error(e.left.message)
+  return e.right
+}
+
+/**
+ * Train and validation sets drawn from ONE linear model w* with noise (so that the validation
+ * loss has an interior minimum in λ): X ~ N(0, 1), y = Xw* + noise·ε.
+ */
+const regression = (seed: number, n: number, nVal: number, p: number, noise: number): { train: Dataset; validation: Dataset } => {
+  const [r1, r2, r3, r4, r5] = R.split(R.seed(seed), 5) as [R.Rng, R.Rng, R.Rng, R.Rng, R.Rng]
+  const [wStar] = R.normals(r1, p)
+  const labels = (x: Float64Array, e: Float64Array, m: number) =>
+    Float64Array.from({ length: m }, (_, i) => {
+      let z = 0
+      for (let j = 0; j < p; j++) z += x[i * p + j]! * wStar[j]!
+      return z + noise * e[i]!
+    })
+  const [xt] = R.normals(r2, n * p)
+  const [xv] = R.normals(r3, nVal * p)
+  const [et] = R.normals(r4, n)
+  const [ev] = R.normals(r5, nVal)
+  return { train: { X: matrix(n, p, xt), y: labels(xt, et, n) }, validation: { X: matrix(nVal, p, xv), y: labels(xv, ev, nVal) } }
+}
+
+/**
+ * The closed-form validation loss f(λ) = ½‖X_val w(λ) − y_val‖², w(λ) = (XᵀX + λI)⁻¹Xᵀy,
+ * computed here from the data with a dense Cholesky solve (independently of the problem's code).
+ */
+const closedFormLoss = (train: Dataset, validation: Dataset) => {
+  const { rows: n, cols: p, data: X } = train.X
+  const G = new Float64Array(p * p)
+  const b = new Float64Array(p)
+  for (let i = 0; i < n; i++)
+    for (let a = 0; a < p; a++) {
+      b[a] = b[a]! + X[i * p + a]! * train.y[i]!
+      for (let c = 0; c < p; c++) G[a * p + c] = G[a * p + c]! + X[i * p + a]! * X[i * p + c]!
+    }
+  return (lambda: number): number => {
+    const H = Float64Array.from(G)
+    for (let a = 0; a < p; a++) H[a * p + a] = H[a * p + a]! + lambda
+    const w = choleskySolve(cholesky(matrix(p, p, H))!, b)
+    let s = 0
+    for (let i = 0; i < validation.X.rows; i++) {
+      let z = 0
+      for (let a = 0; a < p; a++) z += validation.X.data[i * p + a]! * w[a]!
+      s += (z - validation.y[i]!) ** 2
+    }
+    return s / 2
+  }
+}
+
+/**
+ * argmin f over λ ∈ [1e-4, 1e4]: a dense search on 4001 log-spaced points (which must find a
+ * single interior local minimum), refined by golden-section search in log λ between the grid
+ * neighbours of the best point, down to a bracket of 1e-13 in log λ.
+ */
+const argminByGoldenSection = (f: (l: number) => number): { lambda: number; localMinima: number; interior: boolean } => {
+  const N = 4001
+  const logs = Array.from({ length: N }, (_, i) => -4 * Math.LN10 + (8 * Math.LN10 * i) / (N - 1))
+  const vals = logs.map((x) => f(Math.exp(x)))
+  let best = 0
+  let localMinima = 0
+  for (let i = 0; i < N; i++) if (vals[i]! < vals[best]!) best = i
+  for (let i = 1; i < N - 1; i++) if (vals[i]! < vals[i - 1]! && vals[i]! <= vals[i + 1]!) localMinima++
+  let a = logs[Math.max(0, best - 1)]!
+  let b = logs[Math.min(N - 1, best + 1)]!
+  const g = (Math.sqrt(5) - 1) / 2
+  let c = b - g * (b - a)
+  let d = a + g * (b - a)
+  let fc_ = f(Math.exp(c))
+  let fd = f(Math.exp(d))
+  while (b - a > 1e-13) {
+    if (fc_ < fd) {
+      b = d
+      d = c
+      fd = fc_
+      c = b - g * (b - a)
+      fc_ = f(Math.exp(c))
+    } else {
+      a = c
+      c = d
+      fc_ = fd
+      d = a + g * (b - a)
+      fd = f(Math.exp(d))
+    }
+  }
+  return { lambda: Math.exp((a + b) / 2), localMinima, interior: best > 0 && best < N - 1 }
+}
+
+/**
+ * The scalar-λ ridge problem with one step α valid on the whole box Λ = [lo, hi]
+ * (α = 2/(L_hi + τ_lo) keeps q < 1 there), so that the linear-system solution v, which scales
+ * with 1/α, is comparable from one outer step to the next (warm starts).
+ */
+const ridgeOnBox = (train: Dataset, validation: Dataset, lo: number, hi: number) => {
+  const base = right(ridgeProblem(train, validation, Float64Array.of(1), { regularization: 'scalar' }))
+  const alpha = 2 / (base.lower.curvature(Float64Array.of(hi)).L + base.lower.curvature(Float64Array.of(lo)).tau)
+  return right(ridgeProblem(train, validation, Float64Array.of(1), { regularization: 'scalar', alpha }))
+}
+
+/** The exact hypergradient of scalar-λ ridge at each λ asked (dense direct solves, hypergrad/exact.ts). */
+const exactRidgeOracle = (train: Dataset, validation: Dataset): HyperOracle => ({ lambda }) =>
+  E.flatMap(ridgeProblem(train, validation, lambda, { regularization: 'scalar' }), (p) => exact(p, lambda))
+
+describe('tune on ridge regression (scalar λ)', () => {
+  const fixtures = [1, 2, 3, 4].map((seed) => {
+    const { train, validation } = regression(seed, 20, 40, 8, 3)
+    return { seed, train, validation, truth: argminByGoldenSection(closedFormLoss(train, validation)) }
+  })
+
+  it('the fixtures have one interior minimum of the closed-form validation loss', () => {
+    for (const f of fixtures) {
+      expect(f.truth.localMinima, `seed ${f.seed}`).toBe(1)
+      expect(f.truth.interior, `seed ${f.seed}`).toBe(true)
+    }
+  })
+
+  it('from any start in [1e-3, 1e4], Adam then gradient descent on log λ reach the minimizer to 1e-4 relative', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...fixtures), fc.double({ min: -3, max: 4, noNaN: true }), (f, log10Start) => {
+        const oracle = exactRidgeOracle(f.train, f.validation)
+        const coarse = right(tune(Float64Array.of(10 ** log10Start), oracle, { optimizer: 'adam', steps: 300, stepSize: 0.1, logScale: true }))
+        const fine = right(tune(coarse.lambda, oracle, { optimizer: 'gd', steps: 5000, stepSize: 0.05, logScale: true, gradTol: 1e-8 }))
+        expect(fine.status).toBe('converged')
+        expect(Math.abs(fine.lambda[0]! / f.truth.lambda - 1)).toBeLessThan(1e-4)
+        // The loss reported with the final λ is the closed-form loss there.
+        const fv = closedFormLoss(f.train, f.validation)(fine.lambda[0]!)
+        expect(Math.abs(fine.value - fv)).toBeLessThanOrEqual(1e-9 * fv)
+      }),
+      { numRuns: 12 },
+    )
+  })
+
+  it('AID-CG as the oracle (tolerances 1e-10, warm-started) converges to the same minimizer', () => {
+    for (const f of fixtures.slice(0, 2)) {
+      const problem = ridgeOnBox(f.train, f.validation, 1e-3, 1e3)
+      const oracle: HyperOracle = ({ lambda, warm }) =>
+        aid(problem, lambda, {
+          lower: fixedPointIteration(),
+          linear: conjugateGradient(),
+          t: 1_000_000,
+          k: 1000,
+          tolLower: 1e-11,
+          tolLinear: 1e-11,
+          ...(warm.w !== undefined ? { w0: warm.w } : {}),
+          ...(warm.v !== undefined ? { v0: warm.v } : {}),
+        })
+      const r = right(tune(Float64Array.of(1), oracle, { optimizer: 'gd', steps: 5000, stepSize: 0.05, logScale: true, gradTol: 1e-8, bounds: [1e-3, 1e3] }))
+      expect(r.status).toBe('converged')
+      expect(Math.abs(r.lambda[0]! / f.truth.lambda - 1)).toBeLessThan(1e-4)
+    }
+  })
+})
+
+describe('warm starts', () => {
+  const { train, validation } = regression(3, 20, 40, 8, 3)
+  const truth = argminByGoldenSection(closedFormLoss(train, validation)).lambda
+  const [lo, hi] = [0.01, 1000] as const
+  const problem = ridgeOnBox(train, validation, lo, hi)
+
+  for (const linear of [conjugateGradient(), fixedPointLinear()]) {
+    it(`AID(gd, ${linear.name}) with tolerances: the same final λ as cold starts, with fewer inner iterations`, () => {
+      const oracle: HyperOracle = ({ lambda, warm }) =>
+        aid(problem, lambda, {
+          lower: fixedPointIteration(),
+          linear,
+          t: 1_000_000,
+          k: 1_000_000,
+          tolLower: 1e-10,
+          tolLinear: 1e-10,
+          ...(warm.w !== undefined ? { w0: warm.w } : {}),
+          ...(warm.v !== undefined ? { v0: warm.v } : {}),
+        })
+      const run = (warmStart: boolean) =>
+        right(tune(Float64Array.of(100), oracle, { optimizer: 'gd', steps: 100, stepSize: 0.05, logScale: true, warmStart, bounds: [lo, hi] }))
+      const warm = run(true)
+      const cold = run(false)
+      const total = (r: typeof warm, f: (s: (typeof warm.trajectory)[number]) => number) => r.trajectory.reduce((a, s) => a + f(s), 0)
+      // Same fixed point reached (both are the closed-form minimizer), up to the inner tolerances.
+      expect(Math.abs(warm.lambda[0]! / cold.lambda[0]! - 1)).toBeLessThan(1e-6)
+      expect(Math.abs(warm.lambda[0]! / truth - 1)).toBeLessThan(1e-4)
+      expect(Math.abs(cold.lambda[0]! / truth - 1)).toBeLessThan(1e-4)
+      // Less work: fewer lower-level iterations, and fewer inner iterations in all.
+      expect(total(warm, (s) => s.t)).toBeLessThan(total(cold, (s) => s.t))
+      expect(total(warm, (s) => s.t + s.k)).toBeLessThan(total(cold, (s) => s.t + s.k))
+      // The first step is the same cold solve in both runs.
+      expect(warm.trajectory[0]!.t).toBe(cold.trajectory[0]!.t)
+    })
+  }
+})
+
+describe('adaptive inner accuracy (aidAdaptive inside tune)', () => {
+  it('every recorded a posteriori bound is ≥ the true hypergradient error and ≤ the step’s tolerance', () => {
+    // Logistic regression with one λ per feature on a small random problem; α fixed for the box.
+    const [rx, ry, rv, rvy] = R.split(R.seed(11), 4) as [R.Rng, R.Rng, R.Rng, R.Rng]
+    const n = 40
+    const p = 5
+    const [xt] = R.normals(rx, n * p)
+    const [xv] = R.normals(rv, n * p)
+    const [nt] = R.normals(ry, n)
+    const [nv] = R.normals(rvy, n)
+    const lab = (x: Float64Array, e: Float64Array) =>
+      Float64Array.from({ length: n }, (_, i) => (x[i * p]! - 0.5 * x[i * p + 1]! + 0.8 * e[i]! >= 0 ? 1 : -1))
+    const train = { X: matrix(n, p, xt), y: lab(xt, nt) }
+    const validation = { X: matrix(n, p, xv), y: lab(xv, nv) }
+    const [lo, hi] = [0.05, 50] as const
+    const probe = right(logisticProblem(train, validation, new Float64Array(p).fill(1), { regularization: 'perFeature' }))
+    const alpha = 2 / (probe.lower.curvature(new Float64Array(p).fill(hi)).L + lo)
+    const problem = right(logisticProblem(train, validation, new Float64Array(p).fill(1), { regularization: 'perFeature', alpha }))
+    const seen: Array<{ lambda: RVec; result: HypergradResult & { bound: number }; tolerance: number }> = []
+    const oracle: HyperOracle = ({ lambda, warm, tolerance }) => {
+      if (tolerance === undefined) throw new Error('adaptive mode must pass a tolerance')
+      const r = aidAdaptive(problem, lambda, {
+        lower: fixedPointIteration(),
+        linear: conjugateGradient(),
+        tolerance,
+        maxT: 200_000,
+        maxK: 10_000,
+        ...(warm.w !== undefined ? { w0: warm.w } : {}),
+        ...(warm.v !== undefined ? { v0: warm.v } : {}),
+      })
+      if (E.isRight(r)) seen.push({ lambda: Float64Array.from(lambda), result: r.right, tolerance })
+      return r
+    }
+    const out = right(
+      tune(new Float64Array(p).fill(0.1), oracle, {
+        optimizer: 'adam',
+        steps: 25,
+        stepSize: 0.1,
+        logScale: true,
+        bounds: [lo, hi],
+        tolerance: 'adaptive',
+        adaptiveFactor: 1e-3,
+        initialTolerance: 1e-1,
+      }),
+    )
+    expect(out.trajectory).toHaveLength(25)
+    expect(seen).toHaveLength(25)
+    let previousGradNorm = Infinity
+    out.trajectory.forEach((s, i) => {
+      const rec = seen[i]!
+      // The tolerance of step i is min(initial, 10⁻³·‖∇̂f‖ of step i − 1), and the certificate meets it.
+      expect(s.tolerance).toBe(Math.min(1e-1, 1e-3 * previousGradNorm))
+      expect(s.bound).toBe(rec.result.bound)
+      expect(s.bound!).toBeLessThanOrEqual(s.tolerance!)
+      expect(s.status).toBe('converged')
+      // The certificate holds against the exact hypergradient at the recorded λ.
+      const truth = right(exact(problem, rec.lambda)).gradient
+      let err = 0
+      for (let j = 0; j < p; j++) err += (rec.result.gradient[j]! - truth[j]!) ** 2
+      expect(s.bound! * (1 + 1e-9) + 1e-13).toBeGreaterThanOrEqual(Math.sqrt(err))
+      previousGradNorm = s.gradNorm
+    })
+    // The adaptive rule, not the initial tolerance, set most of the tolerances, and they vary.
+    const tols = out.trajectory.map((s) => s.tolerance!)
+    expect(tols.filter((x) => x < 1e-1).length).toBe(24)
+    expect(new Set(tols).size).toBeGreaterThan(20)
+  })
+})

@@ -1,0 +1,158 @@
+/**
+ * From a decoded method config to a hypergradient computation on a built problem: the
+ * solvers the config names, with the steps and parameters the papers use by default.
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import { hgError, type HypergradError } from '../errors.js'
+import type { RVec } from '../linalg/types.js'
+import type { ErmProblem } from '../problem/erm.js'
+import { aid } from '../hypergrad/aid.js'
+import { exact } from '../hypergrad/exact.js'
+import { itd } from '../hypergrad/itd.js'
+import { sidWithPreset } from '../hypergrad/presets.js'
+import { sid, type FinalSamples } from '../hypergrad/sid.js'
+import type { HypergradResult } from '../hypergrad/types.js'
+import { constant, decreasing, type Schedule } from '../schedule/schedule.js'
+import { conjugateGradient } from '../solvers/linear/conjugateGradient.js'
+import { fixedPointLinear } from '../solvers/linear/fixedPoint.js'
+import { heavyBallLinear } from '../solvers/linear/heavyBall.js'
+import { neumann } from '../solvers/linear/neumann.js'
+import { sgdQuadratic } from '../solvers/linear/sgdQuadratic.js'
+import { stochasticFixedPoint } from '../solvers/linear/stochasticFixedPoint.js'
+import { stochasticNeumann } from '../solvers/linear/stochasticNeumann.js'
+import { svrgLinear } from '../solvers/linear/svrgLinear.js'
+import { fixedPointIteration } from '../solvers/lower/fixedPoint.js'
+import { heavyBall, heavyBallParams } from '../solvers/lower/heavyBall.js'
+import { saga } from '../solvers/lower/saga.js'
+import { sgd } from '../solvers/lower/sgd.js'
+import { svrg } from '../solvers/lower/svrg.js'
+import type { LinearMethod, LowerMethod } from '../solvers/types.js'
+import type { MethodConfig } from './config.js'
+
+/** Warm starts for the inner solvers (the outer loop passes the previous step's iterates). */
+export interface Warm {
+  readonly w0?: RVec
+  readonly v0?: RVec
+}
+
+const attempt = <A>(f: () => A): E.Either<HypergradError, A> => {
+  try {
+    return E.right(f())
+  } catch (e) {
+    return E.left(hgError('config', `config.method: ${e instanceof Error ? e.message : String(e)}`))
+  }
+}
+
+const hbParams = (problem: ErmProblem, lambda: RVec) => {
+  const { tau, L } = problem.lower.curvature(lambda)
+  return heavyBallParams(tau, L, problem.alpha)
+}
+
+const finalOf = (f: 'one' | 'exact' | number | undefined): FinalSamples | undefined =>
+  f === undefined ? undefined : typeof f === 'number' ? { draws: f } : f
+
+/** Default stochastic steps: SID §6's Stoch dec, η = β/(γ+t), β = γ = 2/(1−q²). */
+const defaultSchedule = (q: number): E.Either<HypergradError, Schedule> => {
+  const beta = 2 / (1 - q * q)
+  return decreasing(beta, beta)
+}
+
+/** The lower and linear solvers an AID config names (heavy ball with the optimal parameters for τ, L). */
+export const aidSolvers = (method: Extract<MethodConfig, { name: 'aid' }>, problem: ErmProblem, lambda: RVec): E.Either<HypergradError, [LowerMethod, LinearMethod]> =>
+  attempt((): [LowerMethod, LinearMethod] => {
+    const lower = method.lower === 'gd' ? fixedPointIteration() : (() => {
+      const p = hbParams(problem, lambda)
+      return heavyBall({ beta: method.momentum ?? p.beta, eta: p.eta })
+    })()
+    const linear =
+      method.linear === 'fp'
+        ? fixedPointLinear()
+        : method.linear === 'cg'
+          ? conjugateGradient(method.tol !== undefined ? { tol: method.tol } : {})
+          : method.linear === 'neumann'
+            ? neumann()
+            : (() => {
+                const p = hbParams(problem, lambda)
+                return heavyBallLinear({ beta: method.momentum ?? p.beta, eta: p.eta })
+              })()
+    return [lower, linear]
+  })
+
+/** Run the configured method on `problem` at λ. */
+export const runMethod = (
+  method: MethodConfig,
+  problem: ErmProblem,
+  lambda: RVec,
+  seed: number,
+  warm: Warm = {},
+  tolerances: { readonly tolLower?: number; readonly tolLinear?: number } = {},
+): E.Either<HypergradError, HypergradResult> => {
+  const w0 = warm.w0 !== undefined ? { w0: warm.w0 } : {}
+  const v0 = warm.v0 !== undefined ? { v0: warm.v0 } : {}
+  switch (method.name) {
+    case 'exact':
+      return exact(problem, lambda, warm.w0 !== undefined ? { w: warm.w0 } : {})
+    case 'itd':
+      return itd(problem, lambda, { t: method.t, mode: method.mode ?? 'reverse', ...(method.truncate !== undefined ? { truncate: method.truncate } : {}), ...w0 })
+    case 'aid': {
+      const solvers = aidSolvers(method, problem, lambda)
+      if (E.isLeft(solvers)) return solvers
+      const [lower, linear] = solvers.right
+      const tols = {
+        ...(method.tolLower !== undefined ? { tolLower: method.tolLower } : {}),
+        ...(method.tolLinear !== undefined ? { tolLinear: method.tolLinear } : {}),
+        ...tolerances,
+      }
+      return aid(problem, lambda, { lower, linear, t: method.t, k: method.k, seed, ...w0, ...v0, ...tols })
+    }
+    case 'sid': {
+      if ('preset' in method) {
+        const fs = finalOf(method.finalSamples)
+        return sidWithPreset(method.preset, problem, lambda, {
+          epochs: method.epochs,
+          seed,
+          ...(method.batchSize !== undefined ? { batchSize: method.batchSize } : {}),
+          ...(fs !== undefined ? { finalSamples: fs } : {}),
+          ...w0,
+          ...v0,
+        })
+      }
+      const b = method.batchSize ?? 50
+      const q = problem.contraction(lambda)
+      const schedule: E.Either<HypergradError, Schedule> =
+        method.step === undefined ? defaultSchedule(q) : typeof method.step === 'number' ? constant(method.step) : decreasing(method.step.beta, method.step.gamma)
+      if (E.isLeft(schedule)) return E.left(hgError(schedule.left.kind, `config.method.step: ${schedule.left.message}`))
+      const s = schedule.right
+      const solvers = attempt((): [LowerMethod, LinearMethod] => {
+        const lower: LowerMethod =
+          method.lower === 'sgd' ? sgd({ schedule: s, batchSize: b }) : method.lower === 'svrg' ? svrg({ batchSize: b }) : method.lower === 'saga' ? saga({ batchSize: b }) : fixedPointIteration()
+        const linear: LinearMethod =
+          method.linear === 'sfp'
+            ? stochasticFixedPoint({ schedule: s, batchSize: b })
+            : method.linear === 'sgd'
+              ? sgdQuadratic({ gamma: s, batchSize: b })
+              : method.linear === 'svrg'
+                ? svrgLinear({ batchSize: b })
+                : method.linear === 'neumann'
+                  ? stochasticNeumann({ maxTerms: Math.max(1, method.k), batchSize: b })
+                  : method.linear === 'cg'
+                    ? conjugateGradient()
+                    : fixedPointLinear()
+        return [lower, linear]
+      })
+      if (E.isLeft(solvers)) return solvers
+      const fs = finalOf(method.finalSamples)
+      return sid(problem, lambda, {
+        lower: solvers.right[0],
+        linear: solvers.right[1],
+        t: method.t,
+        k: method.k,
+        seed,
+        batchSize: b,
+        ...(fs !== undefined ? { finalSamples: fs } : {}),
+        ...w0,
+        ...v0,
+      })
+    }
+  }
+}

