@@ -64,8 +64,10 @@ export const boundsDefaults: BoundsConfig = { runs: 5, rows: 1000, cols: 10, low
 /** The five panels: two lower-level solvers, three linear solvers. */
 export type BoundsSolver = 'lowerGd' | 'lowerHeavyBall' | 'linearGd' | 'linearHeavyBall' | 'linearCg'
 
+/** The panels, in the order of the figures. */
 export const BOUNDS_SOLVERS: ReadonlyArray<BoundsSolver> = ['lowerGd', 'lowerHeavyBall', 'linearGd', 'linearHeavyBall', 'linearCg']
 
+/** The title of each panel. */
 export const BOUNDS_LABEL: Readonly<Record<BoundsSolver, string>> = {
   lowerGd: 'lower level: gradient descent',
   lowerHeavyBall: 'lower level: heavy ball',
@@ -95,6 +97,7 @@ export interface BoundsPoint {
   readonly aPosteriori: number | null
 }
 
+/** The result of one task: every solver's iterates on one problem instance. */
 export interface BoundsTaskResult {
   readonly run: number
   /** ‖∇f(λ)‖, τ, L and κ of the instance. */

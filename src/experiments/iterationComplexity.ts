@@ -22,9 +22,8 @@
  * gradient depends on the whole trajectory).
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { lipschitzConstants } from '../bounds/constants.js'
+import { grazziConstantsFor, lipschitzConstants } from '../bounds/constants.js'
 import { aidConjugateGradientBound, aidFixedPointBound, itdReverseBound, type GrazziConstants } from '../bounds/grazzi2020.js'
-import { grazziConstantsFor } from '../bounds/constants.js'
 import { hgError, type HypergradError } from '../errors.js'
 import { aid } from '../hypergrad/aid.js'
 import { itd } from '../hypergrad/itd.js'
@@ -48,8 +47,10 @@ import { logisticTruth } from './truth.js'
 /** The three methods, as Grazzi et al. 2020 name them. */
 export type IcMethod = 'itd' | 'aidFp' | 'aidCg'
 
+/** The methods in the order of the figure's legend. */
 export const IC_METHODS: ReadonlyArray<IcMethod> = ['itd', 'aidFp', 'aidCg']
 
+/** The legend label of each method. */
 export const IC_LABEL: Readonly<Record<IcMethod, string>> = { itd: 'ITD (reverse)', aidFp: 'AID-FP', aidCg: 'AID-CG' }
 
 /** The configuration of the iteration-complexity experiment. */
@@ -111,6 +112,7 @@ export interface IcPoint {
   readonly status: 'converged' | 'maxIter' | 'diverged'
 }
 
+/** The result of one task: every method at every t on one problem instance. */
 export interface IcTaskResult {
   readonly problem: 'logistic' | 'quadratic'
   readonly run: number

@@ -1,7 +1,7 @@
 /**
  * The experiment registry: every reproduced experiment of the three papers by name, with its
  * typed configuration and defaults, a description of each field (for `hypergrad reproduce
- * --help`), decoding of overrides (from the command line or from code), a run that reports
+ * list`), decoding of overrides (from the command line or from code), a run that reports
  * progress, and `write`, which stores results.json, results.csv and the SVG figures.
  *
  *   sid-fig1              SID paper Fig. 1 (sidFigures.ts)
@@ -438,6 +438,7 @@ export const experiments = {
   }),
 } as const
 
+/** The name of a registered experiment. */
 export type ExperimentName = keyof typeof experiments
 
 /** The experiment names, in the order of the papers. */
