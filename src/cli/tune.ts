@@ -46,12 +46,17 @@ export const tuneFromConfig = (cfg: TuneConfig, baseDir: string, onStep?: (s: Tu
   const m = cfg.method
   if (adaptive && m.name !== 'aid')
     return E.left(hgError('config', `config.outer.tolerance: accuracy control uses the a posteriori bound of AID; method "${m.name}" runs with its fixed budget (drop outer.tolerance or use method "aid")`))
+  // Each step rebuilds the problem at its λ, with α = 2/(L+τ) there. The linear system's solution
+  // v = (α∇²ℓ)⁻¹∇₁E scales with 1/α, so a warm start of v is rescaled by α_prev/α.
+  let lastAlpha: number | undefined
   const oracle: HyperOracle = ({ lambda, warm, tolerance, step }) => {
     const p = problemFor(cfg, splits, Float64Array.from(lambda))
     if (E.isLeft(p)) return p
     const problem = p.right
+    const ratio = lastAlpha === undefined ? 1 : lastAlpha / problem.alpha
+    lastAlpha = problem.alpha
     const w0 = warm.w !== undefined ? { w0: warm.w } : {}
-    const v0 = warm.v !== undefined ? { v0: warm.v } : {}
+    const v0 = warm.v !== undefined ? { v0: ratio === 1 ? warm.v : warm.v.map((x) => x * ratio) } : {}
     if (adaptive && m.name === 'aid' && tolerance !== undefined) {
       const solvers = aidSolvers(m, problem, lambda)
       if (E.isLeft(solvers)) return solvers
