@@ -94,7 +94,10 @@ export const gemv = (
 
 /**
  * y ← α·Aᵀ·x + β·y for the row-major M×N matrix (y has length N, x length M).
- * Reads A row by row (one pass, cache-friendly), accumulating rows into y.
+ * Reads A row by row (one pass, cache-friendly), accumulating rows into y. Rows whose
+ * coefficient α·xᵢ is 0 are skipped (as reference BLAS does), so they contribute nothing even
+ * when they hold non-finite entries. With a contiguous y the rows go four at a time:
+ * y[j] += (c₀a₀ⱼ + c₁a₁ⱼ) + (c₂a₂ⱼ + c₃a₃ⱼ), one load and store of y per four rows.
  */
 export const gemvT = (
   M: number, N: number, alpha: number,
@@ -104,9 +107,39 @@ export const gemvT = (
 ): Vec => {
   if (beta === 0) for (let j = 0, iy = oy; j < N; j++, iy += sy) y[iy] = 0
   else if (beta !== 1) scal(N, beta, y, sy, oy)
+  if (sy !== 1) {
+    for (let i = 0, ix = ox, row = oa; i < M; i++, ix += sx, row += lda) {
+      const c = alpha * x[ix]!
+      if (c !== 0) axpy(N, c, a, 1, row, y, sy, oy)
+    }
+    return y
+  }
+  // Collect rows with a non-zero coefficient four at a time; a last partial group goes one by one.
+  let r0 = 0, r1 = 0, r2 = 0
+  let c0 = 0, c1 = 0, c2 = 0
+  let held = 0
   for (let i = 0, ix = ox, row = oa; i < M; i++, ix += sx, row += lda) {
     const c = alpha * x[ix]!
-    if (c !== 0) axpy(N, c, a, 1, row, y, sy, oy)
+    if (c === 0) continue
+    if (held === 0) {
+      r0 = row
+      c0 = c
+      held = 1
+    } else if (held === 1) {
+      r1 = row
+      c1 = c
+      held = 2
+    } else if (held === 2) {
+      r2 = row
+      c2 = c
+      held = 3
+    } else {
+      for (let j = 0; j < N; j++) y[oy + j] = y[oy + j]! + ((c0 * a[r0 + j]! + c1 * a[r1 + j]!) + (c2 * a[r2 + j]! + c * a[row + j]!))
+      held = 0
+    }
   }
+  if (held > 0) axpy(N, c0, a, 1, r0, y, 1, oy)
+  if (held > 1) axpy(N, c1, a, 1, r1, y, 1, oy)
+  if (held > 2) axpy(N, c2, a, 1, r2, y, 1, oy)
   return y
 }

@@ -9,7 +9,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { hgError, type HypergradError } from '../errors.js'
 import { axpy, scal } from '../linalg/kernels.js'
-import { assertDim, type RVec, type Vec } from '../linalg/types.js'
+import { assertDim, matrix, type Matrix, type RVec, type Vec } from '../linalg/types.js'
 import type { Batch, StochasticBilevelProblem } from './bilevel.js'
 
 /** The lower-level objective ℓ(w, λ) (a finite sum over nSamples, plus a regularizer). */
@@ -35,6 +35,12 @@ export interface LowerObjective {
    * (exact where a closed form exists, safe over/under-estimates otherwise).
    */
   curvature(lambda: RVec): { readonly tau: number; readonly L: number }
+  /**
+   * Optional: the dense Hessian ∇²_ww ℓ(w, λ) (d × d, symmetric), for direct solvers. An
+   * objective offers it when it can build it much faster than d Hessian-vector products
+   * (a generalized linear model: Xᵀ diag(D) X by `weightedGram`).
+   */
+  hessian?(w: RVec, lambda: RVec): Matrix
 }
 
 /** The upper-level objective E(w, λ). */
@@ -73,7 +79,16 @@ const gdStep = (w: RVec, alpha: number, g: Vec): Vec => {
 /** u − α h, fresh. */
 const idMinus = gdStep
 
-export class ErmProblem implements StochasticBilevelProblem {
+/**
+ * A problem that can build the dense matrix I − ∂₁Φ(w, λ) of its linear system (SID eq. 6) in
+ * one go, faster than d Jacobian-vector products; `exact` uses it when present.
+ */
+export interface DenseSystemMatrix {
+  /** I − ∂₁Φ(w, λ) as a dense d × d matrix, or undefined when this problem cannot build it. */
+  denseSystemMatrix(w: RVec, lambda: RVec): Matrix | undefined
+}
+
+export class ErmProblem implements StochasticBilevelProblem, DenseSystemMatrix {
   readonly dim: number
   readonly hyperDim: number
   readonly nSamples: number
@@ -132,5 +147,20 @@ export class ErmProblem implements StochasticBilevelProblem {
   }
   vjpLambdaHat(w: RVec, lambda: RVec, batch: Batch, v: RVec): Vec {
     return scal(this.hyperDim, -this.alpha, this.lower.crossVjp(w, lambda, v, batch), 1, 0)
+  }
+  /**
+   * I − ∂₁Φ(w, λ) = α∇²_ww ℓ(w, λ) from the lower objective's dense Hessian (undefined when it
+   * offers none). Fresh; symmetric.
+   */
+  denseSystemMatrix(w: RVec, lambda: RVec): Matrix | undefined {
+    if (this.lower.hessian === undefined) return undefined
+    assertDim(`${this.name}.denseSystemMatrix: w`, this.dim, w.length)
+    const h = this.lower.hessian(w, lambda)
+    if (h.rows !== this.dim || h.cols !== this.dim)
+      throw new RangeError(`${this.name}.denseSystemMatrix: the Hessian is ${h.rows}×${h.cols}, expected ${this.dim}×${this.dim}`)
+    const a = this.alpha
+    const j = new Float64Array(h.data.length)
+    for (let k = 0; k < j.length; k++) j[k] = a * h.data[k]!
+    return matrix(this.dim, this.dim, j)
   }
 }

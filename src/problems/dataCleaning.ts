@@ -24,11 +24,11 @@ import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import type { Dataset } from '../data/dataset.js'
 import { hgError, type HypergradError } from '../errors.js'
-import { assertDim, type RVec, type Vec } from '../linalg/types.js'
+import { assertDim, type Matrix, type RVec, type Vec } from '../linalg/types.js'
 import type { Batch } from '../problem/bilevel.js'
 import { ermProblem, optimalStep, type ErmProblem } from '../problem/erm.js'
 import {
-  assertNoAlias, batchScale, dpsi, dsigmoid, logisticUpper, maxLabelSq, rowGradPass, rowHvpPass, rowValue,
+  assertNoAlias, batchScale, dpsi, dsigmoid, gramOf, logisticUpper, maxLabelSq, rowCurvatures, rowGradPass, rowHvpPass, rowValue,
   squaredSpectralNorm, validateDataset, validateSplit, type FusedObjective,
 } from './logistic.js'
 
@@ -185,6 +185,18 @@ export class DataCleaningObjective implements FusedObjective {
     assertDim(`${this.name}.crossVjp: v`, this.dim, v.length)
     const scale = batchScale(`${this.name}.crossVjp`, this.nSamples, batch)
     return rowCrossVjpPass(this.X, this.nSamples, this.dim, this.y, w, v, lambda, batch, scale, new Float64Array(this.hyperDim))
+  }
+
+  /**
+   * The dense Hessian ∇²_ww ℓ(w, λ) = Xᵀ diag(σ(λᵢ) yᵢ² ψ''(yᵢxᵢᵀw)) X + ρI, by the sparse-aware
+   * `weightedGram`. Fresh, symmetric.
+   */
+  hessian(w: RVec, lambda: RVec): Matrix {
+    this.checkArgs('hessian', w, lambda)
+    const h = gramOf(this.train.X, rowCurvatures(this.X, this.nSamples, this.dim, this.y, w, 1, lambda))
+    const p = this.dim, g = h.data as Vec
+    for (let j = 0; j < p; j++) g[j * p + j] = g[j * p + j]! + this.rho
+    return h
   }
 
   /**

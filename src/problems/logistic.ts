@@ -19,6 +19,13 @@
  * (never copied), and used for its dot products and then its axpy while it sits in cache; rows
  * go four at a time so that the loads of w, u and `out` are shared. The pure methods allocate
  * only their output and call the same kernels, so both paths agree bit for bit.
+ *
+ * On large matrices (and from the second pass over the same matrix on) the passes run on the
+ * WebAssembly SIMD kernels of `linalg/rowEngine.ts`, which perform the same floating-point
+ * operations in the same order as the TypeScript kernels `rowGradPassReference` and
+ * `rowHvpPassReference` and so return the same bits (laws/fusion.test.ts); full-batch passes
+ * over sparse data (MNIST) skip the columns where a block of four rows is all zero, which
+ * changes no bit either (see that module).
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
@@ -26,6 +33,8 @@ import { hgError, type HypergradError } from '../errors.js'
 import type { Batch } from '../problem/bilevel.js'
 import { ermProblem, optimalStep, type ErmProblem, type LowerObjective, type UpperObjective } from '../problem/erm.js'
 import type { Dataset } from '../data/dataset.js'
+import { weightedGram } from '../linalg/gram.js'
+import { autoRowEngine, type RowCoef, type RowEngine } from '../linalg/rowEngine.js'
 import { assertDim, type Matrix, type RVec, type Vec } from '../linalg/types.js'
 import { normals, seed } from '../random/rng.js'
 
@@ -139,8 +148,45 @@ const axpy4 = (
  * the rows of the n × p row-major X (each row is a view at offset i·p, never copied): per block
  * of four rows the four dots xᵢᵀw, then the four axpys with the rows still in cache.
  * Allocates nothing; overwrites out (length p) and returns it.
+ *
+ * Runs on the WebAssembly row engine when it pays (see the module comment), with the same
+ * result bit for bit as {@link rowGradPassReference}; batch indices must lie in [0, n).
  */
 export const rowGradPass = (
+  X: RVec, n: number, p: number, y: RVec, w: RVec,
+  batch: Batch | undefined, scale: number,
+  weight: RowWeight, lam: RVec, mu: RVec,
+  out: Vec,
+): Vec => {
+  const engine = autoRowEngine(X, n, p)
+  return engine === undefined
+    ? rowGradPassReference(X, n, p, y, w, batch, scale, weight, lam, mu, out)
+    : rowGradPassOn(engine, X, n, p, y, w, batch, scale, weight, lam, mu, out)
+}
+
+/**
+ * {@link rowGradPass} on a given row engine of X (n × p): the fast path, for laws and
+ * benchmarks (rowGradPass itself decides when the engine pays). Same result bit for bit as
+ * {@link rowGradPassReference}, to which it defers when the engine declines (non-finite input).
+ */
+export const rowGradPassOn = (
+  engine: RowEngine, X: RVec, n: number, p: number, y: RVec, w: RVec,
+  batch: Batch | undefined, scale: number,
+  weight: RowWeight, lam: RVec, mu: RVec,
+  out: Vec,
+): Vec => {
+  if (engine.rows !== n || engine.cols !== p) throw new RangeError(`rowGradPassOn: the engine is ${engine.rows}×${engine.cols}, the matrix ${n}×${p}`)
+  const coef: RowCoef = (z, _s, c) => {
+    for (let k = 0; k < c.length; k++) c[k] = gradCoef(scale, weight, lam, mu, y, rowAt(batch, k), z[k]!)
+  }
+  return engine.gradPass(w, batch, coef, out) ?? rowGradPassReference(X, n, p, y, w, batch, scale, weight, lam, mu, out)
+}
+
+/**
+ * The TypeScript reference of {@link rowGradPass} (the same contract): the kernel that the
+ * WebAssembly engine reproduces bit for bit, and the path taken on small matrices.
+ */
+export const rowGradPassReference = (
   X: RVec, n: number, p: number, y: RVec, w: RVec,
   batch: Batch | undefined, scale: number,
   weight: RowWeight, lam: RVec, mu: RVec,
@@ -200,8 +246,45 @@ const hvpCoef = (scale: number, weight: RowWeight, lam: RVec, mu: RVec, y: RVec,
  * of the Hessian-vector product, in ONE pass over the rows: per block of four rows the eight
  * dots xᵢᵀw and xᵢᵀu in the same loop, then the four axpys. Allocates nothing; overwrites out
  * (length p) and returns it.
+ *
+ * Runs on the WebAssembly row engine when it pays (see the module comment), with the same
+ * result bit for bit as {@link rowHvpPassReference}; batch indices must lie in [0, n).
  */
 export const rowHvpPass = (
+  X: RVec, n: number, p: number, y: RVec, w: RVec, u: RVec,
+  batch: Batch | undefined, scale: number,
+  weight: RowWeight, lam: RVec, mu: RVec,
+  out: Vec,
+): Vec => {
+  const engine = autoRowEngine(X, n, p)
+  return engine === undefined
+    ? rowHvpPassReference(X, n, p, y, w, u, batch, scale, weight, lam, mu, out)
+    : rowHvpPassOn(engine, X, n, p, y, w, u, batch, scale, weight, lam, mu, out)
+}
+
+/**
+ * {@link rowHvpPass} on a given row engine of X (n × p): the fast path, for laws and
+ * benchmarks. Same result bit for bit as {@link rowHvpPassReference}, to which it defers when
+ * the engine declines (non-finite input).
+ */
+export const rowHvpPassOn = (
+  engine: RowEngine, X: RVec, n: number, p: number, y: RVec, w: RVec, u: RVec,
+  batch: Batch | undefined, scale: number,
+  weight: RowWeight, lam: RVec, mu: RVec,
+  out: Vec,
+): Vec => {
+  if (engine.rows !== n || engine.cols !== p) throw new RangeError(`rowHvpPassOn: the engine is ${engine.rows}×${engine.cols}, the matrix ${n}×${p}`)
+  const coef: RowCoef = (z, s, c) => {
+    for (let k = 0; k < c.length; k++) c[k] = hvpCoef(scale, weight, lam, mu, y, rowAt(batch, k), z[k]!, s[k]!)
+  }
+  return engine.hvpPass(w, u, batch, coef, out) ?? rowHvpPassReference(X, n, p, y, w, u, batch, scale, weight, lam, mu, out)
+}
+
+/**
+ * The TypeScript reference of {@link rowHvpPass} (the same contract): the kernel that the
+ * WebAssembly engine reproduces bit for bit, and the path taken on small matrices.
+ */
+export const rowHvpPassReference = (
   X: RVec, n: number, p: number, y: RVec, w: RVec, u: RVec,
   batch: Batch | undefined, scale: number,
   weight: RowWeight, lam: RVec, mu: RVec,
@@ -260,6 +343,29 @@ export const rowValue = (
     acc += rowWeight(weight, lam, mu, i) * psi(y[i]! * (a + b))
   }
   return scale * acc
+}
+
+/**
+ * Xᵀ diag(d) X: `weightedGram`, or the same bits from the WebAssembly row engine over X's sparse
+ * rows when the engine serves X (see linalg/rowEngine.ts).
+ */
+export const gramOf = (X: Matrix, d: RVec): Matrix =>
+  autoRowEngine(X.data, X.rows, X.cols)?.gram(d) ?? weightedGram(X, d)
+
+/**
+ * The weights Dᵢ = weight_i · yᵢ² · ψ''(yᵢ xᵢᵀw) of the data Hessian Xᵀ diag(D) X, for all n rows
+ * (weight_i = 1, or σ(λᵢ) when `lam` is given: data cleaning). Fresh.
+ */
+export const rowCurvatures = (X: RVec, n: number, p: number, y: RVec, w: RVec, weight: 0 | 1, lam: RVec): Vec => {
+  const d = new Float64Array(n)
+  for (let i = 0; i < n; i++) {
+    const o = i * p
+    let z = 0
+    for (let j = 0; j < p; j++) z += X[o + j]! * w[j]!
+    const yi = y[i]!
+    d[i] = rowWeight(weight, lam, EMPTY, i) * yi * yi * d2psi(yi * z)
+  }
+  return d
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -549,6 +655,19 @@ export class LogisticObjective implements FusedObjective {
     const out = new Float64Array(this.dim)
     for (let j = 0; j < this.dim; j++) out[j] = w[j]! * v[j]!
     return out
+  }
+
+  /**
+   * The dense Hessian ∇²_ww ℓ(w, λ) = Xᵀ diag(yᵢ² ψ''(yᵢxᵢᵀw)) X + diag(λ) (λ broadcast when
+   * scalar), by the sparse-aware `weightedGram`: Σᵢ nnzᵢ²/2 multiply-adds (MNIST: 0.06 GFLOP,
+   * against 784 Hessian-vector products). Fresh, symmetric.
+   */
+  hessian(w: RVec, lambda: RVec): Matrix {
+    this.checkArgs('hessian', w, lambda)
+    const h = gramOf(this.train.X, rowCurvatures(this.X, this.nSamples, this.dim, this.y, w, 0, EMPTY))
+    const p = this.dim, g = h.data as Vec
+    for (let j = 0; j < p; j++) g[j * p + j] = g[j * p + j]! + (this.hyperDim === 1 ? lambda[0]! : lambda[j]!)
+    return h
   }
 
   /**
