@@ -102,7 +102,7 @@ export default function logistic(ctx: BenchContext): ReadonlyArray<Row> {
   const hEng = m(`logistic HVP full batch ${n}×${p}`, () => obj.hvpInto(w, lam, u, out))
   rows.push(timingRow(hPlain, { notes: 'Xw, Xu, then Xᵀ(D·Xu) + λu' }))
   rows.push(timingRow(hRef, { baseline: hPlain, notes: 'fused one pass: xᵢᵀw and xᵢᵀu in one loop, then the axpy (the bit-for-bit reference)' }))
-  rows.push(timingRow(hEng, { baseline: hRef, notes: `WebAssembly SIMD row engine (${layout}); recomputes xᵢᵀw every call, as the reference` }))
+  rows.push(timingRow(hEng, { baseline: hRef, notes: `WebAssembly SIMD row engine (${layout}); xᵢᵀw and xᵢᵀu in one pass, recomputed every call as in the reference` }))
 
   // Minibatch steps: draw (as the SID solvers do) and one map evaluation.
   let r = rng

@@ -536,7 +536,6 @@ const takeSlot = (api: WasmApi, mod: WasmCompiled): { readonly slot: Slot; reado
   } else {
     slot = slots.reduce((a, b) => (b.stamp < a.stamp ? b : a))
     if (slot.lease !== undefined) slot.lease.valid = false
-    if (process.env['HG_TRACE']) console.error('steal')
     slot.top = 0
   }
   const lease: Lease = { valid: true }
@@ -602,7 +601,6 @@ class WasmRowEngine implements RowEngine {
     }
     const { slot, lease } = takeSlot(this.api, this.mod)
     const p = this.cols
-    if (process.env['HG_TRACE']) console.error(`take ${this.rows}x${this.cols}`)
     const reg: Regions = {
       slot,
       lease,

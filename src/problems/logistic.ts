@@ -23,9 +23,9 @@
  * On large matrices (and from the second pass over the same matrix on) the passes run on the
  * WebAssembly SIMD kernels of `linalg/rowEngine.ts`, which perform the same floating-point
  * operations in the same order as the TypeScript kernels `rowGradPassReference` and
- * `rowHvpPassReference` and so return the same bits (laws/fusion.test.ts); full-batch passes
- * over sparse data (MNIST) skip the columns where a block of four rows is all zero, which
- * changes no bit either (see that module).
+ * `rowHvpPassReference` and so return the same bits (laws/fusion.test.ts); on sparse data
+ * (MNIST) they run on compressed sparse rows and skip the zeros, which changes no bit either
+ * (see that module).
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
