@@ -42,7 +42,7 @@ import { heavyBall, heavyBallParams } from '../solvers/lower/heavyBall.js'
 import type { LinearMethod, LowerMethod } from '../solvers/types.js'
 import type { Task } from './pool.js'
 import type { CsvRow, ExperimentOutput, RunOptions, TaskOutcome } from './registry.js'
-import { finiteOrNull, fmt, meanStd, runOutcomes } from './sidFigures.js'
+import { finiteOrNull, fmt, meanStd, runOutcomes, type TaskGroup } from './common.js'
 
 /** The configuration of the bounds experiment. */
 export interface BoundsConfig {
@@ -301,9 +301,9 @@ const pct = (x: number): string => (Number.isFinite(x) ? `${(100 * x).toFixed(0)
  */
 export const runBounds = async (config: BoundsConfig, opts: RunOptions = {}): Promise<E.Either<HypergradError, ExperimentOutput<BoundsConfig>>> => {
   const started = performance.now()
-  const groups: Task[][] = []
-  for (let run = 0; run < config.runs; run++) groups.push([{ module: 'boundsExperiment', fn: 'boundsTask', input: { ...config, run } satisfies BoundsTaskInput }])
-  const res = await runOutcomes<BoundsTaskResult>(groups, opts, false)
+  const groups: TaskGroup[] = []
+  for (let run = 0; run < config.runs; run++) groups.push({ tasks: [{ module: 'boundsExperiment', fn: 'boundsTask', input: { ...config, run } satisfies BoundsTaskInput }] })
+  const res = await runOutcomes<BoundsTaskResult>(groups, opts)
   if (E.isLeft(res)) return res
   const results = res.right
   const panels: Panel[] = []

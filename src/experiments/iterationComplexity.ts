@@ -39,9 +39,9 @@ import { conjugateGradient } from '../solvers/linear/conjugateGradient.js'
 import { fixedPointLinear } from '../solvers/linear/fixedPoint.js'
 import { fixedPointIteration } from '../solvers/lower/fixedPoint.js'
 import type { LinearMethod } from '../solvers/types.js'
-import type { Task } from './pool.js'
 import type { CsvRow, ExperimentOutput, RunOptions, TaskOutcome } from './registry.js'
-import { finiteOrNull, fmt, meanStd, releaseSplitCache, runOutcomes, sidSeedOf, splitOf } from './sidFigures.js'
+import { finiteOrNull, fmt, meanStd, releaseSplitCache, runOutcomes, splitOf, type SharedSplit, type TaskGroup } from './common.js'
+import { sidSeedOf } from './sidFigures.js'
 import { logisticTruth } from './truth.js'
 
 /** The three methods, as Grazzi et al. 2020 name them. */
@@ -97,6 +97,8 @@ export const iterationComplexityDefaults: IterationComplexityConfig = {
 export interface IcTaskInput extends IterationComplexityConfig {
   readonly problem: 'logistic' | 'quadratic'
   readonly run: number
+  /** The run's split, posted with the task by `runOutcomes` (loaded by the task when absent). */
+  readonly sharedSplit?: SharedSplit
 }
 
 /** One method at one t. */
@@ -154,7 +156,7 @@ interface Instance {
 }
 
 const logisticInstance = (input: IcTaskInput): E.Either<HypergradError, Instance> => {
-  const data = splitOf('seeded', input.seed + input.run, input.nTrain, input.nVal)
+  const data = splitOf('seeded', input.seed + input.run, input.nTrain, input.nVal, input.sharedSplit)
   if (E.isLeft(data)) return data
   const { train, validation } = data.right
   const [eps] = uniformsIn(rngSeed(2_000_000_011 + sidSeedOf(input.seed, input.run)), train.X.cols, input.epsLow, input.epsHigh)
@@ -274,10 +276,13 @@ export const runIterationComplexity = async (
   opts: RunOptions = {},
 ): Promise<E.Either<HypergradError, ExperimentOutput<IterationComplexityConfig>>> => {
   const started = performance.now()
-  const groups: Task[][] = []
+  const groups: TaskGroup[] = []
   for (const problem of ['logistic', 'quadratic'] as const)
     for (let run = 0; run < config.runs; run++)
-      groups.push([{ module: 'iterationComplexity', fn: 'iterationComplexityTask', input: { ...config, iterations: [...config.iterations], problem, run } satisfies IcTaskInput }])
+      groups.push({
+        ...(problem === 'logistic' ? { split: { split: 'seeded' as const, seed: config.seed + run, nTrain: config.nTrain, nVal: config.nVal } } : {}),
+        tasks: [{ module: 'iterationComplexity', fn: 'iterationComplexityTask', input: { ...config, iterations: [...config.iterations], problem, run } satisfies IcTaskInput }],
+      })
   const res = await runOutcomes<IcTaskResult>(groups, opts)
   releaseSplitCache()
   if (E.isLeft(res)) return res

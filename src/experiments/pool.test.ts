@@ -21,3 +21,23 @@ describe('experiment pool', () => {
     ).rejects.toThrow('worker bad')
   })
 })
+
+describe('experiment pool hooks', () => {
+  it('runs the task that resolve returns (also a promise), and calls onSettled once per task', async () => {
+    for (const workers of [1, 2]) {
+      const settled: number[] = []
+      const out = await runTasks<number>([1, 2, 3].map((x) => ({ module: 'poolFixture', fn: 'square', input: x })), {
+        workers,
+        resolve: (t, i) => (i === 1 ? new Promise((r) => setTimeout(() => r({ ...t, input: 10 }), 20)) : t),
+        onSettled: (i) => settled.push(i),
+      })
+      expect(out).toEqual([1, 100, 9])
+      expect(settled.sort()).toEqual([0, 1, 2])
+    }
+  })
+  it('rejects the run when resolve throws or rejects', async () => {
+    const tasks = [{ module: 'poolFixture', fn: 'square', input: 2 }]
+    await expect(runTasks(tasks, { workers: 1, resolve: () => { throw new Error('no slot') } })).rejects.toThrow('no slot')
+    await expect(runTasks([...tasks, ...tasks], { workers: 2, resolve: () => Promise.reject(new Error('late')) })).rejects.toThrow('late')
+  })
+})

@@ -21,6 +21,16 @@ export interface PoolOptions {
   readonly workers?: number
   /** Called after each task finishes (for progress bars). */
   readonly onDone?: (done: number, total: number) => void
+  /**
+   * Called when task `index` is about to start; the task it returns (or resolves to) runs
+   * instead. Tasks are claimed in index order, so this can attach data loaded on demand (for
+   * instance a data split in a SharedArrayBuffer, which reaches a worker without a copy), and
+   * a promise can hold a task back until memory is free. An exception or a rejection rejects
+   * the run.
+   */
+  readonly resolve?: (task: Task, index: number) => Task | Promise<Task>
+  /** Called once task `index` has finished and its result is stored (to release what `resolve` attached). */
+  readonly onSettled?: (index: number) => void
 }
 
 const here = import.meta.url
@@ -44,7 +54,9 @@ export const runTasks = async <R>(tasks: ReadonlyArray<Task>, opts: PoolOptions 
   let done = 0
   if (workers === 1) {
     for (let i = 0; i < tasks.length; i++) {
-      results[i] = (await callTask(tasks[i]!)) as R
+      const task = opts.resolve === undefined ? tasks[i]! : await opts.resolve(tasks[i]!, i)
+      results[i] = (await callTask(task)) as R
+      opts.onSettled?.(i)
       opts.onDone?.(++done, tasks.length)
     }
     return results
@@ -64,15 +76,29 @@ export const runTasks = async <R>(tasks: ReadonlyArray<Task>, opts: PoolOptions 
           return
         }
         current = next++
-        w.postMessage({ id: current, task: tasks[current] })
+        const id = current
+        const fail = (e: unknown) => {
+          next = tasks.length // the other workers stop after their current task
+          void w.terminate()
+          reject(e instanceof Error ? e : new Error(String(e)))
+        }
+        try {
+          const task = opts.resolve === undefined ? tasks[id]! : opts.resolve(tasks[id]!, id)
+          if (task instanceof Promise) task.then((t) => w.postMessage({ id, task: t }), fail)
+          else w.postMessage({ id, task })
+        } catch (e) {
+          fail(e)
+        }
       }
       w.on('message', (m: { id: number; ok: boolean; value?: unknown; error?: string }) => {
         if (!m.ok) {
+          next = tasks.length // the other workers stop after their current task
           void w.terminate()
           reject(new Error(m.error ?? 'experiment task failed'))
           return
         }
         results[m.id] = m.value as R
+        opts.onSettled?.(m.id)
         opts.onDone?.(++done, tasks.length)
         feed()
       })

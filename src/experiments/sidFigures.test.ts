@@ -112,8 +112,11 @@ describe('sid-fig1 and sid-fig2 outputs (small data)', () => {
     const seen: Array<readonly [number, number]> = []
     const one = right(await experiments['sid-fig1'].run(small, { workers: 1, onProgress: (d, n) => seen.push([d, n]) }))
     const two = right(await experiments['sid-fig1'].run(small, { workers: 2 }))
-    expect(seen[0]).toEqual([0, 4])
-    expect(seen[seen.length - 1]).toEqual([4, 4])
+    // Progress counts pool tasks: per (run, λ) its ground truth and one piece per variant.
+    const pieces = small.runs * small.lambdas.length * (1 + small.variants.length)
+    expect(seen[0]).toEqual([0, pieces])
+    expect(seen[seen.length - 1]).toEqual([pieces, pieces])
+    expect(seen.map(([d]) => d)).toEqual(Array.from({ length: pieces + 1 }, (_, i) => i))
     const a = await writtenJson(one)
     const b = await writtenJson(two)
     expect(a.json).toEqual(b.json)

@@ -19,13 +19,15 @@
  * A run r has its own train/validation split (mnistOddEven({ seed: seed + r }); with
  * `split: 'reference'` every run uses the peers' reference split) and its own minibatch stream
  * (SID seed seed·100003 + r, shared by the variants and the λ values of the run: common random
- * numbers). The ground truth per (run, λ) comes from truth.ts. Tasks (one per run × λ for
- * Fig. 1, one per run for Fig. 2) run in worker threads (pool.ts); each worker loads its own
- * split from the MNIST cache and keeps only the current one.
+ * numbers). The ground truth per (run, λ) comes from truth.ts. A task (one per run × λ for
+ * Fig. 1, one per run for Fig. 2) runs on a pool of worker threads (pool.ts) as pieces: its
+ * ground truth, and each variant at every budget; the errors are formed when the pieces are
+ * put together. A run's split is loaded once and shared by the workers through a
+ * SharedArrayBuffer (common.ts); Fig. 1 keeps one split in memory at a time.
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { hgError, type HypergradError } from '../errors.js'
-import { mnistOddEven, type MnistOddEven } from '../data/mnist.js'
+import type { MnistOddEven } from '../data/mnist.js'
 import { sidPreset, type PresetName } from '../hypergrad/presets.js'
 import { sid, sidStreams, type SidOptions } from '../hypergrad/sid.js'
 import type { RVec, Vec } from '../linalg/types.js'
@@ -34,78 +36,10 @@ import type { BilevelProblem } from '../problem/bilevel.js'
 import { logisticProblem, type Regularization } from '../problems/logistic.js'
 import { seed as rngSeed, uniformsIn } from '../random/rng.js'
 import type { Panel, Series } from '../report/figure.js'
-import { defaultWorkers, runTasks, type Task } from './pool.js'
+import { finiteOrNull, fmt, meanStd, releaseSplitCache, runOutcomes, splitOf, type SharedSplit, type SplitSpec, type TaskGroup } from './common.js'
+import type { Task } from './pool.js'
 import type { CsvRow, ExperimentOutput, RunOptions, TaskOutcome } from './registry.js'
 import { logisticTruth, type LogisticTruth } from './truth.js'
-
-// ── shared helpers (also used by the other experiments) ─────────────────────────────────────
-
-/** Mean and sample standard deviation (0 for one value) of the finite values; NaN when none is finite. */
-export const meanStd = (xs: ReadonlyArray<number | null>): { readonly mean: number; readonly std: number; readonly count: number } => {
-  const v = xs.filter((x): x is number => x !== null && Number.isFinite(x))
-  if (v.length === 0) return { mean: NaN, std: NaN, count: 0 }
-  const mean = v.reduce((a, b) => a + b, 0) / v.length
-  if (v.length === 1) return { mean, std: 0, count: 1 }
-  const ss = v.reduce((a, b) => a + (b - mean) * (b - mean), 0)
-  return { mean, std: Math.sqrt(ss / (v.length - 1)), count: v.length }
-}
-
-/** A finite number, or null (JSON has no NaN or Infinity). */
-export const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null)
-
-/**
- * Run groups of tasks on the pool (a group: the tasks that share one data split), turning
- * task-level Lefts into one Left (the first, by task order); results come back in task order.
- *
- * Memory: a worker that moves on to another split would hold the old one until the garbage
- * collector runs, and the process's peak would be two splits per worker. So with more than one
- * worker the groups run in batches, each on fresh workers that exit at its end: consecutive
- * groups are added to a batch until it has at least as many tasks as workers. sid-fig1 (four
- * λ per run, two workers) then runs one run per batch, each worker loading that run's split
- * once; sid-fig2 (one task per run) runs two runs per batch. With one worker every task runs in
- * this thread, in order, and consecutive tasks of a group reuse the split (see `splitOf`).
- * Tasks that hold no large data may share workers throughout (`batched = false`).
- */
-export const runOutcomes = async <R>(
-  groups: ReadonlyArray<ReadonlyArray<Task>>,
-  opts: RunOptions,
-  batched = true,
-): Promise<E.Either<HypergradError, R[]>> => {
-  const total = groups.reduce((a, g) => a + g.length, 0)
-  const workers = opts.workers ?? defaultWorkers()
-  const batches: Task[][] = []
-  if (workers <= 1 || !batched) batches.push(groups.flat())
-  else {
-    let current: Task[] = []
-    for (const g of groups) {
-      current.push(...g)
-      if (current.length >= workers) {
-        batches.push(current)
-        current = []
-      }
-    }
-    if (current.length > 0) batches.push(current)
-  }
-  opts.onProgress?.(0, total)
-  const values: R[] = []
-  let done = 0
-  for (const batch of batches) {
-    const offset = done
-    const outs = await runTasks<TaskOutcome<R>>(batch, {
-      workers,
-      ...(opts.onProgress === undefined ? {} : { onDone: (d: number) => opts.onProgress?.(offset + d, total) }),
-    })
-    done += batch.length
-    for (const o of outs) {
-      if (!o.ok) return E.left(o.error)
-      values.push(o.value)
-    }
-  }
-  return E.right(values)
-}
-
-/** Format a number for the summary tables (3 significant digits). */
-export const fmt = (x: number): string => (Number.isFinite(x) ? x.toExponential(2) : String(x))
 
 // ── configuration ────────────────────────────────────────────────────────────────────────────
 
@@ -186,6 +120,8 @@ export interface SidTaskInput {
   readonly batchSize: number
   readonly split: 'seeded' | 'reference'
   readonly seed: number
+  /** The run's split, posted with the task by `runOutcomes` (loaded by the task when absent). */
+  readonly sharedSplit?: SharedSplit
 }
 
 /** One SID run: a variant at a budget. */
@@ -242,29 +178,6 @@ export const perFeatureLambda = (seed: number, run: number, p: number, lo: numbe
   return eps.map((e) => scale * Math.exp(e))
 }
 
-// The current split of this worker (one at a time, so that memory holds one split only).
-let splitCache: { readonly key: string; readonly data: MnistOddEven } | undefined
-
-/** Load (or reuse) the split of a run. */
-export const splitOf = (
-  split: 'seeded' | 'reference',
-  seed: number,
-  nTrain: number,
-  nVal: number,
-): E.Either<HypergradError, MnistOddEven> => {
-  const key = `${split}:${split === 'seeded' ? seed : ''}:${nTrain}:${nVal}`
-  if (splitCache?.key === key) return E.right(splitCache.data)
-  splitCache = undefined // drop the old split before loading the next
-  const data = mnistOddEven(split === 'reference' ? { nTrain, nVal } : { nTrain, nVal, seed })
-  if (E.isRight(data)) splitCache = { key, data: data.right }
-  return data
-}
-
-/** Forget the cached split (tasks run in this thread keep it otherwise). */
-export const releaseSplitCache = (): void => {
-  splitCache = undefined
-}
-
 const sqDist = (a: RVec, b: RVec): number => {
   let s = 0
   for (let i = 0; i < a.length; i++) {
@@ -274,22 +187,31 @@ const sqDist = (a: RVec, b: RVec): number => {
   return s
 }
 
+/** SID with one preset at one budget: the estimate (null when a stage diverged). */
+export interface SidEstimate {
+  readonly variant: PresetName
+  readonly epochs: number
+  readonly t: number
+  readonly k: number
+  readonly gradient: Vec | null
+  readonly status: 'maxIter' | 'converged' | 'diverged'
+}
+
 /**
  * SID with one preset at several epoch budgets, each an independent run from w₀ = v₀ = 0, with
  * the lower-level iterates shared across budgets where the preset allows it (see the module
- * comment): the result for budget E equals sidWithPreset(name, problem, λ, { epochs: E,
- * batchSize, seed }) exactly. Returns one cell per budget (ascending), with the squared error
- * against `truth`; a lower stage that diverged gives status 'diverged' and null errors.
+ * comment): the estimate for budget E equals sidWithPreset(name, problem, λ, { epochs: E,
+ * batchSize, seed }).gradient exactly. One estimate per budget (ascending); a stage that
+ * diverged gives status 'diverged' and a null gradient.
  */
-export const sidAtBudgets = (
+export const sidEstimatesAtBudgets = (
   problem: BilevelProblem,
   lambda: RVec,
   variant: PresetName,
   budgets: ReadonlyArray<number>,
   batchSize: number,
   seed: number,
-  truth: RVec,
-): E.Either<HypergradError, SidCell[]> => {
+): E.Either<HypergradError, SidEstimate[]> => {
   const sorted = [...new Set(budgets)].sort((a, b) => a - b)
   const plans: Array<{ readonly epochs: number; readonly opts: SidOptions }> = []
   for (const epochs of sorted) {
@@ -313,8 +235,7 @@ export const sidAtBudgets = (
     }
   }
   if (shared) runLower(plans[plans.length - 1]!.opts, new Set(plans.map((p) => p.opts.t)))
-  const norm2 = sqDist(truth, new Float64Array(truth.length))
-  const cells: SidCell[] = []
+  const out: SidEstimate[] = []
   for (const { epochs, opts } of plans) {
     if (!shared) {
       prefixes.clear()
@@ -322,26 +243,46 @@ export const sidAtBudgets = (
     }
     const wt = prefixes.get(opts.t)
     if (wt === undefined) {
-      cells.push({ variant, epochs, t: opts.t, k: opts.k, sqErr: null, relSqErr: null, status: 'diverged' })
+      out.push({ variant, epochs, t: opts.t, k: opts.k, gradient: null, status: 'diverged' })
       continue
     }
     const r = sid(problem, lambda, { ...opts, t: 0, w0: wt })
     if (E.isLeft(r)) return r
     const res = r.right
     const ok = res.status !== 'diverged'
-    const e = ok ? sqDist(res.gradient, truth) : NaN
-    cells.push({
-      variant,
-      epochs,
-      t: opts.t,
-      k: opts.k,
-      sqErr: finiteOrNull(e),
-      relSqErr: finiteOrNull(e / norm2),
-      status: ok && Number.isFinite(e) ? res.status : 'diverged',
-    })
+    out.push({ variant, epochs, t: opts.t, k: opts.k, gradient: ok ? res.gradient : null, status: ok ? res.status : 'diverged' })
   }
-  return E.right(cells)
+  return E.right(out)
 }
+
+/** The cell of an estimate: its squared error against `truth` (null, status 'diverged', when not finite). */
+export const cellOf = (e: SidEstimate, truth: RVec): SidCell => {
+  const norm2 = sqDist(truth, new Float64Array(truth.length))
+  const err = e.gradient === null ? NaN : sqDist(e.gradient, truth)
+  return {
+    variant: e.variant,
+    epochs: e.epochs,
+    t: e.t,
+    k: e.k,
+    sqErr: finiteOrNull(err),
+    relSqErr: finiteOrNull(err / norm2),
+    status: e.gradient !== null && Number.isFinite(err) ? e.status : 'diverged',
+  }
+}
+
+/**
+ * {@link sidEstimatesAtBudgets} with the squared error of each estimate against `truth`: one
+ * cell per budget (ascending); a stage that diverged gives status 'diverged' and null errors.
+ */
+export const sidAtBudgets = (
+  problem: BilevelProblem,
+  lambda: RVec,
+  variant: PresetName,
+  budgets: ReadonlyArray<number>,
+  batchSize: number,
+  seed: number,
+  truth: RVec,
+): E.Either<HypergradError, SidCell[]> => E.map((es: SidEstimate[]) => es.map((e) => cellOf(e, truth)))(sidEstimatesAtBudgets(problem, lambda, variant, budgets, batchSize, seed))
 
 const summarizeTruth = (t: LogisticTruth): TruthSummary => ({
   value: t.value,
@@ -362,23 +303,12 @@ const median = (xs: RVec): number => {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
 }
 
-/**
- * One task of sid-fig1 (a run and a scalar λ) or sid-fig2 (a run, λ drawn per feature): load the
- * run's split, compute the ground truth (truth.ts), then every variant at every budget
- * (`sidAtBudgets`). Returns a structured-clone outcome; a Left of the library becomes
- * `{ ok: false, error }`.
- */
-export const sidTask = (input: SidTaskInput): TaskOutcome<SidTaskResult> => {
-  const out = sidTaskEither(input)
-  return E.isLeft(out) ? { ok: false, error: out.left } : { ok: true, value: out.right }
-}
-
-const sidTaskEither = (input: SidTaskInput): E.Either<HypergradError, SidTaskResult> => {
+/** The run's split and λ of a task (scalar, or drawn per feature from the run's stream). */
+const taskSetup = (input: SidTaskInput): E.Either<HypergradError, { readonly data: MnistOddEven; readonly lambda: Vec; readonly loadSeconds: number }> => {
   const t0 = performance.now()
-  const data = splitOf(input.split, input.seed + input.run, input.nTrain, input.nVal)
+  const data = splitOf(input.split, input.seed + input.run, input.nTrain, input.nVal, input.sharedSplit)
   if (E.isLeft(data)) return data
-  const { train, validation } = data.right
-  const p = train.X.cols
+  const p = data.right.train.X.cols
   let lambda: Vec
   if (input.regularization === 'scalar') {
     if (input.lambda === undefined) return E.left(hgError('config', 'sidTask: a scalar task needs lambda'))
@@ -386,24 +316,47 @@ const sidTaskEither = (input: SidTaskInput): E.Either<HypergradError, SidTaskRes
   } else {
     lambda = perFeatureLambda(input.seed, input.run, p, input.epsLow ?? -2, input.epsHigh ?? 2, input.lambdaScale ?? 1)
   }
-  const tLoad = performance.now()
-  const truth = logisticTruth(train, validation, lambda, input.regularization)
+  return E.right({ data: data.right, lambda, loadSeconds: (performance.now() - t0) / 1000 })
+}
+
+/** The ground truth of a task, with its gradient (the part of a task that needs no SID run). */
+export interface SidTruthPiece {
+  readonly summary: TruthSummary
+  readonly gradient: Vec
+  readonly loadSeconds: number
+}
+
+/** The SID estimates of one variant of a task, and the problem's constants. */
+export interface SidVariantPiece {
+  readonly variant: PresetName
+  readonly estimates: ReadonlyArray<SidEstimate>
+  readonly kappa: number
+  readonly q: number
+  readonly alpha: number
+  readonly lambdaRange: { readonly min: number; readonly median: number; readonly max: number }
+  readonly seconds: number
+}
+
+const truthPiece = (input: SidTaskInput): E.Either<HypergradError, SidTruthPiece> => {
+  const setup = taskSetup(input)
+  if (E.isLeft(setup)) return setup
+  const { data, lambda, loadSeconds } = setup.right
+  const truth = logisticTruth(data.train, data.validation, lambda, input.regularization)
   if (E.isLeft(truth)) return truth
-  const tTruth = performance.now()
-  const problemE = logisticProblem(train, validation, lambda, { regularization: input.regularization })
+  return E.right({ summary: summarizeTruth(truth.right), gradient: truth.right.gradient, loadSeconds })
+}
+
+const variantPiece = (input: SidTaskInput, variant: PresetName): E.Either<HypergradError, SidVariantPiece> => {
+  const setup = taskSetup(input)
+  if (E.isLeft(setup)) return setup
+  const { data, lambda } = setup.right
+  const s0 = performance.now()
+  const problemE = logisticProblem(data.train, data.validation, lambda, { regularization: input.regularization })
   if (E.isLeft(problemE)) return problemE
   const problem = problemE.right
   const { tau, L } = problem.lower.curvature(lambda)
-  const seed = sidSeedOf(input.seed, input.run)
-  const cells: SidCell[] = []
-  const sidSeconds: Record<string, number> = {}
-  for (const variant of input.variants) {
-    const s0 = performance.now()
-    const c = sidAtBudgets(problem, lambda, variant, input.epochs, input.batchSize, seed, truth.right.gradient)
-    if (E.isLeft(c)) return c
-    cells.push(...c.right)
-    sidSeconds[variant] = (performance.now() - s0) / 1000
-  }
+  const estimates = sidEstimatesAtBudgets(problem, lambda, variant, input.epochs, input.batchSize, sidSeedOf(input.seed, input.run))
+  if (E.isLeft(estimates)) return estimates
   let lo = Infinity
   let hi = -Infinity
   for (const l of lambda) {
@@ -411,16 +364,117 @@ const sidTaskEither = (input: SidTaskInput): E.Either<HypergradError, SidTaskRes
     hi = Math.max(hi, l)
   }
   return E.right({
-    run: input.run,
-    lambda: input.regularization === 'scalar' ? lambda[0]! : null,
-    lambdaRange: { min: lo, median: median(lambda), max: hi },
+    variant,
+    estimates: estimates.right,
     kappa: L / tau,
     q: problem.contraction(lambda),
     alpha: problem.alpha,
-    truth: summarizeTruth(truth.right),
-    cells,
-    seconds: { load: (tLoad - t0) / 1000, truth: (tTruth - tLoad) / 1000, sid: sidSeconds },
+    lambdaRange: { min: lo, median: median(lambda), max: hi },
+    seconds: (performance.now() - s0) / 1000,
   })
+}
+
+/** The ground truth of a task, as a pool task (its split and λ as in {@link sidTask}). */
+export const sidTruthTask = (input: SidTaskInput): TaskOutcome<SidTruthPiece> => {
+  const out = truthPiece(input)
+  return E.isLeft(out) ? { ok: false, error: out.left } : { ok: true, value: out.right }
+}
+
+/** One variant of a task at every budget, as a pool task: `input.variants` must name one variant. */
+export const sidVariantTask = (input: SidTaskInput): TaskOutcome<SidVariantPiece> => {
+  const variant = input.variants[0]
+  if (input.variants.length !== 1 || variant === undefined)
+    return { ok: false, error: hgError('config', `sidVariantTask: needs exactly one variant, got ${input.variants.length}`) }
+  const out = variantPiece(input, variant)
+  return E.isLeft(out) ? { ok: false, error: out.left } : { ok: true, value: out.right }
+}
+
+/**
+ * A task's result from its pieces: the truth, then one piece per variant (in `input.variants`
+ * order); the errors are computed here, against the truth's gradient.
+ */
+export const assembleSidTask = (input: SidTaskInput, truth: SidTruthPiece, variants: ReadonlyArray<SidVariantPiece>): SidTaskResult => {
+  const first = variants[0]
+  const cells: SidCell[] = []
+  const sidSeconds: Record<string, number> = {}
+  for (const v of variants) {
+    cells.push(...v.estimates.map((e) => cellOf(e, truth.gradient)))
+    sidSeconds[v.variant] = v.seconds
+  }
+  const lambdaRange = first?.lambdaRange ?? { min: input.lambda ?? NaN, median: input.lambda ?? NaN, max: input.lambda ?? NaN }
+  return {
+    run: input.run,
+    lambda: input.regularization === 'scalar' ? (input.lambda ?? null) : null,
+    lambdaRange,
+    kappa: first?.kappa ?? NaN,
+    q: first?.q ?? NaN,
+    alpha: first?.alpha ?? NaN,
+    truth: truth.summary,
+    cells,
+    seconds: { load: truth.loadSeconds, truth: truth.summary.seconds, sid: sidSeconds },
+  }
+}
+
+/**
+ * One task of sid-fig1 (a run and a scalar λ) or sid-fig2 (a run, λ drawn per feature), in
+ * this thread: load the run's split, compute the ground truth (truth.ts), then every variant
+ * at every budget (`sidAtBudgets`). The figures run the same pieces (`sidTruthTask`,
+ * `sidVariantTask`) as separate pool tasks, with the same result. Returns a structured-clone
+ * outcome; a Left of the library becomes `{ ok: false, error }`.
+ */
+export const sidTask = (input: SidTaskInput): TaskOutcome<SidTaskResult> => {
+  const truth = truthPiece(input)
+  if (E.isLeft(truth)) return { ok: false, error: truth.left }
+  const pieces: SidVariantPiece[] = []
+  for (const variant of input.variants) {
+    const v = variantPiece(input, variant)
+    if (E.isLeft(v)) return { ok: false, error: v.left }
+    pieces.push(v.right)
+  }
+  return { ok: true, value: assembleSidTask(input, truth.right, pieces) }
+}
+
+/** The share of a variant's run time, to start the longest pieces first (measured on sid-fig1). */
+const VARIANT_COST: Readonly<Record<PresetName, number>> = { stochDec: 2, stochConst: 2, twoPhase: 2, batch: 1 }
+
+/**
+ * Run tasks as pieces on the pool and put each task together again; results in the order of
+ * the inputs. Per run (one group: its split) the truths go first, the slowest first (for a
+ * scalar λ the smallest: the worst conditioned), then the variant pieces, the slowest first.
+ * With pieces of 0.2–2 s instead of tasks of 2–3 s, the workers finish a run within a fraction
+ * of a second of each other, which matters when the next run's split waits for a free slot.
+ */
+const runSidTasks = async (
+  runs: ReadonlyArray<{ readonly split: SplitSpec; readonly inputs: ReadonlyArray<SidTaskInput> }>,
+  opts: RunOptions,
+  splitSlots?: number,
+): Promise<E.Either<HypergradError, SidTaskResult[]>> => {
+  const groups: TaskGroup[] = []
+  const where: Array<{ readonly input: SidTaskInput; truth: number; readonly variants: number[] }> = []
+  let index = 0
+  for (const run of runs) {
+    const entries = run.inputs.map((input) => ({ input, truth: -1, variants: input.variants.map(() => -1) }))
+    const byCost = [...entries].sort((a, b) => (a.input.lambda ?? 0) - (b.input.lambda ?? 0))
+    const tasks: Task[] = []
+    for (const e of byCost) {
+      tasks.push({ module: 'sidFigures', fn: 'sidTruthTask', input: e.input })
+      e.truth = index++
+    }
+    const pieces = entries.flatMap((e) =>
+      e.input.variants.map((v, k) => ({ e, k, cost: VARIANT_COST[v], task: { module: 'sidFigures', fn: 'sidVariantTask', input: { ...e.input, variants: [v] } } })),
+    )
+    pieces.sort((a, b) => b.cost - a.cost) // stable: ties keep the task and variant order
+    for (const piece of pieces) {
+      tasks.push(piece.task)
+      piece.e.variants[piece.k] = index++
+    }
+    groups.push({ split: run.split, tasks })
+    where.push(...entries)
+  }
+  const res = await runOutcomes<SidTruthPiece | SidVariantPiece>(groups, opts, splitSlots === undefined ? {} : { splitSlots })
+  if (E.isLeft(res)) return res
+  const r = res.right
+  return E.right(where.map((w) => assembleSidTask(w.input, r[w.truth] as SidTruthPiece, w.variants.map((i) => r[i] as SidVariantPiece))))
 }
 
 // ── aggregation, figures and tables ─────────────────────────────────────────────────────────
@@ -515,6 +569,9 @@ const untimed = (r: SidTaskResult) => {
   return { ...rest, truth: truthRest }
 }
 
+/** The split of run r (as `sidTask` loads it). */
+const splitSpecOf = (c: SidCommonConfig, run: number) => ({ split: c.split, seed: c.seed + run, nTrain: c.nTrain, nVal: c.nVal })
+
 const taskBase = (c: SidCommonConfig) => ({
   epochs: [...c.epochs],
   variants: [...c.variants],
@@ -531,17 +588,16 @@ const taskBase = (c: SidCommonConfig) => ({
  */
 export const runSidFig1 = async (config: SidFig1Config, opts: RunOptions = {}): Promise<E.Either<HypergradError, ExperimentOutput<SidFig1Config>>> => {
   const started = performance.now()
-  // One task per (run, λ); the tasks of a run share its split.
-  const groups: Task[][] = []
-  for (let run = 0; run < config.runs; run++)
-    groups.push(
-      config.lambdas.map((lambda) => ({
-        module: 'sidFigures',
-        fn: 'sidTask',
-        input: { ...taskBase(config), regularization: 'scalar', run, lambda } satisfies SidTaskInput,
-      })),
-    )
-  const res = await runOutcomes<SidTaskResult>(groups, opts)
+  // One task per (run, λ), run as pieces; the tasks of a run share its split. One split in
+  // memory at a time: a run's 16 pieces keep both workers busy to its end.
+  const res = await runSidTasks(
+    Array.from({ length: config.runs }, (_, run) => ({
+      split: splitSpecOf(config, run),
+      inputs: config.lambdas.map((lambda) => ({ ...taskBase(config), regularization: 'scalar' as const, run, lambda })),
+    })),
+    opts,
+    1,
+  )
   releaseSplitCache()
   if (E.isLeft(res)) return res
   const results = res.right
@@ -587,23 +643,23 @@ export const runSidFig1 = async (config: SidFig1Config, opts: RunOptions = {}): 
  */
 export const runSidFig2 = async (config: SidFig2Config, opts: RunOptions = {}): Promise<E.Either<HypergradError, ExperimentOutput<SidFig2Config>>> => {
   const started = performance.now()
-  const groups: Task[][] = []
-  for (let run = 0; run < config.runs; run++)
-    groups.push([
-      {
-        module: 'sidFigures',
-        fn: 'sidTask',
-        input: {
+  // One task per run, run as pieces (a truth and a piece per variant); up to one split per worker.
+  const res = await runSidTasks(
+    Array.from({ length: config.runs }, (_, run) => ({
+      split: splitSpecOf(config, run),
+      inputs: [
+        {
           ...taskBase(config),
-          regularization: 'perFeature',
+          regularization: 'perFeature' as const,
           run,
           epsLow: config.epsLow,
           epsHigh: config.epsHigh,
           lambdaScale: config.lambdaScale,
-        } satisfies SidTaskInput,
-      },
-    ])
-  const res = await runOutcomes<SidTaskResult>(groups, opts)
+        },
+      ],
+    })),
+    opts,
+  )
   releaseSplitCache()
   if (E.isLeft(res)) return res
   const results = res.right

@@ -1,0 +1,66 @@
+import * as E from 'fp-ts/lib/Either.js'
+import { describe, expect, it } from 'vitest'
+import { mnistOddEven } from '../data/mnist.js'
+import { releaseSplitCache, runOutcomes, type TaskGroup } from './common.js'
+import { splitDigest } from './poolFixture.js'
+
+// Three groups (three splits), two tasks each, small splits.
+const spec = (seed: number) => ({ split: 'seeded' as const, seed, nTrain: 40, nVal: 30 })
+const groups: TaskGroup[] = [11, 12, 13].map((seed) => ({
+  split: spec(seed),
+  tasks: [0, 1].map(() => ({ module: 'poolFixture', fn: 'splitDigest', input: { seed, nTrain: 40, nVal: 30 } })),
+}))
+
+type Digest = { sum: number; shared: boolean; id: number | null }
+
+describe('runOutcomes with shared splits', () => {
+  it('posts each group its own split, loaded once, equal to loading it directly', async () => {
+    const direct = await Promise.all([11, 12, 13].map((seed) => splitDigest({ seed, nTrain: 40, nVal: 30 })))
+    releaseSplitCache()
+    for (const workers of [1, 2])
+      for (const splitSlots of [1, 2]) {
+        const got = await runOutcomes<Digest>(groups, { workers }, { splitSlots })
+        releaseSplitCache()
+        expect(E.isRight(got)).toBe(true)
+        if (E.isLeft(got)) return
+        const r = got.right
+        // The same data as a fresh load (the slots' memory is reused between groups).
+        expect(r.map((d) => d.sum)).toEqual(direct.flatMap((d) => (d.ok ? [d.value.sum, d.value.sum] : [])))
+        expect(r.every((d) => d.shared)).toBe(true)
+        // One load per group: both tasks of a group see the same load id, groups different ones.
+        expect(r[0]!.id).toBe(r[1]!.id)
+        expect(r[2]!.id).toBe(r[3]!.id)
+        expect(new Set(r.map((d) => d.id)).size).toBe(3)
+      }
+  })
+  it('reports a split that does not load as the task’s own Left', async () => {
+    const bad: TaskGroup[] = [{ split: { split: 'seeded', seed: 1, nTrain: 9000, nVal: 9000 }, tasks: [{ module: 'poolFixture', fn: 'splitDigest', input: { seed: 1, nTrain: 9000, nVal: 9000 } }] }]
+    const got = await runOutcomes(bad, { workers: 1 })
+    expect(E.isLeft(got) && got.left.message).toMatch(/exceeds the 10000 digits/)
+  })
+})
+
+describe('mnistOddEven allocate', () => {
+  it('stores the split where the allocator says, with the same values as fresh arrays', () => {
+    const fresh = mnistOddEven({ seed: 5, nTrain: 20, nVal: 10 })
+    const buffer = new SharedArrayBuffer(8 * 30 * 785)
+    let used = 0
+    const viaSab = mnistOddEven({
+      seed: 5,
+      nTrain: 20,
+      nVal: 10,
+      allocate: (n) => {
+        const a = new Float64Array(buffer, 8 * used, n)
+        used += n
+        return a
+      },
+    })
+    expect(E.isRight(fresh) && E.isRight(viaSab)).toBe(true)
+    if (E.isLeft(fresh) || E.isLeft(viaSab)) return
+    expect(used).toBe(30 * 785)
+    expect(viaSab.right.train.X.data.buffer).toBe(buffer)
+    expect(Array.from(viaSab.right.train.X.data)).toEqual(Array.from(fresh.right.train.X.data))
+    expect(Array.from(viaSab.right.validation.y)).toEqual(Array.from(fresh.right.validation.y))
+    expect(() => mnistOddEven({ seed: 5, nTrain: 20, nVal: 10, allocate: (n) => new Float64Array(n + 1) })).toThrow(RangeError)
+  })
+})

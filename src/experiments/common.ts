@@ -1,0 +1,215 @@
+/**
+ * What the experiments share: summary statistics, number formatting, the MNIST split of a run
+ * (loaded once, shared with the worker threads without a copy) and `runOutcomes`, which runs
+ * groups of tasks on the pool (pool.ts).
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import type { HypergradError } from '../errors.js'
+import { MNIST_D, mnistOddEven, type FloatAllocator, type MnistOddEven } from '../data/mnist.js'
+import { defaultWorkers, runTasks, type Task } from './pool.js'
+import type { RunOptions, TaskOutcome } from './registry.js'
+
+/** Mean and sample standard deviation (0 for one value) of the finite values; NaN when none is finite. */
+export const meanStd = (xs: ReadonlyArray<number | null>): { readonly mean: number; readonly std: number; readonly count: number } => {
+  const v = xs.filter((x): x is number => x !== null && Number.isFinite(x))
+  if (v.length === 0) return { mean: NaN, std: NaN, count: 0 }
+  const mean = v.reduce((a, b) => a + b, 0) / v.length
+  if (v.length === 1) return { mean, std: 0, count: 1 }
+  const ss = v.reduce((a, b) => a + (b - mean) * (b - mean), 0)
+  return { mean, std: Math.sqrt(ss / (v.length - 1)), count: v.length }
+}
+
+/** A finite number, or null (JSON has no NaN or Infinity). */
+export const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null)
+
+/** Format a number for the summary tables (3 significant digits). */
+export const fmt = (x: number): string => (Number.isFinite(x) ? x.toExponential(2) : String(x))
+
+// ── the data split of a run ──────────────────────────────────────────────────────────────────
+
+/** What names an MNIST odd/even split: tasks with the same spec read the same split. */
+export interface SplitSpec {
+  /** 'seeded': mnistOddEven({ seed }); 'reference': the peers' split (seed ignored). */
+  readonly split: 'seeded' | 'reference'
+  readonly seed: number
+  readonly nTrain: number
+  readonly nVal: number
+}
+
+const keyOf = (s: SplitSpec): string => `${s.split}:${s.split === 'seeded' ? s.seed : ''}:${s.nTrain}:${s.nVal}`
+
+const loadSplit = (s: SplitSpec, allocate?: FloatAllocator): E.Either<HypergradError, MnistOddEven> =>
+  mnistOddEven({
+    nTrain: s.nTrain,
+    nVal: s.nVal,
+    ...(s.split === 'reference' ? {} : { seed: s.seed }),
+    ...(allocate === undefined ? {} : { allocate }),
+  })
+
+/** A split posted with a task: `id` names this load (a slot's memory is reused by later loads). */
+export interface SharedSplit {
+  readonly id: number
+  readonly data: MnistOddEven
+}
+
+// The current split of this thread (one at a time, so that memory holds one split only).
+let splitCache: { readonly key: string; readonly data: MnistOddEven } | undefined
+
+/**
+ * The split of a run: the one this thread used last when the spec is the same (so that the
+ * caches keyed by the data arrays, such as the row engines', stay warm), else `given` (the
+ * split posted with the task, see {@link runOutcomes}), else loaded here.
+ */
+export const splitOf = (
+  split: 'seeded' | 'reference',
+  seed: number,
+  nTrain: number,
+  nVal: number,
+  given?: SharedSplit,
+): E.Either<HypergradError, MnistOddEven> => {
+  // A posted split is known by its load id: the memory of a slot is reused by later loads.
+  const key = `${keyOf({ split, seed, nTrain, nVal })}${given === undefined ? '' : `#${given.id}`}`
+  if (splitCache?.key === key) return E.right(splitCache.data)
+  splitCache = undefined // drop the old split before loading the next
+  const data = given === undefined ? loadSplit({ split, seed, nTrain, nVal }) : E.right(given.data)
+  if (E.isRight(data)) splitCache = { key, data: data.right }
+  return data
+}
+
+/** Forget the cached split (tasks run in this thread keep it otherwise). */
+export const releaseSplitCache = (): void => {
+  splitCache = undefined
+}
+
+// ── running tasks ────────────────────────────────────────────────────────────────────────────
+
+/** Tasks that read one data split (when `split` is given), or that hold no large data. */
+export interface TaskGroup {
+  readonly tasks: ReadonlyArray<Task>
+  /** The split the tasks read: loaded once, when the group's first task starts. */
+  readonly split?: SplitSpec
+}
+
+/** The field of a task's input that carries its group's split (tasks pass it to {@link splitOf}). */
+export const SHARED_SPLIT_FIELD = 'sharedSplit'
+
+// Splits loaded by runOutcomes in this thread: the ids of posted splits never repeat.
+let loads = 0
+
+/** Options of {@link runOutcomes}. */
+export interface OutcomeOptions {
+  /**
+   * The most splits alive at once (default: the workers). With fewer, a task whose split is
+   * not loaded waits for a slot to free up: one slot holds memory to one split at the price
+   * of idle workers while the last tasks of a group finish.
+   */
+  readonly splitSlots?: number
+}
+
+/**
+ * Run groups of tasks on one pool of workers, in order, each worker taking the next task as
+ * soon as it is free; task-level Lefts become one Left (the first, by task order); results
+ * come back in task order.
+ *
+ * Memory. A group with a split has it loaded here, once, into shared memory, when its first
+ * task starts, and posted with each of its tasks: every worker reads the same memory (no copy,
+ * no loading per worker). The memory is a few slots of SharedArrayBuffer, reused: a slot is
+ * free once every task of the group it holds has finished, and a group waits for a free slot
+ * when `splitSlots` are taken. Memory for splits is thus at most `splitSlots` splits, whatever
+ * the garbage collector does. With one worker every task runs in this thread, in the same
+ * order, with identical results: each task derives its randomness from its own input, never
+ * from the schedule.
+ */
+export const runOutcomes = async <R>(
+  groups: ReadonlyArray<TaskGroup>,
+  opts: RunOptions,
+  outcomeOpts: OutcomeOptions = {},
+): Promise<E.Either<HypergradError, R[]>> => {
+  const tasks: Task[] = []
+  const groupOf: number[] = []
+  const remaining: number[] = []
+  groups.forEach((g, i) => {
+    for (const t of g.tasks) {
+      tasks.push(t)
+      groupOf.push(i)
+    }
+    remaining.push(g.tasks.length)
+  })
+  const workers = opts.workers ?? defaultWorkers()
+  const maxSlots = Math.max(1, outcomeOpts.splitSlots ?? workers)
+  const slots: Array<{ buffer: SharedArrayBuffer; group: number | undefined }> = []
+  const waiting: Array<() => void> = []
+  const loading = new Map<number, Promise<{ readonly shared: SharedSplit; readonly slot: number } | undefined>>()
+  // A free slot of `bytes` bytes for group g: a free one of that size, a new one while there
+  // are fewer than maxSlots, a free one of another size re-made, or the next one freed.
+  const slotFor = async (g: number, bytes: number): Promise<number> => {
+    for (;;) {
+      let i = slots.findIndex((s) => s.group === undefined && s.buffer.byteLength === bytes)
+      if (i < 0 && slots.length < maxSlots) i = slots.push({ buffer: new SharedArrayBuffer(bytes), group: undefined }) - 1
+      if (i < 0) {
+        i = slots.findIndex((s) => s.group === undefined)
+        if (i >= 0) slots[i]!.buffer = new SharedArrayBuffer(bytes)
+      }
+      if (i >= 0) {
+        slots[i]!.group = g
+        return i
+      }
+      await new Promise<void>((wake) => waiting.push(wake))
+    }
+  }
+  const load = async (g: number, spec: SplitSpec) => {
+    const slot = await slotFor(g, (spec.nTrain + spec.nVal) * (MNIST_D + 1) * Float64Array.BYTES_PER_ELEMENT)
+    const buffer = slots[slot]!.buffer
+    let used = 0
+    const allocate: FloatAllocator = (n) => {
+      const a = new Float64Array(buffer, used * Float64Array.BYTES_PER_ELEMENT, n)
+      used += n
+      return a.fill(0)
+    }
+    const d = loadSplit(spec, allocate)
+    if (E.isRight(d)) return { shared: { id: loads++, data: d.right }, slot }
+    // A split that does not load is left to the tasks, which report the error as their Left.
+    release(slot)
+    return undefined
+  }
+  const release = (slot: number): void => {
+    slots[slot]!.group = undefined
+    waiting.shift()?.()
+  }
+  const resolve = async (task: Task, index: number): Promise<Task> => {
+    const g = groupOf[index]!
+    const spec = groups[g]!.split
+    if (spec === undefined) return task
+    let p = loading.get(g)
+    if (p === undefined) {
+      p = load(g, spec)
+      loading.set(g, p)
+    }
+    const got = await p
+    if (got === undefined) return task
+    return { ...task, input: { ...(task.input as object), [SHARED_SPLIT_FIELD]: got.shared } }
+  }
+  const onSettled = (index: number): void => {
+    const g = groupOf[index]!
+    remaining[g] = remaining[g]! - 1
+    if (remaining[g] !== 0) return
+    const p = loading.get(g)
+    loading.delete(g)
+    void p?.then((got) => {
+      if (got !== undefined) release(got.slot)
+    })
+  }
+  opts.onProgress?.(0, tasks.length)
+  const outs = await runTasks<TaskOutcome<R>>(tasks, {
+    workers,
+    resolve,
+    onSettled,
+    ...(opts.onProgress === undefined ? {} : { onDone: (d: number, total: number) => opts.onProgress?.(d, total) }),
+  })
+  const values: R[] = []
+  for (const o of outs) {
+    if (!o.ok) return E.left(o.error)
+    values.push(o.value)
+  }
+  return E.right(values)
+}
