@@ -42,7 +42,7 @@ import { heavyBall, heavyBallParams } from '../solvers/lower/heavyBall.js'
 import type { LinearMethod, LowerMethod } from '../solvers/types.js'
 import type { Task } from './pool.js'
 import type { CsvRow, ExperimentOutput, RunOptions, TaskOutcome } from './registry.js'
-import { finiteOrNull, fmt, meanStd, runOutcomes, type TaskGroup } from './common.js'
+import { finiteOrNull, fmt, meanStd, outcomeOf, runOutcomes, type TaskGroup } from './common.js'
 
 /** The configuration of the bounds experiment. */
 export interface BoundsConfig {
@@ -116,7 +116,7 @@ const valueOr = (e: E.Either<HypergradError, number>): number | null => (E.isRig
  */
 export const boundsTask = (input: BoundsTaskInput): TaskOutcome<BoundsTaskResult> => {
   const out = taskEither(input)
-  return E.isLeft(out) ? { ok: false, error: out.left } : { ok: true, value: out.right }
+  return outcomeOf(out)
 }
 
 const aPosterioriAt = (problem: ErQuadraticProblem, lambda: RVec, w: RVec, v: RVec): number | null => {

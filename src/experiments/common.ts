@@ -4,7 +4,7 @@
  * groups of tasks on the pool (pool.ts).
  */
 import * as E from 'fp-ts/lib/Either.js'
-import type { HypergradError } from '../errors.js'
+import { hgError, type HypergradError } from '../errors.js'
 import { MNIST_D, mnistOddEven, type FloatAllocator, type MnistOddEven } from '../data/mnist.js'
 import { defaultWorkers, runTasks, type Task } from './pool.js'
 import type { RunOptions, TaskOutcome } from './registry.js'
@@ -21,6 +21,9 @@ export const meanStd = (xs: ReadonlyArray<number | null>): { readonly mean: numb
 
 /** A finite number, or null (JSON has no NaN or Infinity). */
 export const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null)
+
+/** A task's Either as the structured-clone outcome a pool task returns. */
+export const outcomeOf = <A>(e: E.Either<HypergradError, A>): TaskOutcome<A> => (E.isLeft(e) ? { ok: false, error: e.left } : { ok: true, value: e.right })
 
 /** Format a number for the summary tables (3 significant digits). */
 export const fmt = (x: number): string => (Number.isFinite(x) ? x.toExponential(2) : String(x))
@@ -108,8 +111,8 @@ export interface OutcomeOptions {
 
 /**
  * Run groups of tasks on one pool of workers, in order, each worker taking the next task as
- * soon as it is free; task-level Lefts become one Left (the first, by task order); results
- * come back in task order.
+ * soon as it is free; task-level Lefts become one Left (the first, by task order), and so does
+ * a task that throws (kind 'divergence'); results come back in task order.
  *
  * Memory. A group with a split has it loaded here, once, into shared memory, when its first
  * task starts, and posted with each of its tasks: every worker reads the same memory (no copy,
@@ -200,12 +203,18 @@ export const runOutcomes = async <R>(
     })
   }
   opts.onProgress?.(0, tasks.length)
-  const outs = await runTasks<TaskOutcome<R>>(tasks, {
-    workers,
-    resolve,
-    onSettled,
-    ...(opts.onProgress === undefined ? {} : { onDone: (d: number, total: number) => opts.onProgress?.(d, total) }),
-  })
+  let outs: Array<TaskOutcome<R>>
+  try {
+    outs = await runTasks<TaskOutcome<R>>(tasks, {
+      workers,
+      resolve,
+      onSettled,
+      ...(opts.onProgress === undefined ? {} : { onDone: (d: number, total: number) => opts.onProgress?.(d, total) }),
+    })
+  } catch (e) {
+    // A task that threw (not a Left: a bug, or a worker that died) ends the run as a Left.
+    return E.left(hgError('divergence', `experiment task failed: ${e instanceof Error ? e.message : String(e)}`))
+  }
   const values: R[] = []
   for (const o of outs) {
     if (!o.ok) return E.left(o.error)

@@ -41,7 +41,8 @@ import { conjugateGradient } from '../solvers/linear/conjugateGradient.js'
 import { heavyBall, heavyBallParams } from '../solvers/lower/heavyBall.js'
 import type { Task } from './pool.js'
 import type { CsvRow, ExperimentOutput, FieldSpec, RunOptions, TaskOutcome } from './registry.js'
-import { classifierScores, codecs, finiteOrNull, runTaskOutcomes, solveLower } from './tuneMnist.js'
+import { finiteOrNull, outcomeOf, runOutcomes } from './common.js'
+import { classifierScores, codecs, solveLower } from './tuneMnist.js'
 
 // ── configuration ────────────────────────────────────────────────────────────────────────────
 
@@ -267,7 +268,7 @@ const scored = (problem: ErmProblem, lambda: RVec, test: Dataset, c: DataCleanin
 /** One task: one run of the experiment. */
 export const dataCleaningTask = (input: DataCleaningTaskInput): TaskOutcome<DataCleaningTaskResult> => {
   const out = taskEither(input)
-  return E.isLeft(out) ? { ok: false, error: out.left } : { ok: true, value: out.right }
+  return outcomeOf(out)
 }
 
 const taskEither = (c: DataCleaningTaskInput): E.Either<HypergradError, DataCleaningTaskResult> => {
@@ -387,7 +388,7 @@ export const runDataCleaning = async (config: DataCleaningConfig, opts: RunOptio
     fn: 'dataCleaningTask',
     input: { ...config, run } satisfies DataCleaningTaskInput,
   }))
-  const res = await runTaskOutcomes<DataCleaningTaskResult>(tasks, opts)
+  const res = await runOutcomes<DataCleaningTaskResult>([{ tasks }], opts)
   if (E.isLeft(res)) return res
   const results = res.right
   const nSteps = Math.max(...results.map((r) => r.points.length))

@@ -40,7 +40,7 @@ import { fixedPointLinear } from '../solvers/linear/fixedPoint.js'
 import { fixedPointIteration } from '../solvers/lower/fixedPoint.js'
 import type { LinearMethod } from '../solvers/types.js'
 import type { CsvRow, ExperimentOutput, RunOptions, TaskOutcome } from './registry.js'
-import { finiteOrNull, fmt, meanStd, releaseSplitCache, runOutcomes, splitOf, type SharedSplit, type TaskGroup } from './common.js'
+import { finiteOrNull, fmt, meanStd, outcomeOf, releaseSplitCache, runOutcomes, splitOf, type SharedSplit, type TaskGroup } from './common.js'
 import { sidSeedOf } from './sidFigures.js'
 import { logisticTruth } from './truth.js'
 
@@ -199,7 +199,7 @@ const boundOf = (method: IcMethod, c: GrazziConstants | undefined, t: number): n
  */
 export const iterationComplexityTask = (input: IcTaskInput): TaskOutcome<IcTaskResult> => {
   const out = taskEither(input)
-  return E.isLeft(out) ? { ok: false, error: out.left } : { ok: true, value: out.right }
+  return outcomeOf(out)
 }
 
 const taskEither = (input: IcTaskInput): E.Either<HypergradError, IcTaskResult> => {

@@ -70,6 +70,11 @@ export const runTasks = async <R>(tasks: ReadonlyArray<Task>, opts: PoolOptions 
         ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry.href)}) })`, { eval: true })
         : new Worker(entry)
       let current = -1
+      const fail = (e: unknown) => {
+        next = tasks.length // the other workers stop after their current task
+        void w.terminate()
+        reject(e instanceof Error ? e : new Error(String(e)))
+      }
       const feed = () => {
         if (next >= tasks.length) {
           void w.terminate().then(() => resolvePromise())
@@ -77,11 +82,6 @@ export const runTasks = async <R>(tasks: ReadonlyArray<Task>, opts: PoolOptions 
         }
         current = next++
         const id = current
-        const fail = (e: unknown) => {
-          next = tasks.length // the other workers stop after their current task
-          void w.terminate()
-          reject(e instanceof Error ? e : new Error(String(e)))
-        }
         try {
           const task = opts.resolve === undefined ? tasks[id]! : opts.resolve(tasks[id]!, id)
           if (task instanceof Promise) task.then((t) => w.postMessage({ id, task: t }), fail)
@@ -92,9 +92,7 @@ export const runTasks = async <R>(tasks: ReadonlyArray<Task>, opts: PoolOptions 
       }
       w.on('message', (m: { id: number; ok: boolean; value?: unknown; error?: string }) => {
         if (!m.ok) {
-          next = tasks.length // the other workers stop after their current task
-          void w.terminate()
-          reject(new Error(m.error ?? 'experiment task failed'))
+          fail(new Error(m.error ?? 'experiment task failed'))
           return
         }
         results[m.id] = m.value as R

@@ -36,7 +36,7 @@ import type { BilevelProblem } from '../problem/bilevel.js'
 import { logisticProblem, type Regularization } from '../problems/logistic.js'
 import { seed as rngSeed, uniformsIn } from '../random/rng.js'
 import type { Panel, Series } from '../report/figure.js'
-import { finiteOrNull, fmt, meanStd, releaseSplitCache, runOutcomes, splitOf, type SharedSplit, type SplitSpec, type TaskGroup } from './common.js'
+import { finiteOrNull, fmt, meanStd, outcomeOf, releaseSplitCache, runOutcomes, splitOf, type SharedSplit, type SplitSpec, type TaskGroup } from './common.js'
 import type { Task } from './pool.js'
 import type { CsvRow, ExperimentOutput, RunOptions, TaskOutcome } from './registry.js'
 import { logisticTruth, type LogisticTruth } from './truth.js'
@@ -375,18 +375,14 @@ const variantPiece = (input: SidTaskInput, variant: PresetName): E.Either<Hyperg
 }
 
 /** The ground truth of a task, as a pool task (its split and λ as in {@link sidTask}). */
-export const sidTruthTask = (input: SidTaskInput): TaskOutcome<SidTruthPiece> => {
-  const out = truthPiece(input)
-  return E.isLeft(out) ? { ok: false, error: out.left } : { ok: true, value: out.right }
-}
+export const sidTruthTask = (input: SidTaskInput): TaskOutcome<SidTruthPiece> => outcomeOf(truthPiece(input))
 
 /** One variant of a task at every budget, as a pool task: `input.variants` must name one variant. */
 export const sidVariantTask = (input: SidTaskInput): TaskOutcome<SidVariantPiece> => {
   const variant = input.variants[0]
   if (input.variants.length !== 1 || variant === undefined)
     return { ok: false, error: hgError('config', `sidVariantTask: needs exactly one variant, got ${input.variants.length}`) }
-  const out = variantPiece(input, variant)
-  return E.isLeft(out) ? { ok: false, error: out.left } : { ok: true, value: out.right }
+  return outcomeOf(variantPiece(input, variant))
 }
 
 /**
@@ -424,14 +420,14 @@ export const assembleSidTask = (input: SidTaskInput, truth: SidTruthPiece, varia
  */
 export const sidTask = (input: SidTaskInput): TaskOutcome<SidTaskResult> => {
   const truth = truthPiece(input)
-  if (E.isLeft(truth)) return { ok: false, error: truth.left }
+  if (E.isLeft(truth)) return outcomeOf(truth)
   const pieces: SidVariantPiece[] = []
   for (const variant of input.variants) {
     const v = variantPiece(input, variant)
-    if (E.isLeft(v)) return { ok: false, error: v.left }
+    if (E.isLeft(v)) return outcomeOf(v)
     pieces.push(v.right)
   }
-  return { ok: true, value: assembleSidTask(input, truth.right, pieces) }
+  return outcomeOf(E.right(assembleSidTask(input, truth.right, pieces)))
 }
 
 /** The share of a variant's run time, to start the longest pieces first (measured on sid-fig1). */

@@ -57,7 +57,8 @@ import { conjugateGradient } from '../solvers/linear/conjugateGradient.js'
 import { heavyBall, heavyBallParams } from '../solvers/lower/heavyBall.js'
 import { runLower } from '../solvers/run.js'
 import type { Status } from '../solvers/types.js'
-import { runTasks, type Task } from './pool.js'
+import { finiteOrNull, outcomeOf, runOutcomes } from './common.js'
+import type { Task } from './pool.js'
 import type { CsvRow, ExperimentOutput, FieldSpec, RunOptions, TaskOutcome } from './registry.js'
 
 // ── shared helpers (also used by the data-cleaning experiment) ──────────────────────────────
@@ -131,34 +132,12 @@ export const gridOrder = (n: number): number[] => {
   return order
 }
 
-/** A finite number, or null (JSON has no NaN or Infinity). */
-export const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null)
 
 /** The median of a non-empty list of numbers. */
 const median = (xs: ArrayLike<number>): number => {
   const s = Array.from(xs).sort((a, b) => a - b)
   const h = s.length >> 1
   return s.length % 2 === 1 ? s[h]! : (s[h - 1]! + s[h]!) / 2
-}
-
-/** Run tasks on the pool and turn the first task-level Left (in task order) into the result. */
-export const runTaskOutcomes = async <R>(tasks: ReadonlyArray<Task>, opts: RunOptions): Promise<E.Either<HypergradError, R[]>> => {
-  opts.onProgress?.(0, tasks.length)
-  let outs: Array<TaskOutcome<R>>
-  try {
-    outs = await runTasks<TaskOutcome<R>>(tasks, {
-      ...(opts.workers === undefined ? {} : { workers: opts.workers }),
-      ...(opts.onProgress === undefined ? {} : { onDone: opts.onProgress }),
-    })
-  } catch (e) {
-    return E.left(hgError('divergence', `experiment task failed: ${e instanceof Error ? e.message : String(e)}`))
-  }
-  const values: R[] = []
-  for (const o of outs) {
-    if (!o.ok) return E.left(o.error)
-    values.push(o.value)
-  }
-  return E.right(values)
 }
 
 /** An io-ts codec of the numbers that satisfy `ok`, named for the error messages. */
@@ -615,7 +594,7 @@ const runSearch = (s: Splits, c: TuneMnistTaskInput): E.Either<HypergradError, O
 /** One task: load the split, run one method within the budget, refit its final λ. */
 export const tuneMnistTask = (input: TuneMnistTaskInput): TaskOutcome<TuneMnistTaskResult> => {
   const out = taskEither(input)
-  return E.isLeft(out) ? { ok: false, error: out.left } : { ok: true, value: out.right }
+  return outcomeOf(out)
 }
 
 const taskEither = (c: TuneMnistTaskInput): E.Either<HypergradError, TuneMnistTaskResult> => {
@@ -665,7 +644,7 @@ const fixed = (x: number, d: number): string => (Number.isFinite(x) ? x.toFixed(
 export const runTuneMnist = async (config: TuneMnistConfig, opts: RunOptions = {}): Promise<E.Either<HypergradError, ExperimentOutput<TuneMnistConfig>>> => {
   const started = performance.now()
   const tasks: Task[] = config.methods.map((method) => ({ module: 'tuneMnist', fn: 'tuneMnistTask', input: { ...config, methods: [...config.methods], method } satisfies TuneMnistTaskInput }))
-  const res = await runTaskOutcomes<TuneMnistTaskResult>(tasks, opts)
+  const res = await runOutcomes<TuneMnistTaskResult>([{ tasks }], opts)
   if (E.isLeft(res)) return res
   const results = res.right
   const panelsAgainst = (x: (p: TunePoint) => number): Panel[] => {
