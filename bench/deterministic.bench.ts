@@ -23,7 +23,8 @@ import { logisticProblem } from '../src/problems/logistic.js'
 import { conjugateGradient } from '../src/solvers/linear/conjugateGradient.js'
 import { fixedPointLinear } from '../src/solvers/linear/fixedPoint.js'
 import { fixedPointIteration } from '../src/solvers/lower/fixedPoint.js'
-import { heavyBall, heavyBallParams } from '../src/solvers/lower/heavyBall.js'
+import { heavyBall } from '../src/solvers/lower/heavyBall.js'
+import { heavyBallParams } from '../src/solvers/params.js'
 import { TRUTH_LAMBDA_1 } from './exact.bench.js'
 import { timingRow, type BenchContext, type Row } from './harness.js'
 
@@ -39,13 +40,16 @@ export default function deterministic(ctx: BenchContext): ReadonlyArray<Row> {
   const problem = built.right
   const truth = exact(problem, lam)
   if (E.isLeft(truth)) throw new Error(truth.left.message)
+  if (truth.right.status === 'diverged') throw new Error(`exact diverged: ${truth.right.reason}`)
   const g = truth.right.gradient[0]!
   if (!(Math.abs(g - TRUTH_LAMBDA_1) < 1e-9 * Math.abs(TRUTH_LAMBDA_1))) throw new Error(`exact: ∇f(1) = ${g} disagrees with the ground truth`)
-  const err = (r: HypergradResult): number => Math.abs(r.gradient[0]! - g) / Math.abs(g)
+  const err = (r: HypergradResult): number => (r.status === 'diverged' ? Infinity : Math.abs(r.gradient[0]! - g) / Math.abs(g))
   const evals = (r: HypergradResult): number => r.counts.phi + r.counts.jacW + r.counts.jacLambda
 
   const { tau, L } = problem.lower.curvature(lam)
-  const hb = heavyBallParams(tau, L, problem.alpha)
+  const hbE = heavyBallParams(tau, L, problem.alpha)
+  if (E.isLeft(hbE)) throw new Error(hbE.left.message)
+  const hb = hbE.right
   const scale = ctx.quick ? 4 : 1
   const methods: ReadonlyArray<{
     readonly name: string

@@ -36,6 +36,7 @@ export default function exactBench(ctx: BenchContext): ReadonlyArray<Row> {
 
   const ex = exact(problem, lam)
   if (E.isLeft(ex)) throw new Error(ex.left.message)
+  if (ex.right.status === 'diverged') throw new Error(`exact diverged: ${ex.right.reason}`)
   const wStar = ex.right.w
   const relErr = (g: number): number => Math.abs(g - TRUTH_LAMBDA_1) / Math.abs(TRUTH_LAMBDA_1)
   if (!(relErr(ex.right.gradient[0]!) < 1e-9)) throw new Error(`exact: ∇f(1) = ${ex.right.gradient[0]} disagrees with the ground truth`)
@@ -43,6 +44,7 @@ export default function exactBench(ctx: BenchContext): ReadonlyArray<Row> {
   const cgOpts = { lower: fixedPointIteration(), linear: conjugateGradient({ tol: 1e-10 }), t: 0, k: 100_000, w0: wStar }
   const cgRun = aid(problem, lam, cgOpts)
   if (E.isLeft(cgRun)) throw new Error(cgRun.left.message)
+  if (cgRun.right.status === 'diverged') throw new Error(`CG diverged: ${cgRun.right.reason}`)
   const iters = cgRun.right.k
   const cgErr = relErr(cgRun.right.gradient[0]!)
   if (!(cgErr < 1e-8)) throw new Error(`CG: ∇f(1) = ${cgRun.right.gradient[0]} is off by ${cgErr}`)

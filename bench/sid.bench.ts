@@ -18,6 +18,7 @@ import { logisticProblem } from '../src/problems/logistic.js'
 import { seed, split } from '../src/random/rng.js'
 import { linearSystemAt } from '../src/solvers/linearSystem.js'
 import { timingRow, type BenchContext, type Row, type Timing } from './harness.js'
+import { unfold } from '../src/solvers/solver.js'
 
 const EPOCHS_PER_CALL = 10
 
@@ -55,7 +56,7 @@ export default function sidBench(ctx: BenchContext): ReadonlyArray<Row> {
     const [rl, rk] = split(seed(11), 2)
     const lower = ctx.measure(`SID ${label}: lower stage`, () => {
       let last: Float64Array | undefined
-      for (const s of o.lower.iterates(problem, lam, new Float64Array(d), rl!)) {
+      for (const s of unfold(o.lower, { problem, lambda: lam }, new Float64Array(d), rl!)) {
         last = s.w
         if (s.iter >= steps) break
       }
@@ -65,7 +66,7 @@ export default function sidBench(ctx: BenchContext): ReadonlyArray<Row> {
     const system = linearSystemAt(problem, lam, wT)
     const linear = ctx.measure(`SID ${label}: linear-system stage`, () => {
       let last: Float64Array | undefined
-      for (const s of o.linear.iterates(system, new Float64Array(d), rk!)) {
+      for (const s of unfold(o.linear, system, new Float64Array(d), rk!)) {
         last = s.v
         if (s.iter >= steps) break
       }

@@ -17,6 +17,7 @@ import { seed } from '../src/random/rng.js'
 import { linearSystemAt } from '../src/solvers/linearSystem.js'
 import { linearSolvers, lowerSolvers } from '../laws/solvers.js'
 import { formatRows, RESULTS_FILE, writeResults, type Row } from './harness.js'
+import { unfold } from '../src/solvers/solver.js'
 
 const gc = (globalThis as { gc?: () => void }).gc
 if (gc === undefined) {
@@ -82,14 +83,14 @@ const measureStream = (name: string, open: () => Iterator<unknown>): void => {
 }
 
 for (const s of lowerSolvers())
-  if (s.kind === 'method') {
+  if (s.kind === 'solver') {
     const method = s.make({ problem, lambda0: lambda })
-    if (method !== undefined) measureStream(`lower ${s.exportName}`, () => method.iterates(problem, lambda, w0, seed(1))[Symbol.iterator]())
+    if (method !== undefined) measureStream(`lower ${s.exportName}`, () => unfold(method, { problem, lambda }, w0, seed(1))[Symbol.iterator]())
   }
 for (const s of linearSolvers())
-  if (s.kind === 'method') {
+  if (s.kind === 'solver') {
     const method = s.make({ problem, lambda0: lambda, system })
-    if (method !== undefined) measureStream(`linear ${s.exportName}`, () => method.iterates(system, new Float64Array(d), seed(2))[Symbol.iterator]())
+    if (method !== undefined) measureStream(`linear ${s.exportName}`, () => unfold(method, system, new Float64Array(d), seed(2))[Symbol.iterator]())
   }
 
 console.log(formatRows(rows))

@@ -3,16 +3,17 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { RVec, Vec } from '../src/linalg/types.js'
-import { isStochastic, type Batch, type BilevelProblem } from '../src/problem/bilevel.js'
-import { checkLinearMethod, checkLowerMethod, checkProblem, checkScheduleLaws, checkStreamLaws, formatFailures, type LawReport } from '../src/laws/index.js'
+import { isStochastic, type Batch, type BilevelProblem, type StochasticBilevelProblem } from '../src/problem/bilevel.js'
+import { checkLinearSolver, checkLowerSolver, checkProblem, checkScheduleLaws, checkStreamLaws, formatFailures, type LawReport } from '../src/laws/index.js'
 import { bitEqual, changedSince, firstDifference, snapshot } from '../src/laws/equal.js'
 import { binomial, directional, fdMismatch, subsets } from '../src/laws/numeric.js'
 import * as S from '../src/stream/stream.js'
 import { constantOrThrow, custom, decreasingOrThrow } from '../src/schedule/schedule.js'
 import { linearSystemAt } from '../src/solvers/linearSystem.js'
-import type { LinearMethod, LinearState, LowerMethod, LowerState } from '../src/solvers/types.js'
+import type { LinearSolver, LowerSolver } from '../src/solvers/types.js'
+import * as E from 'fp-ts/lib/Either.js'
+import { hgError } from '../src/errors.js'
 import { tamper, tinyQuadratic } from './fixtures.js'
-import type * as R from '../src/random/rng.js'
 import { seed as seedRng, uniform } from '../src/random/rng.js'
 
 const failed = (r: LawReport): string[] => r.results.filter((x) => !x.ok).map((x) => x.law)
@@ -181,86 +182,102 @@ describe('stream laws', () => {
   })
 })
 
-// A minimal correct lower method (plain fixed-point iteration) and a stochastic one (SGD with a
+// A minimal correct lower solver (plain fixed-point iteration) and a stochastic one (SGD with a
 // constant step 1/2), written here independently of src/solvers to test the solver laws.
-const fp: LowerMethod = {
+const residualAt = (p: BilevelProblem, lambda: RVec, w: RVec): number => Math.hypot(...p.phi(w, lambda).map((x, i) => x - w[i]!))
+const fp: LowerSolver = {
+  kind: 'lower',
   name: 'fp-test',
   stochastic: false,
-  iterates: (p, lambda, w0) =>
-    S.map((w: Vec, iter): LowerState => ({ w, iter, residual: Math.hypot(...p.phi(w, lambda).map((x, i) => x - w[i]!)), counts: { phi: iter + 1, jacW: 0, jacLambda: 0 } }))(
-      S.iterate<Vec>(Float64Array.from(w0), (w) => p.phi(w, lambda)),
-    ),
+  check: () => E.right(undefined),
+  init: ({ problem, lambda }, w0, rng) => ({ w: Float64Array.from(w0), iter: 0, rng, residual: residualAt(problem, lambda, w0), counts: { phi: 1, jacW: 0, jacLambda: 0 } }),
+  step: ({ problem, lambda }, s) => {
+    const w = problem.phi(s.w, lambda)
+    return { w, iter: s.iter + 1, rng: s.rng, residual: residualAt(problem, lambda, w), counts: { phi: s.iter + 2, jacW: 0, jacLambda: 0 } }
+  },
 }
-const sgdTest: LowerMethod = {
+const sgdTest: LowerSolver = {
+  kind: 'lower',
   name: 'sgd-test',
   stochastic: true,
-  iterates: (p, lambda, w0, rng) => {
-    if (!isStochastic(p)) throw new RangeError('sgd-test needs a stochastic problem')
-    const sp = p
-    return S.map(([w, , iter]: readonly [Vec, R.Rng, number]): LowerState => ({ w, iter, counts: { phi: iter / sp.nSamples, jacW: 0, jacLambda: 0 } }))(
-      S.iterate([Float64Array.from(w0), rng, 0] as readonly [Vec, R.Rng, number], ([w, r, t]) => {
-        const [u, next] = uniform(r)
-        const i = Math.floor(u * sp.nSamples)
-        const out = sp.phiHat(w, lambda, Int32Array.of(i))
-        return [out.map((x, j) => 0.5 * (x + w[j]!)), next, t + 1] as const
-      }),
-    )
+  check: (p) => (isStochastic(p) ? E.right(undefined) : E.left(hgError('config', 'sgd-test needs a stochastic problem'))),
+  init: (_ctx, w0, rng) => ({ w: Float64Array.from(w0), iter: 0, rng, counts: { phi: 0, jacW: 0, jacLambda: 0 } }),
+  step: ({ problem, lambda }, s) => {
+    const sp = problem as StochasticBilevelProblem
+    const [u, rng] = uniform(s.rng)
+    const out = sp.phiHat(s.w, lambda, Int32Array.of(Math.floor(u * sp.nSamples)))
+    return { w: out.map((x, j) => 0.5 * (x + s.w[j]!)), iter: s.iter + 1, rng, counts: { phi: (s.iter + 1) / sp.nSamples, jacW: 0, jacLambda: 0 } }
   },
 }
 
 describe('solver laws', () => {
   it('hold for a correct fixed-point iteration and a correct SGD', () => {
-    const r1 = checkLowerMethod(fp, base, fx.lambda0, { seed: 5, data: fx.data })
+    const r1 = checkLowerSolver(fp, base, fx.lambda0, { seed: 5, data: fx.data })
     expect(formatFailures(r1)).toBe('')
     expect(r1.results.find((x) => x.law === 'solver.convergence')!.skipped).toBeUndefined()
-    const r2 = checkLowerMethod(sgdTest, base, fx.lambda0, { seed: 5 })
+    const r2 = checkLowerSolver(sgdTest, base, fx.lambda0, { seed: 5 })
     expect(formatFailures(r2)).toBe('')
   })
-  it('catch a solver that reuses its iterate buffer in place', () => {
-    const inPlace: LowerMethod = {
+  it('catch a solver that writes into the state it was given', () => {
+    const inPlace: LowerSolver = {
       ...fp,
-      iterates: (p, lambda, w0) =>
-        S.fromIterator(function* () {
-          const w = Float64Array.from(w0)
-          for (let t = 0; ; t++) {
-            yield { w, iter: t, counts: { phi: t, jacW: 0, jacLambda: 0 } }
-            w.set(p.phi(w, lambda))
-          }
-        }),
+      step: ({ problem, lambda }, s) => {
+        s.w.set(problem.phi(s.w, lambda))
+        return { ...s, iter: s.iter + 1 }
+      },
     }
-    expect(failed(checkLowerMethod(inPlace, base, fx.lambda0, { seed: 5 }))).toContain('solver.purity')
+    expect(failed(checkLowerSolver(inPlace, base, fx.lambda0, { seed: 5 }))).toContain('solver.purity')
+  })
+  it('catch a solver whose state lives outside its states (stepping a state twice differs)', () => {
+    let calls = 0
+    const hidden: LowerSolver = { ...fp, step: (ctx, s) => ({ ...fp.step(ctx, s), counts: { phi: calls++, jacW: 0, jacLambda: 0 } }) }
+    expect(failed(checkLowerSolver(hidden, base, fx.lambda0, { seed: 5 }))).toContain('solver.values')
   })
   it('catch a first state that is not the start, a stale residual, and a diverging step', () => {
-    const skipStart: LowerMethod = { ...fp, iterates: (p, l, w0, r) => S.map((s: LowerState) => ({ ...s, iter: s.iter - 1 }))(S.drop(1)(fp.iterates(p, l, w0, r))) }
-    expect(failed(checkLowerMethod(skipStart, base, fx.lambda0, { seed: 5 }))).toContain('solver.start')
-    const stale: LowerMethod = { ...fp, iterates: (p, l, w0, r) => S.map((s: LowerState) => ({ ...s, residual: (s.residual ?? 0) * 1.5 }))(fp.iterates(p, l, w0, r)) }
-    expect(failed(checkLowerMethod(stale, base, fx.lambda0, { seed: 5 }))).toContain('solver.residual')
-    const wild: LowerMethod = {
+    const skipStart: LowerSolver = { ...fp, init: (ctx, w0, rng) => fp.step(ctx, fp.init(ctx, w0, rng)) }
+    expect(failed(checkLowerSolver(skipStart, base, fx.lambda0, { seed: 5 }))).toContain('solver.start')
+    const stale: LowerSolver = { ...fp, step: (ctx, s) => ({ ...fp.step(ctx, s), residual: (s.residual ?? 0) * 1.5 }) }
+    expect(failed(checkLowerSolver(stale, base, fx.lambda0, { seed: 5 }))).toContain('solver.residual')
+    const wild: LowerSolver = {
       ...fp,
-      iterates: (p, l, w0) =>
-        S.map((w: Vec, iter): LowerState => ({ w, iter, counts: { phi: iter, jacW: 0, jacLambda: 0 } }))(S.iterate<Vec>(Float64Array.from(w0), (w) => p.phi(w, l).map((x, i) => 3 * x - 2 * w[i]!))),
+      step: ({ problem, lambda }, s) => {
+        const { residual: _r, ...rest } = s
+        return { ...rest, w: problem.phi(s.w, lambda).map((x, i) => 3 * x - 2 * s.w[i]!), iter: s.iter + 1 }
+      },
     }
-    const rw = failed(checkLowerMethod(wild, base, fx.lambda0, { seed: 5, steps: 40 }))
-    expect(rw).toContain('solver.convergence')
+    expect(failed(checkLowerSolver(wild, base, fx.lambda0, { seed: 5, steps: 40 }))).toContain('solver.convergence')
   })
-  it('catch a stochastic method that ignores its seed, and a deterministic one that uses it', () => {
-    const seedless: LowerMethod = { ...sgdTest, iterates: (p, l, w0) => sgdTest.iterates(p, l, w0, seedRng(1)) }
-    expect(failed(checkLowerMethod(seedless, base, fx.lambda0, { seed: 5 }))).toContain('solver.seeds')
-    const seeded: LowerMethod = { ...sgdTest, stochastic: false }
-    expect(failed(checkLowerMethod(seeded, base, fx.lambda0, { seed: 5 }))).toContain('solver.seeds')
+  it('catch a stochastic solver that ignores its seed, and a deterministic one that uses it', () => {
+    const seedless: LowerSolver = { ...sgdTest, init: (ctx, w0) => sgdTest.init(ctx, w0, seedRng(1)) }
+    expect(failed(checkLowerSolver(seedless, base, fx.lambda0, { seed: 5 }))).toContain('solver.seeds')
+    const seeded: LowerSolver = { ...sgdTest, stochastic: false }
+    expect(failed(checkLowerSolver(seeded, base, fx.lambda0, { seed: 5 }))).toContain('solver.seeds')
   })
-  it('linear laws hold for v ← ∂₁Φᵀv + b and catch one that mutates its start', () => {
+  it('report a solver whose own check refuses the problem as the one failed law', () => {
+    const refuses: LowerSolver = { ...fp, check: () => E.left(hgError('domain', 'fp-test: η must be positive')) }
+    expect(failed(checkLowerSolver(refuses, base, fx.lambda0, { seed: 5 }))).toEqual(['solver.check'])
+  })
+  it('linear laws hold for v ← (I − A)v + b and catch one that mutates its start', () => {
     const build = () => linearSystemAt(base, fx.lambda0, base.solution(fx.lambda0))
-    const fpl: LinearMethod = {
+    const fpl: LinearSolver = {
+      kind: 'linear',
       name: 'fpl-test',
       stochastic: false,
-      iterates: (sys, v0) =>
-        S.map((v: Vec, iter): LinearState => ({ v, iter, counts: { phi: 0, jacW: iter, jacLambda: 0 } }))(
-          S.iterate<Vec>(Float64Array.from(v0), (v) => sys.applyJT(v).map((x, i) => x + sys.rhs[i]!)),
-        ),
+      check: () => E.right(undefined),
+      init: (_sys, v0, rng) => ({ v: Float64Array.from(v0), iter: 0, rng, counts: { phi: 0, jacW: 0, jacLambda: 0 } }),
+      step: (sys, s) => {
+        const av = sys.matvec(s.v)
+        return { v: s.v.map((x, i) => x - av[i]! + sys.rhs[i]!), iter: s.iter + 1, rng: s.rng, counts: { phi: 0, jacW: s.iter + 1, jacLambda: 0 } }
+      },
     }
-    expect(formatFailures(checkLinearMethod(fpl, build, { seed: 6 }))).toBe('')
-    const rude: LinearMethod = { ...fpl, iterates: (sys, v0, r) => { (v0 as Vec).fill(0); return fpl.iterates(sys, v0, r) } }
-    expect(failed(checkLinearMethod(rude, build, { seed: 6 }))).toContain('solver.purity')
+    expect(formatFailures(checkLinearSolver(fpl, build, { seed: 6 }))).toBe('')
+    const rude: LinearSolver = {
+      ...fpl,
+      init: (sys, v0, r) => {
+        ;(v0 as Vec).fill(0)
+        return fpl.init(sys, v0, r)
+      },
+    }
+    expect(failed(checkLinearSolver(rude, build, { seed: 6 }))).toContain('solver.purity')
   })
 })

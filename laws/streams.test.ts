@@ -10,6 +10,7 @@ import { average, fromArray, iterate, map, range, repeat, scan, take, unfold, zi
 import { fixedPointIteration } from '../src/solvers/lower/fixedPoint.js'
 import { registry } from './registry.js'
 import * as E from 'fp-ts/lib/Either.js'
+import { iter } from '../src/solvers/testing.test-util.js'
 
 const seed = fc.readConfigureGlobal().seed ?? 20210413
 const noFailures = (title: string, r: ReturnType<typeof checkStreamLaws>) => expect(formatFailures(r, title)).toBe('')
@@ -69,6 +70,6 @@ describe('a solver state stream obeys the stream laws', () => {
     const e = registry.find((x) => x.name === 'quadratic')!
     const problem = e.build()
     const method = fixedPointIteration()
-    noFailures('fixedPointIteration states', checkStreamLaws((w0: Float64Array) => method.iterates(problem, e.lambda0, w0, rng.seed(0)), vecArb(problem.dim), { seed, numRuns: 10 }))
+    noFailures('fixedPointIteration states', checkStreamLaws((w0: Float64Array) => iter(method, problem, e.lambda0, w0, rng.seed(0)), vecArb(problem.dim), { seed, numRuns: 10 }))
   })
 })

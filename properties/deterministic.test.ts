@@ -42,6 +42,8 @@ import { neumann } from '../src/solvers/linear/neumann.js'
 import { linearSystemAt } from '../src/solvers/linearSystem.js'
 import { fixedPointIteration } from '../src/solvers/lower/fixedPoint.js'
 import { take, toArray } from '../src/stream/stream.js'
+import { iter } from '../src/solvers/testing.test-util.js'
+import { estimateOf } from '../src/hypergrad/fixtures.test-util.js'
 
 const fp = fixedPointIteration()
 const fpl = fixedPointLinear()
@@ -64,14 +66,14 @@ describe('solvers: contraction and rate inequalities on random problems', () => 
         const lam = gaussianVec(s + 1, 2)
         const ws = p.solution(lam)
         const w0 = gaussianVec(s + 2, d)
-        const lower = toArray(take(K + 1)(fp.iterates(p, lam, w0, rng)))
+        const lower = toArray(take(K + 1)(iter(fp, p, lam, w0, rng)))
         lower.forEach((st, t) => expect(diff(st.w, ws)).toBeLessThanOrEqual(q ** t * diff(w0, ws) * (1 + 1e-9) + 1e-12))
         const system = linearSystemAt(p, lam, w0)
         const vs = denseAt(p, w0, lam).v
-        const lin = toArray(take(K + 1)(fpl.iterates(system, new Float64Array(d), rng)))
+        const lin = toArray(take(K + 1)(iter(fpl, system, new Float64Array(d), rng)))
         lin.forEach((st, k) => expect(diff(st.v, vs)).toBeLessThanOrEqual(q ** k * norm(vs) * (1 + 1e-9) + 1e-12))
         // The identity, exactly as stated in neumann.ts: state K (K terms) = fixed-point state K.
-        const nm = toArray(take(K + 1)(neumann().iterates(system, new Float64Array(d), rng)))
+        const nm = toArray(take(K + 1)(iter(neumann(), system, new Float64Array(d), rng)))
         expect(diff(nm[K]!.v, lin[K]!.v)).toBeLessThanOrEqual(1e-12 * norm(lin[K]!.v))
       }),
       { numRuns: 20 },
@@ -88,7 +90,7 @@ describe('solvers: contraction and rate inequalities on random problems', () => 
         expect(ev[ev.length - 1]! / ev[0]!).toBeCloseTo(kappa, 6)
         const rho = (Math.sqrt(kappa) - 1) / (Math.sqrt(kappa) + 1)
         const e0 = aNorm(dn.A, dn.v)
-        const states = toArray(conjugateGradient({ tol: 1e-13 }).iterates(linearSystemAt(p, lam, w), new Float64Array(d), rng))
+        const states = toArray(iter(conjugateGradient({ tol: 1e-13 }), linearSystemAt(p, lam, w), new Float64Array(d), rng))
         states.forEach((st, k) =>
           expect(aNorm(dn.A, Float64Array.from(st.v, (x, i) => x - dn.v[i]!))).toBeLessThanOrEqual(2 * rho ** k * e0 * (1 + 1e-8) + 1e-10 * e0),
         )
@@ -122,9 +124,9 @@ describe('hypergradients: convergence at the predicted rates', () => {
           const boundFP = dn.normD2 * (delta + q ** t * (vs + delta))
           const boundCG = dn.normD2 * (delta + 2 * Math.sqrt(kappa) * rho ** t * (vs + delta))
           const slack = (x: number) => x * (1 + 1e-8) + 1e-12 * norm(truth)
-          expect(diff(right(aid(p, lam, { lower: fp, linear: fpl, t, k: t })).gradient, truth)).toBeLessThanOrEqual(slack(boundFP))
-          expect(diff(right(aid(p, lam, { lower: fp, linear: cg, t, k: t })).gradient, truth)).toBeLessThanOrEqual(slack(boundCG))
-          expect(diff(right(itd(p, lam, { t, mode: 'reverse' })).gradient, truth)).toBeLessThanOrEqual(slack(boundFP))
+          expect(diff(estimateOf(aid(p, lam, { lower: fp, linear: fpl, t, k: t })).gradient, truth)).toBeLessThanOrEqual(slack(boundFP))
+          expect(diff(estimateOf(aid(p, lam, { lower: fp, linear: cg, t, k: t })).gradient, truth)).toBeLessThanOrEqual(slack(boundCG))
+          expect(diff(estimateOf(itd(p, lam, { t, mode: 'reverse' })).gradient, truth)).toBeLessThanOrEqual(slack(boundFP))
         }
       }),
       { numRuns: 12 },
@@ -144,8 +146,8 @@ describe('hypergradients: convergence at the predicted rates', () => {
         for (const t of [0, 1, 3, 10, 30, 60, 120]) {
           const delta = (mu1 * q ** t * D) / (1 - q)
           const bound = dn.normD2 * (delta + q ** t * (norm(dn.v) + delta)) * (1 + 1e-8) + 1e-12 * norm(truth)
-          expect(diff(right(aid(p, lam, { lower: fp, linear: fpl, t, k: t })).gradient, truth)).toBeLessThanOrEqual(bound)
-          expect(diff(right(itd(p, lam, { t, mode: 'forward' })).gradient, truth)).toBeLessThanOrEqual(bound)
+          expect(diff(estimateOf(aid(p, lam, { lower: fp, linear: fpl, t, k: t })).gradient, truth)).toBeLessThanOrEqual(bound)
+          expect(diff(estimateOf(itd(p, lam, { t, mode: 'forward' })).gradient, truth)).toBeLessThanOrEqual(bound)
         }
       }),
       { numRuns: 12 },
@@ -166,9 +168,9 @@ describe('hypergradients: convergence at the predicted rates', () => {
             if (t > 10) expect(errs[i]!).toBeLessThanOrEqual(2 * C * env(t) + floor)
           })
         }
-        calibrated(ts.map((t) => diff(right(aid(problem, lambda, { lower: fp, linear: fpl, t, k: t })).gradient, truth)), (t) => q ** t)
-        calibrated(ts.map((t) => diff(right(aid(problem, lambda, { lower: fp, linear: cg, t, k: t })).gradient, truth)), (t) => q ** t)
-        calibrated(ts.map((t) => diff(right(itd(problem, lambda, { t, mode: 'reverse' })).gradient, truth)), (t) => (t + 1) * q ** t)
+        calibrated(ts.map((t) => diff(estimateOf(aid(problem, lambda, { lower: fp, linear: fpl, t, k: t })).gradient, truth)), (t) => q ** t)
+        calibrated(ts.map((t) => diff(estimateOf(aid(problem, lambda, { lower: fp, linear: cg, t, k: t })).gradient, truth)), (t) => q ** t)
+        calibrated(ts.map((t) => diff(estimateOf(itd(problem, lambda, { t, mode: 'reverse' })).gradient, truth)), (t) => (t + 1) * q ** t)
       }),
       { numRuns: 8 },
     )
@@ -181,10 +183,10 @@ describe('hypergradients: convergence at the predicted rates', () => {
       fc.property(fc.integer({ min: 1, max: 1000 }), (s) => {
         const { problem, lambda } = logistic(s, 40, 5, 1)
         const q = problem.contraction(lambda)
-        const truth = right(exact(problem, lambda)).gradient
+        const truth = estimateOf(exact(problem, lambda)).gradient
         const ts = [0, 5, 10, 20, 30, 60, 90, 120, 160]
-        const eItd = ts.map((t) => diff(right(itd(problem, lambda, { t, mode: 'reverse' })).gradient, truth))
-        const eAid = ts.map((t) => diff(right(aid(problem, lambda, { lower: fp, linear: fpl, t, k: t })).gradient, truth))
+        const eItd = ts.map((t) => diff(estimateOf(itd(problem, lambda, { t, mode: 'reverse' })).gradient, truth))
+        const eAid = ts.map((t) => diff(estimateOf(aid(problem, lambda, { lower: fp, linear: fpl, t, k: t })).gradient, truth))
         const floor = 1e-12 * norm(truth)
         const check = (errs: number[], env: (t: number) => number): void => {
           const early = ts.map((t, i) => (t <= 30 ? errs[i]! / env(t) : 0))
@@ -204,14 +206,14 @@ describe('hypergradients: convergence at the predicted rates', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 1000 }), (s) => {
         const { problem, lambda } = logistic(s, 40, 5, 0.3)
-        const ex = right(exact(problem, lambda))
+        const ex = estimateOf(exact(problem, lambda))
         const dn = denseAt(problem, ex.w, lambda)
         const kappa = dn.eig[dn.eig.length - 1]! / dn.eig[0]!
         const { tau, L } = problem.lower.curvature(lambda)
         expect(kappa).toBeLessThanOrEqual((L / tau) * (1 + 1e-9)) // the local κ never exceeds the global L/τ
         const rho = (Math.sqrt(kappa) - 1) / (Math.sqrt(kappa) + 1)
         for (let k = 0; k <= problem.dim + 2; k++) {
-          const r = right(aid(problem, lambda, { lower: fp, linear: cg, t: 0, k, w0: ex.w }))
+          const r = estimateOf(aid(problem, lambda, { lower: fp, linear: cg, t: 0, k, w0: ex.w }))
           expect(diff(r.gradient, ex.gradient)).toBeLessThanOrEqual(dn.normD2 * 2 * Math.sqrt(kappa) * rho ** k * norm(dn.v) * (1 + 1e-8) + 1e-11 * norm(ex.gradient))
         }
       }),
@@ -236,8 +238,8 @@ describe('identities (to ~1e-12 relative)', () => {
       fc.property(seedArb, fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 25 }), fc.constantFrom(1, 0.5, 0.8), (s, t, truncate, eta) => {
         for (const { p, lam } of problems(s)) {
           const w0 = gaussianVec(s + 7, p.dim)
-          const r = right(itd(p, lam, { t, mode: 'reverse', truncate, eta, w0 }))
-          const f = right(itd(p, lam, { t, mode: 'forward', truncate, eta, w0 }))
+          const r = estimateOf(itd(p, lam, { t, mode: 'reverse', truncate, eta, w0 }))
+          const f = estimateOf(itd(p, lam, { t, mode: 'forward', truncate, eta, w0 }))
           expect(diff(f.gradient, r.gradient)).toBeLessThanOrEqual(1e-12 * Math.max(norm(r.gradient), 1e-300))
         }
       }),
@@ -252,9 +254,9 @@ describe('identities (to ~1e-12 relative)', () => {
     fc.assert(
       fc.property(seedArb, fc.integer({ min: 0, max: 25 }), (s, t) => {
         for (const { p, lam, affineJac } of problems(s)) {
-          const w0 = affineJac ? gaussianVec(s + 3, p.dim) : right(exact(p, lam)).w
-          const i = right(itd(p, lam, { t, mode: 'reverse', w0 }))
-          const a = right(aid(p, lam, { lower: fp, linear: fpl, t, k: t, w0 }))
+          const w0 = affineJac ? gaussianVec(s + 3, p.dim) : estimateOf(exact(p, lam)).w
+          const i = estimateOf(itd(p, lam, { t, mode: 'reverse', w0 }))
+          const a = estimateOf(aid(p, lam, { lower: fp, linear: fpl, t, k: t, w0 }))
           // Equal in exact arithmetic; the two sum the same terms in different orders.
           expect(diff(i.gradient, a.gradient)).toBeLessThanOrEqual(1e-11 * norm(a.gradient) + 1e-15)
           expect(i.t).toBe(t)
@@ -264,8 +266,8 @@ describe('identities (to ~1e-12 relative)', () => {
         const r = ridge(s)
         const w0 = gaussianVec(s + 3, r.problem.dim)
         if (t >= 2) {
-          const i = right(itd(r.problem, r.lambda, { t, mode: 'reverse', w0 }))
-          const a = right(aid(r.problem, r.lambda, { lower: fp, linear: fpl, t, k: t, w0 }))
+          const i = estimateOf(itd(r.problem, r.lambda, { t, mode: 'reverse', w0 }))
+          const a = estimateOf(aid(r.problem, r.lambda, { lower: fp, linear: fpl, t, k: t, w0 }))
           expect(diff(i.gradient, a.gradient)).toBeGreaterThan(1e-8 * norm(a.gradient))
         }
       }),
@@ -277,7 +279,7 @@ describe('identities (to ~1e-12 relative)', () => {
       fc.property(seedArb, (s) => {
         for (const { p, lam } of problems(s).slice(0, 3)) {
           const closed = p as unknown as { hypergradient(l: RVec): Float64Array }
-          expect(relErr(right(exact(p, lam)).gradient, closed.hypergradient(lam))).toBeLessThan(1e-10)
+          expect(relErr(estimateOf(exact(p, lam)).gradient, closed.hypergradient(lam))).toBeLessThan(1e-10)
         }
       }),
       { numRuns: 15 },
@@ -296,8 +298,8 @@ describe('identities (to ~1e-12 relative)', () => {
         expect((1 + qb) / (1 - qb)).toBeGreaterThan(1.5 * ((1 + qa) / (1 - qa)))
         const ws = a.solution(lam)
         for (let k = 0; k <= d; k++) {
-          const ga = right(aid(a, lam, { lower: fp, linear: cg, t: 0, k, w0: ws })).gradient
-          const gb = right(aid(b, lam, { lower: fp, linear: cg, t: 0, k, w0: ws })).gradient
+          const ga = estimateOf(aid(a, lam, { lower: fp, linear: cg, t: 0, k, w0: ws })).gradient
+          const gb = estimateOf(aid(b, lam, { lower: fp, linear: cg, t: 0, k, w0: ws })).gradient
           expect(relErr(gb, ga)).toBeLessThan(1e-9)
         }
       }),
@@ -336,10 +338,10 @@ describe('bad input and purity', () => {
         const w0 = gaussianVec(s + 1, problem.dim)
         const v0 = gaussianVec(s + 2, problem.dim)
         const snap = snapshot(lambda, w0, v0)
-        right(aid(problem, lambda, { lower: fp, linear: cg, t, k: t, w0, v0 }))
-        right(itd(problem, lambda, { t, mode: 'reverse', w0 }))
-        right(itd(problem, lambda, { t, mode: 'forward', w0 }))
-        right(exact(problem, lambda, { w: w0 }))
+        estimateOf(aid(problem, lambda, { lower: fp, linear: cg, t, k: t, w0, v0 }))
+        estimateOf(itd(problem, lambda, { t, mode: 'reverse', w0 }))
+        estimateOf(itd(problem, lambda, { t, mode: 'forward', w0 }))
+        estimateOf(exact(problem, lambda, { w: w0 }))
         ;[lambda, w0, v0].forEach((x, i) => expect(Array.from(x)).toEqual(Array.from(snap[i]!)))
       }),
       { numRuns: 10 },

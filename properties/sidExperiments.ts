@@ -41,6 +41,7 @@ import {
   type LogisticFixture,
   type SidConstants,
 } from './sidFixtures.js'
+import { unfold } from '../src/solvers/solver.js'
 
 /** The nominal confidence level of every Monte Carlo assertion. */
 export const CONFIDENCE = 1 - 1e-6
@@ -130,7 +131,7 @@ export const sgdSquaredErrors = (
   const T = checkpoints[checkpoints.length - 1]!
   for (let i = 0; i < N; i++) {
     let c = 0
-    for (const s of method.iterates(P, lambda, new Float64Array(P.dim), streams[i]!)) {
+    for (const s of unfold(method, { problem: P, lambda }, new Float64Array(P.dim), streams[i]!)) {
       while (c < checkpoints.length && checkpoints[c] === s.iter) out[c++]![i] = squaredDistance(s.w, wStar)
       if (s.iter >= T) break
     }

@@ -15,6 +15,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import type { LowerSolver } from '../src/solvers/types.js'
 import { orThrow } from '../src/errors.js'
 import { spectralNorm } from '../src/linalg/matrix.js'
 import { matrix } from '../src/linalg/types.js'
@@ -31,6 +32,7 @@ import { saga } from '../src/solvers/lower/saga.js'
 import { sgd } from '../src/solvers/lower/sgd.js'
 import { svrg } from '../src/solvers/lower/svrg.js'
 import type { LinearSystem } from '../src/solvers/types.js'
+import { iter } from '../src/solvers/testing.test-util.js'
 
 const instance = fc.record({
   seed: fc.integer({ min: 0, max: 1_000_000 }),
@@ -75,7 +77,7 @@ const lowerSetting = (p: QuadraticProblem, lambda: Float64Array): TheoremSetting
     sigma2: (2 * jacobianSpread(p, lambda) ** 2) / (1 - q) ** 2,
     mse0: distance(w0, ws) ** 2,
     run: (schedule, s, cps) => {
-      const st = toArray(take(cps[cps.length - 1]! + 1)(sgd({ schedule, batchSize: 1 }).iterates(p, lambda, w0, seed(s))))
+      const st = toArray(take(cps[cps.length - 1]! + 1)(iter(sgd({ schedule, batchSize: 1 }), p, lambda, w0, seed(s))))
       return cps.map((t) => distance(st[t]!.w, ws) ** 2)
     },
   }
@@ -88,8 +90,8 @@ const linearSetting = (p: QuadraticProblem, lambda: Float64Array): TheoremSettin
   const vs = solveDense(system)
   const n = p.nSamples
   let v = 0
-  const jv = system.applyJT(vs)
-  for (let i = 0; i < n; i++) v += distance(system.applyJTHat!(Int32Array.of(i), vs), jv) ** 2 / n
+  const jv = system.complement!(vs)
+  for (let i = 0; i < n; i++) v += distance(system.complementHat!(Int32Array.of(i), vs), jv) ** 2 / n
   const q = c.q
   const v0 = new Float64Array(p.dim)
   return {
@@ -98,7 +100,7 @@ const linearSetting = (p: QuadraticProblem, lambda: Float64Array): TheoremSettin
     sigma2: (2 * jacobianSpread(p, lambda) ** 2) / (1 - q) ** 2,
     mse0: distance(v0, vs) ** 2,
     run: (schedule, s, cps) => {
-      const st = toArray(take(cps[cps.length - 1]! + 1)(stochasticFixedPoint({ schedule, batchSize: 1 }).iterates(system, v0, seed(s))))
+      const st = toArray(take(cps[cps.length - 1]! + 1)(iter(stochasticFixedPoint({ schedule, batchSize: 1 }), system, v0, seed(s))))
       return cps.map((k) => distance(st[k]!.v, vs) ** 2)
     },
   }
@@ -111,7 +113,7 @@ const solveDense = (s: LinearSystem): Float64Array => {
   for (let j = 0; j < d; j++) {
     const e = new Float64Array(d)
     e[j] = 1
-    const col = s.applyJT(e)
+    const col = s.complement!(e)
     for (let i = 0; i < d; i++) a[i]![j] = e[i]! - col[i]!
   }
   for (let i = 0; i < d; i++) a[i]![d] = s.rhs[i]!
@@ -212,9 +214,9 @@ describe('variance-reduced solvers converge linearly on finite sums (random inst
         const ws = p.solution(lambda)
         const n = p.nSamples
         const w0 = new Float64Array(p.dim)
-        for (const m of [svrg({ batchSize: 1 }), saga({ batchSize: 1 })]) {
+        for (const m of [svrg({ batchSize: 1 }), saga({ batchSize: 1 })] as ReadonlyArray<LowerSolver<any>>) {
           const T = 120 * n
-          const e = toArray(take(T + 1)(m.iterates(p, lambda, w0, seed(s)))).map((x) => distance(x.w, ws))
+          const e = toArray(take(T + 1)(iter(m, p, lambda, w0, seed(s)))).map((x) => distance(x.w, ws))
           expect(e[T]!).toBeLessThan(1e-10 * Math.max(1, norm(ws)))
           const { rho, transient } = geometricFit(e, 1e-11 * Math.max(1, norm(ws)))
           expect(rho).toBeLessThan(1)
@@ -232,7 +234,7 @@ describe('variance-reduced solvers converge linearly on finite sums (random inst
         const system = linearSystemAt(p, lambda, new Float64Array(p.dim).fill(0.3))
         const vs = solveDense(system)
         const T = 80 * p.nSamples
-        const e = toArray(take(T + 1)(svrgLinear({ batchSize: 1 }).iterates(system, new Float64Array(p.dim), seed(s)))).map((x) => distance(x.v, vs))
+        const e = toArray(take(T + 1)(iter(svrgLinear({ batchSize: 1 }), system, new Float64Array(p.dim), seed(s)))).map((x) => distance(x.v, vs))
         expect(e[T]!).toBeLessThan(1e-10 * Math.max(1, norm(vs)))
         const { rho, transient } = geometricFit(e, 1e-11 * Math.max(1, norm(vs)))
         expect(rho).toBeLessThan(1)
@@ -256,20 +258,20 @@ describe('stochastic Neumann estimator (random instances)', () => {
           const mean = new Float64Array(3)
           for (let K = 0; K < N; K++)
             for (let code = 0; code < 2 ** K; code++) {
-              const est = neumannProduct(system, Array.from({ length: K }, (_, b) => Int32Array.of((code >> b) & 1)), eta, N)
+              const est = orThrow(neumannProduct(system, Array.from({ length: K }, (_, b) => Int32Array.of((code >> b) & 1)), eta, N))
               for (let j = 0; j < 3; j++) mean[j] = mean[j]! + est[j]! / N / 2 ** K
             }
           const want = new Float64Array(3)
           let u = Float64Array.from(system.rhs)
           for (let i = 0; i < N; i++) {
             for (let j = 0; j < 3; j++) want[j] = want[j]! + eta * u[j]!
-            const ju = system.applyJT(u)
+            const ju = system.complement!(u)
             u = u.map((x, j) => x - eta * (x - ju[j]!))
           }
           expect(distance(mean, want)).toBeLessThan(1e-11 * (1 + norm(want)))
           const m = stochasticNeumann({ maxTerms: N, eta, batchSize: 1 })
-          const a = toArray(take(6)(m.iterates(system, new Float64Array(3), seed(s))))
-          const b = toArray(take(6)(m.iterates(system, new Float64Array(3), seed(s))))
+          const a = toArray(take(6)(iter(m, system, new Float64Array(3), seed(s))))
+          const b = toArray(take(6)(iter(m, system, new Float64Array(3), seed(s))))
           a.forEach((x, k) => expect(Array.from(x.v)).toEqual(Array.from(b[k]!.v)))
         },
       ),

@@ -9,6 +9,7 @@ export type ErrorKind =
   | 'config' // a configuration that cannot be decoded
   | 'schedule' // a step-size schedule that violates a theorem's conditions
   | 'divergence' // an iteration left every bound
+  | 'fault' // code the library called (a user's problem, solver or observer) threw an exception
 
 export interface HypergradError {
   readonly _tag: 'HypergradError'

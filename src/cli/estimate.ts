@@ -15,9 +15,14 @@ import { runMethod } from './methods.js'
 
 /** The JSON printed by `estimate --json` (a contract: these fields at least). */
 export interface EstimateOutput {
-  readonly hypergradient: number[]
-  readonly value: number
+  /** The estimate, or null when the method diverged. */
+  readonly hypergradient: number[] | null
+  /** E at the final lower iterate, or null when the method diverged. */
+  readonly value: number | null
   readonly status: HypergradResult['status']
+  /** When diverged: the stage and iteration at which it diverged, and why. */
+  readonly divergedAt?: { readonly stage: string; readonly iter: number }
+  readonly reason?: string
   readonly bounds: { readonly aPosteriori: number | null }
   readonly seconds: number
   readonly method: string
@@ -49,9 +54,10 @@ export const estimateFromConfig = (cfg: EstimateConfig, baseDir: string): E.Eith
   // ITD's final v is an adjoint of the unrolled iteration, not a linear-system iterate: no a posteriori bound.
   const bound = cfg.method.name === 'itd' ? null : aPosterioriAt(problem, lambda, res)
   return E.right({
-    hypergradient: Array.from(res.gradient),
+    hypergradient: res.status === 'diverged' ? null : Array.from(res.gradient),
     value: res.value,
     status: res.status,
+    ...(res.status === 'diverged' ? { divergedAt: res.divergedAt, reason: res.reason } : {}),
     bounds: { aPosteriori: bound },
     seconds,
     method: res.method,
@@ -67,6 +73,8 @@ export const estimateCommand = (path: string, opts: { readonly json?: boolean })
   const cfg = must(E.flatMap(readJson(path), decodeEstimateConfig))
   const out = must(estimateFromConfig(cfg, dirname(path)))
   if (opts.json === true) return JSON.stringify(out)
+  if (out.hypergradient === null || out.value === null)
+    return [`method        ${out.method}`, `status        diverged at the ${out.divergedAt?.stage} stage, iteration ${out.divergedAt?.iter}: ${out.reason}`].join('\n')
   const g = Float64Array.from(out.hypergradient)
   const shown = out.hypergradient.length <= 6 ? out.hypergradient.map((x) => x.toPrecision(10)).join(', ') : `${out.hypergradient.length} entries, norm ${norm(g).toPrecision(10)}`
   return [

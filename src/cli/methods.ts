@@ -22,11 +22,12 @@ import { stochasticFixedPoint } from '../solvers/linear/stochasticFixedPoint.js'
 import { stochasticNeumann } from '../solvers/linear/stochasticNeumann.js'
 import { svrgLinear } from '../solvers/linear/svrgLinear.js'
 import { fixedPointIteration } from '../solvers/lower/fixedPoint.js'
-import { heavyBall, heavyBallParams } from '../solvers/lower/heavyBall.js'
+import { heavyBall } from '../solvers/lower/heavyBall.js'
+import { heavyBallParamsFor } from '../solvers/params.js'
 import { saga } from '../solvers/lower/saga.js'
 import { sgd } from '../solvers/lower/sgd.js'
 import { svrg } from '../solvers/lower/svrg.js'
-import type { LinearMethod, LowerMethod } from '../solvers/types.js'
+import type { LinearSolver, LowerSolver } from '../solvers/types.js'
 import type { MethodConfig } from './config.js'
 
 /** Warm starts for the inner solvers (the outer loop passes the previous step's iterates). */
@@ -44,8 +45,9 @@ const attempt = <A>(f: () => A): E.Either<HypergradError, A> => {
 }
 
 const hbParams = (problem: ErmProblem, lambda: RVec) => {
-  const { tau, L } = problem.lower.curvature(lambda)
-  return heavyBallParams(tau, L, problem.alpha)
+  const p = heavyBallParamsFor(problem, lambda)
+  if (E.isLeft(p)) throw new Error(p.left.message)
+  return p.right
 }
 
 const finalOf = (f: 'one' | 'exact' | number | undefined): FinalSamples | undefined =>
@@ -58,8 +60,8 @@ const defaultSchedule = (q: number): E.Either<HypergradError, Schedule> => {
 }
 
 /** The lower and linear solvers an AID config names (heavy ball with the optimal parameters for τ, L). */
-export const aidSolvers = (method: Extract<MethodConfig, { name: 'aid' }>, problem: ErmProblem, lambda: RVec): E.Either<HypergradError, [LowerMethod, LinearMethod]> =>
-  attempt((): [LowerMethod, LinearMethod] => {
+export const aidSolvers = (method: Extract<MethodConfig, { name: 'aid' }>, problem: ErmProblem, lambda: RVec): E.Either<HypergradError, [LowerSolver, LinearSolver]> =>
+  attempt((): [LowerSolver, LinearSolver] => {
     const lower = method.lower === 'gd' ? fixedPointIteration() : (() => {
       const p = hbParams(problem, lambda)
       return heavyBall({ beta: method.momentum ?? p.beta, eta: p.eta })
@@ -123,10 +125,10 @@ export const runMethod = (
         method.step === undefined ? defaultSchedule(q) : typeof method.step === 'number' ? constant(method.step) : decreasing(method.step.beta, method.step.gamma)
       if (E.isLeft(schedule)) return E.left(hgError(schedule.left.kind, `config.method.step: ${schedule.left.message}`))
       const s = schedule.right
-      const solvers = attempt((): [LowerMethod, LinearMethod] => {
-        const lower: LowerMethod =
+      const solvers = attempt((): [LowerSolver, LinearSolver] => {
+        const lower: LowerSolver =
           method.lower === 'sgd' ? sgd({ schedule: s, batchSize: b }) : method.lower === 'svrg' ? svrg({ batchSize: b }) : method.lower === 'saga' ? saga({ batchSize: b }) : fixedPointIteration()
-        const linear: LinearMethod =
+        const linear: LinearSolver =
           method.linear === 'sfp'
             ? stochasticFixedPoint({ schedule: s, batchSize: b })
             : method.linear === 'sgd'

@@ -17,7 +17,7 @@ import { aidSolvers, runMethod } from './methods.js'
 
 export interface TuneOutput {
   readonly lambda: number | number[]
-  readonly value: number
+  readonly value: number | null
   readonly status: string
   readonly seconds: number
   readonly trajectory: ReadonlyArray<TuneStep>
@@ -127,7 +127,7 @@ export const tuneCommand = async (path: string, opts: { readonly json?: boolean;
     const x = out.trajectory.map((s) => s.step)
     const svg = await lineFigure(
       [
-        { title: 'validation loss', series: [{ name: 'f(λ)', x, mean: out.trajectory.map((s) => s.value) }] },
+        { title: 'validation loss', series: [{ name: 'f(λ)', x, mean: out.trajectory.map((s) => s.value ?? NaN) }] },
         { title: 'hypergradient norm', series: [{ name: '‖∇̂f(λ)‖', x, mean: out.trajectory.map((s) => s.gradNorm) }] },
       ],
       { xLabel: 'outer step', yLabel: '', logY: true },
@@ -139,7 +139,7 @@ export const tuneCommand = async (path: string, opts: { readonly json?: boolean;
   const lam = typeof out.lambda === 'number' ? out.lambda.toPrecision(8) : `${out.lambda.length} values in [${Math.min(...out.lambda).toPrecision(4)}, ${Math.max(...out.lambda).toPrecision(4)}]`
   return [
     `λ             ${lam}`,
-    `f(λ)          ${out.value.toPrecision(10)}`,
+    `f(λ)          ${out.value === null ? "n/a (the last step diverged)" : out.value.toPrecision(10)}`,
     `‖∇̂f(λ)‖       ${last?.gradNorm.toExponential(3) ?? 'n/a'}`,
     `steps         ${out.trajectory.length} (${out.status})`,
     ...(last?.metrics !== undefined ? Object.entries(last.metrics).map(([k, v]) => `${k.padEnd(13)} ${v.toPrecision(6)}`) : []),

@@ -34,12 +34,14 @@ import { erQuadraticProblem, type ErQuadraticProblem } from '../problems/erQuadr
 import { seed as rngSeed } from '../random/rng.js'
 import type { Panel, Series } from '../report/figure.js'
 import { linearSystemAt } from '../solvers/linearSystem.js'
-import { conjugateGradient, type CgState } from '../solvers/linear/conjugateGradient.js'
+import { conjugateGradient } from '../solvers/linear/conjugateGradient.js'
 import { fixedPointLinear } from '../solvers/linear/fixedPoint.js'
 import { heavyBallLinear } from '../solvers/linear/heavyBall.js'
 import { fixedPointIteration } from '../solvers/lower/fixedPoint.js'
-import { heavyBall, heavyBallParams } from '../solvers/lower/heavyBall.js'
-import type { LinearMethod, LowerMethod } from '../solvers/types.js'
+import { heavyBall } from '../solvers/lower/heavyBall.js'
+import { heavyBallParams } from '../solvers/params.js'
+import { unfold } from '../solvers/solver.js'
+import type { LinearSolver, LowerSolver } from '../solvers/types.js'
 import type { Task } from './pool.js'
 import type { CsvRow, ExperimentOutput, RunOptions, TaskOutcome } from './registry.js'
 import { finiteOrNull, fmt, meanStd, outcomeOf, runOutcomes, type TaskGroup } from './common.js'
@@ -136,7 +138,9 @@ const taskEither = (input: BoundsTaskInput): E.Either<HypergradError, BoundsTask
   if (E.isLeft(cE)) return cE
   const c: ErConstants = cE.right
   const { tau, L } = c
-  const hb = heavyBallParams(tau, L, problem.alpha)
+  const hbE = heavyBallParams(tau, L, problem.alpha)
+  if (E.isLeft(hbE)) return hbE
+  const hb = hbE.right
   const dist0 = norm(wStar) // ‖w₀ − w*‖ with w₀ = 0
   const dist0Computable = norm(problem.lower.grad(new Float64Array(problem.dim), lambda)) / tau // ≥ ‖w₀ − w*‖
   // Conjugate gradient without a tolerance: it runs all its steps, so that its a priori residual
@@ -150,11 +154,11 @@ const taskEither = (input: BoundsTaskInput): E.Either<HypergradError, BoundsTask
    * gradient once its residual is at rounding level) keeps its last good iterate, which the
    * flagged state carries, produced by one step fewer than the flag's index.
    */
-  const linearIterates = (method: LinearMethod, w: RVec, solver: BoundsSolver): E.Either<HypergradError, Array<{ readonly v: Vec; readonly steps: number }>> => {
+  const linearIterates = (method: LinearSolver, w: RVec, solver: BoundsSolver): E.Either<HypergradError, Array<{ readonly v: Vec; readonly steps: number }>> => {
     const out: Array<{ readonly v: Vec; readonly steps: number }> = []
-    for (const s of method.iterates(linearSystemAt(problem, lambda, w), new Float64Array(problem.dim), rngSeed(0))) {
+    for (const s of unfold(method, linearSystemAt(problem, lambda, w), new Float64Array(problem.dim), rngSeed(0))) {
       if (!isFiniteVec(s.v)) return E.left(hgError('divergence', `bounds: ${BOUNDS_LABEL[solver]}: a linear iterate is not finite at k = ${s.iter}`))
-      const broke = (s as CgState).stop === 'diverged'
+      const broke = s.stop === 'diverged'
       out.push({ v: s.v, steps: broke ? Math.max(0, s.iter - 1) : s.iter })
       if (broke || s.iter >= input.linearIterations) break
     }
@@ -169,9 +173,9 @@ const taskEither = (input: BoundsTaskInput): E.Either<HypergradError, BoundsTask
   }
 
   // Lower-level sweeps: wₜ, then the accurate CG solve at wₜ.
-  const lowerSweep = (solver: BoundsSolver, method: LowerMethod, spec: LowerSolverSpec): E.Either<HypergradError, void> => {
+  const lowerSweep = (solver: BoundsSolver, method: LowerSolver, spec: LowerSolverSpec): E.Either<HypergradError, void> => {
     const ws: Vec[] = []
-    for (const s of method.iterates(problem, lambda, new Float64Array(problem.dim), rngSeed(0))) {
+    for (const s of unfold(method, { problem, lambda }, new Float64Array(problem.dim), rngSeed(0))) {
       if (!isFiniteVec(s.w)) return E.left(hgError('divergence', `bounds: ${BOUNDS_LABEL[solver]} diverged at t = ${s.iter}`))
       ws.push(s.w)
       if (s.iter >= input.lowerIterations) break
@@ -197,7 +201,7 @@ const taskEither = (input: BoundsTaskInput): E.Either<HypergradError, BoundsTask
 
   // Linear sweeps at w*: every iterate vₖ (a stream that ended early keeps its last iterate,
   // whose a priori bound is the one for the steps that produced it).
-  const linearSweep = (solver: BoundsSolver, method: LinearMethod, spec: LinearSolverSpec): E.Either<HypergradError, void> => {
+  const linearSweep = (solver: BoundsSolver, method: LinearSolver, spec: LinearSolverSpec): E.Either<HypergradError, void> => {
     const its = linearIterates(method, wStar, solver)
     if (E.isLeft(its)) return its
     const vs = its.right

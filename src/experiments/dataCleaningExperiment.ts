@@ -38,7 +38,8 @@ import { logisticProblem, sigmoid } from '../problems/logistic.js'
 import { seed as rngSeed } from '../random/rng.js'
 import type { Panel, Series } from '../report/figure.js'
 import { conjugateGradient } from '../solvers/linear/conjugateGradient.js'
-import { heavyBall, heavyBallParams } from '../solvers/lower/heavyBall.js'
+import { heavyBall } from '../solvers/lower/heavyBall.js'
+import { heavyBallParamsFor } from '../solvers/params.js'
 import type { Task } from './pool.js'
 import type { CsvRow, ExperimentOutput, FieldSpec, RunOptions, TaskOutcome } from './registry.js'
 import { finiteOrNull, outcomeOf, runOutcomes } from './common.js'
@@ -300,8 +301,9 @@ const taskEither = (c: DataCleaningTaskInput): E.Either<HypergradError, DataClea
     if (E.isLeft(p)) return p
     const problem = p.right
     const a = problem.alpha
-    const { tau, L } = problem.lower.curvature(lambda)
-    const hb = heavyBallParams(tau, L, a)
+    const hbE = heavyBallParamsFor(problem, lambda)
+    if (E.isLeft(hbE)) return hbE
+    const hb = hbE.right
     const r = aid(problem, lambda, {
       lower: heavyBall({ beta: hb.beta, eta: hb.eta }),
       linear: conjugateGradient(),
@@ -315,7 +317,7 @@ const taskEither = (c: DataCleaningTaskInput): E.Either<HypergradError, DataClea
     if (E.isLeft(r)) return r
     return E.right({ ...r.right, v: r.right.v.map((x) => x * a) })
   }
-  const steps: Array<{ readonly step: TuneStep; readonly det: Detection }> = []
+  const steps: Array<{ readonly step: TuneStep & { readonly value: number }; readonly det: Detection }> = []
   let pending: Detection | undefined
   const r = tune(new Float64Array(c.nTrain).fill(c.lambda0), oracle, {
     optimizer: 'adam',

@@ -29,7 +29,7 @@ import { aid } from '../hypergrad/aid.js'
 import { itd } from '../hypergrad/itd.js'
 import type { HypergradResult } from '../hypergrad/types.js'
 import type { RVec, Vec } from '../linalg/types.js'
-import { distance, isFiniteVec, norm } from '../linalg/vector.js'
+import { distance, norm } from '../linalg/vector.js'
 import type { ErmProblem } from '../problem/erm.js'
 import { logisticProblem } from '../problems/logistic.js'
 import { quadraticProblem } from '../problems/quadratic.js'
@@ -37,8 +37,10 @@ import { seed as rngSeed, uniformsIn } from '../random/rng.js'
 import type { Panel, Series } from '../report/figure.js'
 import { conjugateGradient } from '../solvers/linear/conjugateGradient.js'
 import { fixedPointLinear } from '../solvers/linear/fixedPoint.js'
+import { tap } from '../solvers/combinators.js'
 import { fixedPointIteration } from '../solvers/lower/fixedPoint.js'
-import type { LinearMethod } from '../solvers/types.js'
+import { runLower } from '../solvers/run.js'
+import type { LinearSolver } from '../solvers/types.js'
 import type { CsvRow, ExperimentOutput, RunOptions, TaskOutcome } from './registry.js'
 import { finiteOrNull, fmt, meanStd, outcomeOf, releaseSplitCache, runOutcomes, splitOf, type SharedSplit, type TaskGroup } from './common.js'
 import { sidSeedOf } from './sidFigures.js'
@@ -214,15 +216,13 @@ const taskEither = (input: IcTaskInput): E.Either<HypergradError, IcTaskResult> 
   // The shared lower-level prefix (fixed-point iteration from 0).
   const stored = new Map<number, Vec>()
   const wanted = new Set(grid)
-  let lowerDiverged = Infinity
-  for (const s of fixedPointIteration().iterates(problem, lambda, new Float64Array(problem.dim), rngSeed(0))) {
-    if (!isFiniteVec(s.w)) {
-      lowerDiverged = s.iter
-      break
-    }
-    if (wanted.has(s.iter)) stored.set(s.iter, s.w)
-    if (s.iter >= maxT) break
-  }
+  const keep = tap(fixedPointIteration(), (st) => {
+    if (wanted.has(st.iter)) stored.set(st.iter, st.w)
+  })
+  const prefix = runLower(keep, problem, lambda, new Float64Array(problem.dim), rngSeed(0), { maxIter: maxT })
+  if (E.isLeft(prefix)) return prefix
+  const lowerDiverged = prefix.right.divergedAt ?? Infinity
+  for (const t of [...stored.keys()]) if (t >= lowerDiverged) stored.delete(t)
 
   const points: IcPoint[] = []
   const record = (method: IcMethod, t: number, r: E.Either<HypergradError, HypergradResult> | undefined): E.Either<HypergradError, void> => {
@@ -241,7 +241,7 @@ const taskEither = (input: IcTaskInput): E.Either<HypergradError, IcTaskResult> 
     })
     return E.right(undefined)
   }
-  const linear: Record<'aidFp' | 'aidCg', LinearMethod> = { aidFp: fixedPointLinear(), aidCg: conjugateGradient() }
+  const linear: Record<'aidFp' | 'aidCg', LinearSolver> = { aidFp: fixedPointLinear(), aidCg: conjugateGradient() }
   for (const t of grid) {
     const r = record('itd', t, itd(problem, lambda, { t, mode: 'reverse' }))
     if (E.isLeft(r)) return r

@@ -31,10 +31,11 @@ import type { MnistOddEven } from '../data/mnist.js'
 import { sidPreset, type PresetName } from '../hypergrad/presets.js'
 import { sid, sidStreams, type SidOptions } from '../hypergrad/sid.js'
 import type { RVec, Vec } from '../linalg/types.js'
-import { isFiniteVec } from '../linalg/vector.js'
 import type { BilevelProblem } from '../problem/bilevel.js'
 import { logisticProblem, type Regularization } from '../problems/logistic.js'
 import { seed as rngSeed, uniformsIn } from '../random/rng.js'
+import { tap } from '../solvers/combinators.js'
+import { runLower } from '../solvers/run.js'
 import type { Panel, Series } from '../report/figure.js'
 import { finiteOrNull, fmt, meanStd, outcomeOf, releaseSplitCache, runOutcomes, splitOf, type SharedSplit, type SplitSpec, type TaskGroup } from './common.js'
 import type { Task } from './pool.js'
@@ -226,20 +227,28 @@ export const sidEstimatesAtBudgets = (
   const shared = variant !== 'twoPhase'
   // A t with no stored iterate is one the stream did not reach finitely (diverged).
   const prefixes = new Map<number, Vec>()
-  const runLower = (opts: SidOptions, ts: ReadonlySet<number>): void => {
-    const w0 = new Float64Array(problem.dim)
-    for (const s of opts.lower.iterates(problem, lambda, w0, sidStreams(seed)[0])) {
-      if (!isFiniteVec(s.w)) return
-      if (ts.has(s.iter)) prefixes.set(s.iter, s.w)
-      if (s.iter >= opts.t) return
-    }
+  // The lower stage runs through the shared driver (the same divergence test as sid's): an
+  // observer keeps the iterates at the wanted t; those at or past a divergence are dropped.
+  const lowerPrefix = (opts: SidOptions, ts: ReadonlySet<number>): E.Either<HypergradError, void> => {
+    const keep = tap(opts.lower, (st) => {
+      if (ts.has(st.iter)) prefixes.set(st.iter, st.w)
+    })
+    const r = runLower(keep, problem, lambda, new Float64Array(problem.dim), sidStreams(seed)[0], { maxIter: opts.t })
+    if (E.isLeft(r)) return r
+    const failed = r.right.divergedAt
+    if (failed !== undefined) for (const t of [...prefixes.keys()]) if (t >= failed) prefixes.delete(t)
+    return E.right(undefined)
   }
-  if (shared) runLower(plans[plans.length - 1]!.opts, new Set(plans.map((p) => p.opts.t)))
+  if (shared) {
+    const r = lowerPrefix(plans[plans.length - 1]!.opts, new Set(plans.map((p) => p.opts.t)))
+    if (E.isLeft(r)) return r
+  }
   const out: SidEstimate[] = []
   for (const { epochs, opts } of plans) {
     if (!shared) {
       prefixes.clear()
-      runLower(opts, new Set([opts.t]))
+      const r = lowerPrefix(opts, new Set([opts.t]))
+      if (E.isLeft(r)) return r
     }
     const wt = prefixes.get(opts.t)
     if (wt === undefined) {

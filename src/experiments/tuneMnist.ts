@@ -54,7 +54,8 @@ import { logisticProblem, psi, type Regularization } from '../problems/logistic.
 import { seed as rngSeed, uniformsIn } from '../random/rng.js'
 import type { Panel, Series } from '../report/figure.js'
 import { conjugateGradient } from '../solvers/linear/conjugateGradient.js'
-import { heavyBall, heavyBallParams } from '../solvers/lower/heavyBall.js'
+import { heavyBall } from '../solvers/lower/heavyBall.js'
+import { heavyBallParamsFor } from '../solvers/params.js'
 import { runLower } from '../solvers/run.js'
 import type { Status } from '../solvers/types.js'
 import { finiteOrNull, outcomeOf, runOutcomes } from './common.js'
@@ -99,10 +100,12 @@ export const solveLower = (
   lambda: RVec,
   opts: { readonly tol: number; readonly maxIter: number; readonly w0?: RVec },
 ): E.Either<HypergradError, LowerSolve> => {
-  const { tau, L } = problem.lower.curvature(lambda)
-  const hb = heavyBallParams(tau, L, problem.alpha)
+  const hb = heavyBallParamsFor(problem, lambda)
+  if (E.isLeft(hb)) return hb
   const w0 = opts.w0 ?? new Float64Array(problem.dim)
-  const r = runLower(heavyBall({ beta: hb.beta, eta: hb.eta }).iterates(problem, lambda, w0, rngSeed(0)), { maxIter: opts.maxIter, tol: opts.tol })
+  const run = runLower(heavyBall(hb.right), problem, lambda, w0, rngSeed(0), { maxIter: opts.maxIter, tol: opts.tol })
+  if (E.isLeft(run)) return run
+  const r = run.right
   if (r.status === 'diverged') return E.left(hgError('divergence', `solveLower(${problem.name}): ${r.reason ?? 'diverged'}`))
   const w = r.state.w
   return E.right({ w, value: problem.upper(w, lambda), iterations: r.iterations, status: r.status })
@@ -463,8 +466,9 @@ const runHypergradient = (s: Splits, c: TuneMnistTaskInput): E.Either<HypergradE
     const w0 = warm.w !== undefined ? { w0: warm.w } : {}
     const v0 = warm.v !== undefined ? { v0: warm.v.map((x) => x / a) } : {}
     let r: E.Either<HypergradError, HypergradResult & { readonly bound?: number }>
-    const { tau, L } = problem.lower.curvature(lambda)
-    const hb = heavyBallParams(tau, L, a)
+    const hbE = heavyBallParamsFor(problem, lambda)
+    if (E.isLeft(hbE)) return hbE
+    const hb = hbE.right
     if (isSid) {
       r = sidWithPreset(c.sidPreset, problem, lambda, { epochs: c.sidEpochs, batchSize: c.batchSize, seed: c.seed * 100003 + step, ...w0, ...v0 })
     } else if (c.method === 'aidAdaptive' && tolerance !== undefined) {
@@ -483,7 +487,7 @@ const runHypergradient = (s: Splits, c: TuneMnistTaskInput): E.Either<HypergradE
     }
     return E.map((res: HypergradResult & { readonly bound?: number }) => ({ ...res, v: res.v.map((x) => x * a) }))(r)
   }
-  const steps: TuneStep[] = []
+  const steps: Array<TuneStep & { readonly value: number }> = []
   // evaluate() sees each step's w before onStep() sees the step: keep the w of the last step recorded.
   let pendingW: Vec | undefined
   let lastW: Vec | undefined

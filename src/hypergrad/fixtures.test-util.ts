@@ -17,11 +17,26 @@ import { ridgeProblem, type RidgeProblem } from '../problems/ridge.js'
 import type { ErmProblem } from '../problem/erm.js'
 import * as R from '../random/rng.js'
 import type { LinearSystem } from '../solvers/types.js'
+import type { HypergradResult } from './types.js'
 
 /** Unwrap a Right or fail the test with the Left's message. */
 export const right = <A>(e: E.Either<{ readonly message: string }, A>): A => {
   if (E.isLeft(e)) throw new Error(`expected Right, got Left: ${e.left.message}`)
   return e.right
+}
+
+/** Unwrap an estimate: a Right whose status is not 'diverged' (else fail the test with what happened). */
+export const estimateOf = <R extends HypergradResult>(e: E.Either<{ readonly message: string }, R>): Extract<R, { status: 'converged' | 'maxIter' }> => {
+  const r = right(e)
+  if (r.status === 'diverged') throw new Error(`expected an estimate, got a divergence at the ${r.divergedAt.stage} stage, iteration ${r.divergedAt.iter}: ${r.reason}`)
+  return r as Extract<R, { status: 'converged' | 'maxIter' }>
+}
+
+/** Unwrap a divergence (else fail the test). */
+export const divergenceOf = <R extends HypergradResult>(e: E.Either<{ readonly message: string }, R>): Extract<R, { status: 'diverged' }> => {
+  const r = right(e)
+  if (r.status !== 'diverged') throw new Error(`expected a divergence, got status ${r.status}`)
+  return r as Extract<R, { status: 'diverged' }>
 }
 
 export const norm = (x: RVec): number => Math.sqrt(x.reduce((s, v) => s + v * v, 0))
@@ -117,13 +132,21 @@ export const gaussian = (seed: number, rows: number, cols: number): Matrix => ma
 export const gaussianVec = (seed: number, n: number): Vec => R.normals(R.seed(seed), n)[0]
 
 /** A LinearSystem from a dense Jᵀ-matrix (the matrix of v ↦ ∂₁Φᵀv) and b. */
-export const denseSystem = (JT: Matrix, b: RVec, symmetric: boolean, q = spectralNorm(JT)): LinearSystem => ({
-  dim: JT.rows,
-  applyJT: (v) => matVec(JT, v),
-  rhs: b,
-  symmetric,
-  q,
-})
+export const denseSystem = (JT: Matrix, b: RVec, symmetric: boolean, q = spectralNorm(JT)): LinearSystem => {
+  const complement = (v: RVec): Vec => matVec(JT, v)
+  return {
+    dim: JT.rows,
+    complement,
+    matvec: (v) => {
+      const out = complement(v)
+      for (let i = 0; i < out.length; i++) out[i] = v[i]! - out[i]!
+      return out
+    },
+    rhs: b,
+    symmetric,
+    q,
+  }
+}
 
 /** Dense reference quantities of a problem at (w, λ), computed by direct solves. */
 export interface Dense {

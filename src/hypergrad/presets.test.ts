@@ -7,6 +7,8 @@ import { quadraticProblem } from '../problems/quadratic.js'
 import { seed } from '../random/rng.js'
 import { epochSteps, sidPreset, sidWithPreset } from './presets.js'
 import type { SidOptions } from './sid.js'
+import { iter } from '../solvers/testing.test-util.js'
+import { estimateOf } from './fixtures.test-util.js'
 
 const problem = orThrow(quadraticProblem({ dim: 3, hyperDim: 2, nSamples: 500, seed: 9, separable: true }))
 const lambda = Float64Array.of(0.2, 0.1)
@@ -15,7 +17,7 @@ const q = problem.contraction(lambda)
 /** The first steps of a preset's lower solver, against w + ηᵢ(Φ(w) − w) for the given ηᵢ (b = n makes a step a full one). */
 const expectSteps = (o: SidOptions, etas: ReadonlyArray<number>): void => {
   const w0 = Float64Array.of(1, -1, 2)
-  const it = o.lower.iterates(problem, lambda, w0, seed(1))[Symbol.iterator]()
+  const it = iter(o.lower, problem, lambda, w0, seed(1))[Symbol.iterator]()
   let w: Float64Array = Float64Array.from(it.next().value!.w)
   for (const eta of etas) {
     const p = problem.phi(w, lambda)
@@ -58,10 +60,10 @@ describe('sidPreset (the SID §6 variants)', () => {
 
   it('Batch reaches the closed form as epochs grow; a Stoch preset spends E full-map units in E epochs', () => {
     const truth = problem.hypergradient(lambda)
-    const err = (epochs: number): number => distance(orThrow(sidWithPreset('batch', problem, lambda, { epochs })).gradient, truth)
+    const err = (epochs: number): number => distance(estimateOf(sidWithPreset('batch', problem, lambda, { epochs })).gradient, truth)
     expect(err(20)).toBeLessThan(err(4))
     expect(err(400)).toBeLessThan(1e-9 * norm(truth))
-    const r = orThrow(sidWithPreset('stochDec', problem, lambda, { epochs: 6, batchSize: 5, seed: 2 }))
+    const r = estimateOf(sidWithPreset('stochDec', problem, lambda, { epochs: 6, batchSize: 5, seed: 2 }))
     expect(r.counts.phi + r.counts.jacW).toBeCloseTo(6, 10)
     expect(r.status).toBe('maxIter')
   })

@@ -16,6 +16,9 @@ import { sgd } from '../solvers/lower/sgd.js'
 import { svrg } from '../solvers/lower/svrg.js'
 import { sid, sidStreams, type SidOptions } from './sid.js'
 import type { HypergradResult } from './types.js'
+import { iter } from '../solvers/testing.test-util.js'
+import { divergenceOf, estimateOf } from './fixtures.test-util.js'
+import { aid } from './aid.js'
 
 const problem = orThrow(quadraticProblem({ dim: 4, hyperDim: 2, nSamples: 12, seed: 5 }))
 const separable = orThrow(quadraticProblem({ dim: 4, hyperDim: 2, nSamples: 12, seed: 5, separable: true }))
@@ -36,28 +39,28 @@ const bits = (x: Float64Array): string => Buffer.from(x.buffer, x.byteOffset, x.
 describe('sid (SID Algorithm 1)', () => {
   it('is deterministic in its seed: same seed, bit-identical estimate; another seed, another estimate', () => {
     const o: SidOptions = { ...stoch(0.8), t: 50, k: 40, seed: 17 }
-    const a = right(sid(problem, lambda, o))
-    const b = right(sid(problem, lambda, o))
+    const a = estimateOf(sid(problem, lambda, o))
+    const b = estimateOf(sid(problem, lambda, o))
     expect(bits(a.gradient)).toBe(bits(b.gradient))
     expect(bits(a.w)).toBe(bits(b.w))
     expect(bits(a.v)).toBe(bits(b.v))
-    const c = right(sid(problem, lambda, { ...o, seed: 18 }))
+    const c = estimateOf(sid(problem, lambda, { ...o, seed: 18 }))
     expect(bits(c.gradient)).not.toBe(bits(a.gradient))
   })
 
   it('uses three independent streams: the linear solver and the final draw do not change wₜ, and each stage replays alone', () => {
     const o: SidOptions = { ...stoch(0.8), t: 30, k: 30, seed: 4 }
-    const a = right(sid(problem, lambda, o))
-    const b = right(sid(problem, lambda, { ...o, linear: stochasticFixedPoint({ schedule: constantOrThrow(0.5), batchSize: 5 }), k: 7 }))
+    const a = estimateOf(sid(problem, lambda, o))
+    const b = estimateOf(sid(problem, lambda, { ...o, linear: stochasticFixedPoint({ schedule: constantOrThrow(0.5), batchSize: 5 }), k: 7 }))
     expect(bits(b.w)).toBe(bits(a.w))
-    const c = right(sid(problem, lambda, { ...o, finalSamples: { draws: 5 }, batchSize: 2 }))
+    const c = estimateOf(sid(problem, lambda, { ...o, finalSamples: { draws: 5 }, batchSize: 2 }))
     expect(bits(c.w)).toBe(bits(a.w))
     expect(bits(c.v)).toBe(bits(a.v))
     // Stage by stage on sidStreams(seed): [lower, linear, final].
     const [rl, rv] = sidStreams(4)
-    const w = last(take(31)(o.lower.iterates(problem, lambda, new Float64Array(4), rl)))!.w
+    const w = last(take(31)(iter(o.lower, problem, lambda, new Float64Array(4), rl)))!.w
     expect(bits(w)).toBe(bits(a.w))
-    const v = last(take(31)(o.linear.iterates(linearSystemAt(problem, lambda, w), new Float64Array(4), rv)))!.v
+    const v = last(take(31)(iter(o.linear, linearSystemAt(problem, lambda, w), new Float64Array(4), rv)))!.v
     expect(bits(v)).toBe(bits(a.v))
   })
 
@@ -70,7 +73,7 @@ describe('sid (SID Algorithm 1)', () => {
     const stats = (finalSamples: SidOptions['finalSamples']): { mean: Float64Array; variance: number; se: Float64Array } => {
       const S = 3000
       const xs: Float64Array[] = []
-      for (let s = 0; s < S; s++) xs.push(right(sid(problem, lambda, { ...stoch(1, 1), t: 0, k: 0, seed: s, w0, v0, finalSamples })).gradient)
+      for (let s = 0; s < S; s++) xs.push(estimateOf(sid(problem, lambda, { ...stoch(1, 1), t: 0, k: 0, seed: s, w0, v0, finalSamples })).gradient)
       const mean = new Float64Array(2)
       for (const x of xs) for (let i = 0; i < 2; i++) mean[i] = mean[i]! + x[i]! / S
       const vars = new Float64Array(2)
@@ -85,20 +88,20 @@ describe('sid (SID Algorithm 1)', () => {
     expect(four.variance / one.variance).toBeGreaterThan(0.2)
     expect(four.variance / one.variance).toBeLessThan(0.32)
     // 'exact' is the formula itself.
-    const ex = right(sid(problem, lambda, { ...stoch(1, 1), t: 0, k: 0, seed: 0, w0, v0, finalSamples: 'exact' }))
+    const ex = estimateOf(sid(problem, lambda, { ...stoch(1, 1), t: 0, k: 0, seed: 0, w0, v0, finalSamples: 'exact' }))
     expect(distance(ex.gradient, want)).toBeLessThan(1e-14)
   })
 
   it('with deterministic solvers (Batch) reaches the closed-form hypergradient, on stochastic and deterministic problems', () => {
     const o = { lower: fixedPointIteration(), linear: fixedPointLinear(), t: 200, k: 200, seed: 0 }
     const truth = problem.hypergradient(lambda)
-    const a = right(sid(problem, lambda, o))
+    const a = estimateOf(sid(problem, lambda, o))
     expect(distance(a.gradient, truth)).toBeLessThan(1e-9 * norm(truth))
     expect(a.lowerResiduals.length).toBe(201)
     expect(a.linearResiduals.length).toBe(201)
     expect(a.status).toBe('maxIter')
     const lin = orThrow(linearFixedPointProblem({ dim: 4, hyperDim: 2, q: 0.6, seed: 2 }))
-    const b = right(sid(lin, lambda, o))
+    const b = estimateOf(sid(lin, lambda, o))
     const t2 = lin.hypergradient(lambda)
     expect(distance(b.gradient, t2)).toBeLessThan(1e-9 * norm(t2))
   })
@@ -112,7 +115,7 @@ describe('sid (SID Algorithm 1)', () => {
     }
     const mse = (t: number): { mean: number; se: number } => {
       const e: number[] = []
-      for (let s = 0; s < 48; s++) e.push(distance(right(sid(separable, lambda, { ...o, t, k: t, seed: 100 + s })).gradient, truth) ** 2)
+      for (let s = 0; s < 48; s++) e.push(distance(estimateOf(sid(separable, lambda, { ...o, t, k: t, seed: 100 + s })).gradient, truth) ** 2)
       const mean = e.reduce((a, x) => a + x, 0) / e.length
       const sd = Math.sqrt(e.reduce((a, x) => a + (x - mean) ** 2, 0) / (e.length - 1))
       return { mean, se: sd / Math.sqrt(e.length) }
@@ -127,10 +130,10 @@ describe('sid (SID Algorithm 1)', () => {
   it("'exact' removes the variance floor of eq. 14: with linearly convergent solvers the error reaches 1e-8, a single draw does not", () => {
     const truth = problem.hypergradient(lambda)
     const o = { lower: svrg({ batchSize: 2 }), linear: svrgLinear({ batchSize: 2 }), t: 500, k: 500, seed: 3 }
-    const ex = right(sid(problem, lambda, { ...o, finalSamples: 'exact' }))
+    const ex = estimateOf(sid(problem, lambda, { ...o, finalSamples: 'exact' }))
     expect(distance(ex.gradient, truth)).toBeLessThan(1e-8 * norm(truth))
     let worst = 0
-    for (let s = 0; s < 5; s++) worst = Math.max(worst, distance(right(sid(problem, lambda, { ...o, seed: s, batchSize: 1 })).gradient, truth))
+    for (let s = 0; s < 5; s++) worst = Math.max(worst, distance(estimateOf(sid(problem, lambda, { ...o, seed: s, batchSize: 1 })).gradient, truth))
     expect(worst).toBeGreaterThan(1e-3 * norm(truth))
   })
 
@@ -138,7 +141,7 @@ describe('sid (SID Algorithm 1)', () => {
     const lam = Float64Array.from(lambda)
     const w0 = Float64Array.of(1, 1, 1, 1)
     const v0 = Float64Array.of(2, 2, 2, 2)
-    const r = right(sid(problem, lam, { ...stoch(0.5, 3), t: 40, k: 20, seed: 1, w0, v0 }))
+    const r = estimateOf(sid(problem, lam, { ...stoch(0.5, 3), t: 40, k: 20, seed: 1, w0, v0 }))
     expect(r.counts.phi).toBeCloseTo(10, 12)
     expect(r.counts.jacW).toBeCloseTo(5, 12)
     expect(r.counts.jacLambda).toBeCloseTo(0.25, 12)
@@ -152,21 +155,29 @@ describe('sid (SID Algorithm 1)', () => {
     expect(Array.from(lam)).toEqual(Array.from(lambda))
     expect(Array.from(w0)).toEqual([1, 1, 1, 1])
     expect(Array.from(v0)).toEqual([2, 2, 2, 2])
-    const ex = right(sid(problem, lam, { ...stoch(0.5, 3), t: 1, k: 1, seed: 1, finalSamples: 'exact' }))
+    const ex = estimateOf(sid(problem, lam, { ...stoch(0.5, 3), t: 1, k: 1, seed: 1, finalSamples: 'exact' }))
     expect(ex.counts.jacLambda).toBe(1)
   })
 
-  it("reports divergence as status 'diverged', with the stage and no NaN", () => {
-    const low = right(sid(problem, lambda, { lower: sgd({ schedule: constantOrThrow(30), batchSize: 12 }), linear: stoch(1).linear, t: 2000, k: 5, seed: 0 }))
-    expect(low.status).toBe('diverged')
-    expect(low.divergedAt?.stage).toBe('lower')
-    expect(low.divergedAt!.iter).toBeGreaterThan(10)
-    expect(isFiniteVec(low.gradient) && isFiniteVec(low.w) && isFiniteVec(low.v)).toBe(true)
-    expect(Number.isNaN(low.value)).toBe(false)
-    const lin = right(sid(problem, lambda, { lower: stoch(1).lower, linear: stochasticFixedPoint({ schedule: constantOrThrow(30), batchSize: 12 }), t: 5, k: 2000, seed: 0 }))
-    expect(lin.status).toBe('diverged')
-    expect(lin.divergedAt?.stage).toBe('linear')
-    expect(isFiniteVec(lin.gradient) && isFiniteVec(lin.v)).toBe(true)
+  it("reports divergence as status 'diverged', with the stage, the step and no number that looks like an estimate", () => {
+    const low = divergenceOf(sid(problem, lambda, { lower: sgd({ schedule: constantOrThrow(30), batchSize: 12 }), linear: stoch(1).linear, t: 2000, k: 5, seed: 0 }))
+    expect(low.divergedAt.stage).toBe('lower')
+    expect(low.divergedAt.iter).toBeGreaterThan(1)
+    expect(low.reason).toMatch(/blow-up bound|non-finite/)
+    expect([low.gradient, low.value]).toEqual([null, null])
+    expect(isFiniteVec(low.w) && isFiniteVec(low.v)).toBe(true)
+    const lin = divergenceOf(sid(problem, lambda, { lower: stoch(1).lower, linear: stochasticFixedPoint({ schedule: constantOrThrow(30), batchSize: 12 }), t: 5, k: 2000, seed: 0 }))
+    expect(lin.divergedAt.stage).toBe('linear')
+    expect(lin.gradient).toBeNull()
+    expect(isFiniteVec(lin.v)).toBe(true)
+  })
+
+  it('applies the same blow-up test as aid: a huge but finite iterate is a divergence, not an estimate', () => {
+    // Step 3: the iteration grows geometrically but stays finite for thousands of steps.
+    const r = divergenceOf(sid(problem, lambda, { lower: sgd({ schedule: constantOrThrow(3), batchSize: 12 }), linear: stoch(1).linear, t: 3000, k: 5, seed: 0 }))
+    expect(r.reason).toMatch(/blow-up bound/)
+    const a = divergenceOf(aid(problem, lambda, { lower: sgd({ schedule: constantOrThrow(3), batchSize: 12 }), linear: stoch(1).linear, t: 3000, k: 5, seed: 0 }))
+    expect(a.divergedAt).toEqual(r.divergedAt)
   })
 
   it('rejects bad input with typed errors', () => {

@@ -9,12 +9,12 @@
  */
 export { checkProblem, checkProblemOrThrow, checkStochasticProblem, type ProblemLawOptions } from './problem.js'
 export {
-  checkLinearMethod,
-  checkLowerMethod,
+  checkLinearSolver,
+  checkLowerSolver,
   denseLinearSolution,
   hasClosedForm,
-  type LinearMethodLawOptions,
-  type LowerMethodLawOptions,
+  type LinearSolverLawOptions,
+  type LowerSolverLawOptions,
   type SolverLawOptions,
 } from './solver.js'
 export {

@@ -1,8 +1,10 @@
 /**
  * The laws every solver must obey (DESIGN "Laws"; the registry pattern of optax's shared
- * optimizer tests): one call runs a lower-level method (`LowerMethod`) or a linear-system method
- * (`LinearMethod`) through the same checks.
+ * optimizer tests): one call runs a lower-level solver (`LowerSolver`) or a linear-system solver
+ * (`LinearSolver`) through the same checks, on the stream its init/step unfold to.
  *
+ *   solver.check        the solver's own check accepts the problem or system (else the other laws
+ *                       are not run: they would test a configuration the library refuses)
  *   solver.start        the first state is the start (iter 0, the very w₀/v₀ values), iter increases
  *                       (a stream may end early, e.g. conjugate gradient once converged; the laws
  *                       then follow it to its end)
@@ -10,6 +12,7 @@
  *   solver.determinism  two fresh calls with equal inputs and the same seed give bit-identical states
  *   solver.seeds        stochastic: different seeds give different iterates; deterministic: the seed is ignored
  *   solver.purity       w₀/v₀, λ, the data and every state already yielded stay unchanged, and no state aliases w₀/v₀
+ *   solver.values       states are values: stepping the same state twice gives bit-identical states
  *   solver.finite       iterates, residuals and work counts are finite (counts never decrease)
  *   solver.residual     a reported residual is the one the state type documents, recomputed from the iterate
  *   solver.convergence  deterministic methods: after N steps the error is below the start's
@@ -21,10 +24,13 @@ import { matrix, type RVec, type Vec } from '../linalg/types.js'
 import type { BilevelProblem, ClosedForm } from '../problem/bilevel.js'
 import * as rng from '../random/rng.js'
 import { take, toArray, type Stream } from '../stream/stream.js'
-import type { Counts, LinearMethod, LinearState, LinearSystem, LowerMethod, LowerState } from '../solvers/types.js'
+import * as E from 'fp-ts/lib/Either.js'
+import { shapeOfSystem, validateLinear, validateLower } from '../solvers/check.js'
+import { unfold } from '../solvers/solver.js'
+import type { Counts, LinearSolver, LinearState, LinearSystem, LowerSolver, LowerState, SolverState } from '../solvers/types.js'
 import { changedSince, deepCopy, firstDifference, snapshot } from './equal.js'
 import { diffNorm, isFiniteArray, norm2, showVec, vecArb } from './numeric.js'
-import { report, runProperty, skipped, violation, type LawReport, type LawResult, type RunParams } from './report.js'
+import { once, report, runProperty, skipped, violation, type LawReport, type LawResult, type RunParams } from './report.js'
 
 /** Options shared by the solver checkers. */
 export interface SolverLawOptions {
@@ -45,14 +51,14 @@ export interface SolverLawOptions {
   readonly skip?: ReadonlyArray<string>
 }
 
-/** Options of `checkLowerMethod`. */
-export interface LowerMethodLawOptions extends SolverLawOptions {
+/** Options of `checkLowerSolver`. */
+export interface LowerSolverLawOptions extends SolverLawOptions {
   /** The fixed point w(λ₀) to converge to (default: the problem's own `solution`, when it has a ClosedForm). */
   readonly closedForm?: ClosedForm
 }
 
-/** Options of `checkLinearMethod`. */
-export interface LinearMethodLawOptions extends SolverLawOptions {
+/** Options of `checkLinearSolver`. */
+export interface LinearSolverLawOptions extends SolverLawOptions {
   /** The solution of (I − ∂₁Φᵀ)v = b (default: a dense LU solve of the system). */
   readonly solution?: RVec
 }
@@ -61,11 +67,7 @@ export interface LinearMethodLawOptions extends SolverLawOptions {
 export const hasClosedForm = (x: unknown): x is ClosedForm =>
   typeof x === 'object' && x !== null && typeof (x as Partial<ClosedForm>).solution === 'function' && typeof (x as Partial<ClosedForm>).hypergradient === 'function'
 
-interface State {
-  readonly iter: number
-  readonly residual?: number
-  readonly counts: Counts
-}
+type State = SolverState
 
 /** What the generic laws need to know about a solver, lower or linear. */
 interface Subject<S extends State> {
@@ -73,6 +75,8 @@ interface Subject<S extends State> {
   readonly stochastic: boolean
   /** A fresh stream from a start and a seed. */
   readonly run: (x0: Vec, seed: number) => Stream<S>
+  /** One step from a state. */
+  readonly step: (s: S) => S
   readonly iterate: (s: S) => Vec
   /** Values that must not change, besides the start (λ, the system's right-hand side, …). */
   readonly inputs: () => unknown
@@ -177,6 +181,20 @@ const solverLaws = <S extends State>(sub: Subject<S>, o: SolverLawOptions): LawR
     p,
   )
 
+  const values = runProperty(
+    'solver.values',
+    fc.property(start, seedArb, (x0, s) => {
+      statesOf(sub.run(x0, s), N).forEach((st, t) => {
+        if (st.stop !== undefined) return
+        const a = sub.step(st)
+        const b = sub.step(st)
+        const d = firstDifference(a, b)
+        if (d !== undefined) violation(`stepping state ${t} twice gives different states (state kept outside the state?): ${d}`)
+      })
+    }),
+    p,
+  )
+
   const finite = runProperty(
     'solver.finite',
     fc.property(start, seedArb, (x0, s) => {
@@ -223,75 +241,87 @@ const solverLaws = <S extends State>(sub: Subject<S>, o: SolverLawOptions): LawR
           p,
         )
 
-  return [startLaw, replayLaw, determinism, seeds, purity, finite, residual, convergence]
+  return [startLaw, replayLaw, determinism, seeds, purity, values, finite, residual, convergence]
 }
 
+/** The report of a solver whose check refuses the problem or system: only that law, failed. */
+const refused = (seed: number, message: string): LawReport => report([once('solver.check', seed, () => violation(`the solver's check refuses: ${message}`))])
+
+/** The solver's check accepted the problem or system. */
+const passed = (law: string, seed: number): LawResult => ({ law, ok: true, seed, numRuns: 1 })
+
 /**
- * Run the solver laws (see the module comment) on a lower-level method at λ₀, from random
- * starts w₀ with random seeds. Convergence is checked for deterministic methods when the
+ * Run the solver laws (see the module comment) on a lower-level solver at λ₀, from random
+ * starts w₀ with random seeds. Convergence is checked for deterministic solvers when the
  * problem has a ClosedForm (or one is passed).
  */
-export const checkLowerMethod = (method: LowerMethod, problem: BilevelProblem, lambda0: RVec, opts: LowerMethodLawOptions): LawReport => {
+export const checkLowerSolver = (solver: LowerSolver, problem: BilevelProblem, lambda0: RVec, opts: LowerSolverLawOptions): LawReport => {
+  const ok = validateLower('checkLowerSolver', solver, problem, opts.steps ?? 20)
+  if (E.isLeft(ok)) return refused(opts.seed, ok.left.message)
   const closed = opts.closedForm ?? (hasClosedForm(problem) ? problem : undefined)
   const lambda = Float64Array.from(lambda0)
+  const ctx = { problem, lambda }
   const sub: Subject<LowerState> = {
     dim: problem.dim,
-    stochastic: method.stochastic,
-    run: (w0, seed) => method.iterates(problem, lambda, w0, rng.seed(seed)),
+    stochastic: solver.stochastic,
+    run: (w0, seed) => unfold(solver, ctx, w0, rng.seed(seed)),
+    step: (s) => solver.step(ctx, s),
     iterate: (s) => s.w,
     inputs: () => ({ lambda, problem }),
     residualOf: (w) => diffNorm(problem.phi(w, lambda), w),
     target: () => closed?.solution(lambda),
   }
-  return report(solverLaws(sub, opts))
+  return report([passed('solver.check', opts.seed), ...solverLaws(sub, opts)])
 }
 
-/** x ↦ (I − ∂₁Φᵀ)x − b, the residual of the AID/SID linear system (SID eq. 6). */
+/** ‖A x − b‖, the residual of a linear system (SID eq. 6 for the AID/SID system), recomputed densely from A's product. */
 const linearResidual = (sys: LinearSystem, v: RVec): number => {
-  const jt = sys.applyJT(v)
+  const av = sys.matvec(v)
   const r = new Float64Array(v.length)
-  for (let i = 0; i < r.length; i++) r[i] = v[i]! - jt[i]! - sys.rhs[i]!
+  for (let i = 0; i < r.length; i++) r[i] = av[i]! - sys.rhs[i]!
   return norm2(r)
 }
 
-/** The solution of (I − ∂₁Φᵀ)v = b by a dense LU solve (for small systems). */
-export const denseLinearSolution = (sys: LinearSystem): Vec => {
-  const jt = denseOf(sys.dim, sys.applyJT)
-  const a = new Float64Array(sys.dim * sys.dim)
-  for (let i = 0; i < sys.dim; i++) for (let j = 0; j < sys.dim; j++) a[i * sys.dim + j] = (i === j ? 1 : 0) - jt.data[i * sys.dim + j]!
-  const v = luSolve(matrix(sys.dim, sys.dim, a), sys.rhs)
-  if (v === undefined) throw new RangeError(`denseLinearSolution: I − ∂₁Φᵀ is singular (${sys.dim}×${sys.dim})`)
-  return v
+/** The solution of A v = b by a dense LU solve (for small systems); Left when A is singular. */
+export const denseLinearSolution = (sys: LinearSystem): E.Either<string, Vec> => {
+  const v = luSolve(denseOf(sys.dim, sys.matvec), sys.rhs)
+  return v === undefined ? E.left(`A is singular (${sys.dim}×${sys.dim})`) : E.right(v)
 }
 
 /**
- * Run the solver laws on a linear-system method. `build` makes the system (I − ∂₁Φᵀ)v = b,
- * afresh at each call, e.g. `() => linearSystemAt(problem, λ, w)`; stochastic methods need a
- * system with `applyJTHat` and `nSamples`. Convergence of deterministic methods is measured
- * against a dense LU solve (or `opts.solution`).
+ * Run the solver laws on a linear-system solver. `build` makes the system A v = b afresh at
+ * each call, e.g. `() => linearSystemAt(problem, λ, w)`; stochastic solvers need a system with
+ * minibatch operators. Convergence of deterministic solvers is measured against a dense LU
+ * solve (or `opts.solution`).
  */
-export const checkLinearMethod = (method: LinearMethod, build: () => LinearSystem, opts: LinearMethodLawOptions): LawReport => {
+export const checkLinearSolver = (solver: LinearSolver, build: () => LinearSystem, opts: LinearSolverLawOptions): LawReport => {
   const sys = build()
+  const ok = validateLinear('checkLinearSolver', solver, shapeOfSystem(sys), opts.steps ?? 20)
+  if (E.isLeft(ok)) return refused(opts.seed, ok.left.message)
   const sub: Subject<LinearState> = {
     dim: sys.dim,
-    stochastic: method.stochastic,
-    run: (v0, seed) => method.iterates(sys, v0, rng.seed(seed)),
+    stochastic: solver.stochastic,
+    run: (v0, seed) => unfold(solver, sys, v0, rng.seed(seed)),
+    step: (s) => solver.step(sys, s),
     iterate: (s) => s.v,
     inputs: () => sys,
     residualOf: (v) => linearResidual(sys, v),
-    target: () => opts.solution ?? denseLinearSolution(sys),
+    target: () => {
+      if (opts.solution !== undefined) return opts.solution
+      const v = denseLinearSolution(sys)
+      return E.isRight(v) ? v.right : undefined
+    },
   }
   const fresh = runProperty(
     'solver.freshSystem',
     fc.property(vecArb(sys.dim, opts.startScale ?? 1), fc.integer({ min: 0, max: 2 ** 31 - 1 }), (v0, s) => {
       const n = opts.steps ?? 20
-      const a = statesOf(method.iterates(build(), v0, rng.seed(s)), n)
-      const b = statesOf(method.iterates(build(), v0, rng.seed(s)), n)
+      const a = statesOf(unfold(solver, build(), v0, rng.seed(s)), n)
+      const b = statesOf(unfold(solver, build(), v0, rng.seed(s)), n)
       const d = firstDifference(a, b)
       if (d !== undefined) violation(`two freshly built systems give different states: ${d}`)
     }),
     params(opts),
   )
-  return report([...solverLaws(sub, opts), fresh])
+  return report([passed('solver.check', opts.seed), ...solverLaws(sub, opts), fresh])
 }
-

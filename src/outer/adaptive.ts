@@ -12,14 +12,14 @@ import { aPosterioriInputsAt } from '../bounds/constants.js'
 import { aPosterioriBound, type APosterioriInputs } from '../bounds/ehrhardtRoberts.js'
 import { hgError, type HypergradError } from '../errors.js'
 import { aid } from '../hypergrad/aid.js'
-import type { HypergradResult } from '../hypergrad/types.js'
+import type { HypergradEstimate, HypergradResult } from '../hypergrad/types.js'
 import type { RVec } from '../linalg/types.js'
 import type { ErmProblem } from '../problem/erm.js'
-import type { LinearMethod, LowerMethod } from '../solvers/types.js'
+import type { LinearSolver, LowerSolver } from '../solvers/types.js'
 
 export interface AdaptiveOptions {
-  readonly lower: LowerMethod
-  readonly linear: LinearMethod
+  readonly lower: LowerSolver
+  readonly linear: LinearSolver
   /** Target: the certified bound on ‖∇̂f − ∇f‖. */
   readonly tolerance: number
   /** Caps on the total inner iterations. */
@@ -31,8 +31,8 @@ export interface AdaptiveOptions {
   readonly maxRounds?: number
 }
 
-export interface AdaptiveResult extends HypergradResult {
-  /** The certified a posteriori bound at the returned (ŵ, v). */
+/** AID's result with its certificate: the a posteriori bound at the returned (ŵ, v) (∞ when diverged) and the rounds run. */
+export type AdaptiveResult = HypergradResult & {
   readonly bound: number
   readonly rounds: number
 }
@@ -65,7 +65,7 @@ export const aidAdaptive = (problem: ErmProblem, lambda: RVec, opts: AdaptiveOpt
   let usedK = 0
   let share = 1
   const rounds = opts.maxRounds ?? 6
-  let last: HypergradResult | undefined
+  let last: HypergradEstimate | undefined
   let bound = Infinity
   const counts = { phi: 0, jacW: 0, jacLambda: 0 }
   for (let round = 0; round < rounds; round++) {
@@ -94,8 +94,8 @@ export const aidAdaptive = (problem: ErmProblem, lambda: RVec, opts: AdaptiveOpt
     counts.phi += res.counts.phi
     counts.jacW += res.counts.jacW
     counts.jacLambda += res.counts.jacLambda
-    last = res
     if (res.status === 'diverged') return E.right({ ...res, t: usedT, k: usedK, counts, bound: Infinity, rounds: round + 1 })
+    last = res
     w = res.w
     v = res.v
     const cert = aPosterioriInputsAt(problem, lambda, w, v)

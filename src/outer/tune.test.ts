@@ -19,6 +19,7 @@ const oracle: HyperOracle = ({ lambda, warm }) =>
     lowerResiduals: new Float64Array(0),
     linearResiduals: new Float64Array(0),
     counts: { phi: 0, jacW: 0, jacLambda: 0 },
+    stages: { lower: 'converged', linear: 'converged' },
     status: 'converged',
   })
 

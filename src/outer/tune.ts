@@ -53,7 +53,7 @@ export interface TuneOptions {
   /** Also evaluate a held-out metric at each step (e.g. test accuracy). */
   readonly evaluate?: (lambda: RVec, w: RVec) => Record<string, number>
   /** Called after each step (progress bars). */
-  readonly onStep?: (s: TuneStep) => void
+  readonly onStep?: (s: TuneStep & { readonly value: number }) => void
   /** Stop early when the gradient in the optimized coordinates (θ = log λ with logScale) has norm below this. */
   readonly gradTol?: number
 }
@@ -61,8 +61,8 @@ export interface TuneOptions {
 export interface TuneStep {
   readonly step: number
   readonly lambda: ReadonlyArray<number>
-  /** The upper objective at the step's final lower iterate. */
-  readonly value: number
+  /** The upper objective at the step's final lower iterate (null when the step diverged). */
+  readonly value: number | null
   /** ‖∇̂f(λ)‖ (in λ's coordinates, whatever the optimizer's scale). */
   readonly gradNorm: number
   readonly t: number
@@ -77,7 +77,8 @@ export interface TuneStep {
 
 export interface TuneResult {
   readonly lambda: Vec
-  readonly value: number
+  /** The upper objective at the last evaluated λ (null when that evaluation diverged). */
+  readonly value: number | null
   readonly w: Vec
   readonly trajectory: ReadonlyArray<TuneStep>
   readonly status: 'converged' | 'maxIter' | 'diverged'
@@ -144,7 +145,7 @@ export const tune = (lambda0: RVec, oracle: HyperOracle, opts: TuneOptions): E.E
     prevGradNorm = norm(res.gradient)
     const rec = record(step, lambda, res, prevGradNorm, tolerance, start, opts)
     trajectory.push(rec)
-    opts.onStep?.(rec)
+    opts.onStep?.({ ...rec, value: res.value })
     if (opts.gradTol !== undefined && gn <= opts.gradTol) return E.right({ lambda, value: res.value, w: res.w, trajectory, status: 'converged' })
     // The last evaluation is the answer: λ and its validation loss are reported together.
     if (step === opts.steps - 1) break
@@ -155,7 +156,7 @@ export const tune = (lambda0: RVec, oracle: HyperOracle, opts: TuneOptions): E.E
     if (opts.bounds !== undefined) theta = log ? lambda.map(Math.log) : Float64Array.from(lambda)
     warm = { ...(flags.lower ? { w: res.w } : {}), ...(flags.linear ? { v: res.v } : {}) }
   }
-  return E.right({ lambda, value: last?.value ?? NaN, w: last?.w ?? new Float64Array(0), trajectory, status: 'maxIter' })
+  return E.right({ lambda, value: last?.value ?? null, w: last?.w ?? new Float64Array(0), trajectory, status: 'maxIter' })
 }
 
 const record = (

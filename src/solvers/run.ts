@@ -1,38 +1,36 @@
 /**
- * Run a solver's state stream to a stop. A solver yields states x₀, x₁, … (lazily); a run
- * consumes them until one of:
+ * The one driver: it runs a solver from its start to a stop, the same way for every method
+ * (aid, itd, sid, exact) and every stage. A run steps the solver until one of:
  *
- *   - converged: the monitored residual of a state is ≤ `tol`, or the solver flagged the state
- *     `stop: 'converged'` (it met its own tolerance, e.g. conjugate gradient). The state that
- *     met the tolerance is the one returned — never an older one.
- *   - maxIter: the state with index `maxIter` was reached (or the stream ended unflagged).
- *   - diverged: an iterate has a non-finite entry, its residual is non-finite, its norm left
- *     the blow-up bound below, or the solver flagged the state `stop: 'diverged'` (breakdown).
+ *   - converged: the monitored residual of a state is ≤ `tol`, or the state is flagged
+ *     `stop: 'converged'` (the solver met its own tolerance, or a `stopWhen` rule fired). The
+ *     state that met the test is the one returned — never an older one.
+ *   - maxIter: the state with index `maxIter` was reached, or the solver flagged `stalled`.
+ *   - diverged: an iterate has a non-finite entry, its residual is non-finite, its norm left the
+ *     blow-up bound below, or the solver flagged the state `stop: 'diverged'` (a breakdown).
  *
  * Blow-up bound: xᵢ is declared blown up when
  *     ‖xᵢ‖ > blowUp · (1 + ‖x₀‖ + r₀ + ‖b‖),   blowUp = 1e12 by default,
- * with r₀ the monitored residual of the start (0 when the solver does not report one) and b
- * the right-hand side of the linear system (linear runs given their system; 0 otherwise).
- * Why this never fires on a convergent run of a q-contraction: the fixed point x* satisfies
- * ‖x* − x₀‖ ≤ r₀/(1 − q) (r₀ = ‖Φ(x₀) − x₀‖, or ‖(I − ∂₁Φᵀ)v₀ − b‖ for the linear system),
- * and fixed-point iterates stay within ‖x₀ − x*‖ of x*, so ‖xᵢ‖ ≤ ‖x₀‖ + 2r₀/(1 − q). A
- * false alarm needs 1/(1 − q) beyond ~10¹¹; raise `blowUp` for such problems.
+ * with r₀ the monitored residual of the start (0 when the solver does not report one) and b the
+ * right-hand side of a linear system (0 for lower-level runs). A convergent run of a
+ * q-contraction never trips it: its iterates stay within ‖x₀‖ + 2r₀/(1 − q) (the derivation is
+ * in docs/theory/deterministic.md, "The blow-up test"); a false alarm needs 1/(1 − q) beyond
+ * ~10¹¹ (raise `blowUp` for such problems). Stochastic iterates that leave the bound — SGD with
+ * too large a step — are diverged, whatever the method that runs them.
  *
- * On divergence the returned state is the last one that passed every check (its iterate is
- * finite), and `divergedAt` is the index of the state that failed; a solver that flags a
- * breakdown puts its last good iterate on the flagged state, which is then the one returned.
+ * On divergence the returned state is the last one that passed every check and `divergedAt` is
+ * the index of the state that failed. Bad run options and exceptions thrown by the solver's
+ * code (a user's solver or problem) are a Left; nothing here throws.
  */
-import { axpy, nrm2 } from '../linalg/kernels.js'
-import type { RVec, Vec } from '../linalg/types.js'
-import type { Stream } from '../stream/stream.js'
-import type { Counts, LinearState, LinearSystem, LowerState, Status } from './types.js'
-
-/** Flags a solver may set on a state: it stops its stream there, converged or broken down. */
-export interface StopFlag {
-  readonly stop?: 'converged' | 'diverged'
-  /** Why the solver stopped (for 'diverged': what broke down). */
-  readonly reason?: string
-}
+import * as E from 'fp-ts/lib/Either.js'
+import type { HypergradError } from '../errors.js'
+import { nrm2 } from '../linalg/kernels.js'
+import type { RVec } from '../linalg/types.js'
+import type { BilevelProblem } from '../problem/bilevel.js'
+import type { Rng } from '../random/rng.js'
+import { checkCount, checkLambda, checkStart, checkTolerance, fail, faultOf, firstOf, shapeOfSystem, validateLinear, validateLower } from './check.js'
+import { trueResidual } from './linearSystem.js'
+import type { Counts, LinearSolver, LinearState, LinearSystem, LowerSolver, LowerState, Solver, SolverState, Status } from './types.js'
 
 /** Options of a run. */
 export interface RunOptions {
@@ -48,64 +46,71 @@ export interface RunOptions {
 
 /** The outcome of a run. */
 export interface RunResult<S> {
-  /** The returned state: the one that met tol, the one at maxIter, or the last good one. */
+  /** The returned state: the one that met the stop, the one at maxIter, or the last good one. */
   readonly state: S
   /** Its index (= the number of steps from the start). */
   readonly iterations: number
-  /**
-   * The monitored residuals of states 0..iterations. Empty when some state does not report a
-   * residual (stochastic solvers).
-   */
+  /** The monitored residuals of states 0..iterations; empty when some state reports none (stochastic solvers). */
   readonly residuals: Float64Array
   readonly status: Status
   /** When diverged: the index of the state that failed a check. */
   readonly divergedAt?: number
-  /** When diverged: what failed. */
+  /** Why the run ended short of maxIter (diverged, stalled), or what stopped it (a rule). */
   readonly reason?: string
-  /** Work done by the run: the counts of the last state consumed (past the returned one on divergence). */
+  /** Work done by the run: the counts of the last state made (past the returned one on divergence). */
   readonly counts: Counts
-  /** The last `keep` good states, oldest first (present when keep > 0). */
+  /** The last `keep` good states, oldest first (empty when keep is 0). */
   readonly kept: ReadonlyArray<S>
 }
 
 /** The result of a linear run, with the true residual of the returned iterate recomputed. */
 export interface LinearRunResult<S> extends RunResult<S> {
   /**
-   * ‖(I − ∂₁Φᵀ)v − b‖ of the returned iterate, recomputed from scratch with one product
-   * (present when the run was given its system). Solvers that update the residual by a
-   * recursion (conjugate gradient) report a monitored residual that drifts from this one.
+   * ‖b − A v‖ of the returned iterate, recomputed from scratch with one product (not counted).
+   * Solvers that update the residual by a recursion (conjugate gradient) report a monitored
+   * residual that drifts from this one.
    */
-  readonly trueResidual?: number
+  readonly trueResidual: number
 }
 
-const DEFAULT_BLOW_UP = 1e12
+/** The default blow-up factor of the divergence test. */
+export const DEFAULT_BLOW_UP = 1e12
 
-const finiteVec = (x: RVec): boolean => {
-  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return false
-  return true
+const checkRunOptions = (who: string, o: RunOptions): E.Either<HypergradError, void> =>
+  firstOf(
+    () => checkCount(who, 'maxIter', o.maxIter),
+    () => checkTolerance(who, 'tol', o.tol),
+    () => (o.blowUp === undefined || o.blowUp > 0 ? E.right(undefined) : fail('domain', who, `blowUp must be > 0, got ${o.blowUp}`)),
+    () => (o.keep === undefined ? E.right(0) : checkCount(who, 'keep', o.keep)),
+  )
+
+/** Σ xᵢ² in one pass (NaN or ∞ when an entry is not finite, or when the sum overflows). */
+const sumSquares = (x: RVec): number => {
+  let s = 0
+  for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!
+  return s
 }
 
-const checkRunOptions = (what: string, o: RunOptions): void => {
-  if (!(Number.isInteger(o.maxIter) && o.maxIter >= 0)) throw new RangeError(`${what}: maxIter must be an integer ≥ 0, got ${o.maxIter}`)
-  if (o.tol !== undefined && !(o.tol >= 0)) throw new RangeError(`${what}: tol must be ≥ 0, got ${o.tol}`)
-  if (o.blowUp !== undefined && !(o.blowUp > 0)) throw new RangeError(`${what}: blowUp must be > 0, got ${o.blowUp}`)
-  if (o.keep !== undefined && !(Number.isInteger(o.keep) && o.keep >= 0)) throw new RangeError(`${what}: keep must be an integer ≥ 0, got ${o.keep}`)
+const firstNonFinite = (x: RVec): number => {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return i
+  return -1
 }
 
-interface Monitored {
-  readonly residual?: number
-  readonly counts: Counts
-}
-
-const run = <S extends Monitored & StopFlag>(
-  what: string,
-  stream: Stream<S>,
-  iterate: (s: S) => RVec,
+/**
+ * Drive a checked solver (see the module comment). `iterate` reads a state's iterate and
+ * `rhsNorm` is ‖b‖ for linear systems (0 otherwise). Exceptions from the solver's code become
+ * a Left naming the solver.
+ */
+export const drive = <Ctx, S extends SolverState>(
+  m: Solver<Ctx, unknown, S>,
+  ctx: Ctx,
+  start: RVec,
+  rng: Rng,
   opts: RunOptions,
+  iterate: (s: S) => RVec,
   rhsNorm: number,
-): RunResult<S> => {
-  checkRunOptions(what, opts)
-  const { maxIter } = opts
+): E.Either<HypergradError, RunResult<S>> => {
+  const maxIter = opts.maxIter
   const tol = opts.tol
   const blowUp = opts.blowUp ?? DEFAULT_BLOW_UP
   const keep = opts.keep ?? 0
@@ -113,8 +118,7 @@ const run = <S extends Monitored & StopFlag>(
   let allResiduals = true
   const kept: S[] = []
   let good: S | undefined
-  let bound = Infinity
-  let i = 0
+  let bound2 = Infinity
   const finish = (state: S, status: Status, counts: Counts, extra: { divergedAt?: number; reason?: string } = {}): RunResult<S> => ({
     state,
     iterations: res.length - 1,
@@ -124,71 +128,100 @@ const run = <S extends Monitored & StopFlag>(
     kept,
     ...extra,
   })
-  const accept = (s: S): void => {
-    good = s
-    res.push(s.residual ?? NaN)
-    if (s.residual === undefined) allResiduals = false
-    if (keep > 0) {
-      kept.push(s)
-      if (kept.length > keep) kept.shift()
-    }
-  }
-  for (const s of stream) {
-    const x = iterate(s)
-    const nx = nrm2(x.length, x, 1, 0)
-    if (i === 0) bound = blowUp * (1 + nx + (Number.isFinite(s.residual) ? s.residual! : 0) + rhsNorm)
-    let failure: string | undefined
-    if (!finiteVec(x)) failure = `non-finite iterate at iteration ${i}`
-    else if (s.residual !== undefined && !Number.isFinite(s.residual)) failure = `non-finite residual ${s.residual} at iteration ${i}`
-    else if (!(nx <= bound)) failure = `iterate norm ${nx.toExponential(3)} exceeds the blow-up bound ${bound.toExponential(3)} at iteration ${i}`
-    if (failure !== undefined) {
-      if (good === undefined) {
-        // Even the start fails: return it, flagged.
-        res.push(s.residual ?? NaN)
-        allResiduals = false
-        return finish(s, 'diverged', s.counts, { divergedAt: i, reason: failure })
+  try {
+    let s = m.init(ctx, start, rng)
+    for (let i = 0; ; i++) {
+      const x = iterate(s)
+      const ss = sumSquares(x)
+      if (i === 0) {
+        const b = blowUp * (1 + Math.sqrt(ss) + (Number.isFinite(s.residual) ? s.residual! : 0) + rhsNorm)
+        bound2 = b * b
       }
-      return finish(good, 'diverged', s.counts, { divergedAt: i, reason: failure })
+      let failure: string | undefined
+      if (!(ss <= bound2)) {
+        const bad = firstNonFinite(x)
+        failure =
+          bad >= 0
+            ? `non-finite iterate at iteration ${i} (entry ${bad} = ${x[bad]})`
+            : `iterate norm ${Math.sqrt(ss).toExponential(3)} exceeds the blow-up bound ${Math.sqrt(bound2).toExponential(3)} at iteration ${i}`
+      } else if (s.residual !== undefined && !Number.isFinite(s.residual)) failure = `non-finite residual ${s.residual} at iteration ${i}`
+      if (failure !== undefined) {
+        if (good === undefined) {
+          res.push(NaN)
+          allResiduals = false
+          return E.right(finish(s, 'diverged', s.counts, { divergedAt: i, reason: failure }))
+        }
+        return E.right(finish(good, 'diverged', s.counts, { divergedAt: i, reason: failure }))
+      }
+      good = s
+      res.push(s.residual ?? NaN)
+      if (s.residual === undefined) allResiduals = false
+      if (keep > 0) {
+        kept.push(s)
+        if (kept.length > keep) kept.shift()
+      }
+      if (s.stop === 'diverged') return E.right(finish(s, 'diverged', s.counts, { divergedAt: i, reason: s.reason ?? `${m.name} broke down at iteration ${i}` }))
+      if (s.stop === 'stalled') return E.right(finish(s, 'maxIter', s.counts, { reason: s.reason ?? `${m.name} stalled at iteration ${i}` }))
+      if (s.stop === 'converged') return E.right(finish(s, 'converged', s.counts, s.reason === undefined ? {} : { reason: s.reason }))
+      if (tol !== undefined && s.residual !== undefined && s.residual <= tol) return E.right(finish(s, 'converged', s.counts))
+      if (i >= maxIter) return E.right(finish(s, 'maxIter', s.counts))
+      s = m.step(ctx, s)
     }
-    accept(s)
-    if (s.stop === 'diverged') return finish(s, 'diverged', s.counts, { divergedAt: i, reason: s.reason ?? `solver broke down at iteration ${i}` })
-    if (s.stop === 'converged' || (tol !== undefined && s.residual !== undefined && s.residual <= tol))
-      return finish(s, 'converged', s.counts)
-    if (i >= maxIter) return finish(s, 'maxIter', s.counts)
-    i++
+  } catch (e) {
+    return E.left(faultOf(m.name, e))
   }
-  if (good === undefined) throw new RangeError(`${what}: the solver stream yielded no state`)
-  return finish(good, 'maxIter', good.counts)
 }
 
 /**
- * Run a lower-level solver's stream (states w₀, w₁, …) for at most `maxIter` steps, stopping
- * early when ‖Φ(wₜ) − wₜ‖ ≤ tol or on divergence (see the module comment).
+ * Run a lower-level solver on a problem at λ from w₀ for at most `maxIter` steps, stopping early
+ * when ‖Φ(wₜ) − wₜ‖ ≤ tol, when the solver or a rule stops it, or on divergence (see the module
+ * comment). Checks the solver against the problem, λ, w₀ and the options first (Left).
  */
-export const runLower = <S extends LowerState & StopFlag>(stream: Stream<S>, opts: RunOptions): RunResult<S> =>
-  run('runLower', stream, (s) => s.w, opts, 0)
-
-/**
- * Run a linear-system solver's stream (states v₀, v₁, …) for at most `maxIter` steps, stopping
- * early when the monitored residual is ≤ tol (absolute: pass tol·‖b‖ for a relative test),
- * when the solver stops itself, or on divergence. Given `system`, ‖b‖ enters the blow-up
- * bound and the true residual of the returned iterate is recomputed (one product with ∂₁Φᵀ,
- * not counted in `counts`).
- */
-export const runLinear = <S extends LinearState & StopFlag>(
-  stream: Stream<S>,
-  opts: RunOptions & { readonly system?: LinearSystem },
-): LinearRunResult<S> => {
-  const b = opts.system?.rhs
-  const r = run('runLinear', stream, (s) => s.v, opts, b === undefined ? 0 : nrm2(b.length, b, 1, 0))
-  if (opts.system === undefined) return r
-  return { ...r, trueResidual: trueResidual(opts.system, r.state.v) }
+export const runLower = <S extends LowerState>(
+  m: LowerSolver<S>,
+  problem: BilevelProblem,
+  lambda: RVec,
+  w0: RVec,
+  rng: Rng,
+  opts: RunOptions,
+): E.Either<HypergradError, RunResult<S>> => {
+  const who = `runLower(${(m as { name?: string }).name ?? 'solver'})`
+  const c = firstOf(
+    () => checkRunOptions(who, opts),
+    () => validateLower(who, m as LowerSolver, problem, opts.maxIter),
+    () => checkLambda(who, problem, lambda),
+    () => checkStart(who, 'w₀', w0, problem.dim),
+  )
+  if (E.isLeft(c)) return c
+  return drive(m, { problem, lambda: Float64Array.from(lambda) }, Float64Array.from(w0), rng, opts, (s) => s.w, 0)
 }
 
-/** ‖(I − ∂₁Φᵀ)v − b‖ from scratch: one product with ∂₁Φᵀ. */
-export const trueResidual = (system: LinearSystem, v: RVec): number => {
-  const r: Vec = system.applyJT(v) // ∂₁Φᵀv, then − v + b
-  axpy(v.length, -1, v, 1, 0, r, 1, 0)
-  axpy(v.length, 1, system.rhs, 1, 0, r, 1, 0)
-  return nrm2(r.length, r, 1, 0)
+/**
+ * Run a linear solver on A v = b from v₀ for at most `maxIter` steps, stopping early when the
+ * monitored residual is ≤ tol (absolute: pass tol·‖b‖ for a relative test), when the solver or
+ * a rule stops it, or on divergence; ‖b‖ enters the blow-up bound, and the true residual of the
+ * returned iterate is recomputed. Checks first (Left).
+ */
+export const runLinear = <S extends LinearState>(
+  m: LinearSolver<S>,
+  system: LinearSystem,
+  v0: RVec,
+  rng: Rng,
+  opts: RunOptions,
+): E.Either<HypergradError, LinearRunResult<S>> => {
+  const who = `runLinear(${(m as { name?: string }).name ?? 'solver'})`
+  const c = firstOf(
+    () => checkRunOptions(who, opts),
+    () => validateLinear(who, m as LinearSolver, shapeOfSystem(system), opts.maxIter),
+    () => checkStart(who, 'v₀', v0, system.dim),
+    () => checkStart(who, 'b', system.rhs, system.dim),
+  )
+  if (E.isLeft(c)) return c
+  const r = drive(m, system, Float64Array.from(v0), rng, opts, (s) => s.v, nrm2(system.rhs.length, system.rhs, 1, 0))
+  if (E.isLeft(r)) return r
+  try {
+    return E.right({ ...r.right, trueResidual: trueResidual(system, r.right.state.v) })
+  } catch (e) {
+    return E.left(faultOf(who, e))
+  }
 }

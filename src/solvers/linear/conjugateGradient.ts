@@ -13,16 +13,14 @@
  *
  * The residual reported at each state is the recursive one, rₖ₊₁ = rₖ − αₖ A pₖ (no extra
  * product); in floating point it drifts from the true b − A vₖ once it nears rounding level.
- * `runLinear` given the system recomputes the true residual of the iterate it returns.
+ * `runLinear` recomputes the true residual of the iterate it returns.
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { hgError, type HypergradError } from '../../errors.js'
 import { dot } from '../../linalg/kernels.js'
 import { assertDim, type RVec, type Vec } from '../../linalg/types.js'
-import { fromIterator, type Stream } from '../../stream/stream.js'
-import type { Rng } from '../../random/rng.js'
-import type { StopFlag } from '../run.js'
-import type { Counts, LinearMethod, LinearState, LinearSystem } from '../types.js'
+import { checkTolerance, firstOf, fail } from '../check.js'
+import { complementOf } from '../linearSystem.js'
+import type { LinearSolver, LinearState } from '../types.js'
 
 /** Options of conjugate gradient. */
 export interface ConjugateGradientOptions {
@@ -33,106 +31,98 @@ export interface ConjugateGradientOptions {
   readonly tol?: number
 }
 
-/** A conjugate-gradient state: a LinearState that may end the stream (converged or breakdown). */
-export type CgState = LinearState & StopFlag
-
-/** The method object: a LinearMethod that can refuse a system before running (non-symmetric). */
-export interface ConjugateGradientMethod extends LinearMethod {
-  /** Left (kind 'domain') when the system is not symmetric: CG needs A symmetric positive definite. */
-  check(shape: { readonly symmetric: boolean }, steps: number): E.Either<HypergradError, void>
-  /** The CG stream (deterministic: the random stream is ignored). */
-  iterates(system: LinearSystem, v0: RVec, rng?: Rng): Stream<CgState>
+/** A conjugate-gradient state: vₖ, the recursive residual rₖ, the direction pₖ, rₖᵀrₖ. */
+export interface CgState extends LinearState {
+  readonly residual: number
+  readonly r: RVec
+  readonly p: RVec
+  readonly rr: number
+  /** tol·‖b‖. */
+  readonly threshold: number
+  /** ‖b‖. */
+  readonly bNorm: number
 }
 
-const NOT_SYMMETRIC = 'conjugate gradient needs I − ∂₁Φᵀ symmetric positive definite, but the system is not symmetric (∂₁Φ is not symmetric): use fixed point, Neumann or heavy ball'
+/** Residuals below ROUNDING·‖b‖ are at the rounding level of b. */
+const ROUNDING = 1e-14
+
+const NOT_SYMMETRIC = 'conjugate gradient needs a symmetric positive definite system (I − ∂₁Φᵀ with ∂₁Φ symmetric), but the system is not symmetric: use fixed point, Neumann or heavy ball'
 
 /**
- * Conjugate gradient on (I − ∂₁Φᵀ)v = b. The stream starts at v₀ (iter 0, residual
- * ‖b − Av₀‖, one product unless v₀ = 0) and makes one product with ∂₁Φᵀ per step. It ENDS at
- * the first state whose residual is ≤ tol·‖b‖ (or is exactly 0), which it flags
- * `stop: 'converged'`: that state carries the iterate that met the tolerance. A system that is
- * not symmetric gives a single state flagged `stop: 'diverged'` with the reason; a breakdown
- * (pᵀAp ≤ 0 or non-finite: A not positive definite) ends the stream with a state flagged
- * `stop: 'diverged'` that carries the last good iterate. Lazy and replayable. Throws a
- * RangeError when tol is negative or not finite.
+ * Conjugate gradient on A v = b. The stream starts at v₀ (iter 0, residual ‖b − Av₀‖, one
+ * product unless v₀ = 0) and makes one product with A per step. It ENDS at the first state whose
+ * residual is ≤ tol·‖b‖ (or is exactly 0), which it flags `stop: 'converged'`: that state
+ * carries the iterate that met the tolerance. Its check refuses a system that is not symmetric;
+ * a breakdown (pᵀAp ≤ 0 or non-finite: A not positive definite) ends the stream with a state
+ * flagged `stop: 'diverged'` that carries the last good iterate.
  */
-export const conjugateGradient = (opts: ConjugateGradientOptions = {}): ConjugateGradientMethod => {
-  const tol = opts.tol ?? 1e-14
-  if (!(Number.isFinite(tol) && tol >= 0)) throw new RangeError(`conjugateGradient: tol must be finite and ≥ 0, got ${tol}`)
+export const conjugateGradient = (opts: ConjugateGradientOptions = {}): LinearSolver<CgState> => {
+  const tol = opts?.tol ?? 1e-14
+  const name = 'cg'
   return {
-    name: 'cg',
+    kind: 'linear',
+    name,
     stochastic: false,
-    check: (shape) => (shape.symmetric ? E.right(undefined) : E.left(hgError('domain', NOT_SYMMETRIC))),
-    iterates(system: LinearSystem, v0: RVec): Stream<CgState> {
+    check: (shape) =>
+      firstOf(
+        () => checkTolerance(name, 'tol', tol),
+        () => (shape.symmetric ? E.right(undefined) : fail('domain', name, NOT_SYMMETRIC)),
+      ),
+    init: (system, v0, rng) => {
       const n = system.dim
-      assertDim('conjugateGradient: v₀', n, v0.length)
-      assertDim('conjugateGradient: b', n, system.rhs.length)
-      const start = Float64Array.from(v0)
-      const b = Float64Array.from(system.rhs)
+      const b = system.rhs
       const bNorm = Math.sqrt(dot(n, b, 1, 0, b, 1, 0))
       const threshold = tol * bNorm
-      const symmetric = system.symmetric
-      const applyJT = system.applyJT
-      return fromIterator(function* () {
-        let products = 0
-        const counts = (): Counts => ({ phi: 0, jacW: products, jacLambda: 0 })
-        let x: Vec = Float64Array.from(start)
-        // r₀ = b − (I − ∂₁Φᵀ)v₀.
-        const r = Float64Array.from(b)
-        if (start.some((z) => z !== 0)) {
-          const jv = applyJT(start)
-          assertDim('conjugateGradient: ∂₁Φᵀv', n, jv.length)
-          products++
-          for (let i = 0; i < n; i++) r[i] = r[i]! - start[i]! + jv[i]!
+      const v = Float64Array.from(v0)
+      // r₀ = b − (I − ∂₁Φᵀ)v₀, in the fixed-point form b − v₀ + ∂₁Φᵀv₀.
+      const r = Float64Array.from(b)
+      let products = 0
+      if (v.some((z) => z !== 0)) {
+        const jv = complementOf(system)(v)
+        assertDim('conjugateGradient: ∂₁Φᵀv', n, jv.length)
+        products++
+        for (let i = 0; i < n; i++) r[i] = r[i]! - v[i]! + jv[i]!
+      }
+      const rr = dot(n, r, 1, 0, r, 1, 0)
+      const base = { v, iter: 0, residual: Math.sqrt(rr), r, p: r, rr, threshold, bNorm, rng, counts: { phi: 0, jacW: products, jacLambda: 0 } }
+      if (!system.symmetric) return { ...base, stop: 'diverged', reason: NOT_SYMMETRIC }
+      if (rr === 0 || Math.sqrt(rr) <= threshold) return { ...base, stop: 'converged' }
+      return base
+    },
+    step: (system, s) => {
+      const n = system.dim
+      const { p, r: r0, rr, threshold } = s
+      const k = s.iter + 1
+      // Ap = p − ∂₁Φᵀp.
+      const ap = system.matvec(p)
+      assertDim('conjugateGradient: Ap', n, ap.length)
+      const counts = { phi: 0, jacW: s.counts.jacW + 1, jacLambda: 0 }
+      const pAp = dot(n, p, 1, 0, ap, 1, 0)
+      // pᵀAp = 0 with a residual at the rounding level of b is the end of the iteration (the
+      // recursion has nothing left to reduce), not a breakdown of positive definiteness.
+      if (pAp === 0 && Math.sqrt(rr) <= ROUNDING * s.bNorm) return { ...s, iter: k, counts, stop: 'converged', reason: 'conjugate gradient reached the rounding level of b' }
+      if (!(pAp > 0 && Number.isFinite(pAp)))
+        return {
+          ...s,
+          iter: k,
+          counts,
+          stop: 'diverged',
+          reason: `conjugate gradient broke down at iteration ${k}: pᵀAp = ${pAp} (the system is not positive definite)`,
         }
-        let rr = dot(n, r, 1, 0, r, 1, 0)
-        if (!symmetric) {
-          yield { v: x, iter: 0, residual: Math.sqrt(rr), counts: counts(), stop: 'diverged', reason: NOT_SYMMETRIC }
-          return
-        }
-        if (rr === 0 || Math.sqrt(rr) <= threshold) {
-          yield { v: x, iter: 0, residual: Math.sqrt(rr), counts: counts(), stop: 'converged' }
-          return
-        }
-        yield { v: x, iter: 0, residual: Math.sqrt(rr), counts: counts() }
-        const p = Float64Array.from(r)
-        for (let k = 1; ; k++) {
-          // Ap = p − ∂₁Φᵀp.
-          const ap = applyJT(p)
-          assertDim('conjugateGradient: ∂₁Φᵀp', n, ap.length)
-          products++
-          for (let i = 0; i < n; i++) ap[i] = p[i]! - ap[i]!
-          const pAp = dot(n, p, 1, 0, ap, 1, 0)
-          if (!(pAp > 0 && Number.isFinite(pAp))) {
-            yield {
-              v: x,
-              iter: k,
-              residual: Math.sqrt(rr),
-              counts: counts(),
-              stop: 'diverged',
-              reason: `conjugate gradient broke down at iteration ${k}: pᵀAp = ${pAp} (I − ∂₁Φᵀ is not positive definite)`,
-            }
-            return
-          }
-          const alpha = rr / pAp
-          const xNext = Float64Array.from(x)
-          for (let i = 0; i < n; i++) {
-            xNext[i] = xNext[i]! + alpha * p[i]!
-            r[i] = r[i]! - alpha * ap[i]!
-          }
-          const rrNext = dot(n, r, 1, 0, r, 1, 0)
-          x = xNext
-          const res = Math.sqrt(rrNext)
-          if (rrNext === 0 || res <= threshold) {
-            yield { v: x, iter: k, residual: res, counts: counts(), stop: 'converged' }
-            return
-          }
-          yield { v: x, iter: k, residual: res, counts: counts() }
-          const beta = rrNext / rr
-          for (let i = 0; i < n; i++) p[i] = r[i]! + beta * p[i]!
-          rr = rrNext
-        }
-      })
+      const alpha = rr / pAp
+      const v: Vec = Float64Array.from(s.v)
+      const r = new Float64Array(n)
+      for (let i = 0; i < n; i++) {
+        v[i] = v[i]! + alpha * p[i]!
+        r[i] = r0[i]! - alpha * ap[i]!
+      }
+      const rrNext = dot(n, r, 1, 0, r, 1, 0)
+      const residual = Math.sqrt(rrNext)
+      if (rrNext === 0 || residual <= threshold) return { ...s, v, iter: k, residual, r, rr: rrNext, counts, stop: 'converged' }
+      const beta = rrNext / rr
+      const pNext = new Float64Array(n)
+      for (let i = 0; i < n; i++) pNext[i] = r[i]! + beta * p[i]!
+      return { ...s, v, iter: k, residual, r, p: pNext, rr: rrNext, counts }
     },
   }
 }

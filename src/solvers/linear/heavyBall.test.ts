@@ -3,10 +3,12 @@ import { denseAt, diff, gaussianVec, norm, quadratic } from '../../hypergrad/fix
 import { matVec } from '../../linalg/matrix.js'
 import { seed } from '../../random/rng.js'
 import { take, toArray } from '../../stream/stream.js'
-import { heavyBallParams } from '../lower/heavyBall.js'
+import { heavyBallParams } from '../params.js'
+import { orThrow } from '../../errors.js'
 import { linearSystemAt } from '../linearSystem.js'
 import { fixedPointLinear } from './fixedPoint.js'
 import { heavyBallLinear } from './heavyBall.js'
+import { iter, refusal } from '../testing.test-util.js'
 
 const rng = seed(0)
 const p = quadratic(41, 7, 2, 1, 100)
@@ -20,7 +22,7 @@ describe('heavyBallLinear', () => {
     const beta = 0.4
     const eta = 0.9
     const v0 = gaussianVec(5, p.dim)
-    const s = toArray(take(5)(heavyBallLinear({ beta, eta }).iterates(system, v0, rng)))
+    const s = toArray(take(5)(iter(heavyBallLinear({ beta, eta }), system, v0, rng)))
     let prev = v0
     for (let k = 0; k < 4; k++) {
       const v = s[k]!.v
@@ -32,20 +34,22 @@ describe('heavyBallLinear', () => {
     }
   })
   it('with β = 0, η = 1 it is the fixed-point iteration', () => {
-    const a = toArray(take(10)(heavyBallLinear({ beta: 0 }).iterates(system, new Float64Array(p.dim), rng)))
-    const b = toArray(take(10)(fixedPointLinear().iterates(system, new Float64Array(p.dim), rng)))
+    const a = toArray(take(10)(iter(heavyBallLinear({ beta: 0 }), system, new Float64Array(p.dim), rng)))
+    const b = toArray(take(10)(iter(fixedPointLinear(), system, new Float64Array(p.dim), rng)))
     a.forEach((s, k) => expect(diff(s.v, b[k]!.v)).toBeLessThan(1e-13 * (1 + norm(b[k]!.v))))
   })
   it('with the optimal parameters for spectrum [ατ, αL], ‖vₖ − v*‖ ≤ (2k+1) q_HBᵏ ‖v₀ − v*‖', () => {
     // Same per-eigenmode argument as for the lower heavy ball; I − ∂₁Φᵀ = α∇²ℓ.
     const { tau, L } = p.lower.curvature(lambda)
-    const hb = heavyBallParams(tau, L, p.alpha)
+    const hb = orThrow(heavyBallParams(tau, L, p.alpha))
     const e0 = norm(dense.v)
-    const states = toArray(take(150)(heavyBallLinear({ beta: hb.beta, eta: hb.eta }).iterates(system, new Float64Array(p.dim), rng)))
+    const states = toArray(take(150)(iter(heavyBallLinear({ beta: hb.beta, eta: hb.eta }), system, new Float64Array(p.dim), rng)))
     states.forEach((s, k) => expect(diff(s.v, dense.v)).toBeLessThanOrEqual((2 * k + 1) * hb.rate ** k * e0 * (1 + 1e-9) + 1e-12 * e0))
   })
   it('rejects bad parameters', () => {
-    expect(() => heavyBallLinear({ beta: 1.2 })).toThrow(RangeError)
-    expect(() => heavyBallLinear({ beta: 0.2, eta: -1 })).toThrow(RangeError)
+    const shape = { stochastic: false, symmetric: true }
+    expect(refusal(heavyBallLinear({ beta: 1.2 }), shape)).toBe('domain')
+    expect(refusal(heavyBallLinear({ beta: 0.2, eta: -1 }), shape)).toBe('domain')
+    expect(refusal(heavyBallLinear({ beta: 0.2 }), shape)).toBeUndefined()
   })
 })

@@ -14,54 +14,54 @@
  * order of the floating-point operations (a running sum of powers against repeated
  * application of the affine map).
  */
+import * as E from 'fp-ts/lib/Either.js'
 import { assertDim, type RVec, type Vec } from '../../linalg/types.js'
-import { fromIterator, type Stream } from '../../stream/stream.js'
-import type { Counts, LinearMethod, LinearState, LinearSystem } from '../types.js'
+import { complementOf } from '../linearSystem.js'
+import type { LinearSolver, LinearState } from '../types.js'
 
-const isZero = (x: RVec): boolean => {
-  for (let i = 0; i < x.length; i++) if (x[i] !== 0) return false
-  return true
+/** A Neumann state: the partial sum vₖᴺ, the next term (∂₁Φᵀ)ᵏ r₀ and its norm (the residual). */
+export interface NeumannState extends LinearState {
+  readonly residual: number
+  readonly term: RVec
+}
+
+const normOf = (x: RVec): number => {
+  let s = 0
+  for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!
+  return Math.sqrt(s)
 }
 
 /**
  * The truncated Neumann series solver (see the module comment for its indexing). State k
- * reports the residual ‖(I − ∂₁Φᵀ)vₖᴺ − b‖ = ‖(∂₁Φᵀ)ᵏ r₀‖, the norm of the next term, which
- * the step that builds state k + 1 needs anyway: `counts.jacW` of state k is k (+ 1 when
- * v₀ ≠ 0, for r₀). In exact arithmetic this residual is the true one. Lazy and replayable.
+ * reports the residual ‖(I − ∂₁Φᵀ)vₖᴺ − b‖ = ‖(∂₁Φᵀ)ᵏ r₀‖, the norm of the next term, which the
+ * step that builds state k + 1 needs anyway: `counts.jacW` of state k is k (+ 1 when v₀ ≠ 0,
+ * for r₀). In exact arithmetic this residual is the true one.
  */
-export const neumann = (): LinearMethod => ({
+export const neumann = (): LinearSolver<NeumannState> => ({
+  kind: 'linear',
   name: 'neumann',
   stochastic: false,
-  iterates(system: LinearSystem, v0: RVec): Stream<LinearState> {
-    assertDim('neumann: v₀', system.dim, v0.length)
-    assertDim('neumann: b', system.dim, system.rhs.length)
+  check: () => E.right(undefined),
+  init: (system, v0, rng) => {
     const start = Float64Array.from(v0)
-    const b = Float64Array.from(system.rhs)
-    const warm = !isZero(start)
-    return fromIterator(function* () {
-      // r₀ = b − v₀ + ∂₁Φᵀv₀ (one product unless v₀ = 0): the next term of the series.
-      let term: Vec
-      let products = 0
-      if (warm) {
-        term = system.applyJT(start)
-        assertDim('neumann: ∂₁Φᵀv', start.length, term.length)
-        products++
-        for (let i = 0; i < term.length; i++) term[i] = b[i]! - start[i]! + term[i]!
-      } else term = Float64Array.from(b)
-      let acc: Vec = start
-      for (let k = 0; ; k++) {
-        let s = 0
-        for (let i = 0; i < term.length; i++) s += term[i]! * term[i]!
-        const counts: Counts = { phi: 0, jacW: products, jacLambda: 0 }
-        yield { v: acc, iter: k, residual: Math.sqrt(s), counts }
-        const sum = new Float64Array(acc.length)
-        for (let i = 0; i < sum.length; i++) sum[i] = acc[i]! + term[i]!
-        acc = sum
-        const next = system.applyJT(term) // (∂₁Φᵀ)^{k+1} r₀
-        assertDim('neumann: ∂₁Φᵀv', term.length, next.length)
-        products++
-        term = next
-      }
-    })
+    const b = system.rhs
+    // r₀ = b − v₀ + ∂₁Φᵀv₀ (one product unless v₀ = 0): the next term of the series.
+    let term: Vec
+    let products = 0
+    if (start.some((z) => z !== 0)) {
+      term = complementOf(system)(start)
+      assertDim('neumann: ∂₁Φᵀv', start.length, term.length)
+      products++
+      for (let i = 0; i < term.length; i++) term[i] = b[i]! - start[i]! + term[i]!
+    } else term = Float64Array.from(b)
+    return { v: start, iter: 0, residual: normOf(term), term, rng, counts: { phi: 0, jacW: products, jacLambda: 0 } }
+  },
+  step: (system, s) => {
+    const { v: acc, term } = s
+    const sum = new Float64Array(acc.length)
+    for (let i = 0; i < sum.length; i++) sum[i] = acc[i]! + term[i]!
+    const next = complementOf(system)(term) // (∂₁Φᵀ)^{k+1} r₀
+    assertDim('neumann: ∂₁Φᵀv', term.length, next.length)
+    return { v: sum, iter: s.iter + 1, residual: normOf(next), term: next, rng: s.rng, counts: { phi: 0, jacW: s.counts.jacW + 1, jacLambda: 0 } }
   },
 })

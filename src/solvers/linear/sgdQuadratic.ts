@@ -13,15 +13,12 @@
  * Krasnoselskii–Mann iteration, computed along different floating-point paths (the gradient
  * first, then the step), so their agreement is a check of that identity.
  */
-import * as E from 'fp-ts/lib/Either.js'
-import { hgError, type HypergradError } from '../../errors.js'
-import { assertDim, type RVec, type Vec } from '../../linalg/types.js'
-import { minibatch, type Rng } from '../../random/rng.js'
+import { assertDim } from '../../linalg/types.js'
+import { minibatch } from '../../random/rng.js'
 import type { Schedule } from '../../schedule/schedule.js'
-import { fromIterator, type Stream } from '../../stream/stream.js'
-import { checkSchedule, checkStep, throwLeft } from '../lower/sgd.js'
-import type { LinearState, LinearSystem } from '../types.js'
-import { checkStochasticShape, shapeOfSystem, stochasticParts, type CheckedLinearMethod, type SystemShape } from './stochasticFixedPoint.js'
+import { checkSchedule, checkStochasticShape, fail, firstOf, stepFailure } from '../check.js'
+import { complementHatOf } from '../linearSystem.js'
+import type { LinearSolver, LinearState } from '../types.js'
 
 /** Options of `sgdQuadratic`: its own step sizes γ (not η). */
 export interface SgdQuadraticOptions {
@@ -35,49 +32,41 @@ export interface SgdQuadraticOptions {
 
 /**
  * SGD on g(v) = ½vᵀ(I − ∂₁Φᵀ)v − vᵀ∇₁E (SID §5): vₖ₊₁ = vₖ − γₖ(vₖ − ∂₁Φ̂(w, λ, ζ̂ₖ)ᵀvₖ − ∇₁E).
- * Needs a stochastic, symmetric system (otherwise g's gradient is not (I − ∂₁Φᵀ)v − ∇₁E).
- * One minibatch per step from the given Rng (replayable); counts.jacW = k·b/n; no residual.
+ * Its check needs a stochastic, symmetric system (otherwise g's gradient is not
+ * (I − ∂₁Φᵀ)v − ∇₁E). One minibatch per step; counts.jacW = k·b/n; no residual.
  */
-export const sgdQuadratic = (opts: SgdQuadraticOptions): CheckedLinearMethod => {
-  const { gamma, batchSize, replace = false } = opts
-  const name = `sgd-quadratic(${gamma.describe}, b=${batchSize}${replace ? ', with replacement' : ''})`
-  const check = (shape: SystemShape, steps: number): E.Either<HypergradError, void> => {
-    if (!shape.symmetric)
-      return E.left(hgError('config', `${name}: SGD on the quadratic needs a symmetric ∂₁Φ; use stochasticFixedPoint (SID eq. 29) instead`))
-    const c = checkStochasticShape(name, shape, batchSize, replace)
-    return E.isLeft(c) ? c : checkSchedule(name, gamma, steps)
-  }
+export const sgdQuadratic = (opts: SgdQuadraticOptions): LinearSolver => {
+  const gamma = opts?.gamma
+  const batchSize = opts?.batchSize
+  const replace = opts?.replace ?? false
+  const name = `sgd-quadratic(${gamma?.describe ?? 'no schedule'}, b=${batchSize}${replace ? ', with replacement' : ''})`
   return {
+    kind: 'linear',
     name,
     stochastic: true,
     batchSize,
-    check,
-    iterates(system: LinearSystem, v0: RVec, rng: Rng): Stream<LinearState> {
-      throwLeft(check(shapeOfSystem(system), 1))
-      const { hat, n } = stochasticParts(name, system)
-      const d = system.dim
-      assertDim(`${name}: v0`, d, v0.length)
-      const start = Float64Array.from(v0)
+    check: (shape, steps) =>
+      firstOf(
+        () => (shape.symmetric ? checkStochasticShape(name, shape, batchSize, replace) : fail('config', name, 'SGD on the quadratic needs a symmetric ∂₁Φ; use stochasticFixedPoint (SID eq. 29) instead')),
+        () => checkSchedule(name, gamma, steps, 'γ'),
+      ),
+    init: (_system, v0, rng) => ({ v: Float64Array.from(v0), iter: 0, rng, counts: { phi: 0, jacW: 0, jacLambda: 0 } }),
+    step: (system, s): LinearState => {
+      const k = s.iter
+      const g = gamma.at(k)
+      if (!(g > 0 && g < Infinity)) return stepFailure(name, gamma, s, 'γ')
+      const n = system.nSamples!
+      const [batch, rng] = minibatch(s.rng, n, batchSize, replace)
+      const v = s.v
+      const d = v.length
       const rhs = system.rhs
-      return fromIterator(function* () {
-        let v: Vec = Float64Array.from(start)
-        let r = rng
-        yield { v, iter: 0, counts: { phi: 0, jacW: 0, jacLambda: 0 } }
-        for (let k = 0; ; k++) {
-          const g = gamma.at(k)
-          if (!(Number.isFinite(g) && g > 0)) throwLeft(checkStep(name, g, `step γ_${k}`))
-          const [batch, next] = minibatch(r, n, batchSize, replace)
-          r = next
-          const out = hat(batch, v)
-          if (out.length !== d) assertDim(`${name}: applyJTHat`, d, out.length)
-          for (let i = 0; i < d; i++) {
-            const grad = v[i]! - out[i]! - rhs[i]!
-            out[i] = v[i]! - g * grad
-          }
-          v = out
-          yield { v, iter: k + 1, counts: { phi: 0, jacW: ((k + 1) * batchSize) / n, jacLambda: 0 } }
-        }
-      })
+      const out = complementHatOf(system)!(batch, v)
+      if (out.length !== d) assertDim(`${name}: ∂₁Φ̂ᵀv`, d, out.length)
+      for (let i = 0; i < d; i++) {
+        const grad = v[i]! - out[i]! - rhs[i]!
+        out[i] = v[i]! - g * grad
+      }
+      return { v: out, iter: k + 1, rng, counts: { phi: 0, jacW: ((k + 1) * batchSize) / n, jacLambda: 0 } }
     },
   }
 }

@@ -8,8 +8,10 @@ import { seed, type Rng } from '../../random/rng.js'
 import { take, toArray } from '../../stream/stream.js'
 import { linearSystemAt } from '../linearSystem.js'
 import type { LinearSystem } from '../types.js'
-import { checkLinearMethod, shapeOfSystem } from './stochasticFixedPoint.js'
+import { shapeOfSystem } from '../check.js'
+import { orThrow as unwrap } from '../../errors.js'
 import { neumannDraw, neumannProduct, stochasticNeumann } from './stochasticNeumann.js'
+import { iter, refusal } from '../testing.test-util.js'
 
 // Two samples, so that every draw can be enumerated: 2ᴷ batch sequences for each K.
 const problem = orThrow(quadraticProblem({ dim: 3, hyperDim: 2, nSamples: 2, seed: 4 }))
@@ -22,7 +24,7 @@ const truncatedSeries = (s: LinearSystem, eta: number, N: number): Float64Array 
   let u = Float64Array.from(s.rhs)
   for (let i = 0; i < N; i++) {
     for (let j = 0; j < s.dim; j++) out[j] = out[j]! + eta * u[j]!
-    const ju = s.applyJT(u)
+    const ju = s.complement!(u)
     u = u.map((x, j) => x - eta * (x - ju[j]!))
   }
   return out
@@ -34,7 +36,7 @@ const enumeratedMean = (s: LinearSystem, eta: number, N: number): Float64Array =
   for (let K = 0; K < N; K++) {
     for (let code = 0; code < 2 ** K; code++) {
       const batches = Array.from({ length: K }, (_, i) => Int32Array.of((code >> i) & 1))
-      const est = neumannProduct(s, batches, eta, N)
+      const est = unwrap(neumannProduct(s, batches, eta, N))
       const p = 1 / N / 2 ** K
       for (let j = 0; j < s.dim; j++) out[j] = out[j]! + p * est[j]!
     }
@@ -44,7 +46,7 @@ const enumeratedMean = (s: LinearSystem, eta: number, N: number): Float64Array =
 
 const denseSolution = (s: LinearSystem): Float64Array => {
   const a = denseOf(s.dim, (v) => {
-    const j = s.applyJT(v)
+    const j = s.complement!(v)
     return v.map((x, i) => x - j[i]!)
   })
   return luSolve(a, s.rhs)!
@@ -62,12 +64,12 @@ describe('stochasticNeumann (Ghadimi & Wang 2018; SID footnote 1)', () => {
     const N = 6
     let v = new Float64Array(3)
     for (let k = 0; k < N; k++) {
-      const j = system.applyJT(v)
+      const j = system.complement!(v)
       v = j.map((x, i) => x + system.rhs[i]!)
     }
     expect(distance(enumeratedMean(system, 1, N), v)).toBeLessThan(1e-12)
     const exact = denseSolution(system)
-    const M = denseOf(3, (u) => system.applyJT(u))
+    const M = denseOf(3, (u) => system.complement!(u))
     for (const n of [2, 6, 12]) expect(distance(truncatedSeries(system, 1, n), exact)).toBeLessThanOrEqual(spectralNorm(M) ** n * norm(exact) * (1 + 1e-9))
   })
 
@@ -79,7 +81,7 @@ describe('stochasticNeumann (Ghadimi & Wang 2018; SID footnote 1)', () => {
     const sq = new Float64Array(3)
     let r: Rng = seed(10)
     for (let s = 0; s < S; s++) {
-      const d = neumannDraw(system, opts, r)
+      const d = unwrap(neumannDraw(system, opts, r))
       r = d.rng
       for (let j = 0; j < 3; j++) {
         sum[j] = sum[j]! + d.estimate[j]!
@@ -95,13 +97,13 @@ describe('stochasticNeumann (Ghadimi & Wang 2018; SID footnote 1)', () => {
 
   it('as a linear method, state k is the average of the first k draws, and counts K·b/n per draw', () => {
     const opts = { maxTerms: 5, eta: 1, batchSize: 1 }
-    const st = toArray(take(30)(stochasticNeumann(opts).iterates(system, Float64Array.of(9, 9, 9), seed(3))))
+    const st = toArray(take(30)(iter(stochasticNeumann(opts), system, Float64Array.of(9, 9, 9), seed(3))))
     expect(Array.from(st[0]!.v)).toEqual([9, 9, 9])
     let r: Rng = seed(3)
     const sum = new Float64Array(3)
     let products = 0
     for (let k = 1; k < 30; k++) {
-      const d = neumannDraw(system, opts, r)
+      const d = unwrap(neumannDraw(system, opts, r))
       r = d.rng
       products += d.products
       for (let j = 0; j < 3; j++) sum[j] = sum[j]! + d.estimate[j]!
@@ -109,18 +111,17 @@ describe('stochasticNeumann (Ghadimi & Wang 2018; SID footnote 1)', () => {
       expect(st[k]!.counts.jacW).toBeCloseTo(products / 2, 12)
     }
     // Replay.
-    const again = toArray(take(30)(stochasticNeumann(opts).iterates(system, Float64Array.of(9, 9, 9), seed(3))))
+    const again = toArray(take(30)(iter(stochasticNeumann(opts), system, Float64Array.of(9, 9, 9), seed(3))))
     again.forEach((s, k) => expect(Array.from(s.v)).toEqual(Array.from(st[k]!.v)))
   })
 
   it('rejects bad maxTerms, η, batch size and a deterministic system', () => {
     const sh = shapeOfSystem(system)
-    const kind = (e: E.Either<{ kind: string }, void>): string | undefined => (E.isLeft(e) ? e.left.kind : undefined)
-    expect(kind(checkLinearMethod(stochasticNeumann({ maxTerms: 0, batchSize: 1 }), sh, 1))).toBe('domain')
-    expect(kind(checkLinearMethod(stochasticNeumann({ maxTerms: 2.5, batchSize: 1 }), sh, 1))).toBe('domain')
-    expect(kind(checkLinearMethod(stochasticNeumann({ maxTerms: 3, eta: 0, batchSize: 1 }), sh, 1))).toBe('domain')
-    expect(kind(checkLinearMethod(stochasticNeumann({ maxTerms: 3, batchSize: 3 }), sh, 1))).toBe('domain')
-    expect(kind(checkLinearMethod(stochasticNeumann({ maxTerms: 3, batchSize: 1 }), { stochastic: false, symmetric: true }, 1))).toBe('config')
-    expect(kind(checkLinearMethod(stochasticNeumann({ maxTerms: 3, batchSize: 2 }), sh, 1))).toBeUndefined()
+    expect(refusal(stochasticNeumann({ maxTerms: 0, batchSize: 1 }), sh, 1)).toBe('domain')
+    expect(refusal(stochasticNeumann({ maxTerms: 2.5, batchSize: 1 }), sh, 1)).toBe('domain')
+    expect(refusal(stochasticNeumann({ maxTerms: 3, eta: 0, batchSize: 1 }), sh, 1)).toBe('domain')
+    expect(refusal(stochasticNeumann({ maxTerms: 3, batchSize: 3 }), sh, 1)).toBe('domain')
+    expect(refusal(stochasticNeumann({ maxTerms: 3, batchSize: 1 }), { stochastic: false, symmetric: true }, 1)).toBe('config')
+    expect(refusal(stochasticNeumann({ maxTerms: 3, batchSize: 2 }), sh, 1)).toBeUndefined()
   })
 })

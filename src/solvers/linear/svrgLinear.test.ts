@@ -9,8 +9,10 @@ import { normals, seed } from '../../random/rng.js'
 import { take, toArray } from '../../stream/stream.js'
 import { linearSystemAt } from '../linearSystem.js'
 import type { LinearSystem } from '../types.js'
-import { checkLinearMethod, shapeOfSystem } from './stochasticFixedPoint.js'
+import { shapeOfSystem } from '../check.js'
+import { fixedPointSystem } from '../linearSystem.js'
 import { svrgLinear } from './svrgLinear.js'
+import { iter, refusal } from '../testing.test-util.js'
 
 const problem = orThrow(quadraticProblem({ dim: 5, hyperDim: 2, nSamples: 16, seed: 12 }))
 const lambda = Float64Array.of(1, -1)
@@ -18,7 +20,7 @@ const system = linearSystemAt(problem, lambda, Float64Array.of(0.1, 0.2, 0.3, 0.
 
 const denseSolution = (s: LinearSystem): Float64Array => {
   const a = denseOf(s.dim, (v) => {
-    const j = s.applyJT(v)
+    const j = s.complement!(v)
     return v.map((x, i) => x - j[i]!)
   })
   return luSolve(a, s.rhs)!
@@ -53,22 +55,21 @@ const nonSymmetric = (): LinearSystem => {
   })
   // Re-centre after scaling so that the mean of the Jᵢ is exactly their average.
   const mean = matrix(d, d, new Float64Array(d * d).map((_, j) => per.reduce((a, m) => a + m.data[j]!, 0) / n))
-  return {
-    dim: d,
-    applyJT: (v) => matTVec(mean, v),
-    applyJTHat: (batch, v) => {
-      const out = new Float64Array(d)
-      for (const i of batch) {
-        const x = matTVec(per[i]!, v)
-        for (let j = 0; j < d; j++) out[j] = out[j]! + x[j]! / batch.length
-      }
-      return out
-    },
-    nSamples: n,
-    rhs: Float64Array.of(1, -2, 0.5, 1),
+  return fixedPointSystem((v) => matTVec(mean, v), Float64Array.of(1, -2, 0.5, 1), {
     symmetric: false,
     q: spectralNorm(mean),
-  }
+    stochastic: {
+      nSamples: n,
+      complementHat: (batch, v) => {
+        const out = new Float64Array(d)
+        for (const i of batch) {
+          const x = matTVec(per[i]!, v)
+          for (let j = 0; j < d; j++) out[j] = out[j]! + x[j]! / batch.length
+        }
+        return out
+      },
+    },
+  })
 }
 
 describe('svrgLinear (SVRG on the linear system)', () => {
@@ -76,7 +77,7 @@ describe('svrgLinear (SVRG on the linear system)', () => {
     const exact = denseSolution(system)
     const m = svrgLinear({ batchSize: 2 })
     const T = 500
-    const errors = toArray(take(T + 1)(m.iterates(system, new Float64Array(5), seed(3)))).map((s) => distance(s.v, exact))
+    const errors = toArray(take(T + 1)(iter(m, system, new Float64Array(5), seed(3)))).map((s) => distance(s.v, exact))
     expect(errors[T]!).toBeLessThan(1e-10)
     const epoch = 16
     const ratios: number[] = []
@@ -89,17 +90,17 @@ describe('svrgLinear (SVRG on the linear system)', () => {
   it('converges linearly on a non-symmetric finite-sum system too (variance-reduced eq. 29)', () => {
     const s = nonSymmetric()
     const exact = denseSolution(s)
-    const errors = toArray(take(401)(svrgLinear({ eta: 0.5, batchSize: 1 }).iterates(s, new Float64Array(4), seed(5)))).map((x) => distance(x.v, exact))
+    const errors = toArray(take(401)(iter(svrgLinear({ eta: 0.5, batchSize: 1 }), s, new Float64Array(4), seed(5)))).map((x) => distance(x.v, exact))
     expect(errors[400]!).toBeLessThan(1e-10)
     expect(errors[200]!).toBeLessThan(1e-4 * errors[0]!)
   })
 
   it('with b = n every step is the deterministic relaxed step v + η(∂₁Φᵀv + b − v)', () => {
     const eta = 0.6
-    const st = toArray(take(7)(svrgLinear({ eta, batchSize: 16, epochLength: 3 }).iterates(system, new Float64Array(5), seed(1))))
+    const st = toArray(take(7)(iter(svrgLinear({ eta, batchSize: 16, epochLength: 3 }), system, new Float64Array(5), seed(1))))
     let v: Float64Array = new Float64Array(5)
     for (let k = 1; k < 7; k++) {
-      const j = system.applyJT(v)
+      const j = system.complement!(v)
       v = v.map((x, i) => x + eta * (j[i]! + system.rhs[i]! - x))
       expect(distance(st[k]!.v, v)).toBeLessThan(1e-12)
     }
@@ -107,7 +108,7 @@ describe('svrgLinear (SVRG on the linear system)', () => {
 
   it('replays bit for bit; counts one minibatch product per step and one full product per snapshot', () => {
     const m = svrgLinear({ batchSize: 4, epochLength: 5 })
-    const s = take(12)(m.iterates(system, new Float64Array(5), seed(2)))
+    const s = take(12)(iter(m, system, new Float64Array(5), seed(2)))
     const a = toArray(s)
     const b = toArray(s)
     a.forEach((x, k) => {
@@ -118,11 +119,10 @@ describe('svrgLinear (SVRG on the linear system)', () => {
   })
 
   it('rejects a deterministic system, a batch larger than n, a bad step or epoch length', () => {
-    const kind = (e: E.Either<{ kind: string }, void>): string | undefined => (E.isLeft(e) ? e.left.kind : undefined)
-    expect(kind(checkLinearMethod(svrgLinear(), { stochastic: false, symmetric: true }, 3))).toBe('config')
-    expect(kind(checkLinearMethod(svrgLinear({ batchSize: 17 }), shapeOfSystem(system), 3))).toBe('domain')
-    expect(kind(checkLinearMethod(svrgLinear({ eta: 0 }), shapeOfSystem(system), 3))).toBe('domain')
-    expect(kind(checkLinearMethod(svrgLinear({ epochLength: 1.5 }), shapeOfSystem(system), 3))).toBe('domain')
-    expect(kind(checkLinearMethod(svrgLinear(), shapeOfSystem(system), 3))).toBeUndefined()
+    expect(refusal(svrgLinear(), { stochastic: false, symmetric: true }, 3)).toBe('config')
+    expect(refusal(svrgLinear({ batchSize: 17 }), shapeOfSystem(system), 3)).toBe('domain')
+    expect(refusal(svrgLinear({ eta: 0 }), shapeOfSystem(system), 3)).toBe('domain')
+    expect(refusal(svrgLinear({ epochLength: 1.5 }), shapeOfSystem(system), 3)).toBe('domain')
+    expect(refusal(svrgLinear(), shapeOfSystem(system), 3)).toBeUndefined()
   })
 })

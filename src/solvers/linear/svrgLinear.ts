@@ -11,14 +11,11 @@
  * g(v) = ½vᵀ(I − ∂₁Φᵀ)v − vᵀ∇₁E of SID §5, and it converges linearly on a finite sum; for a
  * non-symmetric ∂₁Φ it is the variance-reduced form of SID eq. 29 (no quadratic behind it).
  */
-import * as E from 'fp-ts/lib/Either.js'
-import { hgError, type HypergradError } from '../../errors.js'
 import { assertDim, type RVec, type Vec } from '../../linalg/types.js'
-import { sampleWithoutReplacement, type Rng } from '../../random/rng.js'
-import { fromIterator, type Stream } from '../../stream/stream.js'
-import { checkStep, throwLeft } from '../lower/sgd.js'
-import type { LinearState, LinearSystem } from '../types.js'
-import { checkStochasticShape, shapeOfSystem, stochasticParts, type CheckedLinearMethod, type SystemShape } from './stochasticFixedPoint.js'
+import { sampleWithoutReplacement } from '../../random/rng.js'
+import { checkInteger, checkPositive, checkStochasticShape, firstOf, whenDefined } from '../check.js'
+import { complementHatOf, complementOf } from '../linearSystem.js'
+import type { LinearSolver, LinearState } from '../types.js'
 
 /** Options of `svrgLinear`. */
 export interface SvrgLinearOptions {
@@ -34,65 +31,60 @@ export interface SvrgLinearOptions {
   readonly batchSize?: number
 }
 
-/** The default svrgLinear step. */
-export const SVRG_LINEAR_DEFAULT_ETA = 0.5
+/** An SVRG state: vₖ, the snapshot ṽ and ∂₁Φᵀṽ + ∇₁E at it. */
+export interface SvrgLinearState extends LinearState {
+  readonly snap: RVec
+  readonly anchor: RVec
+  readonly snapshots: number
+}
 
 /**
  * SVRG on (I − ∂₁Φᵀ)v = ∇₁E (see the file comment). Needs a stochastic system. Snapshots at
- * k = 0, m, 2m, … (each one full product: counts.jacW += 1), b/n per step. Replayable: the
- * stream restarts from the given Rng on every iteration. No residual is computed.
+ * k = 0, m, 2m, … (each one full product: counts.jacW += 1), b/n per step. No residual.
  */
-export const svrgLinear = (opts: SvrgLinearOptions = {}): CheckedLinearMethod => {
-  const eta = opts.eta ?? SVRG_LINEAR_DEFAULT_ETA
-  const b = opts.batchSize ?? 1
-  const name = `svrg-linear(η=${eta}, b=${b}${opts.epochLength === undefined ? '' : `, m=${opts.epochLength}`})`
-  const check = (shape: SystemShape): E.Either<HypergradError, void> => {
-    const m = opts.epochLength
-    if (m !== undefined && !(Number.isInteger(m) && m >= 1))
-      return E.left(hgError('domain', `${name}: epoch length must be an integer ≥ 1, got ${m}`))
-    const c = checkStochasticShape(name, shape, b)
-    return E.isLeft(c) ? c : checkStep(name, eta)
-  }
+export const svrgLinear = (opts: SvrgLinearOptions = {}): LinearSolver<SvrgLinearState> => {
+  const eta = opts?.eta ?? 0.5
+  const b = opts?.batchSize ?? 1
+  const name = `svrg-linear(η=${eta}, b=${b}${opts?.epochLength === undefined ? '' : `, m=${opts.epochLength}`})`
   return {
+    kind: 'linear',
     name,
     stochastic: true,
     batchSize: b,
-    check,
-    iterates(system: LinearSystem, v0: RVec, rng: Rng): Stream<LinearState> {
-      throwLeft(check(shapeOfSystem(system)))
-      const { hat, n } = stochasticParts(name, system)
+    check: (shape) =>
+      firstOf(
+        () => whenDefined(opts?.epochLength, (m) => checkInteger(name, 'epoch length', m, 1)),
+        () => checkStochasticShape(name, shape, b),
+        () => checkPositive(name, 'η', eta),
+      ),
+    init: (_system, v0, rng) => {
+      const v = Float64Array.from(v0)
+      return { v, iter: 0, rng, snap: v, anchor: v, snapshots: 0, counts: { phi: 0, jacW: 0, jacLambda: 0 } }
+    },
+    step: (system, s) => {
+      const n = system.nSamples!
       const d = system.dim
-      assertDim(`${name}: v0`, d, v0.length)
-      const start = Float64Array.from(v0)
       const rhs = system.rhs
-      const m = opts.epochLength ?? 2 * Math.ceil(n / b)
-      return fromIterator(function* () {
-        let v: Vec = Float64Array.from(start)
-        let r = rng
-        let snap: RVec = v
-        // ∂₁Φᵀṽ + ∇₁E at the snapshot, and the buffer for vₖ − ṽ (both owned by this iteration).
-        const anchor = new Float64Array(d)
-        const diff = new Float64Array(d)
-        let snapshots = 0
-        yield { v, iter: 0, counts: { phi: 0, jacW: 0, jacLambda: 0 } }
-        for (let k = 0; ; k++) {
-          if (k % m === 0) {
-            snap = v
-            const jt = system.applyJT(snap)
-            if (jt.length !== d) assertDim(`${name}: applyJT`, d, jt.length)
-            for (let i = 0; i < d; i++) anchor[i] = jt[i]! + rhs[i]!
-            snapshots++
-          }
-          const [batch, next] = sampleWithoutReplacement(r, n, b)
-          r = next
-          for (let i = 0; i < d; i++) diff[i] = v[i]! - snap[i]!
-          const out = hat(batch, diff)
-          if (out.length !== d) assertDim(`${name}: applyJTHat`, d, out.length)
-          for (let i = 0; i < d; i++) out[i] = v[i]! + eta * (out[i]! + anchor[i]! - v[i]!)
-          v = out
-          yield { v, iter: k + 1, counts: { phi: 0, jacW: (b * (k + 1)) / n + snapshots, jacLambda: 0 } }
-        }
-      })
+      const m = opts?.epochLength ?? 2 * Math.ceil(n / b)
+      const k = s.iter
+      const v = s.v
+      let { snap, anchor, snapshots } = s
+      if (k % m === 0) {
+        snap = v
+        const jt = complementOf(system)(snap)
+        if (jt.length !== d) assertDim(`${name}: ∂₁Φᵀv`, d, jt.length)
+        const a = new Float64Array(d)
+        for (let i = 0; i < d; i++) a[i] = jt[i]! + rhs[i]!
+        anchor = a
+        snapshots++
+      }
+      const [batch, rng] = sampleWithoutReplacement(s.rng, n, b)
+      const diff = new Float64Array(d)
+      for (let i = 0; i < d; i++) diff[i] = v[i]! - snap[i]!
+      const out: Vec = complementHatOf(system)!(batch, diff)
+      if (out.length !== d) assertDim(`${name}: ∂₁Φ̂ᵀv`, d, out.length)
+      for (let i = 0; i < d; i++) out[i] = v[i]! + eta * (out[i]! + anchor[i]! - v[i]!)
+      return { v: out, iter: k + 1, rng, snap, anchor, snapshots, counts: { phi: 0, jacW: (b * (k + 1)) / n + snapshots, jacLambda: 0 } }
     },
   }
 }

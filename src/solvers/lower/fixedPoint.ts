@@ -5,13 +5,12 @@
  *
  * with η = 1 (the default) the plain iteration wₜ₊₁ = Φ(wₜ, λ) of Grazzi et al. 2020, which
  * for the ERM map Φ = w − α∇₁ℓ (SID eq. 3) is gradient descent with step α (ηα for η ≠ 1).
- * For a q-contraction Φ and η ∈ (0, 1], ‖wₜ − w(λ)‖ ≤ (1 − η(1 − q))ᵗ ‖w₀ − w(λ)‖; for η = 1
- * this is qᵗ ‖w₀ − w(λ)‖ (Banach).
+ * For a q-contraction Φ and η ∈ (0, 1], ‖wₜ − w(λ)‖ ≤ (1 − η(1 − q))ᵗ ‖w₀ − w(λ)‖ (Banach for η = 1).
  */
-import { assertDim, type RVec, type Vec } from '../../linalg/types.js'
-import type { BilevelProblem } from '../../problem/bilevel.js'
-import { fromIterator, type Stream } from '../../stream/stream.js'
-import type { Counts, LowerMethod, LowerState } from '../types.js'
+import type { RVec, Vec } from '../../linalg/types.js'
+import { assertDim } from '../../linalg/types.js'
+import { checkPositive } from '../check.js'
+import type { LowerContext, LowerSolver, LowerState } from '../types.js'
 
 /** Options of the fixed-point iteration. */
 export interface FixedPointIterationOptions {
@@ -22,17 +21,18 @@ export interface FixedPointIterationOptions {
   readonly eta?: number
 }
 
-/** Checks a relaxation parameter η (positive, finite), throwing a RangeError naming it (a programmer error at construction). */
-export const checkRelaxation = (who: string, eta: number): number => {
-  if (!(Number.isFinite(eta) && eta > 0)) throw new RangeError(`${who}: η must be positive and finite, got ${eta}`)
-  return eta
+/** A state of the fixed-point iteration: wₜ, its residual, and wₜ₊₁ already formed from Φ(wₜ). */
+export interface FixedPointState extends LowerState {
+  readonly residual: number
+  /** wₜ₊₁ = wₜ + η(Φ(wₜ) − wₜ): the evaluation that gives the residual also gives the next iterate. */
+  readonly ahead: Vec
 }
 
 /**
  * ‖a − b‖ and, in place, a ← b + η(a − b) (so that a becomes the next iterate; for η = 1, a is
  * left as it is, so that the iterate is exactly Φ(wₜ)). Returns the norm.
  */
-const relaxInPlace = (a: Vec, b: RVec, eta: number): number => {
+export const relaxInPlace = (a: Vec, b: RVec, eta: number): number => {
   let s = 0
   if (eta === 1) {
     for (let i = 0; i < a.length; i++) {
@@ -50,32 +50,25 @@ const relaxInPlace = (a: Vec, b: RVec, eta: number): number => {
 }
 
 /**
- * The lower-level solver wₜ₊₁ = wₜ + η(Φ(wₜ, λ) − wₜ). Its stream starts at the given w₀
- * (iter 0). State t reports residual ‖Φ(wₜ, λ) − wₜ‖: the evaluation Φ(wₜ) that gives it is
- * the one the next step uses, so Φ is evaluated once per step and `counts.phi` of state t is
- * t + 1 (it includes the evaluation at wₜ). Each state holds a fresh vector; the stream is
- * lazy and replayable. Throws a RangeError unless η is positive and finite.
+ * The lower-level solver wₜ₊₁ = wₜ + η(Φ(wₜ, λ) − wₜ). State t reports ‖Φ(wₜ, λ) − wₜ‖: the
+ * evaluation Φ(wₜ) that gives it is the one the next step uses, so Φ is evaluated once per step
+ * and `counts.phi` of state t is t + 1. Its check refuses an η that is not positive and finite.
  */
-export const fixedPointIteration = (opts: FixedPointIterationOptions = {}): LowerMethod => {
-  const eta = checkRelaxation('fixedPointIteration', opts.eta ?? 1)
+export const fixedPointIteration = (opts: FixedPointIterationOptions = {}): LowerSolver<FixedPointState> => {
+  const eta = opts?.eta ?? 1
+  const name = eta === 1 ? 'fp' : `fp(η=${eta})`
+  const at = (problem: LowerContext['problem'], lambda: RVec, w: Vec, iter: number, rng: FixedPointState['rng']): FixedPointState => {
+    const ahead = problem.phi(w, lambda) // fresh: becomes wₜ₊₁ in place
+    assertDim(`${name}(${problem.name}): Φ(w)`, w.length, ahead.length)
+    const residual = relaxInPlace(ahead, w, eta)
+    return { w, iter, residual, ahead, rng, counts: { phi: iter + 1, jacW: 0, jacLambda: 0 } }
+  }
   return {
-    name: eta === 1 ? 'fp' : `fp(η=${eta})`,
+    kind: 'lower',
+    name,
     stochastic: false,
-    iterates(problem: BilevelProblem, lambda: RVec, w0: RVec): Stream<LowerState> {
-      assertDim(`fixedPointIteration(${problem.name}): w₀`, problem.dim, w0.length)
-      const start = Float64Array.from(w0)
-      const lam = Float64Array.from(lambda)
-      return fromIterator(function* () {
-        let w: Vec = Float64Array.from(start)
-        for (let t = 0; ; t++) {
-          const next = problem.phi(w, lam) // fresh: becomes wₜ₊₁ in place below
-          assertDim(`fixedPointIteration(${problem.name}): Φ(w)`, w.length, next.length)
-          const residual = relaxInPlace(next, w, eta)
-          const counts: Counts = { phi: t + 1, jacW: 0, jacLambda: 0 }
-          yield { w, iter: t, residual, counts }
-          w = next
-        }
-      })
-    },
+    check: () => checkPositive(name, 'η', eta),
+    init: ({ problem, lambda }, w0, rng) => at(problem, lambda, Float64Array.from(w0), 0, rng),
+    step: ({ problem, lambda }, s) => at(problem, lambda, s.ahead, s.iter + 1, s.rng),
   }
 }

@@ -7,7 +7,7 @@ import { quadraticProblem } from '../../problems/quadratic.js'
 import { seed } from '../../random/rng.js'
 import { take, toArray } from '../../stream/stream.js'
 import { saga } from './saga.js'
-import { checkLowerMethod } from './sgd.js'
+import { iter, refusal } from '../testing.test-util.js'
 
 const problem = orThrow(quadraticProblem({ dim: 5, hyperDim: 3, nSamples: 20, seed: 3 }))
 const lambda = Float64Array.of(0.5, -0.2, 1)
@@ -20,7 +20,7 @@ describe('saga (variance-reduced stochastic fixed-point iteration with a table)'
   it('converges linearly to the closed-form w(λ), to 1e-10 (observed ρ < 1 per step)', () => {
     const m = saga({ batchSize: 4 })
     const T = 600
-    const errors = toArray(take(T + 1)(m.iterates(problem, lambda, w0, seed(5)))).map((s) => distance(s.w, exact))
+    const errors = toArray(take(T + 1)(iter(m, problem, lambda, w0, seed(5)))).map((s) => distance(s.w, exact))
     expect(errors[T]!).toBeLessThan(1e-10)
     // Blocks of one pass (n/b = 5 steps): the error shrinks by a fixed factor per block.
     const block = 20
@@ -37,7 +37,7 @@ describe('saga (variance-reduced stochastic fixed-point iteration with a table)'
   it('with b = n the table correction makes every step the deterministic relaxed step (up to rounding)', () => {
     const eta = 0.8
     const m = saga({ eta, batchSize: 20 })
-    const st = toArray(take(6)(m.iterates(problem, lambda, w0, seed(9))))
+    const st = toArray(take(6)(iter(m, problem, lambda, w0, seed(9))))
     let w: Float64Array = Float64Array.from(w0)
     for (let t = 1; t < 6; t++) {
       const p = problem.phi(w, lambda)
@@ -48,25 +48,24 @@ describe('saga (variance-reduced stochastic fixed-point iteration with a table)'
 
   it('replays bit for bit (the table is rebuilt per iteration) and depends on the Rng', () => {
     const m = saga({ eta: 0.3, batchSize: 3 })
-    const s = take(30)(m.iterates(problem, lambda, w0, seed(1)))
+    const s = take(30)(iter(m, problem, lambda, w0, seed(1)))
     const a = toArray(s).map((x) => x.w)
     expect(bits(toArray(s).map((x) => x.w))).toEqual(bits(a))
-    expect(bits(toArray(take(30)(m.iterates(problem, lambda, w0, seed(2)))).map((x) => x.w))).not.toEqual(bits(a))
+    expect(bits(toArray(take(30)(iter(m, problem, lambda, w0, seed(2)))).map((x) => x.w))).not.toEqual(bits(a))
   })
 
   it('counts one full map for the table and b/n per step', () => {
     const m = saga({ batchSize: 5 })
-    const st = toArray(take(10)(m.iterates(problem, lambda, w0, seed(0))))
+    const st = toArray(take(10)(iter(m, problem, lambda, w0, seed(0))))
     st.forEach((s, t) => expect(s.counts.phi).toBeCloseTo(1 + (5 * t) / 20, 12))
   })
 
   it('rejects a deterministic problem, a batch larger than n and a non-positive step', () => {
     const det = orThrow(linearFixedPointProblem({ dim: 5, hyperDim: 3, q: 0.5, seed: 1 }))
-    const kind = (e: E.Either<{ kind: string }, void>): string | undefined => (E.isLeft(e) ? e.left.kind : undefined)
-    expect(kind(checkLowerMethod(saga(), det, 5))).toBe('config')
-    expect(kind(checkLowerMethod(saga({ batchSize: 21 }), problem, 5))).toBe('domain')
-    expect(kind(checkLowerMethod(saga({ eta: 0 }), problem, 5))).toBe('domain')
-    expect(kind(checkLowerMethod(saga({ eta: Number.NaN }), problem, 5))).toBe('domain')
-    expect(kind(checkLowerMethod(saga(), problem, 5))).toBeUndefined()
+    expect(refusal(saga(), det, 5)).toBe('config')
+    expect(refusal(saga({ batchSize: 21 }), problem, 5)).toBe('domain')
+    expect(refusal(saga({ eta: 0 }), problem, 5)).toBe('domain')
+    expect(refusal(saga({ eta: Number.NaN }), problem, 5)).toBe('domain')
+    expect(refusal(saga(), problem, 5)).toBeUndefined()
   })
 })

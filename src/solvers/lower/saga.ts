@@ -11,18 +11,16 @@
  * fast rates SID §5 refers to).
  *
  * Memory: the table holds n vectors of length d, O(n·d) numbers (5000 × 784 doubles = 31 MB
- * for the MNIST problem of SID §6). For linear models a table of n scalars would do (ℓ̂ᵢ's
+ * for the MNIST problem of SID §6). States are immutable and share the table: it is stored in
+ * chunks of 64 rows, and a step copies only the chunks it changes (a persistent array). For linear models a table of n scalars would do (ℓ̂ᵢ's
  * gradient is a multiple of xᵢ plus the regularizer), but the problem interface does not
  * expose that structure, so this generic version stores whole vectors.
  */
-import * as E from 'fp-ts/lib/Either.js'
-import { hgError, type HypergradError } from '../../errors.js'
 import { assertDim, type RVec, type Vec } from '../../linalg/types.js'
-import { isStochastic, type BilevelProblem } from '../../problem/bilevel.js'
-import { sampleWithoutReplacement, type Rng } from '../../random/rng.js'
-import { fromIterator, type Stream } from '../../stream/stream.js'
-import type { LowerState } from '../types.js'
-import { asStochastic, checkBatchSize, checkStep, throwLeft, type CheckedLowerMethod } from './sgd.js'
+import type { StochasticBilevelProblem } from '../../problem/bilevel.js'
+import { sampleWithoutReplacement } from '../../random/rng.js'
+import { checkBatchSize, checkPositive, checkStochasticProblem, firstOf } from '../check.js'
+import type { LowerSolver, LowerState } from '../types.js'
 
 /** Options of `saga`. */
 export interface SagaOptions {
@@ -36,76 +34,97 @@ export interface SagaOptions {
   readonly batchSize?: number
 }
 
-/** The default SAGA step. */
-export const SAGA_DEFAULT_ETA = 1 / 3
+const CHUNK_BITS = 6
+const CHUNK = 1 << CHUNK_BITS
+
+/** A persistent table of n rows: chunks of 64 row references, copied on write. */
+type Table = ReadonlyArray<ReadonlyArray<RVec>>
+
+const row = (t: Table, i: number): RVec => t[i >> CHUNK_BITS]![i & (CHUNK - 1)]!
+
+/** The table with rows idx[s] replaced by rows[s] (only the chunks touched are copied). */
+const withRows = (t: Table, idx: Readonly<Int32Array>, rows: ReadonlyArray<RVec>): Table => {
+  const chunks = t.slice()
+  const copied = new Set<number>()
+  for (let s = 0; s < idx.length; s++) {
+    const c = idx[s]! >> CHUNK_BITS
+    if (!copied.has(c)) {
+      chunks[c] = t[c]!.slice()
+      copied.add(c)
+    }
+    ;(chunks[c] as RVec[])[idx[s]! & (CHUNK - 1)] = rows[s]!
+  }
+  return chunks
+}
+
+/** A SAGA state: wₜ, the table of the last values gᵢ and their mean ḡ. */
+export interface SagaState extends LowerState {
+  readonly table: Table
+  readonly mean: RVec
+}
 
 /**
  * SAGA written on the fixed-point map (see the file comment). Needs a stochastic problem.
  * The table is filled at w₀ (n single-sample evaluations: one full-map unit); each step then
- * costs b single-sample evaluations (b/n units). Memory O(n·d). The stream rebuilds its table
- * and restarts from the given Rng on every iteration (replayable).
+ * costs b single-sample evaluations (b/n units). Memory O(n·d).
  */
-export const saga = (opts: SagaOptions = {}): CheckedLowerMethod => {
-  const eta = opts.eta ?? SAGA_DEFAULT_ETA
-  const b = opts.batchSize ?? 1
+export const saga = (opts: SagaOptions = {}): LowerSolver<SagaState> => {
+  const eta = opts?.eta ?? 1 / 3
+  const b = opts?.batchSize ?? 1
   const name = `saga(η=${eta}, b=${b})`
-  const check = (problem: BilevelProblem): E.Either<HypergradError, void> => {
-    if (!isStochastic(problem))
-      return E.left(hgError('config', `${name}: a stochastic solver needs a stochastic problem (phiHat), but '${problem.name}' has none`))
-    const cb = checkBatchSize(name, b, problem.nSamples)
-    return E.isLeft(cb) ? cb : checkStep(name, eta)
-  }
   return {
+    kind: 'lower',
     name,
     stochastic: true,
     batchSize: b,
-    check,
-    iterates(problem: BilevelProblem, lambda: RVec, w0: RVec, rng: Rng): Stream<LowerState> {
-      throwLeft(check(problem))
-      const p = asStochastic(name, problem)
-      assertDim(`${name}: w0`, p.dim, w0.length)
+    check: (problem) =>
+      firstOf(
+        () => checkStochasticProblem(name, problem),
+        () => checkBatchSize(name, b, (problem as StochasticBilevelProblem).nSamples),
+        () => checkPositive(name, 'η', eta),
+      ),
+    init: ({ problem, lambda }, w0, rng) => {
+      const p = problem as StochasticBilevelProblem
       const n = p.nSamples
       const d = p.dim
-      // Private copies: changing w₀ or λ after this call cannot alter (or break the replay of) the stream.
-      const start = Float64Array.from(w0)
-      const lam = Float64Array.from(lambda)
-      return fromIterator(function* () {
-        let w: Vec = Float64Array.from(start)
-        let r = rng
-        // The table and its mean belong to this iteration only.
-        const table = new Float64Array(n * d)
-        const mean = new Float64Array(d)
-        const one = new Int32Array(1)
-        for (let i = 0; i < n; i++) {
-          one[0] = i
-          const g = p.phiHat(w, lam, one)
-          if (g.length !== d) assertDim(`${name}: phiHat`, d, g.length)
-          table.set(g, i * d)
-          for (let j = 0; j < d; j++) mean[j] = mean[j]! + g[j]!
-        }
-        for (let j = 0; j < d; j++) mean[j] = mean[j]! / n
-        const fresh: Float64Array[] = new Array<Float64Array>(b)
-        const delta = new Float64Array(d)
-        yield { w, iter: 0, counts: { phi: 1, jacW: 0, jacLambda: 0 } }
-        for (let t = 0; ; t++) {
-          const [batch, next] = sampleWithoutReplacement(r, n, b)
-          r = next
-          delta.fill(0)
-          for (let s = 0; s < b; s++) {
-            one[0] = batch[s]!
-            const g = p.phiHat(w, lam, one)
-            fresh[s] = g
-            const off = batch[s]! * d
-            for (let j = 0; j < d; j++) delta[j] = delta[j]! + (g[j]! - table[off + j]!)
-          }
-          const out = new Float64Array(d)
-          for (let j = 0; j < d; j++) out[j] = w[j]! + eta * (delta[j]! / b + mean[j]! - w[j]!)
-          for (let j = 0; j < d; j++) mean[j] = mean[j]! + delta[j]! / n
-          for (let s = 0; s < b; s++) table.set(fresh[s]!, batch[s]! * d)
-          w = out
-          yield { w, iter: t + 1, counts: { phi: 1 + (b * (t + 1)) / n, jacW: 0, jacLambda: 0 } }
-        }
-      })
+      const w = Float64Array.from(w0)
+      const mean = new Float64Array(d)
+      const one = new Int32Array(1)
+      const chunks: RVec[][] = []
+      for (let i = 0; i < n; i++) {
+        one[0] = i
+        const g = p.phiHat(w, lambda, one)
+        if (g.length !== d) assertDim(`${name}: phiHat`, d, g.length)
+        if ((i & (CHUNK - 1)) === 0) chunks.push([])
+        chunks[chunks.length - 1]!.push(g)
+        for (let j = 0; j < d; j++) mean[j] = mean[j]! + g[j]!
+      }
+      for (let j = 0; j < d; j++) mean[j] = mean[j]! / n
+      return { w, iter: 0, rng, table: chunks, mean, counts: { phi: 1, jacW: 0, jacLambda: 0 } }
+    },
+    step: ({ problem, lambda }, s) => {
+      const p = problem as StochasticBilevelProblem
+      const n = p.nSamples
+      const d = p.dim
+      const t = s.iter
+      const w = s.w
+      const [batch, rng] = sampleWithoutReplacement(s.rng, n, b)
+      const delta = new Float64Array(d)
+      const fresh: Vec[] = []
+      const one = new Int32Array(1)
+      for (let k = 0; k < b; k++) {
+        one[0] = batch[k]!
+        const g = p.phiHat(w, lambda, one)
+        if (g.length !== d) assertDim(`${name}: phiHat`, d, g.length)
+        fresh.push(g)
+        const old = row(s.table, batch[k]!)
+        for (let j = 0; j < d; j++) delta[j] = delta[j]! + (g[j]! - old[j]!)
+      }
+      const out = new Float64Array(d)
+      const mean = new Float64Array(d)
+      for (let j = 0; j < d; j++) out[j] = w[j]! + eta * (delta[j]! / b + s.mean[j]! - w[j]!)
+      for (let j = 0; j < d; j++) mean[j] = s.mean[j]! + delta[j]! / n
+      return { w: out, iter: t + 1, rng, table: withRows(s.table, batch, fresh), mean, counts: { phi: 1 + (b * (t + 1)) / n, jacW: 0, jacLambda: 0 } }
     },
   }
 }

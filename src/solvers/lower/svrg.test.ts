@@ -6,8 +6,8 @@ import { linearFixedPointProblem } from '../../problems/linearFixedPoint.js'
 import { quadraticProblem } from '../../problems/quadratic.js'
 import { seed } from '../../random/rng.js'
 import { take, toArray } from '../../stream/stream.js'
-import { checkLowerMethod } from './sgd.js'
 import { svrg } from './svrg.js'
+import { iter, refusal } from '../testing.test-util.js'
 
 const problem = orThrow(quadraticProblem({ dim: 5, hyperDim: 3, nSamples: 20, seed: 3 }))
 const lambda = Float64Array.of(0.5, -0.2, 1)
@@ -30,7 +30,7 @@ describe('svrg (variance-reduced stochastic fixed-point iteration)', () => {
   it('converges linearly to the closed-form w(λ), to 1e-10 (observed ρ < 1 per step)', () => {
     const m = svrg({ batchSize: 2 })
     const T = 600
-    const errors = toArray(take(T + 1)(m.iterates(problem, lambda, w0, seed(5)))).map((s) => distance(s.w, exact))
+    const errors = toArray(take(T + 1)(iter(m, problem, lambda, w0, seed(5)))).map((s) => distance(s.w, exact))
     expect(errors[T]!).toBeLessThan(1e-10)
     const epoch = 2 * Math.ceil(20 / 2)
     const rates = blockRates(errors, epoch, 1e-13)
@@ -43,16 +43,16 @@ describe('svrg (variance-reduced stochastic fixed-point iteration)', () => {
 
   it('replays bit for bit and depends on the Rng', () => {
     const m = svrg({ eta: 0.4, epochLength: 7, batchSize: 3 })
-    const s = take(30)(m.iterates(problem, lambda, w0, seed(1)))
+    const s = take(30)(iter(m, problem, lambda, w0, seed(1)))
     const a = toArray(s).map((x) => x.w)
     expect(bits(toArray(s).map((x) => x.w))).toEqual(bits(a))
-    expect(bits(toArray(take(30)(m.iterates(problem, lambda, w0, seed(2)))).map((x) => x.w))).not.toEqual(bits(a))
+    expect(bits(toArray(take(30)(iter(m, problem, lambda, w0, seed(2)))).map((x) => x.w))).not.toEqual(bits(a))
   })
 
   it('with b = n every step is the deterministic relaxed step w + η(Φ(w) − w) (up to rounding)', () => {
     const eta = 0.7
     const m = svrg({ eta, batchSize: 20, epochLength: 3 })
-    const st = toArray(take(8)(m.iterates(problem, lambda, w0, seed(9))))
+    const st = toArray(take(8)(iter(m, problem, lambda, w0, seed(9))))
     let w: Float64Array = Float64Array.from(w0)
     for (let t = 1; t < 8; t++) {
       const p = problem.phi(w, lambda)
@@ -63,7 +63,7 @@ describe('svrg (variance-reduced stochastic fixed-point iteration)', () => {
 
   it('counts 2b/n per step plus one full map per snapshot', () => {
     const m = svrg({ epochLength: 4, batchSize: 5 })
-    const st = toArray(take(10)(m.iterates(problem, lambda, w0, seed(0))))
+    const st = toArray(take(10)(iter(m, problem, lambda, w0, seed(0))))
     // Snapshots at t = 0, 4, 8 are taken before steps 1, 5, 9.
     const snaps = (t: number): number => (t === 0 ? 0 : Math.floor((t - 1) / 4) + 1)
     st.forEach((s, t) => expect(s.counts.phi).toBeCloseTo((2 * 5 * t) / 20 + snaps(t), 12))
@@ -71,13 +71,12 @@ describe('svrg (variance-reduced stochastic fixed-point iteration)', () => {
 
   it('rejects a deterministic problem, a batch larger than n, a non-positive step and a bad epoch length', () => {
     const det = orThrow(linearFixedPointProblem({ dim: 5, hyperDim: 3, q: 0.5, seed: 1 }))
-    const kind = (e: E.Either<{ kind: string }, void>): string | undefined => (E.isLeft(e) ? e.left.kind : undefined)
-    expect(kind(checkLowerMethod(svrg(), det, 5))).toBe('config')
-    expect(kind(checkLowerMethod(svrg({ batchSize: 21 }), problem, 5))).toBe('domain')
-    expect(kind(checkLowerMethod(svrg({ eta: 0 }), problem, 5))).toBe('domain')
-    expect(kind(checkLowerMethod(svrg({ eta: -1 }), problem, 5))).toBe('domain')
-    expect(kind(checkLowerMethod(svrg({ epochLength: 0 }), problem, 5))).toBe('domain')
-    expect(kind(checkLowerMethod(svrg(), problem, 5))).toBeUndefined()
-    expect(() => svrg({ batchSize: 21 }).iterates(problem, lambda, w0, seed(0))).toThrow(/larger than the 20 samples/)
+    expect(refusal(svrg(), det, 5)).toBe('config')
+    expect(refusal(svrg({ batchSize: 21 }), problem, 5)).toBe('domain')
+    expect(refusal(svrg({ eta: 0 }), problem, 5)).toBe('domain')
+    expect(refusal(svrg({ eta: -1 }), problem, 5)).toBe('domain')
+    expect(refusal(svrg({ epochLength: 0 }), problem, 5)).toBe('domain')
+    expect(refusal(svrg(), problem, 5)).toBeUndefined()
+    expect(() => iter(svrg({ batchSize: 21 }), problem, lambda, w0, seed(0))).toThrow(/larger than the 20 samples/)
   })
 })

@@ -10,14 +10,11 @@
  * (the fast rates SID §5 refers to; SID's Theorem 3.4 then applies with a geometric ρ(t)),
  * unlike plain SGD, whose constant-step error stalls at the plateau of SID Thm 4.1.
  */
-import * as E from 'fp-ts/lib/Either.js'
-import { hgError, type HypergradError } from '../../errors.js'
 import { assertDim, type RVec, type Vec } from '../../linalg/types.js'
-import { isStochastic, type BilevelProblem } from '../../problem/bilevel.js'
-import { sampleWithoutReplacement, type Rng } from '../../random/rng.js'
-import { fromIterator, type Stream } from '../../stream/stream.js'
-import type { LowerState } from '../types.js'
-import { asStochastic, checkBatchSize, checkStep, throwLeft, type CheckedLowerMethod } from './sgd.js'
+import type { StochasticBilevelProblem } from '../../problem/bilevel.js'
+import { sampleWithoutReplacement } from '../../random/rng.js'
+import { checkBatchSize, checkInteger, checkPositive, checkStochasticProblem, firstOf, whenDefined } from '../check.js'
+import type { LowerSolver, LowerState } from '../types.js'
 
 /** Options of `svrg`. */
 export interface SvrgOptions {
@@ -34,67 +31,59 @@ export interface SvrgOptions {
   readonly batchSize?: number
 }
 
-/** The default SVRG step. */
-export const SVRG_DEFAULT_ETA = 0.5
+/** An SVRG state: wₜ, the snapshot w̃, Φ(w̃, λ) and how many snapshots were taken. */
+export interface SvrgState extends LowerState {
+  readonly snap: RVec
+  readonly phiSnap: RVec
+  readonly snapshots: number
+}
 
 /**
  * SVRG written on the fixed-point map (see the file comment). Needs a stochastic problem.
  * Each step costs two minibatch evaluations (2b/n full-map units) and each snapshot one full
- * Φ; state t carries the cumulative counts. The stream restarts from the given Rng on every
- * iteration (replayable); snapshots are taken at t = 0, m, 2m, … (m = epochLength).
+ * Φ; state t carries the cumulative counts. Snapshots are taken at t = 0, m, 2m, …
+ * (m = epochLength).
  */
-export const svrg = (opts: SvrgOptions = {}): CheckedLowerMethod => {
-  const eta = opts.eta ?? SVRG_DEFAULT_ETA
-  const b = opts.batchSize ?? 1
-  const name = `svrg(η=${eta}, b=${b}${opts.epochLength === undefined ? '' : `, m=${opts.epochLength}`})`
-  const check = (problem: BilevelProblem): E.Either<HypergradError, void> => {
-    if (!isStochastic(problem))
-      return E.left(hgError('config', `${name}: a stochastic solver needs a stochastic problem (phiHat), but '${problem.name}' has none`))
-    const m = opts.epochLength
-    if (m !== undefined && !(Number.isInteger(m) && m >= 1))
-      return E.left(hgError('domain', `${name}: epoch length must be an integer ≥ 1, got ${m}`))
-    const cb = checkBatchSize(name, b, problem.nSamples)
-    return E.isLeft(cb) ? cb : checkStep(name, eta)
-  }
+export const svrg = (opts: SvrgOptions = {}): LowerSolver<SvrgState> => {
+  const eta = opts?.eta ?? 0.5
+  const b = opts?.batchSize ?? 1
+  const name = `svrg(η=${eta}, b=${b}${opts?.epochLength === undefined ? '' : `, m=${opts.epochLength}`})`
   return {
+    kind: 'lower',
     name,
     stochastic: true,
     batchSize: b,
-    check,
-    iterates(problem: BilevelProblem, lambda: RVec, w0: RVec, rng: Rng): Stream<LowerState> {
-      throwLeft(check(problem))
-      const p = asStochastic(name, problem)
-      assertDim(`${name}: w0`, p.dim, w0.length)
+    check: (problem) =>
+      firstOf(
+        () => checkStochasticProblem(name, problem),
+        () => whenDefined(opts?.epochLength, (m) => checkInteger(name, 'epoch length', m, 1)),
+        () => checkBatchSize(name, b, (problem as StochasticBilevelProblem).nSamples),
+        () => checkPositive(name, 'η', eta),
+      ),
+    init: (_ctx, w0, rng) => {
+      const w = Float64Array.from(w0)
+      return { w, iter: 0, rng, snap: w, phiSnap: w, snapshots: 0, counts: { phi: 0, jacW: 0, jacLambda: 0 } }
+    },
+    step: ({ problem, lambda }, s) => {
+      const p = problem as StochasticBilevelProblem
       const n = p.nSamples
       const d = p.dim
-      // Private copies: changing w₀ or λ after this call cannot alter (or break the replay of) the stream.
-      const start = Float64Array.from(w0)
-      const lam = Float64Array.from(lambda)
-      const m = opts.epochLength ?? 2 * Math.ceil(n / b)
-      return fromIterator(function* () {
-        let w: Vec = Float64Array.from(start)
-        let r = rng
-        let snap: RVec = w
-        let phiSnap: RVec = w
-        let snapshots = 0
-        yield { w, iter: 0, counts: { phi: 0, jacW: 0, jacLambda: 0 } }
-        for (let t = 0; ; t++) {
-          if (t % m === 0) {
-            // Iterates are never written after they are created, so w can serve as w̃.
-            snap = w
-            phiSnap = p.phi(snap, lam)
-            snapshots++
-          }
-          const [batch, next] = sampleWithoutReplacement(r, n, b)
-          r = next
-          const out = p.phiHat(w, lam, batch)
-          const atSnap = p.phiHat(snap, lam, batch)
-          if (out.length !== d) assertDim(`${name}: phiHat`, d, out.length)
-          for (let i = 0; i < d; i++) out[i] = w[i]! + eta * (out[i]! - atSnap[i]! + phiSnap[i]! - w[i]!)
-          w = out
-          yield { w, iter: t + 1, counts: { phi: (2 * b * (t + 1)) / n + snapshots, jacW: 0, jacLambda: 0 } }
-        }
-      })
+      const m = opts?.epochLength ?? 2 * Math.ceil(n / b)
+      const t = s.iter
+      const w = s.w
+      let { snap, phiSnap, snapshots } = s
+      if (t % m === 0) {
+        // Iterates are never written after they are created, so w can serve as w̃.
+        snap = w
+        phiSnap = p.phi(snap, lambda)
+        snapshots++
+      }
+      const [batch, rng] = sampleWithoutReplacement(s.rng, n, b)
+      const out: Vec = p.phiHat(w, lambda, batch)
+      const atSnap = p.phiHat(snap, lambda, batch)
+      if (out.length !== d) assertDim(`${name}: phiHat`, d, out.length)
+      for (let i = 0; i < d; i++) out[i] = w[i]! + eta * (out[i]! - atSnap[i]! + phiSnap[i]! - w[i]!)
+      return { w: out, iter: t + 1, rng, snap, phiSnap, snapshots, counts: { phi: (2 * b * (t + 1)) / n + snapshots, jacW: 0, jacLambda: 0 } }
     },
   }
 }
