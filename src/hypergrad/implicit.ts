@@ -18,12 +18,13 @@ import type { HypergradError } from '../errors.js'
 import type { RVec, Vec } from '../linalg/types.js'
 import type { BilevelProblem, StochasticBilevelProblem } from '../problem/bilevel.js'
 import { minibatch, seed as seedRng, split, type Rng } from '../random/rng.js'
-import { allFinite, faultOf } from '../solvers/check.js'
+import { faultOf } from '../solvers/check.js'
 import { linearSystemAt, trueResidual } from '../solvers/linearSystem.js'
 import { drive, type RunResult } from '../solvers/run.js'
 import { addCounts } from '../solvers/solver.js'
 import type { Counts, LinearSolver, LinearState, LowerSolver, LowerState, Status } from '../solvers/types.js'
 import type { DivergedAt, HypergradDiverged, HypergradEstimate, HypergradResult } from './types.js'
+import { isFiniteVec } from '../linalg/vector.js'
 
 /** How the final ∂₂Φ̂(wₜ, λ, ζ)ᵀvₖ is drawn: the exact product, or the mean of J minibatch draws. */
 export type FinalTerm = { readonly kind: 'exact' } | { readonly kind: 'draws'; readonly draws: number; readonly batchSize: number }
@@ -150,7 +151,7 @@ const compute = (problem: BilevelProblem, lambda: Vec, plan: ImplicitPlan): E.Ei
 
   // 2. vₖ on the system at wₜ.
   const system = linearSystemAt(problem, lambda, w)
-  if (!allFinite(system.rhs))
+  if (!isFiniteVec(system.rhs))
     return E.right(diverged(common(plan.v0, 0, new Float64Array(0), 'diverged', lr.counts), { stage: 'linear', iter: 0 }, '∇₁E(wₜ, λ), the right-hand side of the linear system, is not finite'))
   let bNorm = 0
   for (let i = 0; i < system.rhs.length; i++) bNorm += system.rhs[i]! * system.rhs[i]!
@@ -183,7 +184,7 @@ const compute = (problem: BilevelProblem, lambda: Vec, plan: ImplicitPlan): E.Ei
   for (let i = 0; i < gradient.length; i++) gradient[i] = gradient[i]! + term.g[i]!
   counts = addCounts(counts, term.counts)
   const base = common(v, kr.iterations, kr.residuals, kr.status, counts, extra)
-  if (!allFinite(gradient)) return E.right(diverged(base, { stage: 'gradient', iter: kr.iterations }, 'the assembled hypergradient ∇₂E + ∂₂Φᵀv is not finite'))
+  if (!isFiniteVec(gradient)) return E.right(diverged(base, { stage: 'gradient', iter: kr.iterations }, 'the assembled hypergradient ∇₂E + ∂₂Φᵀv is not finite'))
   const status = worst(lr.status, kr.status) as 'converged' | 'maxIter'
   const reasons = [lr.reason, kr.reason].filter((r): r is string => r !== undefined)
   return E.right(estimate(base, status, gradient, upper(w), reasons.length === 0 ? undefined : reasons.join('; ')))

@@ -33,7 +33,7 @@ import { axpy, dot, scal } from '../linalg/kernels.js'
 import type { RVec, Vec } from '../linalg/types.js'
 import type { BilevelProblem } from '../problem/bilevel.js'
 import { seed as rngSeed } from '../random/rng.js'
-import { allFinite, checkContraction, checkCount, checkLambda, checkPositive, checkStart, fail, faultOf, validateLower } from '../solvers/check.js'
+import { checkContraction, checkCount, checkLambda, checkPositive, checkStart, fail, faultOf, validateLower } from '../solvers/check.js'
 import { stopWhen as stopWhenSolver, tap as tapSolver, type StopRule } from '../solvers/combinators.js'
 import { fixedPointIteration } from '../solvers/lower/fixedPoint.js'
 import { drive, type RunResult } from '../solvers/run.js'
@@ -41,6 +41,7 @@ import { addCounts } from '../solvers/solver.js'
 import type { Counts, LowerContext, LowerSolver, LowerState } from '../solvers/types.js'
 import { diverged, estimate, stageDiverged } from './implicit.js'
 import type { HypergradResult } from './types.js'
+import { isFiniteVec } from '../linalg/vector.js'
 
 /** Options of ITD. */
 export interface ItdOptions {
@@ -146,7 +147,7 @@ const finish = (problem: BilevelProblem, L: Vec, name: string, run: RunResult<Lo
   })
   if (failure !== undefined) return diverged(common(undefined), failure.divergedAt, failure.reason)
   const p = pass(w)
-  if (!allFinite(p.gradient)) return diverged(common(p), { stage: 'gradient', iter: run.iterations }, 'the back-propagated hypergradient is not finite')
+  if (!isFiniteVec(p.gradient)) return diverged(common(p), { stage: 'gradient', iter: run.iterations }, 'the back-propagated hypergradient is not finite')
   const wAt = Float64Array.from(w)
   const lamAt = Float64Array.from(L)
   return estimate(common(p), run.status as 'converged' | 'maxIter', p.gradient, () => problem.upper(wAt, lamAt), run.reason)

@@ -4,6 +4,8 @@
  * that could be mistaken for an estimate: its `gradient` and `value` are null, and it says
  * where it diverged and why. Bad input never reaches a result: it is a Left before any work.
  */
+import * as E from 'fp-ts/lib/Either.js'
+import { hgError, type HypergradError } from '../errors.js'
 import type { Vec } from '../linalg/types.js'
 import type { Counts, Status } from '../solvers/types.js'
 
@@ -67,3 +69,15 @@ export type HypergradResult = HypergradEstimate | HypergradDiverged
 
 /** True for an estimate (narrows away the diverged case). */
 export const isEstimate = <R extends HypergradResult>(r: R): r is Extract<R, { status: 'converged' | 'maxIter' }> => r.status !== 'diverged'
+
+/**
+ * A method's result as an estimate or an error: a diverged result becomes a Left of kind
+ * 'divergence' naming the stage, the iteration and the reason (for callers that want a number or
+ * an error, e.g. `orThrow(asEstimate(aid(…)))`).
+ */
+export const asEstimate = <R extends HypergradResult>(e: E.Either<HypergradError, R>): E.Either<HypergradError, Extract<R, { status: 'converged' | 'maxIter' }>> =>
+  E.chain((r: R) =>
+    r.status === 'diverged'
+      ? E.left(hgError('divergence', `${r.method} diverged at the ${r.divergedAt.stage} stage, iteration ${r.divergedAt.iter}: ${r.reason}`))
+      : E.right(r as Extract<R, { status: 'converged' | 'maxIter' }>),
+  )(e)

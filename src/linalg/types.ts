@@ -13,9 +13,6 @@ export interface Matrix {
 /** A linear operator given by its action, as linear solvers consume it (no matrix needed). */
 export type LinOp = (v: RVec) => Vec
 
-/** The in-place form of a linear operator, for hot loops: writes A·v into `out` and returns it. */
-export type LinOpInPlace = (v: RVec, out: Vec) => Vec
-
 /** Throws a RangeError naming both shapes when two dimensions that must agree do not. */
 export const assertDim = (what: string, expected: number, got: number): void => {
   if (expected !== got) throw new RangeError(`${what}: expected length ${expected}, got ${got}`)

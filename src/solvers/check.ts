@@ -93,7 +93,7 @@ export const checkContraction = (who: string, problem: BilevelProblem, lambda: R
     : fail(
         'domain',
         who,
-        `Φ(·, λ) must be a contraction, but ${problem.name} has contraction constant q = ${q} at λ = ${showVector(lambda)} (need 0 ≤ q < 1${q >= 1 ? '; λ may be too small for the data scale' : ''})`,
+        `Φ(·, λ) must be a contraction, but ${problem.name} has contraction constant q = ${q} at λ = ${showVector(lambda)} (need 0 ≤ q < 1)`,
       )
 }
 
@@ -213,10 +213,4 @@ export const faultOf = (who: string, e: unknown): HypergradError => {
   const message = e instanceof Error ? e.message : String(e)
   const kind = e instanceof RangeError ? 'dimension' : 'fault'
   return hgError(kind, `${who}: ${message.split('\n')[0]}`)
-}
-
-/** True when every entry is finite. */
-export const allFinite = (x: RVec): boolean => {
-  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return false
-  return true
 }

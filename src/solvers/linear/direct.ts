@@ -7,9 +7,9 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { cholesky, choleskySolve, denseOf, luSolve, matVec } from '../../linalg/matrix.js'
 import type { RVec } from '../../linalg/types.js'
-import { allFinite } from '../check.js'
 import { trueResidual } from '../linearSystem.js'
 import type { LinearSolver, LinearState } from '../types.js'
+import { isFiniteVec } from '../../linalg/vector.js'
 
 /** A direct-solve state: v₀ (iter 0) or the solution (iter 1), with its residual ‖A v − b‖. */
 export interface DirectState extends LinearState {
@@ -44,7 +44,7 @@ export const direct = (): LinearSolver<DirectState> => ({
     const counts = { phi: 0, jacW: s.counts.jacW + n, jacLambda: 0 }
     const chol = system.symmetric ? cholesky(A) : undefined
     const v = chol !== undefined ? choleskySolve(chol, system.rhs) : luSolve(A, system.rhs)
-    if (v === undefined || !allFinite(v))
+    if (v === undefined || !isFiniteVec(v))
       return { ...s, iter: 1, counts, stop: 'diverged', reason: `direct: the ${n}×${n} system is numerically singular` }
     return { v, iter: 1, residual: distance(matVec(A, v), system.rhs), rng: s.rng, counts, stop: 'converged' }
   },

@@ -11,9 +11,10 @@ import { axpy, nrm2 } from '../../linalg/kernels.js'
 import { cholesky, choleskySolve, luSolve } from '../../linalg/matrix.js'
 import type { RVec, Vec } from '../../linalg/types.js'
 import type { BilevelProblem } from '../../problem/bilevel.js'
-import { allFinite, checkTolerance } from '../check.js'
+import { checkTolerance } from '../check.js'
 import { jacobianMatrix } from '../linearSystem.js'
 import type { LowerSolver, LowerState } from '../types.js'
+import { isFiniteVec } from '../../linalg/vector.js'
 
 /** Options of `newton`. */
 export interface NewtonOptions {
@@ -68,7 +69,7 @@ export const newton = (opts: NewtonOptions = {}): LowerSolver<NewtonState> => {
       const chol = problem.symmetric ? cholesky(J) : undefined
       const delta = chol !== undefined ? choleskySolve(chol, neg) : luSolve(J, neg)
       const iter = s.iter + 1
-      if (delta === undefined || !allFinite(delta))
+      if (delta === undefined || !isFiniteVec(delta))
         return { ...s, iter, counts: { ...s.counts, jacW }, stop: 'diverged', reason: `newton: the Jacobian I − ∂₁Φ is numerically singular at Newton step ${s.iter}` }
       // Backtracking on ‖F‖.
       let step = 1
