@@ -136,7 +136,7 @@ describe('ranges', () => {
       }),
     )
   })
-  it('errors: b > n without replacement, b ≤ 0, n ≤ 0, non-integers, an empty integer range, a non-integer seed', () => {
+  it('kernel preconditions: b > n without replacement, b ≤ 0, n ≤ 0, non-integers, an empty integer range', () => {
     const r = seed(0)
     expect(() => sampleWithoutReplacement(r, 3, 4)).toThrow(RangeError)
     expect(() => minibatch(r, 3, 4)).toThrow(RangeError)
@@ -145,7 +145,15 @@ describe('ranges', () => {
     expect(() => sampleWithoutReplacement(r, 0, 1)).toThrow(RangeError)
     expect(() => sampleWithoutReplacement(r, 5, 1.5)).toThrow(RangeError)
     expect(() => integer(r, 3, 2)).toThrow(RangeError)
-    expect(() => seed(0.5)).toThrow(RangeError)
+  })
+  it('every number is a seed: non-integers by their bits, distinct from each other and from the integers', () => {
+    const first = (x: number) => uniform(seed(x))[0]
+    const xs = [0.5, 1.5, -0.5, NaN, Infinity, -Infinity, 1e-300, 0, 1]
+    const draws = xs.map(first)
+    expect(new Set(draws).size).toBe(xs.length)
+    expect(first(0.5)).toBe(first(0.5))
+    // Integers keep their streams (the reproductions depend on them).
+    expect(first(2 ** 33 + 5)).toBe(first(2 ** 33 + 5))
   })
 })
 

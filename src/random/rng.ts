@@ -26,15 +26,24 @@ const fmix32 = (h: number): number => {
   return h | 0
 }
 
+/** The two 32-bit halves of a number's float64 representation (for seeds that are not integers). */
+const bitsOf = (s: number): readonly [number, number] => {
+  const f = new Float64Array([s])
+  const u = new Int32Array(f.buffer)
+  return [u[0]!, u[1]!]
+}
+
 /**
- * An Rng from an integer seed. Different seeds give independent-looking streams: the seed is
- * hashed, and the generator jumps once (2⁶⁴ draws), so that even seeds 0, 1, 2, … start from
- * well-mixed states (xoroshiro128+ seeded directly with a small integer yields a first draw
- * close to 1).
+ * An Rng from a seed. Different seeds give independent-looking streams: the seed is hashed, and
+ * the generator jumps once (2⁶⁴ draws), so that even seeds 0, 1, 2, … start from well-mixed
+ * states (xoroshiro128+ seeded directly with a small integer yields a first draw close to 1).
+ * Every number is a seed (the function never throws): an integer by its value, any other
+ * number (1.5, NaN, ∞) by its float64 bits, so that distinct numbers give distinct streams.
+ * Methods that take a seed option still refuse a non-integer one, as a likely mistake.
  */
 export const seed = (s: number): Rng => {
-  if (!Number.isInteger(s)) throw new RangeError(`seed: expected an integer, got ${s}`)
-  const g = xoroshiro128plus(fmix32((s | 0) ^ fmix32(Math.floor(s / 2 ** 32) | 0)))
+  const [lo, hi] = Number.isInteger(s) ? [s | 0, Math.floor(s / 2 ** 32) | 0] : bitsOf(s).map((x) => fmix32(x ^ 0x5bd1e995))
+  const g = xoroshiro128plus(fmix32(lo! ^ fmix32(hi!)))
   g.jump()
   return wrap(g.getState())
 }
