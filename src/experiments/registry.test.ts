@@ -38,21 +38,24 @@ describe('experiment registry', () => {
   })
 
   it('names the field at fault in every configuration error', () => {
-    expect(leftMessage(configure('sid-fig1', { runz: 2 }))).toMatch(/unknown field 'runz'.*runs/)
-    expect(leftMessage(configure('sid-fig1', { runs: '0' }))).toMatch(/runs must be a positive integer/)
-    expect(leftMessage(configure('sid-fig1', { runs: 'many' }))).toMatch(/runs must be an integer/)
-    expect(leftMessage(configure('sid-fig1', { variants: 'batch,fast' }))).toMatch(/variants\.1 must be one of/)
-    expect(leftMessage(configure('sid-fig1', { lambdas: '1,-2' }))).toMatch(/lambdas\.1 must be a positive number/)
+    expect(leftMessage(configure('sid-fig1', { runz: 2 }))).toBe('reproduce sid-fig1: runz: unknown field; did you mean "runs"?')
+    expect(leftMessage(configure('sid-fig1', { colour: 'blue' }))).toMatch(/^reproduce sid-fig1: colour: unknown field \(fields: runs, epochs, /)
+    expect(leftMessage(configure('sid-fig1', { runs: '0' }))).toBe('reproduce sid-fig1: runs: expected an integer ≥ 1, got 0')
+    expect(leftMessage(configure('sid-fig1', { runs: 'many' }))).toBe('reproduce sid-fig1: runs: expected an integer, got "many"')
+    expect(leftMessage(configure('sid-fig1', { variants: 'batch,fast' }))).toMatch(/variants\.1: expected a SID preset \(one of "batch"/)
+    expect(leftMessage(configure('sid-fig1', { variants: 'batch,stochdec' }))).toMatch(/variants\.1: .*did you mean "stochDec"\?$/)
+    expect(leftMessage(configure('sid-fig1', { lambdas: '1,-2' }))).toMatch(/lambdas\.1: expected a positive number, got -2/)
     expect(leftMessage(configure('sid-fig1', { nTrain: 6000 }))).toMatch(/exceeds the 10000/)
     expect(leftMessage(configure('sid-fig2', { epsLow: 3 }))).toMatch(/epsLow 3 exceeds epsHigh 2/)
     expect(leftMessage(configure('bounds', { rows: 3, cols: 5 }))).toMatch(/rows 3 must be ≥ cols 5/)
     expect(leftMessage(configure('iteration-complexity', { quadL: 0.5 }))).toMatch(/quadL/)
-    expect(leftMessage(getExperiment('fig3'))).toMatch(/unknown experiment 'fig3' \(known: sid-fig1/)
+    expect(leftMessage(getExperiment('fig3'))).toMatch(/unknown experiment "fig3" \(known: sid-fig1/)
+    expect(leftMessage(getExperiment('sid-fig3'))).toMatch(/unknown experiment "sid-fig3"; did you mean "sid-fig1"\?/)
   })
 
   it('rejects a bad worker count and reports an unwritable output directory', async () => {
     expect(leftMessage(await reproduce('bounds', { runs: 1, rows: 20, cols: 2, lowerIterations: 1, linearIterations: 1 }, { workers: 0 }))).toMatch(
-      /workers must be a positive integer/,
+      /workers: expected an integer ≥ 1, got 0/,
     )
     const out = right(await reproduce('bounds', { runs: 1, rows: 20, cols: 2, lowerIterations: 2, linearIterations: 2 }, { workers: 1 }))
     expect(out.timing.cpuSeconds).toBeGreaterThan(0)
