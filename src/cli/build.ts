@@ -29,7 +29,10 @@ export const loadData = (data: DataConfig, problem: ProblemName, baseDir: string
       ...(m.nTest !== undefined ? { nTest: m.nTest } : {}),
       ...(m.seed !== undefined ? { seed: m.seed } : {}),
     })
-    return E.map((s: { train: Dataset; validation: Dataset; test?: Dataset }): Splits => s)(r)
+    return E.bimap(
+      (e: HypergradError) => hgError(e.kind, `config.data.mnist: ${e.message}`),
+      (s: { train: Dataset; validation: Dataset; test?: Dataset }): Splits => s,
+    )(r)
   }
   const labels = problem === 'ridge' ? 'real' : 'binary'
   const files: Array<[keyof Splits, string]> = [

@@ -81,7 +81,7 @@ export type MethodConfig =
   | t.TypeOf<typeof SidCustom>
 
 const methodNames = ['exact', 'aid', 'itd', 'sid'] as const
-const MethodName = t.type({ name: oneOf(methodNames, 'a method name') })
+const MethodName = t.type({ name: oneOf(methodNames, 'a method name') }, 'a method (an object with a "name")')
 
 /** The fields of a SID method that a preset sets itself. */
 const PRESET_SETS = ['lower', 'linear', 't', 'k', 'step'] as const

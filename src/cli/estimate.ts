@@ -133,7 +133,7 @@ export const estimateCommand = (path: string, opts: { readonly json?: boolean; r
     }),
   )
   const diverged = out.status === 'diverged'
-  const message = diverged ? `the method diverged: ${divergedWhere(out)}; no hypergradient` : undefined
+  const message = diverged ? `the method ${divergedWhere(out)}; no hypergradient` : undefined
   const code = diverged ? EXIT.diverged : EXIT.ok
   if (opts.json === true) return { stdout: JSON.stringify(out), code, ...(message !== undefined ? { message } : {}) }
   const g = out.hypergradient

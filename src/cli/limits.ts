@@ -4,9 +4,7 @@
  * sizes, and a run that would not fit in memory or would take longer than the time limit is
  * refused with the count, the estimate and the limit.
  */
-import * as E from 'fp-ts/lib/Either.js'
-import { aidCost, checkCharges, exactCost, itdCost, presetCost, presetSteps, sidCost, workSeconds, type Charge, type Cost, type Limits, type Sizes } from '../config/cost.js'
-import type { HypergradError } from '../errors.js'
+import { aidCost, exactCost, finalDrawCost, itdCost, presetCost, presetSteps, sidCost, SPEED, workSeconds, type Charge, type Cost, type Sizes } from '../config/cost.js'
 import type { MethodConfig, OuterConfig } from './config.js'
 
 /** The charges of one hypergradient by `method` on a problem of the given sizes. */
@@ -40,12 +38,13 @@ export const methodCharges = (method: MethodConfig, s: Sizes): Charge[] => {
       const b = method.batchSize ?? 50
       if ('preset' in method) return [{ field: at('epochs'), value: method.epochs, cost: presetCost(s, method.preset, method.epochs, b) }]
       const saga = method.lower === 'saga'
-      const rows = method.finalSamples === 'exact' ? s.rows : typeof method.finalSamples === 'number' ? method.finalSamples * b : b
-      const lower = sidCost(s, method.t, 0, b, { saga, finalRows: rows })
-      const linear = sidCost(s, 0, method.k, b)
+      const f = method.finalSamples
+      const final: Charge[] =
+        typeof f === 'number' ? [{ field: at('finalSamples'), value: f, cost: finalDrawCost(s, f, b) }] : f === 'exact' ? [{ field: at('finalSamples'), value: f, cost: finalDrawCost(s, 1, s.rows) }] : []
       return [
-        { field: at('t'), value: method.t, cost: lower, ...(saga ? { holds: `SAGA keeps a ${s.rows} × ${s.cols} table of gradients` } : {}) },
-        { field: at('k'), value: method.k, cost: { ...linear, bytes: 0 } },
+        { field: at('t'), value: method.t, cost: sidCost(s, method.t, 0, b, { saga }), ...(saga ? { holds: `SAGA keeps a ${s.rows} × ${s.cols} table of gradients` } : {}) },
+        { field: at('k'), value: method.k, cost: { ...sidCost(s, 0, method.k, b), bytes: 0 } },
+        ...final,
       ]
     }
   }
@@ -82,7 +81,7 @@ export const tuneCharges = (method: MethodConfig, outer: OuterConfig, s: Sizes):
       field: 'config.outer.steps',
       value: outer.steps,
       cost: {
-        seconds: outer.steps * (per + workSeconds(4 * s.nnz, 1)),
+        seconds: outer.steps * (per + workSeconds(4 * s.nnz, 0) + SPEED.secondsPerOuterStep),
         bytes: peak + outer.steps * trajectory,
         heapBytes: heapPeak + outer.steps * trajectory,
       },
@@ -90,6 +89,3 @@ export const tuneCharges = (method: MethodConfig, outer: OuterConfig, s: Sizes):
     },
   ]
 }
-
-/** Check charges (the config's counts) against the limits. */
-export const checkLimits = (charges: ReadonlyArray<Charge>, limits: Limits): E.Either<HypergradError, Cost> => checkCharges(charges, limits)

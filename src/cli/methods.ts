@@ -174,5 +174,8 @@ export const checkMethod = (method: MethodConfig, problem: ErmProblem, lambda: R
             ? { ...method, epochs: 0 }
             : { ...method, t: 0, k: 0 }
   if (none === undefined) return E.right(undefined)
-  return E.map(() => undefined)(runMethod(none, problem, lambda, seed))
+  return E.bimap(
+    (e: HypergradError) => (e.message.startsWith('config.') ? e : hgError(e.kind, `config.method: ${e.message}`)),
+    () => undefined,
+  )(runMethod(none, problem, lambda, seed))
 }

@@ -24,7 +24,17 @@ export interface TuneOutput {
   readonly value: number | null
   readonly status: string
   readonly seconds: number
-  readonly trajectory: ReadonlyArray<TuneStep>
+  /** Every step; a diverged step has a null value and gradient norm (no number that looks like an estimate). */
+  readonly trajectory: ReadonlyArray<ReportedStep>
+}
+
+/** A step of the outer loop as the command reports it. */
+export type ReportedStep = Omit<TuneStep, 'value' | 'gradNorm'> & { readonly value: number | null; readonly gradNorm: number | null }
+
+const reported = (s: TuneStep): ReportedStep => {
+  const diverged = s.status === 'diverged'
+  const ok = (x: number | null | undefined): number | null => (!diverged && typeof x === 'number' && Number.isFinite(x) ? x : null)
+  return { ...s, value: ok(s.value), gradNorm: ok(s.gradNorm) }
 }
 
 /** Logistic loss and accuracy of the linear classifier w on a ±1-labelled set. */
@@ -100,12 +110,12 @@ export const tuneFromConfig = (cfg: TuneConfig, splits: Splits, onStep?: (s: Tun
     value: Number.isFinite(r.right.value) ? r.right.value : null,
     status: r.right.status,
     seconds: (performance.now() - start) / 1000,
-    trajectory: r.right.trajectory,
+    trajectory: r.right.trajectory.map(reported),
   })
 }
 
 /** Trajectory rows for CSV: scalar columns, λ itself when scalar, else its min/max/mean. */
-export const trajectoryRows = (traj: ReadonlyArray<TuneStep>) =>
+export const trajectoryRows = (traj: ReadonlyArray<ReportedStep>) =>
   traj.map((s) => {
     const l = s.lambda
     const lam = l.length === 1 ? { lambda: l[0]! } : { lambdaMin: minOf(l), lambdaMax: maxOf(l), lambdaMean: l.reduce((a, b) => a + b, 0) / l.length }
@@ -136,8 +146,8 @@ const writeTuneFiles = async (out: TuneOutput, dir: string): Promise<E.Either<st
     const x = out.trajectory.map((s) => s.step)
     const svg = await lineFigure(
       [
-        { title: 'validation loss', series: [{ name: 'f(λ)', x, mean: out.trajectory.map((s) => s.value) }] },
-        { title: 'hypergradient norm', series: [{ name: '‖∇̂f(λ)‖', x, mean: out.trajectory.map((s) => s.gradNorm) }] },
+        { title: 'validation loss', series: [{ name: 'f(λ)', x, mean: out.trajectory.map((s) => s.value ?? NaN) }] },
+        { title: 'hypergradient norm', series: [{ name: '‖∇̂f(λ)‖', x, mean: out.trajectory.map((s) => s.gradNorm ?? NaN) }] },
       ],
       { xLabel: 'outer step', yLabel: '', logY: true },
     )
@@ -177,7 +187,7 @@ export const tuneCommand = async (
   const diverged = out.status === 'diverged'
   const code = diverged ? EXIT.diverged : EXIT.ok
   const messages: string[] = []
-  if (diverged) messages.push(`the hypergradient diverged at outer step ${last?.step ?? 0}; λ is where it did`)
+  if (diverged) messages.push(`the hypergradient diverged at outer step ${last?.step ?? 0}, at the λ printed`)
   let writeFailed = false
   if (opts.out !== undefined) {
     const w = await writeTuneFiles(out, opts.out)

@@ -23,8 +23,13 @@ import { formatBytes, formatCount, formatSeconds, type Resources } from './resou
 export const SPEED = {
   /** Data-matrix entries touched per second (multiply-adds). */
   entriesPerSecond: 4e9,
-  /** The fixed cost of one solver step (allocating the new iterate, the loop): 3 µs measured for AID and 10 µs for ITD reverse on a 40 × 4 problem. */
-  secondsPerStep: 2e-6,
+  /**
+   * The fixed cost of one solver step (drawing a minibatch, allocating the new iterate, the
+   * loop), whatever the data: 3–10 µs measured for AID, SID and ITD steps on a 40 × 4 problem.
+   */
+  secondsPerStep: 3e-6,
+  /** The fixed cost of one outer step of `tune` (the problem rebuilt at the new λ, the step recorded): 0.1 ms and more measured. */
+  secondsPerOuterStep: 1e-4,
 } as const
 
 /** Bytes of a JavaScript object that holds a typed array or a few numbers (header, fields). */
@@ -97,7 +102,7 @@ export const checkCharges = (charges: ReadonlyArray<Charge>, limits: Limits, pre
   if (!(total.bytes <= resources.memoryBytes)) {
     const c = largest(charges, (x) => x.bytes)
     return E.left(
-      hgError('config', `${prefix}${shown(c)}: needs about ${formatBytes(total.bytes)} of memory${c.holds === undefined ? '' : ` (${c.holds})`}; ${formatBytes(resources.memoryBytes)} is available`),
+      hgError('config', `${prefix}${shown(c)}: the run needs about ${formatBytes(total.bytes)} of memory${c.holds === undefined ? '' : ` (${c.holds})`}; ${formatBytes(resources.memoryBytes)} is available`),
     )
   }
   if (!(total.heapBytes <= resources.heapBytes)) {
@@ -105,13 +110,13 @@ export const checkCharges = (charges: ReadonlyArray<Charge>, limits: Limits, pre
     return E.left(
       hgError(
         'config',
-        `${prefix}${shown(c)}: needs about ${formatBytes(total.heapBytes)} of JavaScript heap${c.holds === undefined ? '' : ` (${c.holds})`}; the heap can grow by ${formatBytes(resources.heapBytes)}`,
+        `${prefix}${shown(c)}: the run needs about ${formatBytes(total.heapBytes)} of JavaScript heap${c.holds === undefined ? '' : ` (${c.holds})`}; the heap can grow by ${formatBytes(resources.heapBytes)}`,
       ),
     )
   }
   if (!(total.seconds <= maxSeconds)) {
     const c = largest(charges, (x) => x.seconds)
-    return E.left(hgError('config', `${prefix}${shown(c)}: would take at least ${formatSeconds(total.seconds)}; the limit is ${formatSeconds(maxSeconds)} (--max-hours)`))
+    return E.left(hgError('config', `${prefix}${shown(c)}: the run is estimated at ${formatSeconds(total.seconds)} of computing; the limit is ${formatSeconds(maxSeconds)} (--max-hours)`))
   }
   return E.right(total)
 }
@@ -173,12 +178,12 @@ export const itdCost = (s: Sizes, t: number, mode: 'reverse' | 'forward', trunca
  * SID with minibatches of b rows: t + k steps, each touching b rows twice and a few
  * d-vectors; SAGA keeps an n × d table of per-sample gradients.
  */
-export const sidCost = (s: Sizes, t: number, k: number, batchSize: number, opts: { readonly saga?: boolean; readonly finalRows?: number } = {}): Cost => {
+export const sidCost = (s: Sizes, t: number, k: number, batchSize: number, opts: { readonly saga?: boolean } = {}): Cost => {
   const rowEntries = s.rows === 0 ? 0 : s.nnz / s.rows
   const b = Math.min(batchSize, s.rows)
   const steps = t + k
   return {
-    seconds: workSeconds(steps * (2 * b * rowEntries + 4 * s.cols) + 2 * (opts.finalRows ?? b) * rowEntries, steps),
+    seconds: workSeconds(steps * (2 * b * rowEntries + 4 * s.cols), steps),
     bytes: 8 * vectorBytes(s.cols) + (opts.saga === true ? 8 * s.rows * s.cols : 0),
     heapBytes: 0,
   }
@@ -192,6 +197,13 @@ export const sidCost = (s: Sizes, t: number, k: number, batchSize: number, opts:
 export const exactCost = (s: Sizes): Cost => ({
   seconds: workSeconds(s.rows * s.cols * s.cols + (s.cols * s.cols * s.cols) / 3, 1),
   bytes: 3 * 8 * s.cols * s.cols + 8 * s.cols * Math.min(s.hyper, s.cols),
+  heapBytes: 0,
+})
+
+/** The final draw of SID: `draws` minibatches of b rows (each a ∂₂Φ̂ᵀ product). */
+export const finalDrawCost = (s: Sizes, draws: number, batchSize: number): Cost => ({
+  seconds: workSeconds(2 * draws * Math.min(batchSize, s.rows) * (s.rows === 0 ? 0 : s.nnz / s.rows), draws),
+  bytes: 0,
   heapBytes: 0,
 })
 

@@ -9,7 +9,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { hgError, type HypergradError } from '../errors.js'
 import { Verbatim } from './codecs.js'
-import { showValue } from './show.js'
+import { showKey, showValue } from './show.js'
 
 /** The path of a failure below `root`: `root.a.b.0`; union and intersection branches are not fields. */
 export const pathOf = (ctx: t.Context, root: string): string => {
@@ -18,7 +18,7 @@ export const pathOf = (ctx: t.Context, root: string): string => {
     const parent = ctx[i - 1]!.type as { readonly _tag?: string }
     if (parent._tag === 'UnionType' || parent._tag === 'IntersectionType') continue
     const k = ctx[i]!.key
-    if (k !== '') keys.push(k)
+    if (k !== '') keys.push(showKey(k))
   }
   return [root, ...keys].filter((k) => k !== '').join('.') || 'config'
 }

@@ -67,3 +67,9 @@ export const showValue = (v: unknown, max = 60): string => {
   const s = out.join('')
   return complete && s.length <= max ? s : `${s.slice(0, Math.max(1, max - 1))}…`
 }
+
+/** A field name as a path shows it: on one line, cut to `max` characters. */
+export const showKey = (k: string, max = 40): string => {
+  const s = escapeLine(k.length > max ? k.slice(0, max) : k)
+  return k.length > max ? `${s}…` : s
+}

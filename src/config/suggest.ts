@@ -29,8 +29,8 @@ export const editDistance = (a: string, b: string): number => {
 /**
  * The known name that `name` most likely misspells, or undefined when none is close: equal but
  * for case, within max(1, ⌊length/4⌋ + 1) edits (at most 3), or a known name that starts with
- * what was typed (three characters at least). A one-character name matches only by case. Ties
- * go to the first candidate.
+ * what was typed or that what was typed starts with (three characters at least: "tolerence"
+ * suggests "tol"). A one-character name matches only by case. Ties go to the first candidate.
  */
 export const closest = (name: string, candidates: ReadonlyArray<string>): string | undefined => {
   if (name.length === 0 || name.length > MAX_LENGTH) return undefined
@@ -45,7 +45,8 @@ export const closest = (name: string, candidates: ReadonlyArray<string>): string
     if (d <= limit && d < bestD) ((best = c), (bestD = d))
   }
   if (best !== undefined) return best
-  return lower.length >= 3 ? candidates.find((c) => c.toLowerCase().startsWith(lower)) : undefined
+  if (lower.length < 3) return undefined
+  return candidates.find((c) => c.toLowerCase().startsWith(lower)) ?? candidates.find((c) => c.length >= 3 && lower.startsWith(c.toLowerCase()))
 }
 
 /** `; did you mean "x"?` when a close name exists, else the empty string. */

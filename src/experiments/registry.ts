@@ -28,7 +28,7 @@ import { FiniteNumber, NonNegativeInt, nonEmpty, oneOf, PositiveInt, PositiveNum
 import { DEFAULT_MAX_HOURS } from '../config/cost.js'
 import { reportErrors } from '../config/report.js'
 import { formatBytes, formatCount, formatSeconds, machineResources, type Resources } from '../config/resources.js'
-import { showValue } from '../config/show.js'
+import { showKey, showValue } from '../config/show.js'
 import { didYouMean } from '../config/suggest.js'
 import { hgError, type HypergradError } from '../errors.js'
 import { PRESET_NAMES } from '../hypergrad/presets.js'
@@ -196,7 +196,7 @@ const planRun = <C>(d: Definition<C>, config: C, opts: Pick<RunOptions, 'workers
   const notes: string[] = []
   const requested = opts.workers ?? res.cores
   let workers = Math.min(requested, res.cores)
-  if (requested > res.cores) notes.push(`workers ${requested} exceeds the ${res.cores} cores of this machine; using ${res.cores}`)
+  if (requested > res.cores) notes.push(`${requested} workers asked for, but this machine has ${res.cores} cores; using ${res.cores}`)
   workers = Math.max(1, Math.min(workers, cost.tasks))
   const memory = (c: ExperimentCost, w: number) => c.results.bytes + c.shared + w * c.perWorker.bytes
   const mainHeap = (c: ExperimentCost, w: number) => c.results.heapBytes + (w === 1 ? c.perWorker.heapBytes : 0)
@@ -216,7 +216,7 @@ const planRun = <C>(d: Definition<C>, config: C, opts: Pick<RunOptions, 'workers
     return hgError('config', `reproduce ${d.name}: ${where}${what}`)
   }
   if (!(memory(cost, 1) <= res.memoryBytes))
-    return E.left(blame((c) => memory(c, 1), `needs about ${formatBytes(memory(cost, 1))} of memory (${formatCount(cost.tasks)} tasks); ${formatBytes(res.memoryBytes)} is available`))
+    return E.left(blame((c) => memory(c, 1), `the run needs about ${formatBytes(memory(cost, 1))} of memory (${formatCount(cost.tasks)} tasks); ${formatBytes(res.memoryBytes)} is available`))
   if (workers > 1 && !(memory(cost, workers) <= res.memoryBytes)) {
     const fit = Math.max(1, Math.floor((res.memoryBytes - cost.results.bytes - cost.shared) / cost.perWorker.bytes))
     notes.push(`${workers} workers would need about ${formatBytes(memory(cost, workers))} of memory (${formatBytes(cost.perWorker.bytes)} each); using ${fit}`)
@@ -224,11 +224,11 @@ const planRun = <C>(d: Definition<C>, config: C, opts: Pick<RunOptions, 'workers
   }
   if (!(mainHeap(cost, workers) <= res.heapBytes) || !(cost.perWorker.heapBytes <= res.heapBytes)) {
     const need = Math.max(mainHeap(cost, workers), cost.perWorker.heapBytes)
-    return E.left(blame((c) => Math.max(mainHeap(c, workers), c.perWorker.heapBytes), `needs about ${formatBytes(need)} of JavaScript heap in one thread; the heap can grow by ${formatBytes(res.heapBytes)}`))
+    return E.left(blame((c) => Math.max(mainHeap(c, workers), c.perWorker.heapBytes), `the run needs about ${formatBytes(need)} of JavaScript heap in one thread; the heap can grow by ${formatBytes(res.heapBytes)}`))
   }
   if (!(cost.seconds / workers <= maxSeconds))
     return E.left(
-      blame((c) => c.seconds, `is estimated at ${formatSeconds(cost.seconds / workers)} of computing on ${workers} worker${workers > 1 ? 's' : ''}; the limit is ${formatSeconds(maxSeconds)} (--max-hours)`),
+      blame((c) => c.seconds, `the run is estimated at ${formatSeconds(cost.seconds / workers)} of computing on ${workers} worker${workers > 1 ? 's' : ''}; the limit is ${formatSeconds(maxSeconds)} (--max-hours)`),
     )
   return E.right({ workers, cost, notes })
 }
@@ -261,7 +261,7 @@ const define = <C>(d: Definition<C>): Experiment<C> => {
         const spec = known.get(key)
         if (spec === undefined) {
           const names = d.fields.map((f) => f.name)
-          return E.left(configError(d.name, `${showValue(key, 40).replace(/^"|"$/g, '')}: unknown field${didYouMean(key, names) || ` (fields: ${names.join(', ')})`}`))
+          return E.left(configError(d.name, `${showKey(key)}: unknown field${didYouMean(key, names) || ` (fields: ${names.join(', ')})`}`))
         }
         const v = parseField(d.name, spec, raw, merged[key])
         if (E.isLeft(v)) return v

@@ -601,9 +601,9 @@ const taskEither = (c: TuneMnistTaskInput): E.Either<HypergradError, TuneMnistTa
 
 /**
  * What tune-mnist costs, before any work: each method runs until its budget or its step cap,
- * whichever comes first (a step is at least one lower and one linear pass, an SID step its
- * epochs, a search point one lower pass), then a refit; the per-pixel methods record λ (784
- * numbers) at every step.
+ * whichever comes first (an AID step is up to maxT lower and maxK linear steps, an SID step
+ * its epochs, a search point up to maxT lower steps), then a refit; the per-pixel methods
+ * record λ (784 numbers) at every step.
  */
 export const tuneMnistCost = (c: TuneMnistConfig): ExperimentCost => {
   const pixels = mnistSizes(c.nTrain, MNIST_D)
@@ -612,15 +612,15 @@ export const tuneMnistCost = (c: TuneMnistConfig): ExperimentCost => {
     switch (m) {
       case 'aid':
       case 'aidAdaptive':
-        return { cap: c.aidSteps, step: aidCost(pixels, 1, 1).seconds, hyper: MNIST_D }
+        return { cap: c.aidSteps, step: aidCost(pixels, c.maxT, c.maxK).seconds, hyper: MNIST_D }
       case 'aidScalar':
-        return { cap: c.aidSteps, step: aidCost(scalar, 1, 1).seconds, hyper: 1 }
+        return { cap: c.aidSteps, step: aidCost(scalar, c.maxT, c.maxK).seconds, hyper: 1 }
       case 'sid':
         return { cap: c.sidSteps, step: presetCost(pixels, c.sidPreset, c.sidEpochs, c.batchSize).seconds, hyper: MNIST_D }
       case 'grid':
-        return { cap: c.gridPoints, step: fullBatchCost(scalar, 1, 2).seconds, hyper: 1 }
+        return { cap: c.gridPoints, step: fullBatchCost(scalar, c.maxT, 2).seconds, hyper: 1 }
       case 'random':
-        return { cap: c.randomPoints, step: fullBatchCost(scalar, 1, 2).seconds, hyper: 1 }
+        return { cap: c.randomPoints, step: fullBatchCost(scalar, c.maxT, 2).seconds, hyper: 1 }
     }
   }
   let seconds = 0
@@ -628,8 +628,9 @@ export const tuneMnistCost = (c: TuneMnistConfig): ExperimentCost => {
   let heap = 0
   for (const m of c.methods) {
     const p = plan(m)
-    const steps = Math.min(p.cap, Math.ceil(c.budgetSeconds / p.step) + 1)
-    seconds += Math.min(c.budgetSeconds, p.cap * p.step) + fullBatchCost(scalar, 1, 2).seconds
+    // The trajectory: at most the cap, and no more steps than the budget allows at one pass each.
+    const steps = Math.min(p.cap, Math.ceil(c.budgetSeconds / aidCost(scalar, 1, 0).seconds) + 1)
+    seconds += Math.min(c.budgetSeconds, p.cap * p.step) + fullBatchCost(scalar, 20 * c.maxT, 2).seconds
     results += resultBytes(20 * steps + 2 * MNIST_D)
     heap = Math.max(heap, steps * (16 * p.hyper + 600))
   }
