@@ -131,24 +131,33 @@ export interface Progress {
 
 export const silentProgress: Progress = { start: () => {}, update: () => {}, stop: () => {} }
 
+/** Where a progress bar writes and how an interrupted run ends (the defaults: stderr, process.exit). */
+export interface ProgressOptions {
+  /** While the bar runs, Ctrl-C ends it on its own line and exits with status 130. */
+  readonly interruptible?: boolean
+  readonly stream?: NodeJS.WritableStream & { readonly isTTY?: boolean }
+  readonly exit?: (code: number) => void
+}
+
 /**
  * A progress bar with the elapsed time and an estimate of the time left. The cursor stays
  * visible (a bar that hid it would leave it hidden when the process is interrupted while the
- * main thread computes). `onInterrupt`: while the bar runs, Ctrl-C ends the bar on its own
- * line and exits with status 130; pass it only when the main thread is free to notice (the
- * work runs in worker threads), else the default (immediate exit) stays.
+ * main thread computes). `interruptible`: pass it only when the main thread is free to notice
+ * a signal (the work runs in worker threads); otherwise Ctrl-C keeps its default (an
+ * immediate exit).
  */
-export const progressBar = (quiet: boolean, opts: { readonly interruptible?: boolean } = {}): Progress => {
-  if (quiet || !process.stderr.isTTY) return silentProgress
+export const progressBar = (quiet: boolean, opts: ProgressOptions = {}): Progress => {
+  const stream = opts.stream ?? process.stderr
+  if (quiet || stream.isTTY !== true) return silentProgress
   const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: '{label} [{bar}] {value}/{total} | {duration_formatted} elapsed | {eta_formatted} left', hideCursor: false, clearOnComplete: false, etaBuffer: 20 },
+    { stream, format: '{label} [{bar}] {value}/{total} | {duration_formatted} elapsed | {eta_formatted} left', hideCursor: false, clearOnComplete: false, etaBuffer: 20 },
     cliProgress.Presets.shades_classic,
   )
   let running = false
   const onSigint = (): void => {
     bar.stop()
-    process.stderr.write('\u001b[?25hhypergrad: interrupted\n')
-    process.exit(130)
+    stream.write('\u001b[?25hhypergrad: interrupted\n')
+    ;(opts.exit ?? process.exit)(130)
   }
   return {
     start: (total, label) => {

@@ -81,7 +81,7 @@ export const tuneCharges = (method: MethodConfig, outer: OuterConfig, s: Sizes):
       field: 'config.outer.steps',
       value: outer.steps,
       cost: {
-        seconds: outer.steps * (per + workSeconds(4 * s.nnz, 0) + SPEED.secondsPerOuterStep),
+        seconds: outer.steps * (per + workSeconds(2 * s.nnz, 0) + SPEED.secondsPerOuterStep),
         bytes: peak + outer.steps * trajectory,
         heapBytes: heapPeak + outer.steps * trajectory,
       },

@@ -2,14 +2,16 @@
  * What a planned computation costs, estimated from the sizes before any work, and the check
  * of those costs against the machine (resources.ts) and a time limit.
  *
- * Time. A computation is counted in entries of the data matrix touched (a full pass of a
- * problem with n rows and d columns touches nnz = n·d entries, dense) and in steps, at the
- * library's best measured speed (docs/performance.md: a full logistic gradient on 5000 × 784
- * in 1.43 ms, 2.7·10⁹ entries per second, with WebAssembly SIMD), rounded up to
- * {@link SPEED}. An estimate is thus a lower bound: a run refused as longer than the limit
- * would take at least that long. Counts that are caps (t with a tolerance that may stop it
- * earlier) are counted in full: a cap is a promise of at most that much work, and it is the
- * cap that must be affordable.
+ * Time. A computation is counted in passes over the data matrix (a pass of a problem with n
+ * rows and d columns reads nnz = n·d entries, dense: one Φ, one Hessian-vector product, each a
+ * fused row pass), in dense d × d multiply-adds (`exact`), and in steps, at the library's best
+ * measured speeds (docs/performance.md: a full logistic gradient on 5000 × 784 in 1.43 ms,
+ * 2.7·10⁹ entries per second with WebAssembly SIMD; the dense Hessian XᵀDX and its Cholesky
+ * factor in 180 ms, 1.7·10¹⁰ multiply-adds per second), rounded up to {@link SPEED}. An
+ * estimate is thus on the fast side: a run refused as longer than the limit would take at
+ * least about that long. Counts that are caps (t with a tolerance that may stop it earlier)
+ * are counted in full: a cap is a promise of at most that much work, and it is the cap that
+ * must be affordable.
  *
  * Memory. What a computation keeps (ITD reverse's t iterates, `exact`'s d × d matrices, an
  * experiment's results), in bytes, with the JavaScript objects counted apart: they live on a
@@ -21,8 +23,10 @@ import { formatBytes, formatCount, formatSeconds, type Resources } from './resou
 
 /** The speed assumed by the estimates (optimistic: estimates are lower bounds on time). */
 export const SPEED = {
-  /** Data-matrix entries touched per second (multiply-adds). */
+  /** Data-matrix entries read per second in fused row passes. */
   entriesPerSecond: 4e9,
+  /** Multiply-adds per second of dense, blocked d × d work (a Hessian XᵀDX, a Cholesky factor). */
+  denseMultiplyAddsPerSecond: 3e10,
   /**
    * The fixed cost of one solver step (drawing a minibatch, allocating the new iterate, the
    * loop), whatever the data: 3–10 µs measured for AID, SID and ITD steps on a 40 × 4 problem.
@@ -136,54 +140,54 @@ export interface Sizes {
 const vectorBytes = (d: number): number => 8 * d + OBJECT_BYTES
 
 /**
- * `steps` full-batch solver steps, each `passes` passes over the data and a few d-vectors;
- * the residual of each step is kept (8 bytes, a number on the heap while the run lasts).
+ * `steps` full-batch solver steps, each a pass over the data and a few d-vectors; the residual
+ * of each step is kept while the run lasts.
  */
-export const fullBatchCost = (s: Sizes, steps: number, passes: number): Cost => ({
-  seconds: workSeconds(steps * (passes * s.nnz + 4 * s.cols), steps),
+export const fullBatchCost = (s: Sizes, steps: number): Cost => ({
+  seconds: workSeconds(steps * (s.nnz + 4 * s.cols), steps),
   bytes: RESIDUAL_BYTES.bytes * steps + 6 * vectorBytes(s.cols),
   heapBytes: RESIDUAL_BYTES.heapBytes * steps,
 })
 
-/** AID: t lower steps (one Φ: two passes) and k linear steps (one ∂₁Φᵀ product: two passes). */
+/** AID: t lower steps (one Φ: a pass) and k linear steps (one ∂₁Φᵀ product: a pass). */
 export const aidCost = (s: Sizes, t: number, k: number): Cost => ({
-  seconds: fullBatchCost(s, t, 2).seconds + fullBatchCost(s, k, 2).seconds,
+  seconds: fullBatchCost(s, t).seconds + fullBatchCost(s, k).seconds,
   bytes: RESIDUAL_BYTES.bytes * (t + k) + 8 * vectorBytes(s.cols),
   heapBytes: RESIDUAL_BYTES.heapBytes * (t + k),
 })
 
 /**
- * ITD. Reverse mode keeps the last K = min(truncate, t) states (K·(8d + 600) bytes) and
- * makes three passes per step (Φ forward, ∂₁Φᵀ and ∂₂Φᵀ backward); forward mode carries the
- * d × m Jacobian (three copies) and makes 2m + 2 passes per step.
+ * ITD. Reverse mode keeps the last K = min(truncate, t) states (K·(8d + 600) bytes) and makes
+ * a pass per step forward (Φ) and two per step back through the last K (∂₁Φᵀ, ∂₂Φᵀ); forward
+ * mode carries the d × m Jacobian (three copies) and makes 2m + 1 passes per step.
  */
 export const itdCost = (s: Sizes, t: number, mode: 'reverse' | 'forward', truncate?: number): Cost => {
   if (mode === 'forward') {
     const jac = 3 * 8 * s.cols * s.hyper
     return {
-      seconds: workSeconds(t * ((2 * s.hyper + 2) * s.nnz + 2 * s.cols * s.hyper), t),
+      seconds: workSeconds(t * ((2 * s.hyper + 1) * s.nnz + 2 * s.cols * s.hyper), t),
       bytes: jac + RESIDUAL_BYTES.bytes * t,
       heapBytes: RESIDUAL_BYTES.heapBytes * t,
     }
   }
   const kept = Math.min(truncate ?? t, t) + 1
   return {
-    seconds: workSeconds(t * 2 * s.nnz + Math.min(kept, t) * 4 * s.nnz, 2 * t),
+    seconds: workSeconds(t * s.nnz + Math.min(kept, t) * 2 * s.nnz, 2 * t),
     bytes: kept * (8 * s.cols + STATE_BYTES.bytes) + RESIDUAL_BYTES.bytes * t,
     heapBytes: kept * STATE_BYTES.heapBytes + RESIDUAL_BYTES.heapBytes * t,
   }
 }
 
 /**
- * SID with minibatches of b rows: t + k steps, each touching b rows twice and a few
- * d-vectors; SAGA keeps an n × d table of per-sample gradients.
+ * SID with minibatches of b rows: t + k steps, each a pass over b rows and a few d-vectors;
+ * SAGA keeps an n × d table of per-sample gradients.
  */
 export const sidCost = (s: Sizes, t: number, k: number, batchSize: number, opts: { readonly saga?: boolean } = {}): Cost => {
   const rowEntries = s.rows === 0 ? 0 : s.nnz / s.rows
   const b = Math.min(batchSize, s.rows)
   const steps = t + k
   return {
-    seconds: workSeconds(steps * (2 * b * rowEntries + 4 * s.cols), steps),
+    seconds: workSeconds(steps * (b * rowEntries + 4 * s.cols), steps),
     bytes: 8 * vectorBytes(s.cols) + (opts.saga === true ? 8 * s.rows * s.cols : 0),
     heapBytes: 0,
   }
@@ -195,14 +199,14 @@ export const sidCost = (s: Sizes, t: number, k: number, batchSize: number, opts:
  * factorization: d³/3).
  */
 export const exactCost = (s: Sizes): Cost => ({
-  seconds: workSeconds(s.rows * s.cols * s.cols + (s.cols * s.cols * s.cols) / 3, 1),
+  seconds: (s.rows * s.cols * s.cols + (s.cols * s.cols * s.cols) / 3) / SPEED.denseMultiplyAddsPerSecond + SPEED.secondsPerStep,
   bytes: 3 * 8 * s.cols * s.cols + 8 * s.cols * Math.min(s.hyper, s.cols),
   heapBytes: 0,
 })
 
 /** The final draw of SID: `draws` minibatches of b rows (each a ∂₂Φ̂ᵀ product). */
 export const finalDrawCost = (s: Sizes, draws: number, batchSize: number): Cost => ({
-  seconds: workSeconds(2 * draws * Math.min(batchSize, s.rows) * (s.rows === 0 ? 0 : s.nnz / s.rows), draws),
+  seconds: workSeconds(draws * Math.min(batchSize, s.rows) * (s.rows === 0 ? 0 : s.nnz / s.rows), draws),
   bytes: 0,
   heapBytes: 0,
 })
@@ -214,5 +218,5 @@ export const presetSteps = (s: Sizes, preset: string, epochs: number, batchSize:
 /** A SID preset at E epochs: E full passes ('batch'), or E·round(n/b) minibatch steps. */
 export const presetCost = (s: Sizes, preset: string, epochs: number, batchSize: number): Cost => {
   const p = presetSteps(s, preset, epochs, batchSize)
-  return p.full ? fullBatchCost(s, p.steps, 2) : sidCost(s, Math.ceil(p.steps / 2), Math.floor(p.steps / 2), batchSize)
+  return p.full ? fullBatchCost(s, p.steps) : sidCost(s, Math.ceil(p.steps / 2), Math.floor(p.steps / 2), batchSize)
 }

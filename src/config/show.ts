@@ -32,7 +32,7 @@ const render = (v: unknown, depth: number, out: string[], budget: { left: number
   if (v === null || typeof v === 'boolean') return put(String(v))
   if (typeof v === 'number') return put(Object.is(v, -0) ? '-0' : String(v))
   if (typeof v === 'bigint') return put(`${v}n`)
-  if (typeof v === 'string') return put(showString(v, Math.max(8, budget.left)))
+  if (typeof v === 'string') return put(showString(v, Math.max(8, budget.left - 4)))
   if (typeof v === 'function' || typeof v === 'symbol') return put(`<${typeof v}>`)
   const isArray = Array.isArray(v) || ArrayBuffer.isView(v)
   if (depth >= MAX_DEPTH) return put(isArray ? '[…]' : '{…}')

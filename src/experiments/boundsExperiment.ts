@@ -244,7 +244,7 @@ export const boundsCost = (c: BoundsConfig): ExperimentCost => {
   const linear = c.linearIterations + 1
   const points = 2 * lower + 3 * linear
   const seconds =
-    exactCost(s).seconds + 2 * fullBatchCost(s, lower, 2).seconds + (2 * lower + 3) * fullBatchCost(s, linear, 2).seconds + workSeconds(points * 4 * s.nnz, points)
+    exactCost(s).seconds + 2 * fullBatchCost(s, lower).seconds + (2 * lower + 3) * fullBatchCost(s, linear).seconds + workSeconds(points * 2 * s.nnz, points)
   const perTask = resultBytes(6 * points + 10)
   return {
     seconds: c.runs * seconds,

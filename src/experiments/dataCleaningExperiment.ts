@@ -369,7 +369,7 @@ const taskEither = (c: DataCleaningTaskInput): E.Either<HypergradError, DataClea
  */
 export const dataCleaningCost = (c: DataCleaningConfig): ExperimentCost => {
   const s = mnistSizes(c.nTrain, c.nTrain)
-  const perRun = 3 * fullBatchCost(s, 20 * c.maxT, 2).seconds + c.steps * aidCost(s, c.maxT, c.maxK).seconds
+  const perRun = 3 * fullBatchCost(s, 20 * c.maxT).seconds + c.steps * aidCost(s, c.maxT, c.maxK).seconds
   const trajectory = c.steps * (16 * c.nTrain + 600)
   const perTask = resultBytes(20 * c.steps + 40)
   return {

@@ -291,7 +291,7 @@ export const iterationComplexityCost = (c: IterationComplexityConfig): Experimen
   const grid = [...new Set(c.iterations)].sort((a, b) => a - b)
   const maxT = grid[grid.length - 1] ?? 0
   const sweep = (s: Sizes) =>
-    fullBatchCost(s, maxT, 2).seconds + grid.reduce((a, t) => a + itdCost(s, t, 'reverse').seconds + 2 * aidCost(s, 0, t).seconds, 0)
+    fullBatchCost(s, maxT).seconds + grid.reduce((a, t) => a + itdCost(s, t, 'reverse').seconds + 2 * aidCost(s, 0, t).seconds, 0)
   const logistic = mnistSizes(c.nTrain, MNIST_D)
   const d = c.quadDim
   const quadratic: Sizes = { rows: d, cols: d, nnz: d * d, hyper: c.quadHyperDim }

@@ -64,4 +64,35 @@ describe('experiment registry', () => {
     writeFileSync(file, 'x')
     expect(leftMessage(await write(out as ExperimentOutput<unknown>, join(file, 'sub')))).toMatch(/cannot write to/)
   })
+
+  it('plans a run against the machine: workers capped at the cores, lowered to fit memory, counts refused with the field at fault', () => {
+    const x = experiments['sid-fig1']
+    const config = right(x.configure({ runs: '2' }))
+    const cost = x.plan(config, {}, { memoryBytes: 1e12, heapBytes: 1e10, cores: 2 })
+    const big = { memoryBytes: 1e12, heapBytes: 1e10, cores: 2 }
+    expect(right(cost).workers).toBe(2)
+    expect(right(cost).notes).toEqual([])
+    const capped = right(x.plan(config, { workers: 64 }, big))
+    expect(capped.workers).toBe(2)
+    expect(capped.notes).toEqual(['64 workers asked for, but this machine has 2 cores; using 2'])
+    // Memory for one worker and the shared split, not for two: one worker, with a note.
+    const one = right(cost).cost
+    const tight = { ...big, memoryBytes: one.results.bytes + one.shared + 1.5 * one.perWorker.bytes }
+    const lowered = right(x.plan(config, {}, tight))
+    expect(lowered.workers).toBe(1)
+    expect(lowered.notes[0]).toMatch(/^2 workers would need about .* of memory \(.* each\); using 1$/)
+    // Too little for one: refused, naming the field that weighs most.
+    expect(leftMessage(x.plan(right(x.configure({ runs: '1000000' })), {}, { ...big, memoryBytes: 1e9 }))).toMatch(/^reproduce sid-fig1: runs = 1e6: the run needs about .* of memory \(.* tasks\); 1\.0 GB is available$/)
+    expect(leftMessage(x.plan(right(x.configure({ epochs: '1000000' })), { maxSeconds: 3600 }, big))).toMatch(/^reproduce sid-fig1: epochs = 2,4,10,20,40,60,1e6: the run is estimated at .* of computing on 2 workers; the limit is 1\.0 h \(--max-hours\)$/)
+    expect(leftMessage(x.plan(right(x.configure({ runs: '100000' })), {}, { ...big, heapBytes: 1e6 }))).toMatch(/runs = 100000: the run needs about .* of JavaScript heap in one thread/)
+  })
+
+  it('estimates the defaults of every experiment below an hour on two workers, and refuses none of them', () => {
+    for (const name of experimentNames) {
+      const x = right(getExperiment(name))
+      const p = right(x.plan(x.defaults, { workers: 2 }, { memoryBytes: 4e9, heapBytes: 2e9, cores: 2 }))
+      expect(p.cost.seconds / p.workers, name).toBeLessThan(3600)
+      expect(p.cost.seconds, name).toBeGreaterThan(0)
+    }
+  })
 })

@@ -503,7 +503,7 @@ export const sidFiguresCost = (c: SidCommonConfig, lambdas: number, perFeature: 
   let sid = 0
   for (const v of c.variants) {
     const steps = (e: number) => presetSteps(s, v, e, c.batchSize).steps
-    const seconds = (t: number, k: number) => (v === 'batch' ? fullBatchCost(s, t + k, 2).seconds : sidCost(s, t, k, c.batchSize).seconds)
+    const seconds = (t: number, k: number) => (v === 'batch' ? fullBatchCost(s, t + k).seconds : sidCost(s, t, k, c.batchSize).seconds)
     const lower = v === 'twoPhase' ? sum(budgets.map((e) => seconds(Math.ceil(steps(e) / 2), 0))) : seconds(Math.ceil(steps(largest) / 2), 0)
     sid += lower + sum(budgets.map((e) => seconds(0, Math.floor(steps(e) / 2))))
   }

@@ -618,9 +618,9 @@ export const tuneMnistCost = (c: TuneMnistConfig): ExperimentCost => {
       case 'sid':
         return { cap: c.sidSteps, step: presetCost(pixels, c.sidPreset, c.sidEpochs, c.batchSize).seconds, hyper: MNIST_D }
       case 'grid':
-        return { cap: c.gridPoints, step: fullBatchCost(scalar, c.maxT, 2).seconds, hyper: 1 }
+        return { cap: c.gridPoints, step: fullBatchCost(scalar, c.maxT).seconds, hyper: 1 }
       case 'random':
-        return { cap: c.randomPoints, step: fullBatchCost(scalar, c.maxT, 2).seconds, hyper: 1 }
+        return { cap: c.randomPoints, step: fullBatchCost(scalar, c.maxT).seconds, hyper: 1 }
     }
   }
   let seconds = 0
@@ -630,7 +630,7 @@ export const tuneMnistCost = (c: TuneMnistConfig): ExperimentCost => {
     const p = plan(m)
     // The trajectory: at most the cap, and no more steps than the budget allows at one pass each.
     const steps = Math.min(p.cap, Math.ceil(c.budgetSeconds / aidCost(scalar, 1, 0).seconds) + 1)
-    seconds += Math.min(c.budgetSeconds, p.cap * p.step) + fullBatchCost(scalar, 20 * c.maxT, 2).seconds
+    seconds += Math.min(c.budgetSeconds, p.cap * p.step) + fullBatchCost(scalar, 20 * c.maxT).seconds
     results += resultBytes(20 * steps + 2 * MNIST_D)
     heap = Math.max(heap, steps * (16 * p.hyper + 600))
   }
