@@ -43,21 +43,8 @@ vi.mock('./build.js', async (importOriginal) => {
   }
 })
 
-const { main } = await import('./main.js')
 const { progressBar } = await import('./io.js')
-
-const runHere = async (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-  let stdout = ''
-  let stderr = ''
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true))
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true))
-  try {
-    return { code: await main(args), stdout, stderr }
-  } finally {
-    o.mockRestore()
-    e.mockRestore()
-  }
-}
+const { runHere } = await import('./run.test-util.js')
 
 const dir = mkdtempSync(join(tmpdir(), 'hypergrad-faults-'))
 const [x, r1] = R.normals(R.seed(4), 40 * 3)

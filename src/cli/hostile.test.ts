@@ -2,63 +2,12 @@
 // contradictions, counts beyond what fits, unwritable outputs, deep nesting, a diverging
 // method, a byte-order mark. Each gives its exit status within 5 seconds, one line on stderr
 // and no stack trace; results never print NaN or Infinity.
-import { execFile } from 'node:child_process'
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { formatLibsvm } from '../data/libsvm.js'
-import { matrix } from '../linalg/types.js'
-import * as R from '../random/rng.js'
-import { main } from './main.js'
-
-const bin = fileURLToPath(new URL('../../bin/hypergrad.js', import.meta.url))
-
-interface Ran {
-  readonly code: number
-  readonly stdout: string
-  readonly stderr: string
-  readonly seconds: number
-}
-
-/** The command in this process: its status, output and time. */
-const runHere = async (args: string[]): Promise<Ran> => {
-  let stdout = ''
-  let stderr = ''
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true))
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true))
-  const t0 = performance.now()
-  try {
-    const code = await main(args)
-    return { code, stdout, stderr, seconds: (performance.now() - t0) / 1000 }
-  } finally {
-    o.mockRestore()
-    e.mockRestore()
-  }
-}
-
-/** The real executable in a child process (from the sources), optionally as another user. */
-const spawn = (args: string[], opts: { readonly uid?: number; readonly gid?: number } = {}): Promise<Ran> =>
-  new Promise((resolve) => {
-    const t0 = performance.now()
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, HYPERGRAD_FROM_SOURCE: '1' }, timeout: 60_000, ...opts }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1
-      resolve({ code, stdout, stderr, seconds: (performance.now() - t0) / 1000 })
-    })
-  })
-
-const dataset = (seed: number, n: number, p: number) => {
-  const [x, r1] = R.normals(R.seed(seed), n * p)
-  const [noise] = R.normals(r1, n)
-  const y = new Float64Array(n)
-  for (let i = 0; i < n; i++) {
-    let z = 0
-    for (let j = 0; j < p; j++) z += x[i * p + j]! * (j + 1) * 0.3
-    y[i] = z + noise[i]! > 0 ? 1 : -1
-  }
-  return { X: matrix(n, p, x), y }
-}
+import { dataset, runHere, spawnCommand as spawn, type Ran } from './run.test-util.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'hypergrad-hostile-'))
 chmodSync(dir, 0o755)
