@@ -5,7 +5,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { exactCost, type Sizes } from '../config/cost.js'
-import { hgError, type HypergradError } from '../errors.js'
+import type { HypergradError } from '../errors.js'
 import { MNIST_D, mnistOddEven, type FloatAllocator, type MnistOddEven } from '../data/mnist.js'
 import { defaultWorkers, runTasks, type Task } from './pool.js'
 import type { RunOptions, TaskOutcome } from './types.js'
@@ -157,8 +157,9 @@ export interface OutcomeOptions {
 
 /**
  * Run groups of tasks on one pool of workers, in order, each worker taking the next task as
- * soon as it is free; task-level Lefts become one Left (the first, by task order), and so does
- * a task that throws (kind 'divergence'); results come back in task order.
+ * soon as it is free; task-level Lefts become one Left (the first, by task order); results
+ * come back in task order. A task that throws (a bug, not a Left) or a worker that dies
+ * rejects the run with an Error naming it: it is a fault of the code, not of the input.
  *
  * Memory. A group with a split has it loaded here, once, into shared memory, when its first
  * task starts, and posted with each of its tasks: every worker reads the same memory (no copy,
@@ -258,8 +259,7 @@ export const runOutcomes = async <R>(
       ...(opts.onProgress === undefined ? {} : { onDone: (d: number, total: number) => opts.onProgress?.(d, total) }),
     })
   } catch (e) {
-    // A task that threw (not a Left: a bug, or a worker that died) ends the run as a Left.
-    return E.left(hgError('divergence', `experiment task failed: ${e instanceof Error ? e.message : String(e)}`))
+    throw new Error(`experiment task failed: ${e instanceof Error ? e.message : String(e)}`)
   }
   const values: R[] = []
   for (const o of outs) {
