@@ -14,10 +14,13 @@
  *   data-cleaning         data hyper-cleaning with one weight per training sample
  *                         (dataCleaningExperiment.ts)
  *
- * A command line builds on four calls: `experimentNames` / `getExperiment(name)` to list and
+ * A command line builds on five calls: `experimentNames` / `getExperiment(name)` to list and
  * describe, `configure(name, overrides)` to decode field overrides (strings like "1,10,100" are
- * parsed by the field's kind), `reproduce(name, overrides, { workers, onProgress })` to run, and
- * `write(results, outDir)`. The experiment modules import only types from this file, so that
+ * parsed by the field's kind; an unknown field is an error with the field meant), `plan` to
+ * check the run against the machine before any work (memory, heap, time: each experiment
+ * states its cost; workers capped at the cores and lowered to fit), `reproduce(name,
+ * overrides, { workers, maxSeconds, onProgress })` to run, and `write(results, outDir)`. The
+ * experiment modules take their shared types from types.ts and never import this file, so that
  * worker threads never load the registry; vega is loaded by `write` alone, after the run.
  */
 import * as E from 'fp-ts/lib/Either.js'
