@@ -74,8 +74,9 @@ export const tuneCharges = (method: MethodConfig, outer: OuterConfig, s: Sizes):
   const per = one.reduce((a, c) => a + c.cost.seconds, 0)
   const peak = one.reduce((a, c) => a + c.cost.bytes, 0)
   const heapPeak = one.reduce((a, c) => a + c.cost.heapBytes, 0)
-  // Each step records λ (m numbers, in an array on the heap) and about 20 numbers, and rebuilds the problem.
-  const trajectory = 16 * s.hyper + 600
+  // Each step records λ (m numbers, in an array on the heap, then in the printed JSON) and about
+  // 20 numbers, and rebuilds the problem.
+  const trajectory = 40 * s.hyper + 600
   return [
     {
       field: 'config.outer.steps',
