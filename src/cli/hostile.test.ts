@@ -202,22 +202,19 @@ describe('a diverging method exits with status 3 and prints no estimate', () => 
 
 describe('the built command, in a child process', () => {
   it('gives the same statuses and single lines as in process', async () => {
+    // The three findings that ended a real process badly: a stack overflow, a heap abort, and a
+    // diverged run that exited 0.
     const text = JSON.stringify(base)
-    const bom = join(dir, 'bom-spawn.json')
-    writeFileSync(bom, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ ...base, method: { name: 'exact' } }))]))
     const cases: Array<[string[], number, RegExp]> = [
       [['estimate', config(text.replace('"lambda":0.5', `"lambda":${nested(5000)}`))], 2, /config\.lambda\.0: expected a finite number/],
-      [['estimate', config({ ...base, regularisation: 'perFeature' })], 2, /did you mean "regularization"/],
       [['estimate', config({ ...base, method: { name: 'sid', lower: 'sgd', linear: 'sfp', t: 2000, k: 2000, step: 100, batchSize: 5 } }), '--json'], 3, /the method diverged/],
       [['reproduce', 'bounds', '--runs', '1000000000'], 2, /runs = 1e9: the run needs/],
-      [['tune', config({ ...base, outer }), '--out', '/dev/null/x'], 2, /ENOTDIR/],
-      [['estimate', bom], 0, /^$/],
     ]
     const results = await Promise.all(cases.map(([args]) => spawn(args)))
     results.forEach((r, i) => {
       const [args, code, re] = cases[i]!
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(code)
-      expect(r.stderr.trimEnd().split('\n').filter((l) => l !== '').length, args.join(' ')).toBeLessThanOrEqual(1)
+      expect(r.stderr.trimEnd().split('\n'), args.join(' ')).toHaveLength(1)
       expect(r.stderr.trimEnd()).toMatch(re)
       expect(r.stderr).not.toMatch(/^\s+at |node:internal/m)
       expect(r.stdout).not.toMatch(/NaN|Infinity/)
