@@ -10,6 +10,7 @@ import type { ErmProblem } from '../problem/erm.js'
 import { dataCleaningProblem } from '../problems/dataCleaning.js'
 import { logisticProblem } from '../problems/logistic.js'
 import { ridgeProblem } from '../problems/ridge.js'
+import type { Sizes } from '../config/cost.js'
 import type { DataConfig, EstimateConfig, ProblemName, Regularization } from './config.js'
 
 export interface Splits {
@@ -28,7 +29,10 @@ export const loadData = (data: DataConfig, problem: ProblemName, baseDir: string
       ...(m.nTest !== undefined ? { nTest: m.nTest } : {}),
       ...(m.seed !== undefined ? { seed: m.seed } : {}),
     })
-    return E.map((s: { train: Dataset; validation: Dataset; test?: Dataset }): Splits => s)(r)
+    return E.bimap(
+      (e: HypergradError) => hgError(e.kind, `config.data.mnist: ${e.message}`),
+      (s: { train: Dataset; validation: Dataset; test?: Dataset }): Splits => s,
+    )(r)
   }
   const labels = problem === 'ridge' ? 'real' : 'binary'
   const files: Array<[keyof Splits, string]> = [
@@ -104,13 +108,18 @@ export interface Built {
   readonly problem: ErmProblem
 }
 
-/** Data, λ and the problem for a config file located in `baseDir`. */
-export const build = (cfg: EstimateConfig, baseDir: string): E.Either<HypergradError, Built> => {
-  const splits = loadData(cfg.data, cfg.problem, baseDir)
-  if (E.isLeft(splits)) return splits
-  const lambda = lambdaFor(cfg.problem, cfg.regularization, cfg.lambda, splits.right)
+/** λ and the problem of a config on data already loaded. */
+export const buildFrom = (cfg: EstimateConfig, splits: Splits): E.Either<HypergradError, Built> => {
+  const lambda = lambdaFor(cfg.problem, cfg.regularization, cfg.lambda, splits)
   if (E.isLeft(lambda)) return lambda
-  const problem = problemFor(cfg, splits.right, lambda.right)
+  const problem = problemFor(cfg, splits, lambda.right)
   if (E.isLeft(problem)) return problem
-  return E.right({ splits: splits.right, lambda: lambda.right, problem: problem.right })
+  return E.right({ splits, lambda: lambda.right, problem: problem.right })
+}
+
+/** The sizes of a config's problem on its data: n, d, the stored entries and m (for the limits). */
+export const sizesOf = (cfg: Pick<EstimateConfig, 'problem' | 'regularization'>, splits: Splits): Sizes => {
+  const { rows, cols } = splits.train.X
+  const hyper = cfg.problem === 'dataCleaning' ? rows : cfg.regularization === 'perFeature' ? cols : 1
+  return { rows, cols, nnz: rows * cols, hyper }
 }

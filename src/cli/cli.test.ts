@@ -1,55 +1,16 @@
 // End-to-end tests of the `hypergrad` command: the real executable in a child process.
-import { execFile } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import * as E from 'fp-ts/lib/Either.js'
-import { describe, expect, it, vi } from 'vitest'
-import { main } from './main.js'
+import { describe, expect, it } from 'vitest'
 import { formatLibsvm, readLibsvmFile } from '../data/libsvm.js'
 import { exact } from '../hypergrad/exact.js'
-import { matrix } from '../linalg/types.js'
 import { logisticProblem } from '../problems/logistic.js'
 import { ridgeProblem } from '../problems/ridge.js'
-import * as R from '../random/rng.js'
+import { dataset, runHere, spawnCommand } from './run.test-util.js'
 
-const bin = fileURLToPath(new URL('../../bin/hypergrad.js', import.meta.url))
-
-const run = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
-  new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, HYPERGRAD_FROM_SOURCE: '1' } }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1
-      resolve({ code, stdout, stderr })
-    })
-  })
-
-/** The command in this process (fast): exit status and what it wrote. */
-const runHere = async (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-  let stdout = ''
-  let stderr = ''
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true))
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true))
-  try {
-    const code = await main(args)
-    return { code, stdout, stderr }
-  } finally {
-    o.mockRestore()
-    e.mockRestore()
-  }
-}
-
-const dataset = (seed: number, n: number, p: number, labels: 'binary' | 'real') => {
-  const [x, r1] = R.normals(R.seed(seed), n * p)
-  const [noise] = R.normals(r1, n)
-  const y = new Float64Array(n)
-  for (let i = 0; i < n; i++) {
-    let z = 0
-    for (let j = 0; j < p; j++) z += x[i * p + j]! * (j + 1) * 0.3
-    y[i] = labels === 'binary' ? (z + noise[i]! > 0 ? 1 : -1) : z + 0.1 * noise[i]!
-  }
-  return { X: matrix(n, p, x), y }
-}
+const run = (args: string[]) => spawnCommand(args)
 
 const dir = mkdtempSync(join(tmpdir(), 'hypergrad-cli-'))
 writeFileSync(join(dir, 'train.svm'), formatLibsvm(dataset(1, 40, 4, 'binary')))

@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
-import { decodeEstimateConfig, decodeTuneConfig } from './config.js'
+import { decodeEstimateConfig, decodeTuneConfig, outerOptimizers } from './config.js'
 
 const base = {
   problem: 'logistic',
@@ -57,3 +57,43 @@ describe('estimate config', () => {
     }
   })
 })
+
+describe('strict configs', () => {
+  const left = (r: E.Either<{ readonly message: string }, unknown>): string => (E.isLeft(r) ? r.left.message : 'Right')
+  const tuneBase = { ...base, outer: { optimizer: 'adam', steps: 3, stepSize: 0.1 } }
+  it('rejects an unknown field at every level, naming the field meant', () => {
+    const cases: Array<[unknown, string]> = [
+      [{ ...base, regularisation: 'perFeature' }, 'config.regularisation: unknown field; did you mean "regularization"?'],
+      [{ ...base, method: { ...base.method, tolLinera: 1e-3 } }, 'config.method.tolLinera: unknown field; did you mean "tolLinear"?'],
+      [{ ...base, method: { name: 'itd', t: 10, truncte: 3 } }, 'config.method.truncte: unknown field; did you mean "truncate"?'],
+      [{ ...base, method: { name: 'exact', t: 3 } }, 'config.method.t: unknown field (fields: name)'],
+      [{ ...base, method: { name: 'sid', lower: 'sgd', linear: 'sfp', t: 1, k: 1, step: { beta: 1, gama: 1 } } }, 'config.method.step.gama: unknown field; did you mean "gamma"?'],
+      [{ ...base, data: { train: 'a', validation: 'b', nfeatures: 3 } }, 'config.data.nfeatures: unknown field; did you mean "nFeatures"?'],
+      [{ ...base, data: { mnist: { nTrain: 10, seeed: 1 } } }, 'config.data.mnist.seeed: unknown field; did you mean "seed"?'],
+    ]
+    for (const [cfg, m] of cases) expect(left(decodeEstimateConfig(cfg))).toBe(m)
+    expect(left(decodeTuneConfig({ ...tuneBase, outer: { ...tuneBase.outer, warmStart: { lower: true, linear: true, both: true } } }))).toBe(
+      'config.outer.warmStart.both: unknown field (fields: lower, linear)',
+    )
+  })
+  it('refuses settings that contradict each other or that nothing would read', () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [{ ...base, method: { name: 'sid', preset: 'batch', epochs: 2, linear: 'sfp' } }, /^config\.method: "preset" sets the solvers, steps and t, k of SID, and "linear" is given too; drop "linear" or drop "preset"$/],
+      [{ ...base, data: { mnist: {}, nFeatures: 3 } }, /^config\.data: "mnist" and "nFeatures" name two data sources; keep one$/],
+      [{ ...base, method: { ...base.method, lower: 'gd', linear: 'cg', momentum: 0.5 } }, /^config\.method\.momentum: /],
+      [{ ...base, method: { name: 'sid', lower: 'gd', linear: 'fp', t: 1, k: 1, batchSize: 5 } }, /^config\.method\.batchSize: lower "gd" and linear "fp" draw no minibatches$/],
+      [{ ...base, problem: 'dataCleaning', regularization: 'perFeature' }, /^config\.regularization: the dataCleaning problem has one λ per training sample/],
+    ]
+    for (const [cfg, re] of cases) expect(left(decodeEstimateConfig(cfg))).toMatch(re)
+    expect(left(decodeTuneConfig({ ...tuneBase, lambda: [1, 0], regularization: 'perFeature', outer: { ...tuneBase.outer, logScale: true } }))).toBe(
+      'config.lambda.1: logScale optimizes log λ and needs λ > 0, got 0',
+    )
+  })
+  it('names every outer optimizer in one list', () => {
+    for (const name of Object.keys(outerOptimizers)) expect(E.isRight(decodeTuneConfig({ ...tuneBase, outer: { ...tuneBase.outer, optimizer: name } }))).toBe(true)
+    expect(left(decodeTuneConfig({ ...tuneBase, outer: { ...tuneBase.outer, optimizer: 'newton' } }))).toBe(
+      `config.outer.optimizer: expected an optimizer (one of ${Object.keys(outerOptimizers).map((n) => `"${n}"`).join(', ')}), got "newton"`,
+    )
+  })
+})
+

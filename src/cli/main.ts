@@ -1,14 +1,17 @@
 /**
  * The `hypergrad` command: estimate one hypergradient, reproduce the papers' experiments,
- * tune hyperparameters. A user's mistake prints one line on stderr and exits with status 2;
- * an internal failure exits with status 1 (set HYPERGRAD_DEBUG=1 for the stack trace).
+ * tune hyperparameters. Exit status (docs/errors.md): 0 success; 2 bad input (a config, an
+ * argument, a data file, an output path, a count beyond the limits), with one line on stderr;
+ * 3 the method diverged; 1 an internal fault, with a short message (and the stack trace with
+ * --debug or HYPERGRAD_DEBUG=1).
  */
-import { Command, CommanderError, InvalidArgumentError } from 'commander'
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { readFileSync } from 'node:fs'
-import { estimateCommand } from './estimate.js'
-import { oneLine, progressBar, UserError } from './io.js'
-import { reproduceCommand } from './reproduce.js'
-import { tuneCommand } from './tune.js'
+import { DEFAULT_MAX_HOURS, type Limits } from '../config/cost.js'
+import { machineResources } from '../config/resources.js'
+import { HypergradException } from '../errors.js'
+import type { Outcome } from './estimate.js'
+import { EXIT, exitCodeOf, oneLine, oneLineText, progressBar, UserError } from './io.js'
 
 const version = (): string => {
   try {
@@ -21,25 +24,48 @@ const version = (): string => {
 
 const positiveInt = (what: string) => (s: string): number => {
   const n = Number(s)
-  if (!(Number.isInteger(n) && n >= 1)) throw new InvalidArgumentError(`${what} must be an integer ≥ 1, got "${s}"`)
+  if (!(s.trim() !== '' && Number.isSafeInteger(n) && n >= 1)) throw new InvalidArgumentError(`${what} must be an integer ≥ 1, got "${oneLineText(s).slice(0, 40)}"`)
   return n
 }
 
-export const program = (): Command => {
+const positiveNumber = (what: string) => (s: string): number => {
+  const n = Number(s)
+  if (!(s.trim() !== '' && Number.isFinite(n) && n > 0)) throw new InvalidArgumentError(`${what} must be a positive number, got "${oneLineText(s).slice(0, 40)}"`)
+  return n
+}
+
+const maxHoursOption = () =>
+  new Option('--max-hours <h>', `refuse runs estimated to take longer (default ${DEFAULT_MAX_HOURS})`).argParser(positiveNumber('--max-hours'))
+
+const limitsOf = (o: { readonly maxHours?: number }): Limits => ({ resources: machineResources(), maxSeconds: 3600 * (o.maxHours ?? DEFAULT_MAX_HOURS) })
+
+/** Print what a command produced; the exit status. */
+const emit = (o: Outcome): number => {
+  if (o.stdout !== '') process.stdout.write(o.stdout + '\n')
+  if (o.message !== undefined) process.stderr.write(`hypergrad: ${oneLineText(o.message)}\n`)
+  return o.code
+}
+
+/** The command's parser; each subcommand loads its modules when it runs (a fast start for the others). */
+export const program = (setCode: (code: number) => void): Command => {
   const cmd = new Command('hypergrad')
     .description('Hypergradients for bilevel optimization: AID, ITD, SID, error bounds, and the papers\' experiments')
     .version(version())
     // Set before the subcommands are added, so that they inherit it: commander reports a usage
     // error as a CommanderError instead of exiting the process.
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    // Commander's messages can span lines ("error: …\n(Did you mean …?)"): one line each.
+    .configureOutput({ writeErr: (s) => process.stderr.write(`hypergrad: ${oneLineText(s)}\n`) })
   cmd
     .command('estimate')
     .description('compute one hypergradient from a config file')
     .argument('<config>', 'JSON config (problem, data, lambda, method, seed)')
     .option('--json', 'print one JSON object on stdout')
-    .action((config: string, o: { json?: boolean }) => {
-      process.stdout.write(estimateCommand(config, o) + '\n')
+    .option('--quiet', 'no note on the estimated time')
+    .addOption(maxHoursOption())
+    .action(async (config: string, o: { json?: boolean; quiet?: boolean; maxHours?: number }) => {
+      const { estimateCommand } = await import('./estimate.js')
+      setCode(emit(estimateCommand(config, o, limitsOf(o))))
     })
   cmd
     .command('reproduce')
@@ -50,10 +76,12 @@ export const program = (): Command => {
     .option('--lambdas <list>', 'λ values, comma separated')
     .option('--set <field=value...>', 'any other field of the experiment (see `hypergrad reproduce list`)')
     .option('--out <dir>', 'output folder (default: out/<experiment>)')
-    .option('--workers <n>', 'worker threads (default: the number of cores)', positiveInt('--workers'))
+    .option('--workers <n>', 'worker threads (default and at most: the number of cores)', positiveInt('--workers'))
     .option('--quiet', 'no progress bar')
-    .action(async (experiment: string, o: { runs?: number; epochs?: string; lambdas?: string; set?: string[]; out?: string; workers?: number; quiet?: boolean }) => {
-      process.stdout.write((await reproduceCommand(experiment, o, progressBar(o.quiet === true))) + '\n')
+    .addOption(maxHoursOption())
+    .action(async (experiment: string, o: { runs?: number; epochs?: string; lambdas?: string; set?: string[]; out?: string; workers?: number; quiet?: boolean; maxHours?: number }) => {
+      const { reproduceCommand } = await import('./reproduce.js')
+      setCode(emit(await reproduceCommand(experiment, o, limitsOf(o), (interruptible) => progressBar(o.quiet === true, { interruptible }))))
     })
   cmd
     .command('tune')
@@ -62,23 +90,39 @@ export const program = (): Command => {
     .option('--json', 'print one JSON object on stdout')
     .option('--out <dir>', 'also write tune.json, tune.csv and tune.svg there')
     .option('--quiet', 'no progress bar')
-    .action(async (config: string, o: { json?: boolean; out?: string; quiet?: boolean }) => {
-      process.stdout.write((await tuneCommand(config, o, progressBar(o.quiet === true))) + '\n')
+    .addOption(maxHoursOption())
+    .action(async (config: string, o: { json?: boolean; out?: string; quiet?: boolean; maxHours?: number }) => {
+      const { tuneCommand } = await import('./tune.js')
+      setCode(emit(await tuneCommand(config, o, limitsOf(o), progressBar(o.quiet === true))))
     })
   return cmd
 }
 
-/** Run the command line; resolves to the exit status. */
+/** Run the command line; resolves to the exit status. `--debug` (anywhere) prints the stack of an internal fault. */
 export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
-  const cmd = program()
+  const debug = argv.includes('--debug') || process.env['HYPERGRAD_DEBUG'] === '1'
+  const args = argv.filter((a) => a !== '--debug')
+  if (args.length === 0) {
+    process.stderr.write('hypergrad: a command is needed: estimate, tune or reproduce (hypergrad --help describes them)\n')
+    return EXIT.input
+  }
+  let code: number = EXIT.ok
+  const cmd = program((c) => (code = c))
   try {
-    await cmd.parseAsync([...argv], { from: 'user' })
-    return 0
+    await cmd.parseAsync([...args], { from: 'user' })
+    return code
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2
-    const user = e instanceof UserError || (e instanceof Error && e.name === 'HypergradException')
-    process.stderr.write(`hypergrad: ${oneLine(e)}\n`)
-    if (!user && process.env['HYPERGRAD_DEBUG'] === '1' && e instanceof Error) process.stderr.write(`${e.stack ?? ''}\n`)
-    return user ? 2 : 1
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.input
+    if (e instanceof UserError) {
+      process.stderr.write(`hypergrad: ${oneLine(e)}\n`)
+      return e.exitCode
+    }
+    if (e instanceof HypergradException) {
+      process.stderr.write(`hypergrad: ${oneLine(e)}\n`)
+      return exitCodeOf(e.error)
+    }
+    process.stderr.write(`hypergrad: internal error: ${oneLine(e)}${debug ? '' : ' (--debug prints the stack trace)'}\n`)
+    if (debug && e instanceof Error) process.stderr.write(`${e.stack ?? ''}\n`)
+    return EXIT.internal
   }
 }

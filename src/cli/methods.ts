@@ -158,3 +158,26 @@ export const runMethod = (
     }
   }
 }
+
+/**
+ * The method's own checks against the problem (batch size and samples, solver options,
+ * schedules), by running it with no iterations: a mistake is reported before a long run
+ * starts. `exact` has no budget to cut and is not run here.
+ */
+export const checkMethod = (method: MethodConfig, problem: ErmProblem, lambda: RVec, seed: number): E.Either<HypergradError, void> => {
+  const none: MethodConfig | undefined =
+    method.name === 'exact'
+      ? undefined
+      : method.name === 'itd'
+        ? { ...method, t: 0 }
+        : method.name === 'aid'
+          ? { ...method, t: 0, k: 0 }
+          : 'preset' in method
+            ? { ...method, epochs: 0 }
+            : { ...method, t: 0, k: 0 }
+  if (none === undefined) return E.right(undefined)
+  return E.bimap(
+    (e: HypergradError) => (e.message.startsWith('config.') ? e : hgError(e.kind, `config.method: ${e.message}`)),
+    () => undefined,
+  )(runMethod(none, problem, lambda, seed))
+}

@@ -1,7 +1,16 @@
-/** `hypergrad reproduce EXPERIMENT`: run one of the papers' experiments from the registry and write its files. */
+/**
+ * `hypergrad reproduce EXPERIMENT`: run one of the papers' experiments from the registry and
+ * write its files. Everything is checked before the run: the fields (unknown ones, values,
+ * contradictions between --runs/--epochs/--lambdas and --set), the memory and time the run
+ * needs against the machine (fewer workers when all would not fit; never more than the
+ * cores), and the output folder.
+ */
 import * as E from 'fp-ts/lib/Either.js'
-import { experimentNames, getExperiment, reproduce, write, type Overrides } from '../experiments/registry.js'
-import { must, UserError, type Progress } from './io.js'
+import type { Limits } from '../config/cost.js'
+import { showValue } from '../config/show.js'
+import { experimentNames, getExperiment, reproduce, write, type ExperimentOutput, type Overrides } from '../experiments/registry.js'
+import type { Outcome } from './estimate.js'
+import { EXIT, must, note, prepareOutDir, UserError, type Progress } from './io.js'
 
 export interface ReproduceOptions {
   readonly runs?: number
@@ -23,23 +32,62 @@ export const listExperiments = (): string =>
     })
     .join('\n\n')
 
-export const reproduceCommand = async (experiment: string, opts: ReproduceOptions, progress: Progress): Promise<string> => {
-  if (experiment === 'list') return listExperiments()
-  const x = must(getExperiment(experiment))
+/**
+ * The overrides of the command line: --runs, --epochs and --lambdas, then each --set
+ * field=value. A field given twice with different values is an error (which one was meant?).
+ */
+export const overridesOf = (opts: ReproduceOptions): Overrides => {
   const overrides: Record<string, unknown> = {}
-  if (opts.runs !== undefined) overrides['runs'] = opts.runs
-  if (opts.epochs !== undefined) overrides['epochs'] = opts.epochs
-  if (opts.lambdas !== undefined) overrides['lambdas'] = opts.lambdas
+  const from: Record<string, string> = {}
+  const put = (field: string, value: unknown, where: string) => {
+    if (Object.prototype.hasOwnProperty.call(overrides, field) && String(overrides[field]).trim() !== String(value).trim())
+      throw new UserError(`${where} contradicts ${from[field]}: ${field} is given twice with different values`)
+    overrides[field] = value
+    from[field] = where
+  }
+  if (opts.runs !== undefined) put('runs', opts.runs, `--runs ${opts.runs}`)
+  if (opts.epochs !== undefined) put('epochs', opts.epochs, `--epochs ${showValue(opts.epochs, 40)}`)
+  if (opts.lambdas !== undefined) put('lambdas', opts.lambdas, `--lambdas ${showValue(opts.lambdas, 40)}`)
   for (const kv of opts.set ?? []) {
     const i = kv.indexOf('=')
-    if (i <= 0) throw new UserError(`--set expects field=value, got "${kv}"`)
-    overrides[kv.slice(0, i).trim()] = kv.slice(i + 1)
+    if (i <= 0) throw new UserError(`--set expects field=value, got ${showValue(kv, 40)}`)
+    const field = kv.slice(0, i).trim()
+    put(field, kv.slice(i + 1), `--set ${showValue(kv, 40)}`)
   }
-  // Decode first, so that a mistake is reported before any work starts.
-  must(E.map(() => undefined)(x.configure(overrides as Overrides)))
+  return overrides
+}
+
+/** Write the results; if that fails after the run, the results go to stdout instead (nothing is lost). */
+const writeOrPrint = async (out: ExperimentOutput<unknown>, dir: string): Promise<{ readonly text: string; readonly failed?: string }> => {
+  const written = await write(out, dir)
+  if (E.isRight(written)) return { text: `wrote ${written.right.files.join(', ')} to ${written.right.dir}` }
+  const json = JSON.stringify(
+    { experiment: out.experiment, config: out.config, summary: out.summary, timing: out.timing, details: out.details },
+    (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as unknown as ArrayLike<number>) : v),
+  )
+  return { text: json, failed: `${written.left.message}; the results are printed on standard output instead` }
+}
+
+export const reproduceCommand = async (
+  experiment: string,
+  opts: ReproduceOptions,
+  limits: Limits,
+  progressFor: (interruptible: boolean) => Progress,
+): Promise<Outcome> => {
+  if (experiment === 'list') return { stdout: listExperiments(), code: EXIT.ok }
+  const x = must(getExperiment(experiment))
+  const overrides = overridesOf(opts)
+  // Decode, then plan against the machine, then check the output folder: every mistake is
+  // reported before any work starts.
+  const config = must(x.configure(overrides))
+  const plan = must(x.plan(config, { ...(opts.workers !== undefined ? { workers: opts.workers } : {}), maxSeconds: limits.maxSeconds }, limits.resources))
+  const dir = must(prepareOutDir(opts.out ?? `out/${experiment}`, opts.out === undefined ? 'output folder' : '--out'))
+  for (const n of plan.notes) note(n)
+  const progress = progressFor(plan.workers > 1)
   let started = false
   const result = await reproduce(experiment, overrides, {
-    ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+    workers: plan.workers,
+    maxSeconds: limits.maxSeconds,
     onProgress: (done, total) => {
       if (!started) {
         progress.start(total, experiment)
@@ -50,12 +98,13 @@ export const reproduceCommand = async (experiment: string, opts: ReproduceOption
   })
   if (started) progress.stop()
   const out = must(result)
-  const written = must(await write(out, opts.out ?? `out/${experiment}`))
+  const w = await writeOrPrint(out, dir)
   const t = out.timing
-  return [
+  const stdout = [
     out.summary.trimEnd(),
     '',
-    `wrote ${written.files.join(', ')} to ${written.dir}`,
+    w.text,
     `time ${t.wallSeconds.toFixed(1)} s${t.cpuSeconds !== undefined ? `, cpu ${t.cpuSeconds.toFixed(1)} s` : ''}${t.maxRssMiB !== undefined ? `, peak memory ${t.maxRssMiB.toFixed(0)} MiB` : ''}`,
   ].join('\n')
+  return { stdout, code: w.failed === undefined ? EXIT.ok : EXIT.input, ...(w.failed !== undefined ? { message: w.failed } : {}) }
 }

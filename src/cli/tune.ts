@@ -1,26 +1,40 @@
 /** `hypergrad tune CONFIG.json`: bilevel optimization of λ with the configured hypergradient method. */
 import * as E from 'fp-ts/lib/Either.js'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { checkCharges, type Limits } from '../config/cost.js'
+import { formatSeconds } from '../config/resources.js'
 import type { Dataset } from '../data/dataset.js'
-import { hgError, type HypergradError } from '../errors.js'
+import type { HypergradError } from '../errors.js'
 import type { RVec } from '../linalg/types.js'
 import { aidAdaptive } from '../outer/adaptive.js'
-import { tune, type HyperOracle, type TuneStep } from '../outer/tune.js'
+import { tune, type HyperOracle, type TuneOptions, type TuneStep } from '../outer/tune.js'
 import { toCsv } from '../report/csv.js'
-import { lineFigure } from '../report/figure.js'
-import { build, problemFor } from './build.js'
-import { decodeTuneConfig, type TuneConfig } from './config.js'
-import { aPosterioriAt } from './estimate.js'
-import { must, readJson, type Progress } from './io.js'
-import { aidSolvers, runMethod } from './methods.js'
+import { maxOf, minOf } from '../experiments/common.js'
+import { buildFrom, loadData, problemFor, sizesOf, type Splits } from './build.js'
+import { decodeTuneConfig, type OuterOptimizerName, type TuneConfig } from './config.js'
+import { aPosterioriAt, NOTE_SECONDS, shownNumber, type Outcome } from './estimate.js'
+import { describeFsError, EXIT, must, note, prepareOutDir, readJson, type Progress } from './io.js'
+import { tuneCharges } from './limits.js'
+import { aidSolvers, checkMethod, runMethod } from './methods.js'
 
 export interface TuneOutput {
   readonly lambda: number | number[]
+  /** f(λ) at the last step (null when the last step diverged). */
   readonly value: number | null
   readonly status: string
   readonly seconds: number
-  readonly trajectory: ReadonlyArray<TuneStep>
+  /** Every step; a diverged step has a null value and gradient norm (no number that looks like an estimate). */
+  readonly trajectory: ReadonlyArray<ReportedStep>
+}
+
+/** A step of the outer loop as the command reports it. */
+export type ReportedStep = Omit<TuneStep, 'value' | 'gradNorm'> & { readonly value: number | null; readonly gradNorm: number | null }
+
+const reported = (s: TuneStep): ReportedStep => {
+  const diverged = s.status === 'diverged'
+  const ok = (x: number | null | undefined): number | null => (!diverged && typeof x === 'number' && Number.isFinite(x) ? x : null)
+  return { ...s, value: ok(s.value), gradNorm: ok(s.gradNorm) }
 }
 
 /** Logistic loss and accuracy of the linear classifier w on a ±1-labelled set. */
@@ -38,14 +52,12 @@ export const classifierMetrics = (ds: Dataset, w: RVec): { loss: number; accurac
   return { loss, accuracy: correct / Math.max(rows, 1) }
 }
 
-export const tuneFromConfig = (cfg: TuneConfig, baseDir: string, onStep?: (s: TuneStep) => void): E.Either<HypergradError, TuneOutput> => {
-  const built = build(cfg, baseDir)
+export const tuneFromConfig = (cfg: TuneConfig, splits: Splits, onStep?: (s: TuneStep) => void): E.Either<HypergradError, TuneOutput> => {
+  const built = buildFrom(cfg, splits)
   if (E.isLeft(built)) return built
-  const { splits, lambda: lambda0 } = built.right
+  const { lambda: lambda0 } = built.right
   const adaptive = cfg.outer.tolerance !== undefined
   const m = cfg.method
-  if (adaptive && m.name !== 'aid')
-    return E.left(hgError('config', `config.outer.tolerance: accuracy control uses the a posteriori bound of AID; method "${m.name}" runs with its fixed budget (drop outer.tolerance or use method "aid")`))
   // Each step rebuilds the problem at its λ, with α = 2/(L+τ) there. The linear system's solution
   // v = (α∇²ℓ)⁻¹∇₁E scales with 1/α, so a warm start of v is rescaled by α_prev/α.
   let lastAlpha: number | undefined
@@ -79,7 +91,7 @@ export const tuneFromConfig = (cfg: TuneConfig, baseDir: string, onStep?: (s: Tu
   const start = performance.now()
   const outer = cfg.outer
   const r = tune(lambda0, oracle, {
-    optimizer: outer.optimizer,
+    optimizer: tuneOptimizer(outer.optimizer),
     steps: outer.steps,
     stepSize: outer.stepSize,
     ...(outer.logScale !== undefined ? { logScale: outer.logScale } : {}),
@@ -95,54 +107,110 @@ export const tuneFromConfig = (cfg: TuneConfig, baseDir: string, onStep?: (s: Tu
   const lam = Array.from(r.right.lambda)
   return E.right({
     lambda: cfg.regularization === 'scalar' && cfg.problem !== 'dataCleaning' ? lam[0]! : lam,
-    value: r.right.value,
+    value: Number.isFinite(r.right.value) ? r.right.value : null,
     status: r.right.status,
     seconds: (performance.now() - start) / 1000,
-    trajectory: r.right.trajectory,
+    trajectory: r.right.trajectory.map(reported),
   })
 }
 
 /** Trajectory rows for CSV: scalar columns, λ itself when scalar, else its min/max/mean. */
-export const trajectoryRows = (traj: ReadonlyArray<TuneStep>) =>
+export const trajectoryRows = (traj: ReadonlyArray<ReportedStep>) =>
   traj.map((s) => {
     const l = s.lambda
-    const lam = l.length === 1 ? { lambda: l[0]! } : { lambdaMin: Math.min(...l), lambdaMax: Math.max(...l), lambdaMean: l.reduce((a, b) => a + b, 0) / l.length }
+    const lam = l.length === 1 ? { lambda: l[0]! } : { lambdaMin: minOf(l), lambdaMax: maxOf(l), lambdaMean: l.reduce((a, b) => a + b, 0) / l.length }
     return { step: s.step, value: s.value, gradNorm: s.gradNorm, t: s.t, k: s.k, bound: s.bound, tolerance: s.tolerance, seconds: s.seconds, status: s.status, ...lam, ...(s.metrics ?? {}) }
   })
 
-/** Run the subcommand; returns the text to print on stdout. */
-export const tuneCommand = async (path: string, opts: { readonly json?: boolean; readonly out?: string }, progress: Progress): Promise<string> => {
-  const cfg = must(E.flatMap(readJson(path), decodeTuneConfig))
-  progress.start(cfg.outer.steps, 'tune')
-  let out: TuneOutput
-  try {
-    out = must(tuneFromConfig(cfg, dirname(path), (s) => progress.update(s.step + 1)))
-  } finally {
-    progress.stop()
+/** The optimizer option of `tune` for a name of the config (config.ts lists the names). */
+export const tuneOptimizer = (name: OuterOptimizerName): TuneOptions['optimizer'] => {
+  switch (name) {
+    case 'gd':
+      return 'gd'
+    case 'adam':
+      return 'adam'
   }
-  if (opts.out !== undefined) {
-    mkdirSync(opts.out, { recursive: true })
-    writeFileSync(join(opts.out, 'tune.json'), JSON.stringify(out, null, 1))
-    writeFileSync(join(opts.out, 'tune.csv'), toCsv(trajectoryRows(out.trajectory)))
+}
+
+/** Write tune.json, tune.csv and tune.svg to `dir`; the files written, or the error. */
+const writeTuneFiles = async (out: TuneOutput, dir: string): Promise<E.Either<string, string[]>> => {
+  const files: string[] = []
+  try {
+    const put = (name: string, text: string) => {
+      writeFileSync(join(dir, name), text)
+      files.push(name)
+    }
+    put('tune.json', JSON.stringify(out, null, 1))
+    put('tune.csv', toCsv(trajectoryRows(out.trajectory)))
+    const { lineFigure } = await import('../report/figure.js')
     const x = out.trajectory.map((s) => s.step)
     const svg = await lineFigure(
       [
         { title: 'validation loss', series: [{ name: 'f(λ)', x, mean: out.trajectory.map((s) => s.value ?? NaN) }] },
-        { title: 'hypergradient norm', series: [{ name: '‖∇̂f(λ)‖', x, mean: out.trajectory.map((s) => s.gradNorm) }] },
+        { title: 'hypergradient norm', series: [{ name: '‖∇̂f(λ)‖', x, mean: out.trajectory.map((s) => s.gradNorm ?? NaN) }] },
       ],
       { xLabel: 'outer step', yLabel: '', logY: true },
     )
-    writeFileSync(join(opts.out, 'tune.svg'), svg)
+    put('tune.svg', svg)
+    return E.right(files)
+  } catch (e) {
+    return E.left(`could not write ${join(dir, files.length === 0 ? 'tune.json' : files.length === 1 ? 'tune.csv' : 'tune.svg')}: ${describeFsError(e)}`)
   }
-  if (opts.json === true) return JSON.stringify(out)
+}
+
+/**
+ * Run the subcommand: the limits and the output folder are checked before the outer loop; a
+ * loop that ended on a diverged step exits with status 3; files that cannot be written after
+ * the loop leave the result on stdout (as JSON) and say so.
+ */
+export const tuneCommand = async (
+  path: string,
+  opts: { readonly json?: boolean; readonly out?: string; readonly quiet?: boolean },
+  limits: Limits,
+  progress: Progress,
+): Promise<Outcome> => {
+  const cfg = must(E.flatMap(readJson(path), decodeTuneConfig))
+  const splits = must(loadData(cfg.data, cfg.problem, dirname(path)))
+  const cost = must(checkCharges(tuneCharges(cfg.method, cfg.outer, sizesOf(cfg, splits)), limits))
+  const start = must(buildFrom(cfg, splits))
+  must(checkMethod(cfg.method, start.problem, start.lambda, cfg.seed))
+  if (opts.out !== undefined) must(prepareOutDir(opts.out))
+  if (cost.seconds >= NOTE_SECONDS && opts.quiet !== true) note(`this run is estimated to take at least ${formatSeconds(cost.seconds)}`)
+  progress.start(cfg.outer.steps, 'tune')
+  let out: TuneOutput
+  try {
+    out = must(tuneFromConfig(cfg, splits, (s) => progress.update(s.step + 1)))
+  } finally {
+    progress.stop()
+  }
   const last = out.trajectory[out.trajectory.length - 1]
-  const lam = typeof out.lambda === 'number' ? out.lambda.toPrecision(8) : `${out.lambda.length} values in [${Math.min(...out.lambda).toPrecision(4)}, ${Math.max(...out.lambda).toPrecision(4)}]`
-  return [
-    `λ             ${lam}`,
-    `f(λ)          ${out.value === null ? "n/a (the last step diverged)" : out.value.toPrecision(10)}`,
-    `‖∇̂f(λ)‖       ${last?.gradNorm.toExponential(3) ?? 'n/a'}`,
-    `steps         ${out.trajectory.length} (${out.status})`,
-    ...(last?.metrics !== undefined ? Object.entries(last.metrics).map(([k, v]) => `${k.padEnd(13)} ${v.toPrecision(6)}`) : []),
-    `time          ${out.seconds.toFixed(2)} s`,
-  ].join('\n')
+  const diverged = out.status === 'diverged'
+  const code = diverged ? EXIT.diverged : EXIT.ok
+  const messages: string[] = []
+  if (diverged) messages.push(`the hypergradient diverged at outer step ${last?.step ?? 0}, at the λ printed`)
+  let writeFailed = false
+  if (opts.out !== undefined) {
+    const w = await writeTuneFiles(out, opts.out)
+    if (E.isLeft(w)) {
+      messages.push(`${w.left}; the result is printed on standard output instead`)
+      writeFailed = true
+    }
+  }
+  const outcome = (stdout: string): Outcome => ({
+    stdout,
+    code: writeFailed && !diverged ? EXIT.input : code,
+    ...(messages.length > 0 ? { message: messages.join('; ') } : {}),
+  })
+  if (opts.json === true || writeFailed) return outcome(JSON.stringify(out))
+  const lam = typeof out.lambda === 'number' ? out.lambda.toPrecision(8) : `${out.lambda.length} values in [${minOf(out.lambda).toPrecision(4)}, ${maxOf(out.lambda).toPrecision(4)}]`
+  return outcome(
+    [
+      `λ             ${lam}`,
+      `f(λ)          ${shownNumber(out.value, (x) => x.toPrecision(10))}`,
+      `‖∇̂f(λ)‖       ${shownNumber(last?.gradNorm, (x) => x.toExponential(3))}`,
+      `steps         ${out.trajectory.length} (${diverged ? 'diverged' : out.status})`,
+      ...(last?.metrics !== undefined ? Object.entries(last.metrics).map(([k, v]) => `${k.padEnd(13)} ${shownNumber(v, (x) => x.toPrecision(6))}`) : []),
+      `time          ${out.seconds.toFixed(2)} s`,
+    ].join('\n'),
+  )
 }

@@ -27,6 +27,7 @@ import {
   type LinearSolverSpec,
   type LowerSolverSpec,
 } from '../bounds/ehrhardtRoberts.js'
+import { exactCost, fullBatchCost, STATE_BYTES, workSeconds, type Sizes } from '../config/cost.js'
 import { hgError, type HypergradError } from '../errors.js'
 import type { RVec, Vec } from '../linalg/types.js'
 import { distance, isFiniteVec, norm } from '../linalg/vector.js'
@@ -43,8 +44,8 @@ import { heavyBallParams } from '../solvers/params.js'
 import { unfold } from '../solvers/solver.js'
 import type { LinearSolver, LowerSolver } from '../solvers/types.js'
 import type { Task } from './pool.js'
-import type { CsvRow, ExperimentOutput, RunOptions, TaskOutcome } from './registry.js'
-import { finiteOrNull, fmt, meanStd, outcomeOf, runOutcomes, type TaskGroup } from './common.js'
+import type { CsvRow, ExperimentCost, ExperimentOutput, RunOptions, TaskOutcome } from './types.js'
+import { finiteOrNull, fmt, meanStd, median, outcomeOf, resultBytes, runOutcomes, WORKER_BYTES, type TaskGroup } from './common.js'
 
 /** The configuration of the bounds experiment. */
 export interface BoundsConfig {
@@ -235,6 +236,32 @@ const taskEither = (input: BoundsTaskInput): E.Either<HypergradError, BoundsTask
   return E.right({ run: input.run, gradNorm: norm(truth), tau, L, points, seconds: (performance.now() - started) / 1000 })
 }
 
+/**
+ * What the bounds experiment costs, before any work: per instance the rows × cols matrices A,
+ * C, D and their closed forms, then for each lower iterate (two lower solvers) an accurate
+ * conjugate-gradient solve of up to linearIterations steps, and the three linear sweeps; every
+ * iterate gives a point with its bounds (kept by the worker, then by the main thread).
+ */
+export const boundsCost = (c: BoundsConfig): ExperimentCost => {
+  const s: Sizes = { rows: c.rows, cols: c.cols, nnz: c.rows * c.cols, hyper: c.cols }
+  const lower = c.lowerIterations + 1
+  const linear = c.linearIterations + 1
+  const points = 2 * lower + 3 * linear
+  const seconds =
+    exactCost(s).seconds + 2 * fullBatchCost(s, lower).seconds + (2 * lower + 3) * fullBatchCost(s, linear).seconds + workSeconds(points * 2 * s.nnz, points)
+  const perTask = resultBytes(6 * points + 10)
+  return {
+    seconds: c.runs * seconds,
+    results: { bytes: c.runs * perTask, heapBytes: c.runs * perTask },
+    perWorker: {
+      bytes: WORKER_BYTES + 3 * 8 * s.nnz + exactCost(s).bytes + (lower + linear) * (8 * c.cols + STATE_BYTES.bytes) + perTask,
+      heapBytes: (lower + linear) * STATE_BYTES.heapBytes + perTask,
+    },
+    shared: 0,
+    tasks: c.runs,
+  }
+}
+
 /** How the bounds compare with the true error on one panel. */
 export interface BoundsComparison {
   readonly solver: BoundsSolver
@@ -248,13 +275,6 @@ export interface BoundsComparison {
   readonly aPosterioriTighterThanComputableFraction: number
   /** Iterates where a bound fell below the true error by more than 1e-9‖∇f‖ (a violation; expected 0). */
   readonly violations: number
-}
-
-const medianOf = (xs: number[]): number => {
-  if (xs.length === 0) return NaN
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
 }
 
 /** Compare the bounds with the errors over every run and iterate of one panel. */
@@ -285,9 +305,9 @@ export const compareBounds = (results: ReadonlyArray<BoundsTaskResult>, solver: 
   }
   return {
     solver,
-    medianRatioAPriori: medianOf(ratios.prior),
-    medianRatioAPrioriComputable: medianOf(ratios.computable),
-    medianRatioAPosteriori: medianOf(ratios.post),
+    medianRatioAPriori: median(ratios.prior),
+    medianRatioAPrioriComputable: median(ratios.computable),
+    medianRatioAPosteriori: median(ratios.post),
     aPosterioriTighterFraction: tighter.priorBoth === 0 ? NaN : tighter.prior / tighter.priorBoth,
     aPosterioriTighterThanComputableFraction: tighter.computableBoth === 0 ? NaN : tighter.computable / tighter.computableBoth,
     violations,

@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import { mnistOddEven } from '../data/mnist.js'
-import { releaseSplitCache, runOutcomes, type TaskGroup } from './common.js'
+import { fixed, fmt, maxOf, meanStd, median, minOf, releaseSplitCache, runOutcomes, type TaskGroup } from './common.js'
 import { splitDigest } from './poolFixture.js'
 
 // Three groups (three splits), two tasks each, small splits.
@@ -37,6 +37,23 @@ describe('runOutcomes with shared splits', () => {
     const bad: TaskGroup[] = [{ split: { split: 'seeded', seed: 1, nTrain: 9000, nVal: 9000 }, tasks: [{ module: 'poolFixture', fn: 'splitDigest', input: { seed: 1, nTrain: 9000, nVal: 9000 } }] }]
     const got = await runOutcomes(bad, { workers: 1 })
     expect(E.isLeft(got) && got.left.message).toMatch(/exceeds the 10000 digits/)
+  })
+  it('rejects the run when a task throws (a fault of the code, not a Left of the input)', async () => {
+    const throwing: TaskGroup[] = [{ tasks: [{ module: 'poolFixture', fn: 'fail', input: 'broken task' }] }]
+    await expect(runOutcomes(throwing, { workers: 1 })).rejects.toThrow(/^experiment task failed: broken task$/)
+  })
+})
+
+describe('summary statistics', () => {
+  it('median, maxOf and minOf of any length; meanStd of the finite values', () => {
+    expect([median([3, 1, 2]), median([4, 1, 3, 2]), median([])]).toEqual([2, 2.5, NaN])
+    // Longer than a spread onto the stack allows (Math.max(...xs) throws a RangeError there).
+    const long = Array.from({ length: 2_000_000 }, (_, i) => ((i * 7919) % 2_000_003) - 1000)
+    expect(maxOf(long)).toBe(long.reduce((a, b) => Math.max(a, b)))
+    expect(minOf(long)).toBe(-1000)
+    expect([maxOf([]), minOf([])]).toEqual([-Infinity, Infinity])
+    expect(meanStd([1, null, 3, NaN, Infinity])).toEqual({ mean: 2, std: Math.SQRT2, count: 2 })
+    expect([fmt(NaN), fixed(Infinity, 2), fmt(1234.5), fixed(0.125, 2)]).toEqual(['—', '—', '1.23e+3', '0.13'])
   })
 })
 

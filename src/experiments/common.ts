@@ -4,10 +4,11 @@
  * groups of tasks on the pool (pool.ts).
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { hgError, type HypergradError } from '../errors.js'
+import { exactCost, type Sizes } from '../config/cost.js'
+import type { HypergradError } from '../errors.js'
 import { MNIST_D, mnistOddEven, type FloatAllocator, type MnistOddEven } from '../data/mnist.js'
 import { defaultWorkers, runTasks, type Task } from './pool.js'
-import type { RunOptions, TaskOutcome } from './registry.js'
+import type { RunOptions, TaskOutcome } from './types.js'
 
 /** Mean and sample standard deviation (0 for one value) of the finite values; NaN when none is finite. */
 export const meanStd = (xs: ReadonlyArray<number | null>): { readonly mean: number; readonly std: number; readonly count: number } => {
@@ -19,14 +20,59 @@ export const meanStd = (xs: ReadonlyArray<number | null>): { readonly mean: numb
   return { mean, std: Math.sqrt(ss / (v.length - 1)), count: v.length }
 }
 
+/** The median of the values (the mean of the two middle ones for an even count); NaN for none. */
+export const median = (xs: ArrayLike<number>): number => {
+  if (xs.length === 0) return NaN
+  const s = Float64Array.from(xs).sort()
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+/** The largest value (−∞ for none); unlike Math.max(...xs), any length (no spread onto the stack). */
+export const maxOf = (xs: ArrayLike<number>): number => {
+  let m = -Infinity
+  for (let i = 0; i < xs.length; i++) m = Math.max(m, xs[i]!)
+  return m
+}
+
+/** The smallest value (+∞ for none), for any length. */
+export const minOf = (xs: ArrayLike<number>): number => {
+  let m = Infinity
+  for (let i = 0; i < xs.length; i++) m = Math.min(m, xs[i]!)
+  return m
+}
+
 /** A finite number, or null (JSON has no NaN or Infinity). */
 export const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null)
 
 /** A task's Either as the structured-clone outcome a pool task returns. */
 export const outcomeOf = <A>(e: E.Either<HypergradError, A>): TaskOutcome<A> => (E.isLeft(e) ? { ok: false, error: e.left } : { ok: true, value: e.right })
 
-/** Format a number for the summary tables (3 significant digits). */
-export const fmt = (x: number): string => (Number.isFinite(x) ? x.toExponential(2) : String(x))
+/** A number with d decimals for the summary tables ("—" when not finite). */
+export const fixed = (x: number, d: number): string => (Number.isFinite(x) ? x.toFixed(d) : '—')
+
+/** Format a number for the summary tables (3 significant digits; "—" when not finite: no NaN is printed). */
+export const fmt = (x: number): string => (Number.isFinite(x) ? x.toExponential(2) : '—')
+
+// ── what a task costs (for the limits checked before a run) ───────────────────────────────────
+
+/** What a worker thread holds before its first task (its isolate and the library's modules). */
+export const WORKER_BYTES = 60e6
+
+/** Bytes of an MNIST split of `rows` digits (X and y in float64). */
+export const splitBytes = (rows: number): number => rows * (MNIST_D + 1) * Float64Array.BYTES_PER_ELEMENT
+
+/**
+ * What a logistic problem on `nTrain` MNIST rows holds beyond its data: the row engine's copy
+ * of the training matrix, and the dense d × d matrices of a ground truth by Newton's method.
+ */
+export const mnistProblemBytes = (nTrain: number): number => nTrain * MNIST_D * 8 + exactCost(mnistSizes(nTrain, MNIST_D)).bytes
+
+/** The sizes of a logistic problem on `nTrain` MNIST rows with `hyper` hyperparameters. */
+export const mnistSizes = (nTrain: number, hyper: number): Sizes => ({ rows: nTrain, cols: MNIST_D, nnz: nTrain * MNIST_D, hyper })
+
+/** Bytes a result of `numbers` numbers keeps on the main thread's heap (as objects and arrays), and in results.json. */
+export const resultBytes = (numbers: number): number => 40 * numbers
 
 // ── the data split of a run ──────────────────────────────────────────────────────────────────
 
@@ -111,8 +157,9 @@ export interface OutcomeOptions {
 
 /**
  * Run groups of tasks on one pool of workers, in order, each worker taking the next task as
- * soon as it is free; task-level Lefts become one Left (the first, by task order), and so does
- * a task that throws (kind 'divergence'); results come back in task order.
+ * soon as it is free; task-level Lefts become one Left (the first, by task order); results
+ * come back in task order. A task that throws (a bug, not a Left) or a worker that dies
+ * rejects the run with an Error naming it: it is a fault of the code, not of the input.
  *
  * Memory. A group with a split has it loaded here, once, into shared memory, when its first
  * task starts, and posted with each of its tasks: every worker reads the same memory (no copy,
@@ -212,8 +259,7 @@ export const runOutcomes = async <R>(
       ...(opts.onProgress === undefined ? {} : { onDone: (d: number, total: number) => opts.onProgress?.(d, total) }),
     })
   } catch (e) {
-    // A task that threw (not a Left: a bug, or a worker that died) ends the run as a Left.
-    return E.left(hgError('divergence', `experiment task failed: ${e instanceof Error ? e.message : String(e)}`))
+    throw new Error(`experiment task failed: ${e instanceof Error ? e.message : String(e)}`)
   }
   const values: R[] = []
   for (const o of outs) {

@@ -24,7 +24,9 @@
  * One task per run (its own split, mnistOddEven({ seed: seed + run }), and its own flips).
  */
 import * as E from 'fp-ts/lib/Either.js'
-import * as t from 'io-ts'
+import type * as t from 'io-ts'
+import { aidCost, fullBatchCost } from '../config/cost.js'
+import { FiniteNumber, Fraction, PositiveInt, PositiveNumber, Seed, strict } from '../config/codecs.js'
 import type { Dataset } from '../data/dataset.js'
 import { mnistOddEven } from '../data/mnist.js'
 import { flipLabels, subsetRows } from '../data/split.js'
@@ -41,9 +43,9 @@ import { conjugateGradient } from '../solvers/linear/conjugateGradient.js'
 import { heavyBall } from '../solvers/lower/heavyBall.js'
 import { heavyBallParamsFor } from '../solvers/params.js'
 import type { Task } from './pool.js'
-import type { CsvRow, ExperimentOutput, FieldSpec, RunOptions, TaskOutcome } from './registry.js'
-import { finiteOrNull, outcomeOf, runOutcomes } from './common.js'
-import { classifierScores, codecs, solveLower } from './tuneMnist.js'
+import type { CsvRow, ExperimentCost, ExperimentOutput, FieldSpec, RunOptions, TaskOutcome } from './types.js'
+import { finiteOrNull, fixed, maxOf, meanStd, mnistSizes, mnistProblemBytes, outcomeOf, resultBytes, runOutcomes, splitBytes, WORKER_BYTES } from './common.js'
+import { classifierScores, solveLower } from './tuneMnist.js'
 
 // ── configuration ────────────────────────────────────────────────────────────────────────────
 
@@ -117,8 +119,7 @@ export const dataCleaningFields: ReadonlyArray<FieldSpec> = [
   { name: 'seed', kind: 'int', doc: 'base seed of the splits and the flips (default 0)' },
 ]
 
-const { PositiveInt, Seed, PositiveNumber, FiniteNumber, Fraction } = codecs
-const DataCleaningCodec = t.strict({
+const DataCleaningCodec = strict('a data-cleaning configuration', {
   runs: PositiveInt,
   nTrain: PositiveInt,
   nVal: PositiveInt,
@@ -362,20 +363,34 @@ const taskEither = (c: DataCleaningTaskInput): E.Either<HypergradError, DataClea
   })
 }
 
-// ── the experiment ───────────────────────────────────────────────────────────────────────────
-
-/** Mean and sample standard deviation (0 for one value) of the finite values; NaN when none is. */
-export const meanStd = (xs: ReadonlyArray<number>): { readonly mean: number; readonly std: number } => {
-  const v = xs.filter((x) => Number.isFinite(x))
-  if (v.length === 0) return { mean: NaN, std: NaN }
-  const mean = v.reduce((a, b) => a + b, 0) / v.length
-  if (v.length === 1) return { mean, std: 0 }
-  return { mean, std: Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1)) }
+/**
+ * What data-cleaning costs, before any work: per run two baselines and a refit (each up to
+ * 20·maxT lower steps), and `steps` outer steps of AID-CG with up to maxT lower and maxK CG
+ * steps (the caps: tolerances usually stop it far earlier); each step records λ (one number
+ * per training sample).
+ */
+export const dataCleaningCost = (c: DataCleaningConfig): ExperimentCost => {
+  const s = mnistSizes(c.nTrain, c.nTrain)
+  const perRun = 3 * fullBatchCost(s, 20 * c.maxT).seconds + c.steps * aidCost(s, c.maxT, c.maxK).seconds
+  const trajectory = c.steps * (16 * c.nTrain + 600)
+  const perTask = resultBytes(20 * c.steps + 40)
+  return {
+    seconds: c.runs * perRun,
+    results: { bytes: c.runs * perTask, heapBytes: c.runs * perTask },
+    perWorker: {
+      bytes: WORKER_BYTES + splitBytes(c.nTrain + c.nVal + c.nTest) + 2 * splitBytes(c.nTrain) + mnistProblemBytes(c.nTrain) + aidCost(s, c.maxT, c.maxK).bytes + trajectory,
+      heapBytes: aidCost(s, c.maxT, c.maxK).heapBytes + trajectory,
+    },
+    shared: 0,
+    tasks: c.runs,
+  }
 }
+
+// ── the experiment ───────────────────────────────────────────────────────────────────────────
 
 const pm = (xs: ReadonlyArray<number>, d: number): string => {
   const { mean, std } = meanStd(xs)
-  return xs.length > 1 ? `${mean.toFixed(d)} ± ${std.toFixed(d)}` : mean.toFixed(d)
+  return xs.length > 1 ? `${fixed(mean, d)} ± ${fixed(std, d)}` : fixed(mean, d)
 }
 
 /**
@@ -393,7 +408,7 @@ export const runDataCleaning = async (config: DataCleaningConfig, opts: RunOptio
   const res = await runOutcomes<DataCleaningTaskResult>([{ tasks }], opts)
   if (E.isLeft(res)) return res
   const results = res.right
-  const nSteps = Math.max(...results.map((r) => r.points.length))
+  const nSteps = maxOf(results.map((r) => r.points.length))
   const xs = Array.from({ length: nSteps }, (_, i) => i)
   const across = (f: (p: CleaningPoint) => number) => xs.map((i) => meanStd(results.map((r) => (r.points[i] === undefined ? NaN : f(r.points[i]!)))))
   const line = (name: string, f: (p: CleaningPoint) => number): Series => {

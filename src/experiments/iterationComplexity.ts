@@ -23,6 +23,8 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { grazziConstantsFor, lipschitzConstants } from '../bounds/constants.js'
+import { aidCost, exactCost, fullBatchCost, itdCost, STATE_BYTES, type Sizes } from '../config/cost.js'
+import { MNIST_D } from '../data/mnist.js'
 import { aidConjugateGradientBound, aidFixedPointBound, itdReverseBound, type GrazziConstants } from '../bounds/grazzi2020.js'
 import { hgError, type HypergradError } from '../errors.js'
 import { aid } from '../hypergrad/aid.js'
@@ -41,8 +43,23 @@ import { tap } from '../solvers/combinators.js'
 import { fixedPointIteration } from '../solvers/lower/fixedPoint.js'
 import { runLower } from '../solvers/run.js'
 import type { LinearSolver } from '../solvers/types.js'
-import type { CsvRow, ExperimentOutput, RunOptions, TaskOutcome } from './registry.js'
-import { finiteOrNull, fmt, meanStd, outcomeOf, releaseSplitCache, runOutcomes, splitOf, type SharedSplit, type TaskGroup } from './common.js'
+import type { CsvRow, ExperimentCost, ExperimentOutput, RunOptions, TaskOutcome } from './types.js'
+import {
+  finiteOrNull,
+  fmt,
+  meanStd,
+  mnistProblemBytes,
+  mnistSizes,
+  outcomeOf,
+  releaseSplitCache,
+  resultBytes,
+  runOutcomes,
+  splitBytes,
+  splitOf,
+  WORKER_BYTES,
+  type SharedSplit,
+  type TaskGroup,
+} from './common.js'
 import { sidSeedOf } from './sidFigures.js'
 import { logisticTruth } from './truth.js'
 
@@ -262,6 +279,36 @@ const taskEither = (input: IcTaskInput): E.Either<HypergradError, IcTaskResult> 
     points,
     seconds: (performance.now() - started) / 1000,
   })
+}
+
+/**
+ * What iteration-complexity costs, before any work: per instance the lower stream to the
+ * largest t, then at every t of the grid ITD reverse (t stored iterates) and AID-FP and AID-CG
+ * with k = t; the logistic instances on MNIST (with a ground truth by Newton's method), the
+ * quadratic ones on a dense d × d Hessian (and, with bounds, its eigenvalues).
+ */
+export const iterationComplexityCost = (c: IterationComplexityConfig): ExperimentCost => {
+  const grid = [...new Set(c.iterations)].sort((a, b) => a - b)
+  const maxT = grid[grid.length - 1] ?? 0
+  const sweep = (s: Sizes) =>
+    fullBatchCost(s, maxT).seconds + grid.reduce((a, t) => a + itdCost(s, t, 'reverse').seconds + 2 * aidCost(s, 0, t).seconds, 0)
+  const logistic = mnistSizes(c.nTrain, MNIST_D)
+  const d = c.quadDim
+  const quadratic: Sizes = { rows: d, cols: d, nnz: d * d, hyper: c.quadHyperDim }
+  const held = (s: Sizes) => itdCost(s, maxT, 'reverse').bytes + grid.length * (8 * s.cols + STATE_BYTES.bytes)
+  const logisticBytes = splitBytes(c.nTrain + c.nVal) + mnistProblemBytes(c.nTrain) + held(logistic)
+  const quadraticBytes = exactCost(quadratic).bytes + 2 * 8 * d * c.quadHyperDim + held(quadratic)
+  const perTask = resultBytes(3 * grid.length * 8 + 10)
+  return {
+    seconds: c.runs * (exactCost(logistic).seconds + sweep(logistic) + exactCost(quadratic).seconds + sweep(quadratic)),
+    results: { bytes: 2 * c.runs * perTask, heapBytes: 2 * c.runs * perTask },
+    perWorker: {
+      bytes: WORKER_BYTES + Math.max(logisticBytes, quadraticBytes),
+      heapBytes: Math.max(itdCost(logistic, maxT, 'reverse').heapBytes, itdCost(quadratic, maxT, 'reverse').heapBytes) + grid.length * STATE_BYTES.heapBytes,
+    },
+    shared: 0,
+    tasks: 2 * c.runs,
+  }
 }
 
 const PROBLEM_TITLE = { logistic: 'logistic regression, MNIST, λ per feature', quadratic: 'quadratic test bed' } as const

@@ -14,98 +14,36 @@
  *   data-cleaning         data hyper-cleaning with one weight per training sample
  *                         (dataCleaningExperiment.ts)
  *
- * A command line builds on four calls: `experimentNames` / `getExperiment(name)` to list and
+ * A command line builds on five calls: `experimentNames` / `getExperiment(name)` to list and
  * describe, `configure(name, overrides)` to decode field overrides (strings like "1,10,100" are
- * parsed by the field's kind), `reproduce(name, overrides, { workers, onProgress })` to run, and
- * `write(results, outDir)`. The experiment modules import only types from this file, so that
+ * parsed by the field's kind; an unknown field is an error with the field meant), `plan` to
+ * check the run against the machine before any work (memory, heap, time: each experiment
+ * states its cost; workers capped at the cores and lowered to fit), `reproduce(name,
+ * overrides, { workers, maxSeconds, onProgress })` to run, and `write(results, outDir)`. The
+ * experiment modules take their shared types from types.ts and never import this file, so that
  * worker threads never load the registry; vega is loaded by `write` alone, after the run.
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as t from 'io-ts'
+import { FiniteNumber, NonNegativeInt, nonEmpty, oneOf, PositiveInt, PositiveNumber, Seed, strict } from '../config/codecs.js'
+import { DEFAULT_MAX_HOURS } from '../config/cost.js'
+import { reportErrors } from '../config/report.js'
+import { formatBytes, formatCount, formatSeconds, machineResources, type Resources } from '../config/resources.js'
+import { showKey, showValue } from '../config/show.js'
+import { didYouMean } from '../config/suggest.js'
 import { hgError, type HypergradError } from '../errors.js'
-import { PRESET_NAMES, type PresetName } from '../hypergrad/presets.js'
-import { toCsv, type Cell } from '../report/csv.js'
-import type { FigureOptions, Panel } from '../report/figure.js'
-import { boundsDefaults, runBounds, type BoundsConfig } from './boundsExperiment.js'
-import { checkDataCleaning, dataCleaningDefaults, dataCleaningFields, decodeDataCleaning, runDataCleaning, type DataCleaningConfig } from './dataCleaningExperiment.js'
-import { iterationComplexityDefaults, runIterationComplexity, type IterationComplexityConfig } from './iterationComplexity.js'
-import { runSidFig1, runSidFig2, sidFig1Defaults, sidFig2Defaults, type SidFig1Config, type SidFig2Config } from './sidFigures.js'
-import { checkTuneMnist, decodeTuneMnist, runTuneMnist, tuneMnistDefaults, tuneMnistFields, type TuneMnistConfig } from './tuneMnist.js'
+import { PRESET_NAMES } from '../hypergrad/presets.js'
+import { toCsv } from '../report/csv.js'
+import { boundsCost, boundsDefaults, runBounds, type BoundsConfig } from './boundsExperiment.js'
+import { checkDataCleaning, dataCleaningCost, dataCleaningDefaults, dataCleaningFields, decodeDataCleaning, runDataCleaning, type DataCleaningConfig } from './dataCleaningExperiment.js'
+import { iterationComplexityCost, iterationComplexityDefaults, runIterationComplexity, type IterationComplexityConfig } from './iterationComplexity.js'
+import { runSidFig1, runSidFig2, sidFig1Defaults, sidFig2Defaults, sidFiguresCost, type SidFig1Config, type SidFig2Config } from './sidFigures.js'
+import { checkTuneMnist, decodeTuneMnist, runTuneMnist, tuneMnistCost, tuneMnistDefaults, tuneMnistFields, type TuneMnistConfig } from './tuneMnist.js'
+import type { ExperimentCost, ExperimentOutput, FieldSpec, Overrides, RunOptions } from './types.js'
 
-// ── the shapes shared with the experiment modules (type-only there) ─────────────────────────
-
-/** How an experiment runs: worker threads and a progress callback. */
-export interface RunOptions {
-  /** Worker threads (default: the machine's cores); 1 runs every task in this thread. */
-  readonly workers?: number
-  /** Called with (0, total) before the first task and (done, total) after each task. */
-  readonly onProgress?: (done: number, total: number) => void
-}
-
-/** What a task returns across the thread boundary: its value, or the library's error. */
-export type TaskOutcome<R> = { readonly ok: true; readonly value: R } | { readonly ok: false; readonly error: HypergradError }
-
-/** One line of results.csv. */
-export type CsvRow = Readonly<Record<string, Cell>>
-
-/** A figure to write: its file name, panels and axes. */
-export interface FigureSpec {
-  readonly file: string
-  readonly panels: ReadonlyArray<Panel>
-  readonly options: FigureOptions
-}
-
-/** Timing and resources of a run. */
-export interface Timing {
-  readonly wallSeconds: number
-  /** The worker count asked for (0: the pool's default, the machine's cores). */
-  readonly workers: number
-  /** Seconds spent in each task (in its own thread). */
-  readonly taskSeconds: ReadonlyArray<number>
-  /** CPU seconds of the whole process (all threads) during the run (set by `reproduce`). */
-  readonly cpuSeconds?: number
-  /** The process's peak resident set size so far, in MiB (set by `reproduce`). */
-  readonly maxRssMiB?: number
-  /** Per-task timings by phase, where an experiment records them. */
-  readonly phases?: ReadonlyArray<unknown>
-}
-
-/** The results of an experiment run, as `write` stores them. */
-export interface ExperimentOutput<C> {
-  readonly experiment: string
-  readonly config: C
-  /** results.csv, one row per run × setting × point. */
-  readonly rows: ReadonlyArray<CsvRow>
-  readonly figures: ReadonlyArray<FigureSpec>
-  /** A short table of the final numbers, for the command line to print. */
-  readonly summary: string
-  /** Every run's numbers (results.json). */
-  readonly details: unknown
-  readonly timing: Timing
-}
-
-// ── field descriptions and override parsing ─────────────────────────────────────────────────
-
-/**
- * How a field is written on the command line: one number, a comma-separated list, a name from
- * a fixed set, a boolean. 'budgets' is a list of epoch budgets where a single number E means
- * "the default budgets below E, then E".
- */
-export type FieldKind = 'int' | 'number' | 'intList' | 'numberList' | 'budgets' | 'enum' | 'enumList' | 'boolean'
-
-/** One configurable field of an experiment. */
-export interface FieldSpec {
-  readonly name: string
-  readonly kind: FieldKind
-  readonly doc: string
-  /** The allowed names ('enum', 'enumList'). */
-  readonly values?: ReadonlyArray<string>
-}
-
-/** Field overrides by name: strings as typed on a command line, or values of the field's type. */
-export type Overrides = Readonly<Record<string, unknown>>
+export type { CsvRow, ExperimentCost, ExperimentOutput, FieldKind, FieldSpec, FigureSpec, Overrides, RunOptions, TaskOutcome, Timing } from './types.js'
 
 const configError = (experiment: string, message: string): HypergradError => hgError('config', `reproduce ${experiment}: ${message}`)
 
@@ -113,14 +51,14 @@ const parseNumber = (s: string): number => (s.trim() === '' ? NaN : Number(s.tri
 
 /** A raw override value in the shape its field expects (numbers from strings, lists from "a,b,c"). */
 const parseField = (experiment: string, spec: FieldSpec, raw: unknown, defaults: unknown): E.Either<HypergradError, unknown> => {
-  const bad = (what: string) => E.left(configError(experiment, `${spec.name} must be ${what}, got ${JSON.stringify(raw)}`))
+  const bad = (what: string) => E.left(configError(experiment, `${spec.name}: expected ${what}, got ${showValue(raw)}`))
   const list = (x: unknown): unknown[] | undefined =>
     Array.isArray(x) ? (x as unknown[]) : typeof x === 'string' ? x.split(',').map((p) => p.trim()) : typeof x === 'number' ? [x] : undefined
   switch (spec.kind) {
     case 'int':
     case 'number': {
       const v = typeof raw === 'string' ? parseNumber(raw) : raw
-      return typeof v === 'number' && Number.isFinite(v) ? E.right(v) : bad(spec.kind === 'int' ? 'an integer' : 'a number')
+      return typeof v === 'number' && Number.isFinite(v) ? E.right(v) : bad(spec.kind === 'int' ? 'an integer' : 'a finite number')
     }
     case 'boolean': {
       if (typeof raw === 'boolean') return E.right(raw)
@@ -129,10 +67,10 @@ const parseField = (experiment: string, spec: FieldSpec, raw: unknown, defaults:
       return bad('true or false')
     }
     case 'enum':
-      return typeof raw === 'string' ? E.right(raw.trim()) : bad(`one of ${(spec.values ?? []).join(', ')}`)
+      return typeof raw === 'string' ? E.right(raw.trim()) : bad(`one of ${(spec.values ?? []).map((v) => `"${v}"`).join(', ')}`)
     case 'enumList': {
       const xs = list(raw)
-      return xs !== undefined && xs.every((x) => typeof x === 'string') ? E.right(xs) : bad(`a comma-separated list of ${(spec.values ?? []).join(', ')}`)
+      return xs !== undefined && xs.every((x) => typeof x === 'string') ? E.right(xs) : bad(`a comma-separated list of ${(spec.values ?? []).map((v) => `"${v}"`).join(', ')}`)
     }
     case 'intList':
     case 'numberList':
@@ -155,47 +93,13 @@ const parseField = (experiment: string, spec: FieldSpec, raw: unknown, defaults:
 
 // ── io-ts codecs of the configurations ──────────────────────────────────────────────────────
 
-const refined = (name: string, ok: (x: number) => boolean): t.Type<number, number, unknown> =>
-  new t.Type<number, number, unknown>(
-    name,
-    (u): u is number => typeof u === 'number' && ok(u),
-    (u, c) => (typeof u === 'number' && ok(u) ? t.success(u) : t.failure(u, c)),
-    t.identity,
-  )
-
-const PositiveInt = refined('a positive integer', (x) => Number.isSafeInteger(x) && x >= 1)
-const NonNegativeInt = refined('an integer ≥ 0', (x) => Number.isSafeInteger(x) && x >= 0)
-const Seed = refined('an integer in [0, 2³¹)', (x) => Number.isSafeInteger(x) && x >= 0 && x < 2 ** 31)
-const PositiveNumber = refined('a positive number', (x) => Number.isFinite(x) && x > 0)
-const FiniteNumber = refined('a finite number', (x) => Number.isFinite(x))
-
-const nonEmpty = <A>(item: t.Type<A, A, unknown>, name: string): t.Type<A[], A[], unknown> =>
-  new t.Type<A[], A[], unknown>(
-    name,
-    (u): u is A[] => Array.isArray(u) && u.length > 0 && u.every((x) => item.is(x)),
-    (u, c) => {
-      if (!Array.isArray(u) || u.length === 0) return t.failure(u, c)
-      for (let i = 0; i < u.length; i++) if (!item.is(u[i])) return t.failure(u[i], t.appendContext(c, String(i), item, u[i]))
-      return t.success(u as A[])
-    },
-    t.identity,
-  )
-
-const keyOf = <K extends string>(values: ReadonlyArray<K>, name: string): t.Type<K, K, unknown> =>
-  new t.Type<K, K, unknown>(
-    name,
-    (u): u is K => typeof u === 'string' && (values as ReadonlyArray<string>).includes(u),
-    (u, c) => (typeof u === 'string' && (values as ReadonlyArray<string>).includes(u) ? t.success(u as K) : t.failure(u, c)),
-    t.identity,
-  )
-
-const Preset = keyOf<PresetName>(PRESET_NAMES, `one of ${PRESET_NAMES.join(', ')}`)
-const Split = keyOf(['seeded', 'reference'] as const, "'seeded' or 'reference'")
+const Preset = oneOf(PRESET_NAMES, 'a SID preset')
+const Split = oneOf(['seeded', 'reference'] as const, 'a split')
 
 const SidCommon = {
   runs: PositiveInt,
-  epochs: nonEmpty(PositiveInt, 'a non-empty list of positive integers'),
-  variants: nonEmpty(Preset, `a non-empty list of ${PRESET_NAMES.join(', ')}`),
+  epochs: nonEmpty(PositiveInt, 'a non-empty list of integers ≥ 1'),
+  variants: nonEmpty(Preset, 'a non-empty list of SID presets'),
   nTrain: PositiveInt,
   nVal: PositiveInt,
   batchSize: PositiveInt,
@@ -205,9 +109,9 @@ const SidCommon = {
 // Each codec names every field of its configuration (`satisfies`), and decodes to it (`Decoder`).
 type Props<C> = Record<keyof C, t.Mixed>
 type Decoder<C> = (u: unknown) => t.Validation<C>
-const SidFig1Codec = t.strict({ ...SidCommon, lambdas: nonEmpty(PositiveNumber, 'a non-empty list of positive numbers') } satisfies Props<SidFig1Config>)
-const SidFig2Codec = t.strict({ ...SidCommon, epsLow: FiniteNumber, epsHigh: FiniteNumber, lambdaScale: PositiveNumber } satisfies Props<SidFig2Config>)
-const IterationComplexityCodec = t.strict({
+const SidFig1Codec = strict('a sid-fig1 configuration', { ...SidCommon, lambdas: nonEmpty(PositiveNumber, 'a non-empty list of positive numbers') } satisfies Props<SidFig1Config>)
+const SidFig2Codec = strict('a sid-fig2 configuration', { ...SidCommon, epsLow: FiniteNumber, epsHigh: FiniteNumber, lambdaScale: PositiveNumber } satisfies Props<SidFig2Config>)
+const IterationComplexityCodec = strict('an iteration-complexity configuration', {
   runs: PositiveInt,
   iterations: nonEmpty(NonNegativeInt, 'a non-empty list of integers ≥ 0'),
   nTrain: PositiveInt,
@@ -222,7 +126,7 @@ const IterationComplexityCodec = t.strict({
   bounds: t.boolean,
   seed: Seed,
 } satisfies Props<IterationComplexityConfig>)
-const BoundsCodec = t.strict({
+const BoundsCodec = strict('a bounds configuration', {
   runs: PositiveInt,
   rows: PositiveInt,
   cols: PositiveInt,
@@ -231,33 +135,29 @@ const BoundsCodec = t.strict({
   seed: Seed,
 } satisfies Props<BoundsConfig>)
 
-/** The first io-ts error as one line naming the field and the expected shape. */
-const describeErrors = (experiment: string, errors: t.Errors): HypergradError => {
-  const e = errors[0]
-  if (e === undefined) return configError(experiment, 'invalid configuration')
-  const path = e.context
-    .map((c) => c.key)
-    .filter((k) => k !== '')
-    .join('.')
-  const expected = e.context[e.context.length - 1]?.type.name ?? 'valid'
-  return configError(experiment, `${path || 'config'} must be ${expected}, got ${JSON.stringify(e.value)}`)
-}
-
 /** The cross-field constraints of each configuration. */
-const mnistSizes = (experiment: string, c: { readonly nTrain: number; readonly nVal: number }): E.Either<HypergradError, void> =>
+const mnistRowsFit = (experiment: string, c: { readonly nTrain: number; readonly nVal: number }): E.Either<HypergradError, void> =>
   c.nTrain + c.nVal <= 10000
     ? E.right(undefined)
     : E.left(configError(experiment, `nTrain + nVal = ${c.nTrain + c.nVal} exceeds the 10000 MNIST digits of the package`))
 
 const checkSid = (experiment: string, c: SidFig1Config | SidFig2Config): E.Either<HypergradError, void> => {
-  const sizes = mnistSizes(experiment, c)
+  const sizes = mnistRowsFit(experiment, c)
   if (E.isLeft(sizes)) return sizes
   return c.batchSize <= c.nTrain ? E.right(undefined) : E.left(configError(experiment, `batchSize ${c.batchSize} exceeds nTrain ${c.nTrain}`))
 }
 
 // ── the registry ────────────────────────────────────────────────────────────────────────────
 
-/** An experiment: its fields, defaults, decoding and run. */
+/** How a run will go: the worker threads it gets, its estimated cost, and what was decided for it. */
+export interface RunPlan {
+  readonly workers: number
+  readonly cost: ExperimentCost
+  /** One line each: worker counts lowered to the cores or to the memory. */
+  readonly notes: ReadonlyArray<string>
+}
+
+/** An experiment: its fields, defaults, decoding, cost and run. */
 export interface Experiment<C> {
   readonly name: string
   readonly title: string
@@ -267,7 +167,13 @@ export interface Experiment<C> {
   readonly defaults: C
   /** Decode overrides on top of the defaults (unknown fields and invalid values are 'config' errors). */
   configure(overrides?: Overrides): E.Either<HypergradError, C>
-  /** Validate a full configuration, then run it. */
+  /**
+   * Check a configuration against the machine before any work: the workers it gets (at most
+   * the cores, fewer when their memory would not fit) and its estimated cost, or a 'config'
+   * error naming the field that weighs most on the memory, the heap or the time limit.
+   */
+  plan(config: C, opts?: Pick<RunOptions, 'workers' | 'maxSeconds'>, resources?: Resources): E.Either<HypergradError, RunPlan>
+  /** Validate a full configuration, plan it, then run it. */
   run(config: C, opts?: RunOptions): Promise<E.Either<HypergradError, ExperimentOutput<C>>>
 }
 
@@ -279,15 +185,70 @@ interface Definition<C> {
   readonly defaults: C
   readonly decode: Decoder<C>
   readonly check: (c: C) => E.Either<HypergradError, void>
+  readonly cost: (c: C) => ExperimentCost
   readonly run: (c: C, opts: RunOptions) => Promise<E.Either<HypergradError, ExperimentOutput<C>>>
+}
+
+/** A field's value as a message shows it: "1e9", "2,4,10,1e9". */
+const shownField = (v: unknown): string =>
+  Array.isArray(v) ? showValue(v.map((x) => (typeof x === 'number' ? formatCount(x) : x)).join(','), 60).replace(/^"|"$/g, '') : typeof v === 'number' ? formatCount(v) : showValue(v)
+
+/** The workers a run gets and its cost, or the error naming the field that weighs most on the limit passed. */
+const planRun = <C>(d: Definition<C>, config: C, opts: Pick<RunOptions, 'workers' | 'maxSeconds'>, res: Resources): E.Either<HypergradError, RunPlan> => {
+  const cost = d.cost(config)
+  const notes: string[] = []
+  const requested = opts.workers ?? res.cores
+  let workers = Math.min(requested, res.cores)
+  if (requested > res.cores) notes.push(`${requested} workers asked for, but this machine has ${res.cores} cores; using ${res.cores}`)
+  workers = Math.max(1, Math.min(workers, cost.tasks))
+  const memory = (c: ExperimentCost, w: number) => c.results.bytes + c.shared + w * c.perWorker.bytes
+  const mainHeap = (c: ExperimentCost, w: number) => c.results.heapBytes + (w === 1 ? c.perWorker.heapBytes : 0)
+  const maxSeconds = opts.maxSeconds ?? 3600 * DEFAULT_MAX_HOURS
+  // The field whose value weighs most on `measure`: the one whose default would lower it most.
+  const blame = (measure: (c: ExperimentCost) => number, what: string): HypergradError => {
+    const base = d.defaults as Record<string, unknown>
+    const at = config as Record<string, unknown>
+    let field: string | undefined
+    let gain = 0
+    for (const f of d.fields) {
+      if (at[f.name] === base[f.name]) continue
+      const g = measure(cost) - measure(d.cost({ ...at, [f.name]: base[f.name] } as C))
+      if (g > gain) ((gain = g), (field = f.name))
+    }
+    const where = field === undefined ? '' : `${field} = ${shownField(at[field])}: `
+    return hgError('config', `reproduce ${d.name}: ${where}${what}`)
+  }
+  if (!(memory(cost, 1) <= res.memoryBytes))
+    return E.left(blame((c) => memory(c, 1), `the run needs about ${formatBytes(memory(cost, 1))} of memory (${formatCount(cost.tasks)} tasks); ${formatBytes(res.memoryBytes)} is available`))
+  if (workers > 1 && !(memory(cost, workers) <= res.memoryBytes)) {
+    const fit = Math.max(1, Math.floor((res.memoryBytes - cost.results.bytes - cost.shared) / cost.perWorker.bytes))
+    notes.push(`${workers} workers would need about ${formatBytes(memory(cost, workers))} of memory (${formatBytes(cost.perWorker.bytes)} each); using ${fit}`)
+    workers = fit
+  }
+  if (!(mainHeap(cost, workers) <= res.heapBytes) || !(cost.perWorker.heapBytes <= res.heapBytes)) {
+    const need = Math.max(mainHeap(cost, workers), cost.perWorker.heapBytes)
+    return E.left(blame((c) => Math.max(mainHeap(c, workers), c.perWorker.heapBytes), `the run needs about ${formatBytes(need)} of JavaScript heap in one thread; the heap can grow by ${formatBytes(res.heapBytes)}`))
+  }
+  if (!(cost.seconds / workers <= maxSeconds))
+    return E.left(
+      blame((c) => c.seconds, `the run is estimated at ${formatSeconds(cost.seconds / workers)} of computing on ${workers} worker${workers > 1 ? 's' : ''}; the limit is ${formatSeconds(maxSeconds)} (--max-hours)`),
+    )
+  return E.right({ workers, cost, notes })
 }
 
 const define = <C>(d: Definition<C>): Experiment<C> => {
   const decode = (u: unknown): E.Either<HypergradError, C> => {
     const r = d.decode(u)
-    if (E.isLeft(r)) return E.left(describeErrors(d.name, r.left))
+    if (E.isLeft(r)) return E.left(configError(d.name, reportErrors(r.left, '')))
     const ok = d.check(r.right)
     return E.isLeft(ok) ? ok : E.right(r.right)
+  }
+  const plan = (config: C, opts: Pick<RunOptions, 'workers' | 'maxSeconds'> = {}, resources: Resources = machineResources()): E.Either<HypergradError, RunPlan> => {
+    const valid = decode(config)
+    if (E.isLeft(valid)) return valid
+    if (opts.workers !== undefined && !(Number.isSafeInteger(opts.workers) && opts.workers >= 1))
+      return E.left(configError(d.name, `workers: expected an integer ≥ 1, got ${showValue(opts.workers)}`))
+    return planRun(d, valid.right, opts, resources)
   }
   return {
     name: d.name,
@@ -301,21 +262,22 @@ const define = <C>(d: Definition<C>): Experiment<C> => {
       for (const [key, raw] of Object.entries(overrides)) {
         if (raw === undefined) continue
         const spec = known.get(key)
-        if (spec === undefined)
-          return E.left(configError(d.name, `unknown field '${key}' (fields: ${d.fields.map((f) => f.name).join(', ')})`))
+        if (spec === undefined) {
+          const names = d.fields.map((f) => f.name)
+          return E.left(configError(d.name, `${showKey(key)}: unknown field${didYouMean(key, names) || ` (fields: ${names.join(', ')})`}`))
+        }
         const v = parseField(d.name, spec, raw, merged[key])
         if (E.isLeft(v)) return v
         merged[key] = v.right
       }
       return decode(merged)
     },
+    plan,
     async run(config: C, opts: RunOptions = {}) {
-      const valid = decode(config)
-      if (E.isLeft(valid)) return valid
-      if (opts.workers !== undefined && !(Number.isInteger(opts.workers) && opts.workers >= 1))
-        return E.left(configError(d.name, `workers must be a positive integer, got ${opts.workers}`))
+      const p = plan(config, opts)
+      if (E.isLeft(p)) return p
       const cpu0 = process.cpuUsage()
-      const out = await d.run(valid.right, opts)
+      const out = await d.run(config, { ...opts, workers: p.right.workers })
       if (E.isLeft(out)) return out
       const cpu = process.cpuUsage(cpu0)
       return E.right({
@@ -349,6 +311,7 @@ export const experiments = {
     ],
     defaults: sidFig1Defaults,
     decode: (u) => SidFig1Codec.decode(u),
+    cost: (c) => sidFiguresCost(c, c.lambdas.length, false),
     check: (c) => checkSid('sid-fig1', c),
     run: runSidFig1,
   }),
@@ -364,6 +327,7 @@ export const experiments = {
     ],
     defaults: sidFig2Defaults,
     decode: (u) => SidFig2Codec.decode(u),
+    cost: (c) => sidFiguresCost(c, 1, true),
     check: (c) => (c.epsLow <= c.epsHigh ? checkSid('sid-fig2', c) : E.left(configError('sid-fig2', `epsLow ${c.epsLow} exceeds epsHigh ${c.epsHigh}`))),
     run: runSidFig2,
   }),
@@ -388,8 +352,9 @@ export const experiments = {
     ],
     defaults: iterationComplexityDefaults,
     decode: (u) => IterationComplexityCodec.decode(u),
+    cost: iterationComplexityCost,
     check: (c) => {
-      const sizes = mnistSizes('iteration-complexity', c)
+      const sizes = mnistRowsFit('iteration-complexity', c)
       if (E.isLeft(sizes)) return sizes
       if (c.epsLow > c.epsHigh) return E.left(configError('iteration-complexity', `epsLow ${c.epsLow} exceeds epsHigh ${c.epsHigh}`))
       if (c.quadL < c.quadTau) return E.left(configError('iteration-complexity', `quadL ${c.quadL} is below quadTau ${c.quadTau}`))
@@ -413,6 +378,7 @@ export const experiments = {
     ],
     defaults: boundsDefaults,
     decode: (u) => BoundsCodec.decode(u),
+    cost: boundsCost,
     check: (c) => (c.rows >= c.cols ? E.right(undefined) : E.left(configError('bounds', `rows ${c.rows} must be ≥ cols ${c.cols}`))),
     run: runBounds,
   }),
@@ -423,6 +389,7 @@ export const experiments = {
     fields: tuneMnistFields,
     defaults: tuneMnistDefaults,
     decode: decodeTuneMnist,
+    cost: tuneMnistCost,
     check: checkTuneMnist,
     run: runTuneMnist,
   }),
@@ -433,6 +400,7 @@ export const experiments = {
     fields: dataCleaningFields,
     defaults: dataCleaningDefaults,
     decode: decodeDataCleaning,
+    cost: dataCleaningCost,
     check: checkDataCleaning,
     run: runDataCleaning,
   }),
@@ -441,8 +409,8 @@ export const experiments = {
 /** The name of a registered experiment. */
 export type ExperimentName = keyof typeof experiments
 
-/** The experiment names, in the order of the papers. */
-export const experimentNames: ReadonlyArray<ExperimentName> = ['sid-fig1', 'sid-fig2', 'iteration-complexity', 'bounds', 'tune-mnist', 'data-cleaning']
+/** The experiment names, in the order of the papers (the order of `experiments`). */
+export const experimentNames: ReadonlyArray<ExperimentName> = Object.keys(experiments) as ExperimentName[]
 
 /** An experiment with its configuration type erased (for a command line that picks it by name). */
 export interface AnyExperiment {
@@ -452,6 +420,7 @@ export interface AnyExperiment {
   readonly fields: ReadonlyArray<FieldSpec>
   readonly defaults: unknown
   configure(overrides?: Overrides): E.Either<HypergradError, unknown>
+  plan(config: unknown, opts?: Pick<RunOptions, 'workers' | 'maxSeconds'>, resources?: Resources): E.Either<HypergradError, RunPlan>
 }
 
 const isName = (name: string): name is ExperimentName => (experimentNames as ReadonlyArray<string>).includes(name)
@@ -460,7 +429,7 @@ const isName = (name: string): name is ExperimentName => (experimentNames as Rea
 export const getExperiment = (name: string): E.Either<HypergradError, AnyExperiment> =>
   isName(name)
     ? E.right({ ...(experiments[name] as Experiment<unknown>), name })
-    : E.left(hgError('config', `reproduce: unknown experiment '${name}' (known: ${experimentNames.join(', ')})`))
+    : E.left(hgError('config', `reproduce: unknown experiment ${showValue(name, 40)}${didYouMean(name, experimentNames) || ` (known: ${experimentNames.join(', ')})`}`))
 
 /** Decode overrides for the named experiment (see `Experiment.configure`). */
 export const configure = (name: string, overrides: Overrides = {}): E.Either<HypergradError, unknown> =>

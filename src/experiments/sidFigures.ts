@@ -27,7 +27,8 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { hgError, type HypergradError } from '../errors.js'
-import type { MnistOddEven } from '../data/mnist.js'
+import { exactCost, fullBatchCost, presetSteps, sidCost } from '../config/cost.js'
+import { MNIST_D, type MnistOddEven } from '../data/mnist.js'
 import { sidPreset, type PresetName } from '../hypergrad/presets.js'
 import { sid, sidStreams, type SidOptions } from '../hypergrad/sid.js'
 import type { RVec, Vec } from '../linalg/types.js'
@@ -37,9 +38,27 @@ import { seed as rngSeed, uniformsIn } from '../random/rng.js'
 import { tap } from '../solvers/combinators.js'
 import { runLower } from '../solvers/run.js'
 import type { Panel, Series } from '../report/figure.js'
-import { finiteOrNull, fmt, meanStd, outcomeOf, releaseSplitCache, runOutcomes, splitOf, type SharedSplit, type SplitSpec, type TaskGroup } from './common.js'
+import {
+  finiteOrNull,
+  fmt,
+  meanStd,
+  maxOf,
+  median,
+  mnistProblemBytes,
+  mnistSizes,
+  outcomeOf,
+  releaseSplitCache,
+  resultBytes,
+  runOutcomes,
+  splitBytes,
+  splitOf,
+  WORKER_BYTES,
+  type SharedSplit,
+  type SplitSpec,
+  type TaskGroup,
+} from './common.js'
 import type { Task } from './pool.js'
-import type { CsvRow, ExperimentOutput, RunOptions, TaskOutcome } from './registry.js'
+import type { CsvRow, ExperimentCost, ExperimentOutput, RunOptions, TaskOutcome } from './types.js'
 import { logisticTruth, type LogisticTruth } from './truth.js'
 
 // ── configuration ────────────────────────────────────────────────────────────────────────────
@@ -306,12 +325,6 @@ const summarizeTruth = (t: LogisticTruth): TruthSummary => ({
   seconds: t.seconds,
 })
 
-const median = (xs: RVec): number => {
-  const s = Float64Array.from(xs).sort()
-  const m = s.length >> 1
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
-}
-
 /** The run's split and λ of a task (scalar, or drawn per feature from the run's stream). */
 const taskSetup = (input: SidTaskInput): E.Either<HypergradError, { readonly data: MnistOddEven; readonly lambda: Vec; readonly loadSeconds: number }> => {
   const t0 = performance.now()
@@ -482,6 +495,38 @@ const runSidTasks = async (
   return E.right(where.map((w) => assembleSidTask(w.input, r[w.truth] as SidTruthPiece, w.variants.map((i) => r[i] as SidVariantPiece))))
 }
 
+// ── cost ─────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * What sid-fig1 (one task per run and λ: `lambdas` values) or sid-fig2 (`lambdas` = 1, λ per
+ * feature) costs, before any work: per task a ground truth (at least one Newton step) and, per
+ * variant, the lower stream to the largest budget (each budget its own for 'twoPhase') and the
+ * linear stage of every budget; each worker holds the problem (and for sid-fig2 a split of its
+ * own), the main thread the cells of every task.
+ */
+export const sidFiguresCost = (c: SidCommonConfig, lambdas: number, perFeature: boolean): ExperimentCost => {
+  const s = mnistSizes(c.nTrain, perFeature ? MNIST_D : 1)
+  const budgets = [...new Set(c.epochs)].sort((a, b) => a - b)
+  const largest = budgets[budgets.length - 1] ?? 0
+  const sum = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0)
+  let sid = 0
+  for (const v of c.variants) {
+    const steps = (e: number) => presetSteps(s, v, e, c.batchSize).steps
+    const seconds = (t: number, k: number) => (v === 'batch' ? fullBatchCost(s, t + k).seconds : sidCost(s, t, k, c.batchSize).seconds)
+    const lower = v === 'twoPhase' ? sum(budgets.map((e) => seconds(Math.ceil(steps(e) / 2), 0))) : seconds(Math.ceil(steps(largest) / 2), 0)
+    sid += lower + sum(budgets.map((e) => seconds(0, Math.floor(steps(e) / 2))))
+  }
+  const tasks = c.runs * lambdas
+  const split = splitBytes(c.nTrain + c.nVal)
+  return {
+    seconds: tasks * (exactCost(s).seconds + sid),
+    results: { bytes: tasks * resultBytes(8 * c.variants.length * budgets.length + 40), heapBytes: tasks * resultBytes(8 * c.variants.length * budgets.length + 40) },
+    perWorker: { bytes: WORKER_BYTES + mnistProblemBytes(c.nTrain) + budgets.length * 8 * MNIST_D + (perFeature ? split : 0), heapBytes: 0 },
+    shared: perFeature ? 0 : split,
+    tasks: tasks * (1 + c.variants.length),
+  }
+}
+
 // ── aggregation, figures and tables ─────────────────────────────────────────────────────────
 
 /** Mean and std over runs of one (panel, variant, budget). */
@@ -546,7 +591,7 @@ const rowsOf = (experiment: string, results: ReadonlyArray<SidTaskResult>): CsvR
 
 /** The table of final errors (mean ± std at the last budget) for one panel. */
 const finalTable = (label: string, points: ReadonlyArray<SidPoint>, variants: ReadonlyArray<PresetName>): string[] => {
-  const lastE = Math.max(...points.map((p) => p.epochs))
+  const lastE = maxOf(points.map((p) => p.epochs))
   const cells = variants.map((v) => {
     const p = points.find((q) => q.variant === v && q.epochs === lastE)
     if (p === undefined) return '—'
@@ -609,7 +654,7 @@ export const runSidFig1 = async (config: SidFig1Config, opts: RunOptions = {}): 
   const panels: Panel[] = []
   const perLambda: Array<{ readonly lambda: number; readonly kappa: number; readonly points: SidPoint[] }> = []
   const lines = [
-    `sid-fig1: squared error ‖∇̂f − ∇f‖² after ${Math.max(...config.epochs)} epochs, mean ± std over ${config.runs} runs (relative error in parentheses)`,
+    `sid-fig1: squared error ‖∇̂f − ∇f‖² after ${maxOf(config.epochs)} epochs, mean ± std over ${config.runs} runs (relative error in parentheses)`,
     tableHeader(config.variants),
   ]
   for (const lambda of config.lambdas) {
@@ -673,7 +718,7 @@ export const runSidFig2 = async (config: SidFig2Config, opts: RunOptions = {}): 
   const tau = meanStd(results.map((r) => r.lambdaRange.min))
   const law = `λᵢ = ${config.lambdaScale === 1 ? '' : `${config.lambdaScale}·`}e^εᵢ, εᵢ ~ U[${config.epsLow}, ${config.epsHigh}]`
   const lines = [
-    `sid-fig2: squared error ‖∇̂f − ∇f‖² after ${Math.max(...config.epochs)} epochs, mean ± std over ${config.runs} runs (relative error in parentheses)`,
+    `sid-fig2: squared error ‖∇̂f − ∇f‖² after ${maxOf(config.epochs)} epochs, mean ± std over ${config.runs} runs (relative error in parentheses)`,
     `${law}: τ = min λᵢ ≈ ${tau.mean.toPrecision(3)}, κ = L/τ ≈ ${kappa.mean.toExponential(2)}`,
     tableHeader(config.variants),
     ...finalTable('per feature', points, config.variants),

@@ -39,9 +39,11 @@
  * One task per method (worker threads, pool.ts); each task loads its own split.
  */
 import * as E from 'fp-ts/lib/Either.js'
-import * as t from 'io-ts'
+import type * as t from 'io-ts'
+import { aidCost, fullBatchCost, presetCost } from '../config/cost.js'
+import { nonEmpty, oneOf, PositiveInt, PositiveNumber, Seed, strict } from '../config/codecs.js'
 import type { Dataset } from '../data/dataset.js'
-import { mnistOddEven } from '../data/mnist.js'
+import { MNIST_D, mnistOddEven } from '../data/mnist.js'
 import { hgError, type HypergradError } from '../errors.js'
 import { aid } from '../hypergrad/aid.js'
 import { PRESET_NAMES, sidWithPreset, type PresetName } from '../hypergrad/presets.js'
@@ -58,9 +60,9 @@ import { heavyBall } from '../solvers/lower/heavyBall.js'
 import { heavyBallParamsFor } from '../solvers/params.js'
 import { runLower } from '../solvers/run.js'
 import type { Status } from '../solvers/types.js'
-import { finiteOrNull, outcomeOf, runOutcomes } from './common.js'
+import { finiteOrNull, fixed, median, minOf, mnistProblemBytes, mnistSizes, outcomeOf, resultBytes, runOutcomes, splitBytes, WORKER_BYTES } from './common.js'
 import type { Task } from './pool.js'
-import type { CsvRow, ExperimentOutput, FieldSpec, RunOptions, TaskOutcome } from './registry.js'
+import type { CsvRow, ExperimentCost, ExperimentOutput, FieldSpec, RunOptions, TaskOutcome } from './types.js'
 
 // ── shared helpers (also used by the data-cleaning experiment) ──────────────────────────────
 
@@ -133,27 +135,6 @@ export const gridOrder = (n: number): number[] => {
     level = next
   }
   return order
-}
-
-
-/** The median of a non-empty list of numbers. */
-const median = (xs: ArrayLike<number>): number => {
-  const s = Array.from(xs).sort((a, b) => a - b)
-  const h = s.length >> 1
-  return s.length % 2 === 1 ? s[h]! : (s[h - 1]! + s[h]!) / 2
-}
-
-/** An io-ts codec of the numbers that satisfy `ok`, named for the error messages. */
-const refined = (name: string, ok: (x: number) => boolean): t.Type<number, number, unknown> =>
-  new t.Type<number, number, unknown>(name, (u): u is number => typeof u === 'number' && ok(u), (u, c) => (typeof u === 'number' && ok(u) ? t.success(u) : t.failure(u, c)), t.identity)
-/** Shared codecs of the two experiments' configurations. */
-export const codecs = {
-  PositiveInt: refined('a positive integer', (x) => Number.isSafeInteger(x) && x >= 1),
-  NonNegativeInt: refined('an integer ≥ 0', (x) => Number.isSafeInteger(x) && x >= 0),
-  Seed: refined('an integer in [0, 2³¹)', (x) => Number.isSafeInteger(x) && x >= 0 && x < 2 ** 31),
-  PositiveNumber: refined('a positive number', (x) => Number.isFinite(x) && x > 0),
-  FiniteNumber: refined('a finite number', (x) => Number.isFinite(x)),
-  Fraction: refined('a number in (0, 1)', (x) => Number.isFinite(x) && x > 0 && x < 1),
 }
 
 // ── configuration ────────────────────────────────────────────────────────────────────────────
@@ -283,16 +264,10 @@ export const tuneMnistFields: ReadonlyArray<FieldSpec> = [
   { name: 'randomPoints', kind: 'int', doc: 'at most this many random draws (default 1000)' },
 ]
 
-const Method = t.keyof({ aid: null, aidAdaptive: null, sid: null, aidScalar: null, grid: null, random: null }, `one of ${TUNE_MNIST_METHODS.join(', ')}`)
-const Preset = new t.Type<PresetName, PresetName, unknown>(
-  `one of ${PRESET_NAMES.join(', ')}`,
-  (u): u is PresetName => typeof u === 'string' && (PRESET_NAMES as ReadonlyArray<string>).includes(u),
-  (u, c) => (typeof u === 'string' && (PRESET_NAMES as ReadonlyArray<string>).includes(u) ? t.success(u as PresetName) : t.failure(u, c)),
-  t.identity,
-)
-const { PositiveInt, Seed, PositiveNumber } = codecs
-const TuneMnistCodec = t.strict({
-  methods: t.array(Method, `a list of ${TUNE_MNIST_METHODS.join(', ')}`),
+const Method = oneOf(TUNE_MNIST_METHODS, 'a method')
+const Preset = oneOf(PRESET_NAMES, 'a SID preset')
+const TuneMnistCodec = strict('a tune-mnist configuration', {
+  methods: nonEmpty(Method, `a non-empty list of methods`),
   nTrain: PositiveInt,
   nVal: PositiveInt,
   nTest: PositiveInt,
@@ -326,7 +301,6 @@ const configError = (message: string): HypergradError => hgError('config', `repr
 
 /** The cross-field constraints of a tune-mnist configuration. */
 export const checkTuneMnist = (c: TuneMnistConfig): E.Either<HypergradError, void> => {
-  if (c.methods.length === 0) return E.left(configError('methods must name at least one method'))
   if (new Set(c.methods).size !== c.methods.length) return E.left(configError(`methods lists a method twice: ${c.methods.join(',')}`))
   if (c.nTrain + c.nVal + c.nTest > 10000)
     return E.left(configError(`nTrain + nVal + nTest = ${c.nTrain + c.nVal + c.nTest} exceeds the 10000 MNIST digits of the package`))
@@ -629,14 +603,56 @@ const taskEither = (c: TuneMnistTaskInput): E.Either<HypergradError, TuneMnistTa
 
 // ── the experiment ───────────────────────────────────────────────────────────────────────────
 
+/**
+ * What tune-mnist costs, before any work: each method runs until its budget or its step cap,
+ * whichever comes first (an AID step is up to maxT lower and maxK linear steps, an SID step
+ * its epochs, a search point up to maxT lower steps), then a refit; the per-pixel methods
+ * record λ (784 numbers) at every step.
+ */
+export const tuneMnistCost = (c: TuneMnistConfig): ExperimentCost => {
+  const pixels = mnistSizes(c.nTrain, MNIST_D)
+  const scalar = mnistSizes(c.nTrain, 1)
+  const plan = (m: TuneMnistMethod): { readonly cap: number; readonly step: number; readonly hyper: number } => {
+    switch (m) {
+      case 'aid':
+      case 'aidAdaptive':
+        return { cap: c.aidSteps, step: aidCost(pixels, c.maxT, c.maxK).seconds, hyper: MNIST_D }
+      case 'aidScalar':
+        return { cap: c.aidSteps, step: aidCost(scalar, c.maxT, c.maxK).seconds, hyper: 1 }
+      case 'sid':
+        return { cap: c.sidSteps, step: presetCost(pixels, c.sidPreset, c.sidEpochs, c.batchSize).seconds, hyper: MNIST_D }
+      case 'grid':
+        return { cap: c.gridPoints, step: fullBatchCost(scalar, c.maxT).seconds, hyper: 1 }
+      case 'random':
+        return { cap: c.randomPoints, step: fullBatchCost(scalar, c.maxT).seconds, hyper: 1 }
+    }
+  }
+  let seconds = 0
+  let results = 0
+  let heap = 0
+  for (const m of c.methods) {
+    const p = plan(m)
+    // The trajectory: at most the cap, and no more steps than the budget allows at one pass each.
+    const steps = Math.min(p.cap, Math.ceil(c.budgetSeconds / aidCost(scalar, 1, 0).seconds) + 1)
+    seconds += Math.min(c.budgetSeconds, p.cap * p.step) + fullBatchCost(scalar, 20 * c.maxT).seconds
+    results += resultBytes(20 * steps + 2 * MNIST_D)
+    heap = Math.max(heap, steps * (16 * p.hyper + 600))
+  }
+  return {
+    seconds,
+    results: { bytes: results, heapBytes: results },
+    perWorker: { bytes: WORKER_BYTES + splitBytes(c.nTrain + c.nVal + c.nTest) + mnistProblemBytes(c.nTrain) + heap, heapBytes: heap },
+    shared: 0,
+    tasks: c.methods.length,
+  }
+}
+
 /** The last point of a curve at or before `seconds` (undefined when the curve starts later). */
 export const pointAt = (points: ReadonlyArray<TunePoint>, seconds: number): TunePoint | undefined => {
   let out: TunePoint | undefined
   for (const p of points) if (p.seconds <= seconds) out = p
   return out
 }
-
-const fixed = (x: number, d: number): string => (Number.isFinite(x) ? x.toFixed(d) : '—')
 
 /**
  * tune-mnist: one task per method; figures tune-mnist.svg (validation loss, test accuracy and
@@ -686,7 +702,7 @@ export const runTuneMnist = async (config: TuneMnistConfig, opts: RunOptions = {
   // E*: the best validation loss of a scalar λ found by any scalar method; the time each method
   // first reaches (1 + 10⁻³)E* (for the per-pixel methods: beats the best scalar λ, nearly).
   const scalarValues = results.filter((r) => r.method === 'aidScalar' || r.method === 'grid' || r.method === 'random').flatMap((r) => r.points.map((p) => p.value))
-  const eStar = scalarValues.length > 0 ? Math.min(...scalarValues) : NaN
+  const eStar = scalarValues.length > 0 ? minOf(scalarValues) : NaN
   const reachPoint = (r: TuneMnistTaskResult): TunePoint | undefined => r.points.find((p) => p.value <= (1 + 1e-3) * eStar)
   const reach = (r: TuneMnistTaskResult): number => reachPoint(r)?.seconds ?? NaN
   const lines = [
