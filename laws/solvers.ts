@@ -66,6 +66,7 @@ export const composedLower: Readonly<Record<string, (env: SolverEnv) => LowerSol
     return s === undefined ? undefined : averaged(s, { from: 3 })
   },
   'averaged(fp)': () => averaged(lower.fixedPointIteration()),
+  'sgd (reshuffled passes)': (env) => (isStochastic(env.problem) ? lower.sgd({ schedule: constantOrThrow(0.5), batchSize: 3, sampling: 'reshuffle' }) : undefined),
   'stopWhen(fp, budget)': () => stopWhen(lower.fixedPointIteration(), rules.budget({ phi: 12 })),
   'tap(svrg)': () => tap(lower.svrg({ batchSize: 2 }), () => undefined),
   'restarted(heavyBall)': (env) => {
@@ -81,6 +82,7 @@ export const composedLower: Readonly<Record<string, (env: SolverEnv) => LowerSol
 }
 
 export const composedLinear: Readonly<Record<string, (env: SolverEnv) => LinearSolver<any> | undefined>> = {
+  'stochasticFixedPoint (reshuffled passes)': () => linear.stochasticFixedPoint({ schedule: constantOrThrow(0.5), batchSize: 3, sampling: 'reshuffle' }),
   'averaged(stochasticFixedPoint)': () => averaged(linear.stochasticFixedPoint({ schedule: constantOrThrow(0.5), batchSize: 2 })),
   'stopWhen(cg, relative residual)': () => stopWhen(linear.conjugateGradient({ tol: 0 }), rules.relativeResidual(1e-6)),
   'tap(neumann)': () => tap(linear.neumann(), () => undefined),

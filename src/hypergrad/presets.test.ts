@@ -52,10 +52,17 @@ describe('sidPreset (the SID §6 variants)', () => {
   })
 
   it('twoPhase keeps η = 1/(1+σ₂) until the switch, then β/(γ + t − t₀) with β = 2/(1−q²), γ = β(1+σ₂)', () => {
-    const o = orThrow(sidPreset('twoPhase', problem, lambda, { epochs: 2, batchSize: 500, stepsPerEpoch: 10, switchAt: 2, sigma2: 1 }))
+    const o = orThrow(sidPreset('twoPhase', problem, lambda, { epochs: 2, batchSize: 500, stepsPerEpoch: 10, switchAt: 2, sigma2: 1, sigma2Linear: 1 }))
     const beta = 2 / (1 - q * q)
     const gamma = 2 * beta
     expectSteps(o, [0.5, 0.5, beta / gamma, beta / (gamma + 1)])
+  })
+  it("twoPhase takes the linear system's σ₂ separately and never assumes it is 0", () => {
+    const none = sidPreset('twoPhase', problem, lambda, { epochs: 2, batchSize: 500, stepsPerEpoch: 10, switchAt: 2 })
+    expect(E.isLeft(none) && none.left.message).toMatch(/sigma2Linear/)
+    const o = orThrow(sidPreset('twoPhase', problem, lambda, { epochs: 2, batchSize: 500, stepsPerEpoch: 10, switchAt: 2, sigma2Linear: 3 }))
+    expect(o.lower.name).toContain('η=1 for')
+    expect(o.linear.name).toContain('η=0.25 for')
   })
 
   it('Batch reaches the closed form as epochs grow; a Stoch preset spends E full-map units in E epochs', () => {

@@ -6,7 +6,8 @@
  *  - 'stochConst': minibatch SID, eq. 28 and eq. 29 with constant η = 1 (minibatch 50 in §6).
  *  - 'stochDec':   the same with ηₜ = β/(γ + t), β = γ = 2/(1 − q²) (§6; Thm 4.2, Remark 5.1).
  *  - 'twoPhase':   the schedule SID §4 recommends: a constant step 1/(1+σ₂) until the plateau,
- *                  then β/(γ + t − t₀) with β = 2/(1−q²), γ = β(1+σ₂) (schedule.twoPhase).
+ *                  then β/(γ + t − t₀) with β = 2/(1−q²), γ = β(1+σ₂) (schedule.twoPhase), with
+ *                  the lower map's σ₂ (default 0, Remark 4.2) and the linear map's (required).
  *
  * Epochs count full passes over the data, shared by the two subproblems as in SID Fig. 1:
  * "2 epochs = one iteration on the lower-level problem plus one on the linear system (Batch),
@@ -22,7 +23,7 @@ import { constant, decreasing, twoPhase, type Schedule } from '../schedule/sched
 import { fixedPointLinear } from '../solvers/linear/fixedPoint.js'
 import { stochasticFixedPoint } from '../solvers/linear/stochasticFixedPoint.js'
 import { fixedPointIteration } from '../solvers/lower/fixedPoint.js'
-import { sgd } from '../solvers/lower/sgd.js'
+import { sgd, type Sampling } from '../solvers/lower/sgd.js'
 import type { HypergradResult } from './types.js'
 import { sid, type FinalSamples, type SidOptions } from './sid.js'
 
@@ -46,10 +47,18 @@ export interface PresetOptions {
   readonly finalSamples?: FinalSamples
   readonly w0?: RVec
   readonly v0?: RVec
-  /** 'twoPhase' only: σ₂ of SID Assumption D(iii) (default 0: the ERM case of Remark 4.2). */
+  /** 'twoPhase' only: σ₂ of SID Assumption D(iii) for the lower-level map (default 0: the ERM case of Remark 4.2). */
   readonly sigma2?: number
+  /**
+   * 'twoPhase' only, required: σ₂ of the linear system's map Ψ̂(v) = ∂₁Φ̂ᵀv + ∇₁E, whose noise
+   * grows with ‖v‖ (so σ₂ > 0 even for ERM problems). Estimate it (e.g.
+   * `bounds.variance.sigma2Empirical` on the linear map) or give a bound; there is no default.
+   */
+  readonly sigma2Linear?: number
   /** 'twoPhase' only: the step at which the schedule switches (default half of each stage). */
   readonly switchAt?: number
+  /** How the stochastic presets draw minibatches: 'independent' (default, SID's assumption) or 'reshuffle' (one permutation per epoch). */
+  readonly sampling?: Sampling
 }
 
 /** The numbers of steps t (lower) and k (linear) an epoch budget buys (see the file comment). */
@@ -117,17 +126,18 @@ export const sidPreset = (
       lowerSchedule = decreasing(beta, beta)
       linearSchedule = lowerSchedule
     } else {
-      const sigma2 = opts.sigma2 ?? 0
-      lowerSchedule = twoPhase({ q, sigma2, switchAt: opts.switchAt ?? Math.floor(t / 2) })
-      linearSchedule = twoPhase({ q, sigma2, switchAt: opts.switchAt ?? Math.floor(k / 2) })
+      if (opts.sigma2Linear === undefined)
+        return E.left(hgError('config', "sidPreset: 'twoPhase' needs sigma2Linear, σ₂ of the linear system's map (SID Assumption D(iii)); its noise grows with ‖v‖, so it is not 0: estimate it or give a bound"))
+      lowerSchedule = twoPhase({ q, sigma2: opts.sigma2 ?? 0, switchAt: opts.switchAt ?? Math.floor(t / 2) })
+      linearSchedule = twoPhase({ q, sigma2: opts.sigma2Linear, switchAt: opts.switchAt ?? Math.floor(k / 2) })
     }
   }
   if (E.isLeft(lowerSchedule)) return lowerSchedule
   if (E.isLeft(linearSchedule)) return linearSchedule
   return E.right({
     ...common,
-    lower: sgd({ schedule: lowerSchedule.right, batchSize: b.right }),
-    linear: stochasticFixedPoint({ schedule: linearSchedule.right, batchSize: b.right }),
+    lower: sgd({ schedule: lowerSchedule.right, batchSize: b.right, ...(opts.sampling === undefined ? {} : { sampling: opts.sampling }) }),
+    linear: stochasticFixedPoint({ schedule: linearSchedule.right, batchSize: b.right, ...(opts.sampling === undefined ? {} : { sampling: opts.sampling }) }),
     t,
     k,
     finalSamples: opts.finalSamples ?? 'one',

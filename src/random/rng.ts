@@ -170,3 +170,30 @@ export const sampleWithoutReplacement = (r: Rng, n: number, b: number): readonly
 /** Draw a minibatch of size b from 0..n−1. */
 export const minibatch = (r: Rng, n: number, b: number, replace = false): readonly [Int32Array, Rng] =>
   replace ? sampleWithReplacement(r, n, b) : sampleWithoutReplacement(r, n, b)
+
+/** Where a reshuffled pass over the samples stands: the epoch's permutation and the next position. */
+export interface Epoch {
+  readonly perm: Readonly<Int32Array>
+  readonly pos: number
+}
+
+/**
+ * The next minibatch of passes in reshuffled order (one uniformly random permutation per epoch,
+ * as a data loader with shuffling draws them): b consecutive entries of the current permutation,
+ * a new permutation drawn when fewer than b entries are left (⌊n/b⌋ batches per epoch; the last
+ * n mod b samples of each permutation are left out). Each batch is a uniform b-subset, but the
+ * batches of one epoch are not independent. Returns the batch (a view of the permutation, which
+ * is never written), the advanced Rng and the new position.
+ */
+export const nextReshuffled = (r: Rng, n: number, b: number, epoch: Epoch | undefined): readonly [Int32Array, Rng, Epoch] => {
+  checkBatch(n, b, false)
+  let rng = r
+  let e = epoch
+  if (e === undefined || e.pos + b > e.perm.length) {
+    const [perm, next] = permutation(rng, n)
+    rng = next
+    e = { perm, pos: 0 }
+  }
+  const batch = (e.perm as Int32Array).subarray(e.pos, e.pos + b)
+  return [batch, rng, { perm: e.perm, pos: e.pos + b }]
+}

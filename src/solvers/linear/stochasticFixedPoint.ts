@@ -8,10 +8,10 @@
  * SID Thm 5.1 (eq. 31) for ηₖ = β/(γ+k) and Thm 4.1 for a constant step.
  */
 import { assertDim } from '../../linalg/types.js'
-import { minibatch } from '../../random/rng.js'
 import type { Schedule } from '../../schedule/schedule.js'
 import { checkSchedule, checkStochasticShape, firstOf, stepFailure } from '../check.js'
 import { complementHatOf } from '../linearSystem.js'
+import { checkSampling, drawBatch, type SampledState, type Sampling } from '../lower/sgd.js'
 import type { LinearSolver, LinearState } from '../types.js'
 
 /** Options of `stochasticFixedPoint`. */
@@ -22,6 +22,8 @@ export interface StochasticFixedPointOptions {
   readonly batchSize: number
   /** Draw with replacement (default: without). */
   readonly replace?: boolean
+  /** 'independent' (default) or 'reshuffle' (one permutation per epoch; see sgd). */
+  readonly sampling?: Sampling
 }
 
 /**
@@ -30,11 +32,12 @@ export interface StochasticFixedPointOptions {
  * State k carries counts.jacW = k·b/n; no residual. Its check needs a stochastic system,
  * 1 ≤ b ≤ n and positive finite steps.
  */
-export const stochasticFixedPoint = (opts: StochasticFixedPointOptions): LinearSolver => {
+export const stochasticFixedPoint = (opts: StochasticFixedPointOptions): LinearSolver<LinearState & SampledState> => {
   const schedule = opts?.schedule
   const batchSize = opts?.batchSize
   const replace = opts?.replace ?? false
-  const name = `stochastic-fixed-point(${schedule?.describe ?? 'no schedule'}, b=${batchSize}${replace ? ', with replacement' : ''})`
+  const sampling = opts?.sampling ?? 'independent'
+  const name = `stochastic-fixed-point(${schedule?.describe ?? 'no schedule'}, b=${batchSize}${replace ? ', with replacement' : ''}${sampling === 'reshuffle' ? ', reshuffled' : ''})`
   return {
     kind: 'linear',
     name,
@@ -43,15 +46,16 @@ export const stochasticFixedPoint = (opts: StochasticFixedPointOptions): LinearS
     check: (shape, steps) =>
       firstOf(
         () => checkStochasticShape(name, shape, batchSize, replace),
+        () => checkSampling(name, sampling, replace),
         () => checkSchedule(name, schedule, steps),
       ),
     init: (_system, v0, rng) => ({ v: Float64Array.from(v0), iter: 0, rng, counts: { phi: 0, jacW: 0, jacLambda: 0 } }),
-    step: (system, s): LinearState => {
+    step: (system, s: LinearState & SampledState): LinearState & SampledState => {
       const k = s.iter
       const eta = schedule.at(k)
       if (!(eta > 0 && eta < Infinity)) return stepFailure(name, schedule, s)
       const n = system.nSamples!
-      const [batch, rng] = minibatch(s.rng, n, batchSize, replace)
+      const [batch, drawn] = drawBatch(s, n, batchSize, replace, sampling)
       const v = s.v
       const d = v.length
       const rhs = system.rhs
@@ -59,7 +63,7 @@ export const stochasticFixedPoint = (opts: StochasticFixedPointOptions): LinearS
       if (out.length !== d) assertDim(`${name}: ∂₁Φ̂ᵀv`, d, out.length)
       if (eta === 1) for (let i = 0; i < d; i++) out[i] = out[i]! + rhs[i]!
       else for (let i = 0; i < d; i++) out[i] = v[i]! + eta * (out[i]! + rhs[i]! - v[i]!)
-      return { v: out, iter: k + 1, rng, counts: { phi: 0, jacW: ((k + 1) * batchSize) / n, jacLambda: 0 } }
+      return { v: out, iter: k + 1, ...drawn, counts: { phi: 0, jacW: ((k + 1) * batchSize) / n, jacLambda: 0 } }
     },
   }
 }

@@ -4,7 +4,7 @@ import { HypergradException, orThrow } from '../../errors.js'
 import { distance, normSq } from '../../linalg/vector.js'
 import { linearFixedPointProblem } from '../../problems/linearFixedPoint.js'
 import { quadraticProblem } from '../../problems/quadratic.js'
-import { minibatch, seed } from '../../random/rng.js'
+import { minibatch, permutation, seed } from '../../random/rng.js'
 import { constantOrThrow, custom, decreasingOrThrow } from '../../schedule/schedule.js'
 import { take, toArray } from '../../stream/stream.js'
 import { sgd } from './sgd.js'
@@ -127,5 +127,28 @@ describe('sgd (SID eq. 17 / 28)', () => {
     const ws = problem.solution(lambda)
     expect(distance(st[20]!.w, ws)).toBeGreaterThan(1e6 * distance(w0, ws))
     expect(st.some((s) => !Number.isFinite(normSq(s.w)))).toBe(true)
+  })
+
+  it("with sampling 'reshuffle' draws ⌊n/b⌋ disjoint batches per epoch, a fresh permutation each epoch, replayably", () => {
+    const b = 5 // n = 12: two batches per epoch, two samples left out of each
+    const m = sgd({ schedule: constantOrThrow(1), batchSize: b, sampling: 'reshuffle' })
+    const st = toArray(take(7)(iter(m, problem, lambda, w0, seed(4))))
+    let r = seed(4)
+    let w: Float64Array = Float64Array.from(w0)
+    const perms: Int32Array[] = []
+    for (let t = 1; t < 7; t++) {
+      if ((t - 1) % 2 === 0) {
+        const [p, next] = permutation(r, problem.nSamples)
+        r = next
+        perms.push(p)
+      }
+      const p = perms[perms.length - 1]!
+      const batch = p.subarray(((t - 1) % 2) * b, ((t - 1) % 2) * b + b)
+      w = problem.phiHat(w, lambda, batch)
+      expect(bits([st[t]!.w])).toEqual(bits([w]))
+    }
+    expect(new Set(perms.map((p) => Array.from(p).join())).size).toBe(3)
+    expect(refusal(sgd({ schedule: constantOrThrow(1), batchSize: b, sampling: 'reshuffle', replace: true }), problem)).toBe('config')
+    expect(refusal(sgd({ schedule: constantOrThrow(1), batchSize: b, sampling: 'sometimes' as never }), problem)).toBe('config')
   })
 })

@@ -9,10 +9,11 @@
  * rate down to the plateau ησ₁/(1−q²)) and Thm 4.2 (ηₜ = β/(γ+t): MSE ≤ c/(γ+t)).
  */
 import { assertDim } from '../../linalg/types.js'
-import type { StochasticBilevelProblem } from '../../problem/bilevel.js'
-import { minibatch } from '../../random/rng.js'
+import * as E from 'fp-ts/lib/Either.js'
+import type { Batch, StochasticBilevelProblem } from '../../problem/bilevel.js'
+import { minibatch, nextReshuffled, type Epoch, type Rng } from '../../random/rng.js'
 import type { Schedule } from '../../schedule/schedule.js'
-import { checkBatchSize, checkSchedule, checkStochasticProblem, firstOf, stepFailure } from '../check.js'
+import { checkBatchSize, checkSchedule, checkStochasticProblem, fail, firstOf, stepFailure } from '../check.js'
 import type { LowerSolver, LowerState } from '../types.js'
 
 /** Options of `sgd`. */
@@ -23,7 +24,39 @@ export interface SgdOptions {
   readonly batchSize: number
   /** Draw each minibatch with replacement (default: without, i.e. b distinct samples). */
   readonly replace?: boolean
+  /**
+   * 'independent' (default): every minibatch drawn afresh, as SID's theory assumes;
+   * 'reshuffle': consecutive batches of one random permutation per epoch, as data loaders do.
+   */
+  readonly sampling?: Sampling
 }
+
+/** How minibatches are drawn: independently at every step, or in reshuffled passes over the samples. */
+export type Sampling = 'independent' | 'reshuffle'
+
+/** A state of a minibatch solver: where its reshuffled pass stands (for 'reshuffle' sampling). */
+export interface SampledState {
+  readonly epoch?: Epoch
+}
+
+/**
+ * The next minibatch of a solver state and the state's sampling fields: an independent draw,
+ * or the next batch of the reshuffled pass.
+ */
+export const drawBatch = (s: { readonly rng: Rng; readonly epoch?: Epoch }, n: number, b: number, replace: boolean, sampling: Sampling): readonly [Batch, { rng: Rng; epoch?: Epoch }] => {
+  if (sampling === 'reshuffle') {
+    const [batch, rng, epoch] = nextReshuffled(s.rng, n, b, s.epoch)
+    return [batch, { rng, epoch }]
+  }
+  const [batch, rng] = minibatch(s.rng, n, b, replace)
+  return [batch, { rng }]
+}
+
+/** The sampling option checked: 'independent' or 'reshuffle' (without replacement). */
+export const checkSampling = (who: string, sampling: unknown, replace: boolean) =>
+  sampling === 'independent' || (sampling === 'reshuffle' && !replace)
+    ? E.right(undefined)
+    : fail('config', who, sampling === 'reshuffle' ? 'reshuffled passes draw without replacement: drop replace' : `sampling must be 'independent' or 'reshuffle', got ${String(sampling)}`)
 
 /**
  * Stochastic fixed-point iteration (SID eq. 17 / eq. 28; SGD, eq. 21, for ERM maps):
@@ -33,11 +66,12 @@ export interface SgdOptions {
  * Its check needs a stochastic problem, 1 ≤ b ≤ n and positive finite steps; a step past those
  * checked that is not positive and finite ends the stream (stop 'diverged', naming it).
  */
-export const sgd = (opts: SgdOptions): LowerSolver => {
+export const sgd = (opts: SgdOptions): LowerSolver<LowerState & SampledState> => {
   const schedule = opts?.schedule
   const batchSize = opts?.batchSize
   const replace = opts?.replace ?? false
-  const name = `sgd(${schedule?.describe ?? 'no schedule'}, b=${batchSize}${replace ? ', with replacement' : ''})`
+  const sampling = opts?.sampling ?? 'independent'
+  const name = `sgd(${schedule?.describe ?? 'no schedule'}, b=${batchSize}${replace ? ', with replacement' : ''}${sampling === 'reshuffle' ? ', reshuffled' : ''})`
   return {
     kind: 'lower',
     name,
@@ -46,23 +80,24 @@ export const sgd = (opts: SgdOptions): LowerSolver => {
     check: (problem, steps) =>
       firstOf(
         () => checkStochasticProblem(name, problem),
+        () => checkSampling(name, sampling, replace),
         () => checkBatchSize(name, batchSize, (problem as StochasticBilevelProblem).nSamples, replace),
         () => checkSchedule(name, schedule, steps),
       ),
     init: (_ctx, w0, rng) => ({ w: Float64Array.from(w0), iter: 0, rng, counts: { phi: 0, jacW: 0, jacLambda: 0 } }),
-    step: ({ problem, lambda }, s): LowerState => {
+    step: ({ problem, lambda }, s: LowerState & SampledState): LowerState & SampledState => {
       const p = problem as StochasticBilevelProblem
       const t = s.iter
       const eta = schedule.at(t)
       if (!(eta > 0 && eta < Infinity)) return stepFailure(name, schedule, s)
-      const [batch, rng] = minibatch(s.rng, p.nSamples, batchSize, replace)
+      const [batch, drawn] = drawBatch(s, p.nSamples, batchSize, replace, sampling)
       const w = s.w
       const d = w.length
       // phiHat allocates its result: we own it and turn it into wₜ₊₁ in place.
       const out = p.phiHat(w, lambda, batch)
       if (out.length !== d) assertDim(`${name}: phiHat`, d, out.length)
       if (eta !== 1) for (let i = 0; i < d; i++) out[i] = w[i]! + eta * (out[i]! - w[i]!)
-      return { w: out, iter: t + 1, rng, counts: { phi: ((t + 1) * batchSize) / p.nSamples, jacW: 0, jacLambda: 0 } }
+      return { w: out, iter: t + 1, ...drawn, counts: { phi: ((t + 1) * batchSize) / p.nSamples, jacW: 0, jacLambda: 0 } }
     },
   }
 }
