@@ -11,19 +11,25 @@
  *
  * The step x₊ = P(x − ηĝ) is accepted when it passes the sufficient-decrease test
  *
- *   f̂(x₊) ≤ f̂(x) − ‖Δ‖²/(2η) + ε‖Δ‖ + fNoise·|f̂(x)|,      Δ = x₊ − x,
+ *   f̂(x₊) ≤ f̂(x) − ‖Δ‖²/(2η) + ε‖Δ‖ + c·ε,      Δ = x₊ − x,
  *
  * where ε bounds ‖ĝ − ∇f‖ at x (the oracle's certified bound when it gives one, else the
- * accuracy asked). With exact f this is the descent lemma: ∇fᵀΔ ≤ ĝᵀΔ + ε‖Δ‖ and ĝᵀΔ ≤ −‖Δ‖²/η
- * (a property of the projection), so the test holds whenever η ≤ 1/L for an L-smooth f, and an
- * accepted step decreases f whenever ‖ĝ‖ > 2ε. On acceptance η grows by `increase`; on rejection
- * it halves and the step is tried again from x (warm-started from x).
+ * accuracy asked). With exact f and c = 0 this is the descent lemma: ∇fᵀΔ ≤ ĝᵀΔ + ε‖Δ‖ and
+ * ĝᵀΔ ≤ −‖Δ‖²/η (a property of the projection), so the test holds whenever η ≤ 1/L for an
+ * L-smooth f, and an accepted step decreases f by at least ‖Δ‖(‖ĝ‖/2 − ε) − c·ε for unprojected
+ * steps. The slack c·ε (c = `valueSlack`, default 1) admits the error of f̂ itself, which comes from
+ * the same inexact inner solve and shrinks with ε; the slacks sum to at most c·Σε_k < ∞. Where the
+ * values of f̂ are flat to within fNoise·|f̂| — near a minimum, or when the inner solve does not
+ * resolve them — the step is judged by the slope instead, as in the approximate Wolfe condition
+ * of Hager & Zhang (2005): it passes when ĝ(x₊)ᵀΔ ≤ (1 − 2δ)|ĝ(x)ᵀΔ| (δ = 0.1), that is when it
+ * does not overshoot the minimum along Δ by more than that. On acceptance η grows by `increase`;
+ * on rejection it halves and the step is tried again from x (warm-started from x).
  */
 import { pipe } from 'fp-ts/lib/function.js'
 import * as E from 'fp-ts/lib/Either.js'
 import type { HypergradError } from '../../errors.js'
 import type { RVec, Vec } from '../../linalg/types.js'
-import { axpby, norm, sub } from '../../linalg/vector.js'
+import { axpby, dot, norm, sub } from '../../linalg/vector.js'
 import { named, option, NONNEGATIVE, POSITIVE, UNIT_OPEN, type Label } from './options.js'
 import type { Evaluation, OuterOptimizer, Update } from './types.js'
 
@@ -40,7 +46,9 @@ export interface HoagOptions {
   readonly minTolerance?: number
   /** Factor by which η grows after an accepted step, ≥ 1; default 1.25. */
   readonly increase?: number
-  /** Relative noise level of f̂ allowed in the decrease test, in [0, 1); default 1e-10. */
+  /** c ≥ 0: f̂ may exceed the certified decrease by c·ε; default 1. */
+  readonly valueSlack?: number
+  /** Relative noise level of f̂, in [0, 1): within it a step is judged by the slope; default 1e-6. */
   readonly fNoise?: number
   /** Consecutive rejected trials before the optimizer stops ('stalled'): an integer in [1, 100]; default 30. */
   readonly maxBacktracks?: number
@@ -76,6 +84,7 @@ interface Params {
   readonly kappa: number
   readonly minTol: number
   readonly increase: number
+  readonly valueSlack: number
   readonly fNoise: number
   readonly maxBacktracks: number
   readonly xTol: number
@@ -89,6 +98,8 @@ const pointOf = (ev: Evaluation, tol: number | undefined): Point => ({
   eps: ev.bound ?? tol ?? 0,
   ...(tol !== undefined ? { tol } : {}),
 })
+
+const DELTA = 0.1
 
 const stepFrom = (x: RVec, eta: number, g: RVec): Vec => axpby(-eta, g, x)
 
@@ -116,11 +127,14 @@ const update = (p: Params, s: HoagState, ev: Evaluation): Update<HoagState> => {
     return propose(p, current, p.stepSize / Math.max(current.gradNorm, Number.MIN_VALUE), nextTol(p, s.tol, current.gradNorm), 0, 0, true)
   }
   const c = s.current
-  const delta = norm(sub(ev.x, c.x))
-  const bound = c.value - (delta * delta) / (2 * s.eta) + c.eps * delta + p.fNoise * Math.abs(c.value)
-  if (ev.value <= bound) {
+  const step = sub(ev.x, c.x)
+  const delta = norm(step)
+  const certified = ev.value <= c.value - (delta * delta) / (2 * s.eta) + c.eps * delta + p.valueSlack * c.eps
+  const slope0 = dot(c.gradient, step)
+  const flat = ev.value <= c.value + p.fNoise * Math.abs(c.value) + p.valueSlack * c.eps && slope0 < 0 && dot(ev.gradient, step) <= (1 - 2 * DELTA) * -slope0
+  if (certified || flat) {
     const next = pointOf(ev, s.tol)
-    return propose(p, next, s.eta * p.increase, nextTol(p, s.tol, next.gradNorm), 0, s.iter + 1, true)
+    return propose(p, next, certified ? s.eta * p.increase : s.eta, nextTol(p, s.tol, next.gradNorm), 0, s.iter + 1, true)
   }
   if (s.backtracks + 1 >= p.maxBacktracks)
     return {
@@ -141,7 +155,8 @@ export const makeHoag = (opts: HoagOptions, label: Label): E.Either<HypergradErr
     E.apS('kappa', option(label, 'adaptiveFactor', opts.adaptiveFactor, 0.1, POSITIVE)),
     E.apS('minTol', option(label, 'minTolerance', opts.minTolerance, 1e-10, NONNEGATIVE)),
     E.apS('increase', option(label, 'increase', opts.increase, 1.25, { min: 1, max: 100 })),
-    E.apS('fNoise', option(label, 'fNoise', opts.fNoise, 1e-10, { min: 0, max: 1, openMax: true })),
+    E.apS('valueSlack', option(label, 'valueSlack', opts.valueSlack, 1, NONNEGATIVE)),
+    E.apS('fNoise', option(label, 'fNoise', opts.fNoise, 1e-6, { min: 0, max: 1, openMax: true })),
     E.apS('maxBacktracks', option(label, 'maxBacktracks', opts.maxBacktracks, 30, { min: 1, max: 100, integer: true })),
     E.apS('xTol', option(label, 'xTol', opts.xTol, 1e-10, NONNEGATIVE)),
     E.map((p): OuterOptimizer<HoagState> => ({

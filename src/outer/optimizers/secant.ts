@@ -14,7 +14,7 @@
 import { pipe } from 'fp-ts/lib/function.js'
 import * as E from 'fp-ts/lib/Either.js'
 import { hgError, type HypergradError } from '../../errors.js'
-import { modelStep, safeguard } from './interpolation.js'
+import { modelStep } from './interpolation.js'
 import { named, option, NONNEGATIVE, POSITIVE, type Label } from './options.js'
 import type { Evaluation, OuterOptimizer, Update } from './types.js'
 
@@ -72,7 +72,7 @@ const inBracket = (p: Params, neg: P1, pos: P1, prev: P1, last: P1, widths: Read
   const floor = p.xTol * (1 + Math.abs(last.x))
   const history = [...widths, [width, g] as const].slice(-4)
   const state: SecantState = { phase: 'bracket', neg, pos, prev, last, widths: history }
-  if (!(width > floor)) return converged(state, g, `the bracket [${Math.min(neg.x, pos.x)}, ${Math.max(neg.x, pos.x)}] is shorter than xTol·(1 + |x|)`)
+  if (!(width > 2 * floor)) return converged(state, g, `the bracket [${Math.min(neg.x, pos.x)}, ${Math.max(neg.x, pos.x)}] is shorter than xTol·(1 + |x|)`)
   const lo = Math.min(neg.x, pos.x)
   const hi = Math.max(neg.x, pos.x)
   const root = modelStep({ t: prev.x, f: prev.f, g: prev.g }, { t: last.x, f: last.f, g: last.g }, p.fNoise * Math.abs(last.f))
@@ -80,9 +80,10 @@ const inBracket = (p: Params, neg: P1, pos: P1, prev: P1, last: P1, widths: Read
   // nor |f′| has halved.
   const [w0, g0] = history[0]!
   const slow = history.length === 4 && width > w0 / 2 && g > g0 / 2
-  const x = Number.isFinite(root) && root > lo && root < hi && !slow ? root : lo + (hi - lo) / 2
+  // A model step on (or next to) an end of the bracket is moved xTol·(1 + |x|) inside it.
+  const x = Number.isFinite(root) && root >= lo && root <= hi && !slow ? Math.min(hi - floor, Math.max(lo + floor, root)) : lo + (hi - lo) / 2
   if (!(Math.abs(x - last.x) > floor)) return converged(state, g, `the next step ${Math.abs(x - last.x).toExponential(2)} is shorter than xTol·(1 + |x|)`)
-  return propose(state, safeguard(x, lo, hi, 0), g)
+  return propose(state, x, g)
 }
 
 const update = (p: Params, s: SecantState, ev: Evaluation): Update<SecantState> => {
