@@ -289,23 +289,24 @@ describe('warm starts', () => {
 })
 
 describe('adaptive inner accuracy (aidAdaptive inside tune)', () => {
+  // Logistic regression with one λ per feature on a small random problem; α fixed for the box.
+  const [rx, ry, rv, rvy] = R.split(R.seed(11), 4) as [R.Rng, R.Rng, R.Rng, R.Rng]
+  const n = 40
+  const p = 5
+  const [xt] = R.normals(rx, n * p)
+  const [xv] = R.normals(rv, n * p)
+  const [nt] = R.normals(ry, n)
+  const [nv] = R.normals(rvy, n)
+  const lab = (x: Float64Array, e: Float64Array) =>
+    Float64Array.from({ length: n }, (_, i) => (x[i * p]! - 0.5 * x[i * p + 1]! + 0.8 * e[i]! >= 0 ? 1 : -1))
+  const train = { X: matrix(n, p, xt), y: lab(xt, nt) }
+  const validation = { X: matrix(n, p, xv), y: lab(xv, nv) }
+  const [lo, hi] = [0.05, 50] as const
+  const probe = right(logisticProblem(train, validation, new Float64Array(p).fill(1), { regularization: 'perFeature' }))
+  const alpha = 2 / (probe.lower.curvature(new Float64Array(p).fill(hi)).L + lo)
+  const problem = right(logisticProblem(train, validation, new Float64Array(p).fill(1), { regularization: 'perFeature', alpha }))
+
   it('every recorded a posteriori bound is ≥ the true hypergradient error and ≤ the step’s tolerance', () => {
-    // Logistic regression with one λ per feature on a small random problem; α fixed for the box.
-    const [rx, ry, rv, rvy] = R.split(R.seed(11), 4) as [R.Rng, R.Rng, R.Rng, R.Rng]
-    const n = 40
-    const p = 5
-    const [xt] = R.normals(rx, n * p)
-    const [xv] = R.normals(rv, n * p)
-    const [nt] = R.normals(ry, n)
-    const [nv] = R.normals(rvy, n)
-    const lab = (x: Float64Array, e: Float64Array) =>
-      Float64Array.from({ length: n }, (_, i) => (x[i * p]! - 0.5 * x[i * p + 1]! + 0.8 * e[i]! >= 0 ? 1 : -1))
-    const train = { X: matrix(n, p, xt), y: lab(xt, nt) }
-    const validation = { X: matrix(n, p, xv), y: lab(xv, nv) }
-    const [lo, hi] = [0.05, 50] as const
-    const probe = right(logisticProblem(train, validation, new Float64Array(p).fill(1), { regularization: 'perFeature' }))
-    const alpha = 2 / (probe.lower.curvature(new Float64Array(p).fill(hi)).L + lo)
-    const problem = right(logisticProblem(train, validation, new Float64Array(p).fill(1), { regularization: 'perFeature', alpha }))
     const seen: Array<{ lambda: RVec; result: HypergradResult & { bound: number }; tolerance: number }> = []
     const oracle: HyperOracle = ({ lambda, warm, tolerance }) => {
       if (tolerance === undefined) throw new Error('adaptive mode must pass a tolerance')
@@ -354,5 +355,86 @@ describe('adaptive inner accuracy (aidAdaptive inside tune)', () => {
     const tols = out.trajectory.map((s) => s.tolerance!)
     expect(tols.filter((x) => x < 1e-1).length).toBe(24)
     expect(new Set(tols).size).toBeGreaterThan(20)
+  })
+
+  it('HOAG asks the certified oracle for tolerances (on ∇_θ f) that never increase; each certificate meets its tolerance, and f falls', () => {
+    const seen: Array<{ readonly tolerance: number; readonly thetaTolerance: number; readonly bound: number; readonly status: string }> = []
+    const oracle: HyperOracle = ({ lambda, warm, tolerance }) => {
+      if (tolerance === undefined) throw new Error('hoag must pass a tolerance')
+      const r = aidAdaptive(problem, lambda, {
+        lower: fixedPointIteration(),
+        linear: conjugateGradient(),
+        tolerance,
+        maxT: 200_000,
+        maxK: 10_000,
+        ...(warm.w !== undefined ? { w0: warm.w } : {}),
+        ...(warm.v !== undefined ? { v0: warm.v } : {}),
+      })
+      // HOAG runs on θ = log λ: its accuracy there is the accuracy asked on ∇_λ f times ‖λ‖_∞.
+      if (E.isRight(r)) seen.push({ tolerance, thetaTolerance: tolerance * Math.max(...lambda), bound: r.right.bound, status: r.right.status })
+      return r
+    }
+    const out = right(
+      tune(new Float64Array(p).fill(0.1), oracle, { optimizer: 'hoag', steps: 25, logScale: true, bounds: [lo, hi], initialTolerance: 1e-1, adaptiveFactor: 1e-2 }),
+    )
+    expect(seen.length).toBe(out.evaluations)
+    for (let i = 0; i < seen.length; i++) {
+      // A certificate meets its tolerance unless aidAdaptive hit its caps (the bound has a floor near 6e-9 here).
+      if (seen[i]!.status === 'converged') expect(seen[i]!.bound).toBeLessThanOrEqual(seen[i]!.tolerance)
+      if (i > 0) expect(seen[i]!.thetaTolerance).toBeLessThanOrEqual(seen[i - 1]!.thetaTolerance * (1 + 1e-12))
+    }
+    expect(seen.filter((x) => x.status === 'converged').length).toBeGreaterThan(10)
+    // The exact f falls from the start to the end.
+    const fAt = (l: ReadonlyArray<number>) => right(exact(problem, Float64Array.from(l))).value
+    expect(fAt(out.trajectory[out.trajectory.length - 1]!.lambda)).toBeLessThan(fAt(out.trajectory[0]!.lambda))
+    expect(out.trajectory.length).toBeGreaterThan(5)
+  })
+})
+
+describe('oracle calls to the minimizer: scalar-λ logistic regression (300 × 30, exact hypergradients)', () => {
+  // Breast-cancer-sized data: train and validation labels from ONE linear model w* with noise,
+  // so that the validation loss has an interior minimum in λ.
+  const [n, p] = [300, 30]
+  const [r1, r2, r3, r4, r5] = R.split(R.seed(1), 5) as [R.Rng, R.Rng, R.Rng, R.Rng, R.Rng]
+  const [wStar] = R.normals(r1, p)
+  const sample = (rx: R.Rng, re: R.Rng): Dataset => {
+    const [x] = R.normals(rx, n * p)
+    const [e] = R.normals(re, n)
+    const y = Float64Array.from({ length: n }, (_, i) => {
+      let z = 0
+      for (let j = 0; j < p; j++) z += x[i * p + j]! * wStar[j]!
+      return (3 * z) / Math.sqrt(p) + 2 * e[i]! >= 0 ? 1 : -1
+    })
+    return { X: matrix(n, p, x), y }
+  }
+  const train = sample(r2, r4)
+  const validation = sample(r3, r5)
+  const oracle: HyperOracle = ({ lambda, warm }) =>
+    E.flatMap(logisticProblem(train, validation, lambda, { regularization: 'scalar' }), (pr) => exact(pr, lambda, warm.w !== undefined ? { w: warm.w } : {}))
+  const gradAt = (l: number): number => right(oracle({ lambda: Float64Array.of(l), warm: {}, step: 0, evaluation: 0 })).gradient[0]!
+  // The truth: the zero of the exact f′ by bisection on log λ in a bracket found on a coarse grid.
+  const grid = Array.from({ length: 33 }, (_, i) => 10 ** (-4 + i / 4))
+  const k = grid.findIndex((l) => gradAt(l) > 0)
+  const lambdaStar = rootByBisection(gradAt, grid[k - 1]!, grid[k]!)
+
+  const callsTo = (r: { readonly trajectory: ReadonlyArray<{ readonly lambda: ReadonlyArray<number>; readonly evaluations: number }> }, tol: number): number =>
+    r.trajectory.find((s) => Math.abs(s.lambda[0]! / lambdaStar - 1) <= tol)?.evaluations ?? Infinity
+
+  it('L-BFGS and the secant method on log λ: 1e-3 in ≤ 10 calls, 1e-6 in ≤ 12; Adam needs 5 times as many calls as L-BFGS just for 1e-2', () => {
+    expect(k).toBeGreaterThan(0)
+    const starts = [0.01, 1, 100]
+    let lbfgsTotal = 0
+    let adamTotal = 0
+    for (const l0 of starts) {
+      for (const optimizer of ['lbfgs', 'secant'] as const) {
+        const r = right(tune(Float64Array.of(l0), oracle, { optimizer, steps: 50, logScale: true }))
+        expect(callsTo(r, 1e-3), `${optimizer} from ${l0}`).toBeLessThanOrEqual(10)
+        expect(callsTo(r, 1e-6), `${optimizer} from ${l0}`).toBeLessThanOrEqual(12)
+        if (optimizer === 'lbfgs') lbfgsTotal += callsTo(r, 1e-3)
+      }
+      const a = right(tune(Float64Array.of(l0), oracle, { optimizer: 'adam', stepSize: 0.1, steps: 100, logScale: true }))
+      adamTotal += callsTo(a, 1e-2)
+    }
+    expect(adamTotal).toBeGreaterThanOrEqual(5 * lbfgsTotal)
   })
 })

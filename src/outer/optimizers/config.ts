@@ -30,7 +30,7 @@ export interface OptimizerConfig {
   readonly bounds?: readonly [number, number]
   /** lbfgs: pairs kept (default 10). */
   readonly memory?: number
-  /** lbfgs, secant: the longest step (default 10 with logScale, else none). */
+  /** lbfgs, hoag, secant: the longest step (default 10 with logScale, else none). */
   readonly maxStep?: number
   /** lbfgs, hoag, secant: stop when a step is shorter than xTol·(1 + ‖θ‖) (default 1e-10). */
   readonly xTol?: number
@@ -53,7 +53,7 @@ const ownOptions: Record<OptimizerName, ReadonlyArray<keyof OptimizerConfig>> = 
   gd: [],
   adam: ['beta1', 'beta2', 'eps'],
   lbfgs: ['memory', 'maxStep', 'xTol'],
-  hoag: ['tolDecrease', 'xTol'],
+  hoag: ['tolDecrease', 'maxStep', 'xTol'],
   secant: ['maxStep', 'xTol'],
 }
 const specific = [...new Set(Object.values(ownOptions).flat())]
@@ -69,7 +69,7 @@ const base = (c: OptimizerConfig, log: boolean): E.Either<HypergradError, OuterO
       return makeLbfgs({ stepSize: c.stepSize, memory: c.memory, maxStep, xTol: c.xTol }, outerField)
     case 'hoag':
       return makeHoag(
-        { stepSize: c.stepSize, initialTolerance: c.initialTolerance, tolDecrease: c.tolDecrease, adaptiveFactor: c.adaptiveFactor, minTolerance: c.minTolerance, xTol: c.xTol },
+        { stepSize: c.stepSize, maxStep, initialTolerance: c.initialTolerance, tolDecrease: c.tolDecrease, adaptiveFactor: c.adaptiveFactor, minTolerance: c.minTolerance, xTol: c.xTol },
         outerField,
       )
     case 'secant':

@@ -36,6 +36,8 @@ import type { Evaluation, OuterOptimizer, Update } from './types.js'
 export interface HoagOptions {
   /** Length of the first step; default 1. */
   readonly stepSize?: number
+  /** Longest step; default Infinity. */
+  readonly maxStep?: number
   /** ε₀, the accuracy asked of the first evaluation; default: none (the oracle's own). */
   readonly initialTolerance?: number
   /** ρ ∈ (0, 1): the factor by which ε shrinks per step; default 0.5. */
@@ -79,6 +81,7 @@ export type HoagState = { readonly phase: 'start'; readonly tol?: number } | Tri
 
 interface Params {
   readonly stepSize: number
+  readonly maxStep: number
   readonly initialTolerance?: number
   readonly rho: number
   readonly kappa: number
@@ -114,8 +117,9 @@ const propose = (p: Params, current: Point, eta: number, tol: number, backtracks
       gradNorm: current.gradNorm,
       stop: { status: 'stalled', reason: `the step η‖∇̂f‖ = ${(eta * current.gradNorm).toExponential(2)} fell below xTol·(1 + ‖x‖) at iteration ${iter}` },
     }
-  const state: Trial = { phase: 'trial', current, eta, tol, backtracks, iter }
-  return { state, accepted, gradNorm: current.gradNorm, next: { x: stepFrom(current.x, eta, current.gradient), tolerance: tol } }
+  const capped = Math.min(eta, p.maxStep / current.gradNorm)
+  const state: Trial = { phase: 'trial', current, eta: capped, tol, backtracks, iter }
+  return { state, accepted, gradNorm: current.gradNorm, next: { x: stepFrom(current.x, capped, current.gradient), tolerance: tol } }
 }
 
 const nextTol = (p: Params, previous: number | undefined, gradNorm: number): number =>
@@ -150,6 +154,7 @@ export const makeHoag = (opts: HoagOptions, label: Label): E.Either<HypergradErr
   pipe(
     E.Do,
     E.apS('stepSize', option(label, 'stepSize', opts.stepSize, 1, POSITIVE)),
+    E.apS('maxStep', opts.maxStep === undefined || opts.maxStep === Infinity ? E.right(Infinity) : option(label, 'maxStep', opts.maxStep, Infinity, POSITIVE)),
     E.apS('initialTolerance', opts.initialTolerance === undefined ? E.right(undefined) : option(label, 'initialTolerance', opts.initialTolerance, NaN, POSITIVE)),
     E.apS('rho', option(label, 'tolDecrease', opts.tolDecrease, 0.5, UNIT_OPEN)),
     E.apS('kappa', option(label, 'adaptiveFactor', opts.adaptiveFactor, 0.1, POSITIVE)),
