@@ -1,7 +1,7 @@
 /**
- * L-BFGS (Nocedal 1980; Liu & Nocedal 1989): the direction d = −H∇̂f from the last m pairs
- * sᵢ = xᵢ₊₁ − xᵢ, yᵢ = ∇̂fᵢ₊₁ − ∇̂fᵢ by the two-loop recursion, with H₀ = (sᵀy / yᵀy)·I from
- * the newest pair, and a line search for the weak Wolfe conditions on φ(α) = f(x + αd):
+ * L-BFGS (Nocedal 1980; Liu & Nocedal 1989): the direction d = −H∇̂f from the last m curvature
+ * pairs (s, y) by the two-loop recursion, with H₀ = (sᵀy / yᵀy)·I from the newest pair, and a line
+ * search for the weak Wolfe conditions on φ(α) = f(x + αd):
  *
  *   sufficient decrease   φ(α) ≤ φ(0) + c₁·ĝᵀs                  (s = x(α) − x)
  *   curvature             ĝ(α)ᵀs ≥ c₂·ĝᵀs
@@ -10,16 +10,20 @@
  * φ(α) ≤ φ(0) + ε_f with ε_f = fNoise·|φ(0)| and ĝ(α)ᵀs ≤ (1 − 2δ)|ĝᵀs| (δ = 0.1). Near a
  * minimum f is flat and its values (or their estimates from an inexact inner solve) no longer
  * resolve the decrease, while the derivative still does; the approximate test lets the search
- * conclude on the derivative. The search brackets φ′ = 0: it extrapolates while the decrease
- * holds and the slope is still steep, and inside a bracket takes the secant root of φ′ (when
- * φ′ changes sign) or the minimizer of the interpolating cubic, kept 10% away from the ends.
+ * conclude on the derivative. A trial no lower than an earlier trial ends the extrapolation
+ * (Nocedal & Wright 2006, Algorithm 3.5). The search extrapolates by 2 to 4 times while the slope
+ * is steep, and inside a bracket takes model steps (`modelStep`: the cubic through two trials, or
+ * the secant root of φ′ where the values are flat) — see `nextAlpha`.
  *
- * Inexact gradients are tolerated: a pair with sᵀy ≤ 10⁻¹⁰‖s‖‖y‖ is skipped (the curvature
- * information is noise); a direction that is not one of descent for ĝ is replaced by −ĝ; a line
- * search that fails (maxLineSearch trials, or a step below xTol) restarts once from −ĝ with an
- * empty memory, and a failure from −ĝ stops the optimizer ('stalled'). Points are taken as
- * evaluated: under `box` a trial is the projected point P(x + αd), s is the step actually
- * taken, and a trial that the box moved is accepted on the decrease test alone.
+ * Every pair lies on a search line: from the accepted point to the trial (or the start) that
+ * brackets the line minimum from the other side, the nearest first (`pairFor`), so that it
+ * measures the curvature near the new point. Inexact gradients are tolerated: a pair with
+ * sᵀy ≤ 10⁻¹⁰‖s‖‖y‖ is skipped (the curvature information is noise); a direction that is not
+ * one of descent for ĝ is replaced by −ĝ; a line search that fails (maxLineSearch trials, or a
+ * step below xTol) restarts once from −ĝ with an empty memory, and a failure from −ĝ stops the
+ * optimizer ('stalled'). Points are taken as evaluated: under `box` a trial is the projected
+ * point P(x + αd), s is the step actually taken, and a trial that the box moved is accepted on
+ * the decrease test alone.
  */
 import { pipe } from 'fp-ts/lib/function.js'
 import * as E from 'fp-ts/lib/Either.js'

@@ -1,15 +1,17 @@
 /**
- * A safeguarded secant method on f′ for one hyperparameter: the zero of f′ is first bracketed
- * (steps downhill, extrapolated by the secant of f′ and growing up to 8-fold), then found by
- * secant steps through the last two points, kept inside the bracket [a, b] with f′(a) < 0 < f′(b),
- * which shrinks at every evaluation; a secant step that leaves the bracket, or a bracket that has
- * not halved in three steps, gives way to bisection (the safeguard of Dekker 1969 and Brent 1973,
- * ch. 4, for zero finding). Secant steps converge with order (1 + √5)/2 near a simple zero of f′
- * (a minimum with f″ > 0), bisection at worst halves the bracket. Only derivatives are used, so
- * values of f that are flat near the minimum do not stall it. Every evaluation is accepted (it is
- * the method's next iterate); the optimizer stops when f′ = 0 or when the bracket, or the next
- * step, is shorter than xTol·(1 + |x|). Under `box`, f′ is zero at a bound it points out of, which
- * ends the search there.
+ * A safeguarded derivative-based method for one hyperparameter, a zero finder on f′ (the
+ * safeguards of Dekker 1969 and Brent 1973, ch. 4). The zero of f′ is first bracketed: steps
+ * downhill, extrapolated to 1.5 times the model's minimizer ahead and from a quarter to 8 times
+ * the last step (twice it when the model has none). Then it is found by model steps through the
+ * last two points, kept inside the bracket [a, b] with f′(a) < 0 < f′(b), which shrinks at every
+ * evaluation: the minimizer of the cubic through their values and slopes while the values differ
+ * by more than fNoise·|f|, else the secant root of f′, which converges with order (1 + √5)/2 near
+ * a simple zero (a minimum with f″ > 0). Values of f that are flat near the minimum thus do not
+ * stall it. A model step that leaves the bracket, or a bracket that has neither halved nor seen
+ * |f′| halve in three steps, gives way to bisection; a step on an end of the bracket is moved
+ * xTol·(1 + |x|) inside. Every evaluation is accepted (it is the method's next iterate); the
+ * optimizer stops when f′ = 0 or when the bracket, or the next step, is shorter than
+ * xTol·(1 + |x|). Under `box`, f′ is zero at a bound it points out of, which ends the search there.
  */
 import { pipe } from 'fp-ts/lib/function.js'
 import * as E from 'fp-ts/lib/Either.js'
