@@ -12,7 +12,7 @@ import type { HypergradResult } from '../src/hypergrad/types.js'
 import { cholesky, choleskySolve } from '../src/linalg/matrix.js'
 import { matrix, type RVec } from '../src/linalg/types.js'
 import { aidAdaptive } from '../src/outer/adaptive.js'
-import { tune, type HyperOracle, type TuneOptions } from '../src/outer/tune.js'
+import { tune, type HyperOracle, type OracleRequest, type TuneOptions } from '../src/outer/tune.js'
 import { logisticProblem } from '../src/problems/logistic.js'
 import { ridgeProblem } from '../src/problems/ridge.js'
 import * as R from '../src/random/rng.js'
@@ -46,10 +46,12 @@ const regression = (seed: number, n: number, nVal: number, p: number, noise: num
 }
 
 /**
- * The closed-form validation loss f(λ) = ½‖X_val w(λ) − y_val‖², w(λ) = (XᵀX + λI)⁻¹Xᵀy,
- * computed here from the data with a dense Cholesky solve (independently of the problem's code).
+ * The closed forms of scalar-λ ridge, computed here from the data with dense Cholesky solves
+ * (independently of the problem's code): w(λ) = (XᵀX + λI)⁻¹Xᵀy, the validation loss
+ * f(λ) = ½‖X_val w(λ) − y_val‖², and its derivative f′(λ) = r_valᵀX_val w′(λ), with
+ * r_val = X_val w − y_val and w′(λ) = −(XᵀX + λI)⁻¹w(λ).
  */
-const closedFormLoss = (train: Dataset, validation: Dataset) => {
+const ridgeClosedForm = (train: Dataset, validation: Dataset) => {
   const { rows: n, cols: p, data: X } = train.X
   const G = new Float64Array(p * p)
   const b = new Float64Array(p)
@@ -58,52 +60,33 @@ const closedFormLoss = (train: Dataset, validation: Dataset) => {
       b[a] = b[a]! + X[i * p + a]! * train.y[i]!
       for (let c = 0; c < p; c++) G[a * p + c] = G[a * p + c]! + X[i * p + a]! * X[i * p + c]!
     }
-  return (lambda: number): number => {
+  const factor = (lambda: number) => {
     const H = Float64Array.from(G)
     for (let a = 0; a < p; a++) H[a * p + a] = H[a * p + a]! + lambda
-    const w = choleskySolve(cholesky(matrix(p, p, H))!, b)
-    let s = 0
-    for (let i = 0; i < validation.X.rows; i++) {
+    return cholesky(matrix(p, p, H))!
+  }
+  /** X_val u, row by row. */
+  const apply = (u: RVec): Float64Array =>
+    Float64Array.from({ length: validation.X.rows }, (_, i) => {
       let z = 0
-      for (let a = 0; a < p; a++) z += validation.X.data[i * p + a]! * w[a]!
-      s += (z - validation.y[i]!) ** 2
-    }
-    return s / 2
+      for (let a = 0; a < p; a++) z += validation.X.data[i * p + a]! * u[a]!
+      return z
+    })
+  return {
+    loss: (lambda: number): number => {
+      const z = apply(choleskySolve(factor(lambda), b))
+      return z.reduce((s, zi, i) => s + (zi - validation.y[i]!) ** 2, 0) / 2
+    },
+    derivative: (lambda: number): number => {
+      const L = factor(lambda)
+      const w = choleskySolve(L, b)
+      const z = apply(w)
+      const dz = apply(choleskySolve(L, w).map((x) => -x))
+      return z.reduce((s, zi, i) => s + (zi - validation.y[i]!) * dz[i]!, 0)
+    },
   }
 }
-
-/**
- * The closed-form derivative f′(λ) = r_valᵀX_val w′(λ), with r_val = X_val w − y_val and
- * w′(λ) = −(XᵀX + λI)⁻¹w(λ), by dense Cholesky solves (independently of the library's methods).
- */
-const closedFormDerivative = (train: Dataset, validation: Dataset) => {
-  const { rows: n, cols: p, data: X } = train.X
-  const G = new Float64Array(p * p)
-  const b = new Float64Array(p)
-  for (let i = 0; i < n; i++)
-    for (let a = 0; a < p; a++) {
-      b[a] = b[a]! + X[i * p + a]! * train.y[i]!
-      for (let c = 0; c < p; c++) G[a * p + c] = G[a * p + c]! + X[i * p + a]! * X[i * p + c]!
-    }
-  return (lambda: number): number => {
-    const H = Float64Array.from(G)
-    for (let a = 0; a < p; a++) H[a * p + a] = H[a * p + a]! + lambda
-    const L = cholesky(matrix(p, p, H))!
-    const w = choleskySolve(L, b)
-    const dw = choleskySolve(L, w).map((x) => -x)
-    let s = 0
-    for (let i = 0; i < validation.X.rows; i++) {
-      let z = 0
-      let dz = 0
-      for (let a = 0; a < p; a++) {
-        z += validation.X.data[i * p + a]! * w[a]!
-        dz += validation.X.data[i * p + a]! * dw[a]!
-      }
-      s += (z - validation.y[i]!) * dz
-    }
-    return s
-  }
-}
+const closedFormLoss = (train: Dataset, validation: Dataset) => ridgeClosedForm(train, validation).loss
 
 /** The zero of f′ in [lo, hi] (f′(lo) < 0 < f′(hi)) by bisection on log λ, to 1e-14 in log λ. */
 const rootByBisection = (fPrime: (l: number) => number, lo: number, hi: number): number => {
@@ -201,7 +184,7 @@ describe('tune on ridge regression (scalar λ)', () => {
 
   // The zero of the closed-form f′ next to the golden-section minimizer: accurate to ~1e-14 where
   // values of f, flat at the minimum, resolve λ only to ~1e-7.
-  const roots = fixtures.map((f) => rootByBisection(closedFormDerivative(f.train, f.validation), f.truth.lambda / 1.5, f.truth.lambda * 1.5))
+  const roots = fixtures.map((f) => rootByBisection(ridgeClosedForm(f.train, f.validation).derivative, f.truth.lambda / 1.5, f.truth.lambda * 1.5))
 
   it('L-BFGS and the secant method on log λ reach the zero of f′ to 1e-6 relative in at most 16 oracle calls, from any start in [1e-3, 1e4]', () => {
     fc.assert(
@@ -305,20 +288,23 @@ describe('adaptive inner accuracy (aidAdaptive inside tune)', () => {
   const probe = right(logisticProblem(train, validation, new Float64Array(p).fill(1), { regularization: 'perFeature' }))
   const alpha = 2 / (probe.lower.curvature(new Float64Array(p).fill(hi)).L + lo)
   const problem = right(logisticProblem(train, validation, new Float64Array(p).fill(1), { regularization: 'perFeature', alpha }))
+  /** AID run until its a posteriori bound meets the tolerance, warm-started. */
+  const certified = (lambda: RVec, warm: OracleRequest['warm'], tolerance: number) =>
+    aidAdaptive(problem, lambda, {
+      lower: fixedPointIteration(),
+      linear: conjugateGradient(),
+      tolerance,
+      maxT: 200_000,
+      maxK: 10_000,
+      ...(warm.w !== undefined ? { w0: warm.w } : {}),
+      ...(warm.v !== undefined ? { v0: warm.v } : {}),
+    })
 
   it('every recorded a posteriori bound is ≥ the true hypergradient error and ≤ the step’s tolerance', () => {
     const seen: Array<{ lambda: RVec; result: HypergradResult & { bound: number }; tolerance: number }> = []
     const oracle: HyperOracle = ({ lambda, warm, tolerance }) => {
       if (tolerance === undefined) throw new Error('adaptive mode must pass a tolerance')
-      const r = aidAdaptive(problem, lambda, {
-        lower: fixedPointIteration(),
-        linear: conjugateGradient(),
-        tolerance,
-        maxT: 200_000,
-        maxK: 10_000,
-        ...(warm.w !== undefined ? { w0: warm.w } : {}),
-        ...(warm.v !== undefined ? { v0: warm.v } : {}),
-      })
+      const r = certified(lambda, warm, tolerance)
       if (E.isRight(r)) seen.push({ lambda: Float64Array.from(lambda), result: r.right, tolerance })
       return r
     }
@@ -361,15 +347,7 @@ describe('adaptive inner accuracy (aidAdaptive inside tune)', () => {
     const seen: Array<{ readonly tolerance: number; readonly thetaTolerance: number; readonly bound: number; readonly status: string }> = []
     const oracle: HyperOracle = ({ lambda, warm, tolerance }) => {
       if (tolerance === undefined) throw new Error('hoag must pass a tolerance')
-      const r = aidAdaptive(problem, lambda, {
-        lower: fixedPointIteration(),
-        linear: conjugateGradient(),
-        tolerance,
-        maxT: 200_000,
-        maxK: 10_000,
-        ...(warm.w !== undefined ? { w0: warm.w } : {}),
-        ...(warm.v !== undefined ? { v0: warm.v } : {}),
-      })
+      const r = certified(lambda, warm, tolerance)
       // HOAG runs on θ = log λ: its accuracy there is the accuracy asked on ∇_λ f times ‖λ‖_∞.
       if (E.isRight(r)) seen.push({ tolerance, thetaTolerance: tolerance * Math.max(...lambda), bound: r.right.bound, status: r.right.status })
       return r

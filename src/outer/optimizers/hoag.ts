@@ -31,7 +31,7 @@ import type { HypergradError } from '../../errors.js'
 import type { RVec, Vec } from '../../linalg/types.js'
 import { axpby, dot, norm, sub } from '../../linalg/vector.js'
 import { named, option, NONNEGATIVE, POSITIVE, UNIT_OPEN, type Label } from './options.js'
-import type { Evaluation, OuterOptimizer, Update } from './types.js'
+import { iterateOf, type Evaluation, type Iterate, type OuterOptimizer, type Update } from './types.js'
 
 export interface HoagOptions {
   /** Length of the first step; default 1. */
@@ -58,11 +58,7 @@ export interface HoagOptions {
   readonly xTol?: number
 }
 
-interface Point {
-  readonly x: Vec
-  readonly value: number
-  readonly gradient: Vec
-  readonly gradNorm: number
+interface Point extends Iterate {
   /** The bound on ‖ĝ − ∇f‖ used at this point. */
   readonly eps: number
   /** The accuracy that was asked of its evaluation. */
@@ -94,10 +90,7 @@ interface Params {
 }
 
 const pointOf = (ev: Evaluation, tol: number | undefined): Point => ({
-  x: Float64Array.from(ev.x),
-  value: ev.value,
-  gradient: Float64Array.from(ev.gradient),
-  gradNorm: norm(ev.gradient),
+  ...iterateOf(ev),
   eps: ev.bound ?? tol ?? 0,
   ...(tol !== undefined ? { tol } : {}),
 })

@@ -32,7 +32,7 @@ import type { RVec, Vec } from '../../linalg/types.js'
 import { axpby, dot, norm, sub } from '../../linalg/vector.js'
 import { modelStep, safeguard, type Knot } from './interpolation.js'
 import { named, option, NONNEGATIVE, POSITIVE, type Label } from './options.js'
-import type { Evaluation, OuterOptimizer, Update } from './types.js'
+import { iterateOf, type Evaluation, type Iterate, type OuterOptimizer, type Update } from './types.js'
 
 export interface LbfgsOptions {
   /** Pairs (s, y) kept: an integer in [1, 1000]; default 10. */
@@ -53,13 +53,6 @@ export interface LbfgsOptions {
   readonly xTol?: number
 }
 
-interface Point {
-  readonly x: Vec
-  readonly value: number
-  readonly gradient: Vec
-  readonly gradNorm: number
-}
-
 /** A point on the search line: φ(α), φ′(α), and the point and gradient themselves. */
 interface Trial {
   readonly alpha: number
@@ -71,7 +64,7 @@ interface Trial {
 
 interface Search {
   readonly phase: 'search'
-  readonly current: Point
+  readonly current: Iterate
   readonly S: ReadonlyArray<Vec>
   readonly Y: ReadonlyArray<Vec>
   readonly d: Vec
@@ -128,8 +121,6 @@ const direction = (g: RVec, S: ReadonlyArray<Vec>, Y: ReadonlyArray<Vec>): Vec =
   return q
 }
 
-const pointOf = (ev: Evaluation): Point => ({ x: Float64Array.from(ev.x), value: ev.value, gradient: Float64Array.from(ev.gradient), gradNorm: norm(ev.gradient) })
-
 const sameVec = (a: RVec, b: RVec): boolean => a.every((v, i) => v === b[i])
 
 const stop = (state: LbfgsState, accepted: boolean, gradNorm: number, status: 'converged' | 'stalled', reason: string): Update<LbfgsState> => ({
@@ -143,7 +134,7 @@ const stop = (state: LbfgsState, accepted: boolean, gradNorm: number, status: 'c
  * Start a line search from the current point: along −Hĝ (−ĝ with an empty memory), first
  * trial α = 1 (α = lastStep/‖ĝ‖ along −ĝ), capped by maxStep.
  */
-const begin = (p: Params, current: Point, S: ReadonlyArray<Vec>, Y: ReadonlyArray<Vec>, lastStep: number, iter: number, accepted: boolean): Update<LbfgsState> => {
+const begin = (p: Params, current: Iterate, S: ReadonlyArray<Vec>, Y: ReadonlyArray<Vec>, lastStep: number, iter: number, accepted: boolean): Update<LbfgsState> => {
   if (current.gradNorm === 0) return stop({ phase: 'start' }, accepted, 0, 'converged', `∇̂f = 0 at iteration ${iter}`)
   let d = S.length > 0 ? direction(current.gradient, S, Y) : current.gradient.map((g) => -g)
   let slope = dot(current.gradient, d)
@@ -223,7 +214,7 @@ const step = (p: Params, s: Search, ev: Evaluation): Update<LbfgsState> => {
     (ev.value <= c.value + p.c1 * dec || (ev.value <= c.value + p.fNoise * Math.abs(c.value) && slopeS <= (1 - 2 * DELTA) * -dec)) &&
     !(s.lo.alpha > 0 && ev.value >= s.lo.value)
   if (decrease && (slopeS >= p.c2 * dec || moved)) {
-    const next = pointOf(ev)
+    const next = iterateOf(ev)
     const start: Trial = { alpha: 0, value: c.value, slope: dec / s.alpha, x: c.x, gradient: c.gradient }
     const pair = pairFor([start, s.lo, ...(s.hi !== undefined ? [s.hi] : [])], s.alpha, slopeS, next.x, next.gradient)
     const S = pair !== undefined ? [...s.S, pair[0]].slice(-p.memory) : s.S
@@ -264,7 +255,7 @@ export const makeLbfgs = (opts: LbfgsOptions, label: Label): E.Either<HypergradE
     E.map((p: Params): OuterOptimizer<LbfgsState> => ({
       name: 'lbfgs',
       init: (x0) => E.right({ state: { phase: 'start' }, next: { x: Float64Array.from(x0) } }),
-      update: (ev, s) => E.right(s.phase === 'start' ? begin(p, pointOf(ev), [], [], p.stepSize, 0, true) : step(p, s, ev)),
+      update: (ev, s) => E.right(s.phase === 'start' ? begin(p, iterateOf(ev), [], [], p.stepSize, 0, true) : step(p, s, ev)),
     })),
   )
 

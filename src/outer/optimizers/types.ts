@@ -14,6 +14,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type { HypergradError } from '../../errors.js'
 import type { RVec, Vec } from '../../linalg/types.js'
+import { norm } from '../../linalg/vector.js'
 
 /** What the oracle reported at a point, in the coordinates of the optimizer that reads it. */
 export interface Evaluation {
@@ -80,3 +81,13 @@ export const withState = <S, T>(u: Update<S>, state: T, next?: Proposal): Update
   isStop(u)
     ? { state, accepted: u.accepted, gradNorm: u.gradNorm, stop: u.stop }
     : { state, accepted: u.accepted, gradNorm: u.gradNorm, next: next ?? u.next }
+
+/** An evaluated point an optimizer keeps (its own copies), with ‖∇̂f‖. */
+export interface Iterate {
+  readonly x: Vec
+  readonly value: number
+  readonly gradient: Vec
+  readonly gradNorm: number
+}
+
+export const iterateOf = (ev: Evaluation): Iterate => ({ x: Float64Array.from(ev.x), value: ev.value, gradient: Float64Array.from(ev.gradient), gradNorm: norm(ev.gradient) })
