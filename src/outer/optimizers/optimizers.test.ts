@@ -105,8 +105,8 @@ describe('options out of range are a Left naming the option, never a throw', () 
   })
 })
 
-/** A result whose fields the test chooses (the rest as a converged method returns them). */
-const result = (gradient: Float64Array, value: number, status: HypergradResult['status'] = 'converged'): HypergradResult => ({
+/** A result whose gradient and value the test chooses (the rest as a converged method returns them). */
+const result = (gradient: Float64Array, value: number): HypergradResult => ({
   method: 'test',
   gradient,
   value,
@@ -117,9 +117,10 @@ const result = (gradient: Float64Array, value: number, status: HypergradResult['
   lowerResiduals: new Float64Array(0),
   linearResiduals: new Float64Array(0),
   counts: { phi: 0, jacW: 0, jacLambda: 0 },
-  status,
-  ...(status === 'diverged' ? { divergedAt: { stage: 'lower' as const, iter: 7 } } : {}),
+  status: 'converged',
 })
+/** A diverged result: no gradient and no value, the stage and iteration where it diverged. */
+const divergedResult = { ...result(new Float64Array(1), 0), status: 'diverged', gradient: null, value: null, divergedAt: { stage: 'lower', iter: 7 } } as unknown as HypergradResult
 
 const allFinite = (x: unknown): boolean =>
   typeof x === 'number' ? Number.isFinite(x) : Array.isArray(x) ? x.every(allFinite) : typeof x === 'object' && x !== null ? Object.values(x).every(allFinite) : true
@@ -149,7 +150,7 @@ describe('tune with a faulty oracle or bad options', () => {
     })
 
     it(`${optimizer}: a diverged first evaluation is a Left; a later one ends 'diverged' at the last accepted point, with no NaN or Infinity in the result`, () => {
-      const diverged = { ...result(new Float64Array(1), 0, 'diverged'), gradient: null, value: null } as unknown as HypergradResult
+      const diverged = divergedResult
       expect(leftMessage(tune(Float64Array.of(1), faultyAt(0, diverged), opts(optimizer)))).toMatch(/outer step 0: the hypergradient method diverged at λ = 1 \(lower stage, iteration 7\)/)
       const r = right(tune(Float64Array.of(1), faultyAt(3, diverged), opts(optimizer)))
       expect(r.status).toBe('diverged')
