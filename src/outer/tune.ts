@@ -47,7 +47,7 @@ export interface TuneOptions extends Omit<OptimizerConfig, 'optimizer'> {
   readonly optimizer: OptimizerName | OuterOptimizer
   /** The most accepted steps (trajectory entries): an integer ≥ 1. */
   readonly steps: number
-  /** The most oracle calls, trials included; default: no limit beyond `steps` and the optimizer's own. */
+  /** The most oracle calls, trials included; default 100·steps (the library's optimizers take at most ~40 per step). */
   readonly maxEvaluations?: number
   /** Warm-start the lower iterate and/or the linear-system solution (default both). */
   readonly warmStart?: boolean | { readonly lower: boolean; readonly linear: boolean }
@@ -174,6 +174,7 @@ export const tune = (lambda0: RVec, oracle: HyperOracle, opts: TuneOptions): E.E
   const started = opt.init(lambda0)
   if (E.isLeft(started)) return started
   const flags = warmFlags(opts.warmStart)
+  const maxEvaluations = opts.maxEvaluations ?? 100 * opts.steps
   const trajectory: TuneStep[] = []
   const start = performance.now()
   let state = started.right.state
@@ -190,7 +191,7 @@ export const tune = (lambda0: RVec, oracle: HyperOracle, opts: TuneOptions): E.E
       : E.right({ lambda: current.lambda, value: current.value, w: current.w, trajectory, status, reason, evaluations })
   for (;;) {
     const step = trajectory.length
-    if (opts.maxEvaluations !== undefined && evaluations >= opts.maxEvaluations) return done('maxIter', `maxEvaluations = ${opts.maxEvaluations} oracle calls spent`)
+    if (evaluations >= maxEvaluations) return done('maxIter', `maxEvaluations = ${maxEvaluations} oracle calls spent`)
     const lambda = Float64Array.from(proposal.x)
     const bad = lambda.findIndex((l) => !Number.isFinite(l))
     if (bad >= 0) return E.left(hgError('divergence', `outer step ${step}: the optimizer proposed λ[${bad}] = ${lambda[bad]}`))

@@ -221,3 +221,17 @@ describe('tune: stopping rules and the trajectory', () => {
     expect(r.trajectory.map((s) => s.step)).toEqual(r.trajectory.map((_, i) => i))
   })
 })
+
+describe('tune with an optimizer of the caller', () => {
+  it('an optimizer that never accepts a point is stopped by maxEvaluations (default 100·steps)', () => {
+    const stuck: OuterOptimizer<number> = {
+      name: 'stuck',
+      init: (x0) => E.right({ state: 0, next: { x: Float64Array.from(x0) } }),
+      update: (ev, s) => E.right({ state: s + 1, accepted: s === 0, gradNorm: 1, next: { x: Float64Array.from(ev.x) } }),
+    }
+    const { oracle, calls } = recordingOracle((x) => ({ value: x[0]! ** 2, gradient: Float64Array.of(2 * x[0]!) }))
+    const r = right(tune(Float64Array.of(1), oracle, { optimizer: stuck, steps: 3 }))
+    expect([r.status, r.evaluations, calls.length, r.trajectory.length]).toEqual(['maxIter', 300, 300, 1])
+    expect(r.reason).toMatch(/maxEvaluations = 300/)
+  })
+})
