@@ -8,6 +8,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { cholesky, choleskySolve } from '../../linalg/matrix.js'
 import { matrix, type RVec, type Vec } from '../../linalg/types.js'
 import * as R from '../../random/rng.js'
+import type { HypergradResult } from '../../hypergrad/types.js'
 import type { HyperOracle, OracleRequest } from '../tune.js'
 
 export interface Fg {
@@ -32,20 +33,26 @@ export const recordingOracle = (fg: (x: RVec, req: OracleRequest) => Fg & { read
     const r = fg(Float64Array.from(request.lambda), request)
     calls.push({ request, value: r.value, gradient: r.gradient })
     return E.right({
-      method: 'test',
-      gradient: r.gradient,
-      value: r.value,
-      w: Float64Array.of(request.evaluation),
+      ...resultOf(r.gradient, r.value, Float64Array.of(request.evaluation)),
       v: Float64Array.of(-request.evaluation),
-      t: 1,
-      k: 1,
-      lowerResiduals: new Float64Array(0),
-      linearResiduals: new Float64Array(0),
-      counts: { phi: 0, jacW: 0, jacLambda: 0 },
-      status: 'converged',
       ...(r.bound !== undefined ? { bound: r.bound } : {}),
     })
   },
+})
+
+/** A converged result with the given gradient and value (t = k = 1, lower iterate w). */
+export const resultOf = (gradient: Vec, value: number, w: Vec = new Float64Array(1)): HypergradResult => ({
+  method: 'test',
+  gradient,
+  value,
+  w,
+  v: new Float64Array(1),
+  t: 1,
+  k: 1,
+  lowerResiduals: new Float64Array(0),
+  linearResiduals: new Float64Array(0),
+  counts: { phi: 0, jacW: 0, jacLambda: 0 },
+  status: 'converged',
 })
 
 const dotv = (a: RVec, b: RVec): number => a.reduce((s, v, i) => s + v * b[i]!, 0)

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import type { RVec } from '../../linalg/types.js'
 import type { HypergradResult } from '../../hypergrad/types.js'
 import { tune, type HyperOracle, type TuneOptions } from '../tune.js'
-import { quadraticFg, recordingOracle, spdMatrix } from './fixtures.test-util.js'
+import { quadraticFg, recordingOracle, resultOf, spdMatrix } from './fixtures.test-util.js'
 import { adam, box, chain, gd, hoag, isStop, lbfgs, logScale, optimizerFromConfig, secant, type Evaluation, type OuterOptimizer } from './index.js'
 
 const right = <A>(e: E.Either<{ readonly message: string }, A>): A => {
@@ -105,20 +105,7 @@ describe('options out of range are a Left naming the option, never a throw', () 
   })
 })
 
-/** A result whose gradient and value the test chooses (the rest as a converged method returns them). */
-const result = (gradient: Float64Array, value: number): HypergradResult => ({
-  method: 'test',
-  gradient,
-  value,
-  w: new Float64Array(1),
-  v: new Float64Array(1),
-  t: 1,
-  k: 1,
-  lowerResiduals: new Float64Array(0),
-  linearResiduals: new Float64Array(0),
-  counts: { phi: 0, jacW: 0, jacLambda: 0 },
-  status: 'converged',
-})
+const result = (gradient: Float64Array, value: number): HypergradResult => resultOf(gradient, value)
 /** A diverged result: no gradient and no value, the stage and iteration where it diverged. */
 const divergedResult = { ...result(new Float64Array(1), 0), status: 'diverged', gradient: null, value: null, divergedAt: { stage: 'lower', iter: 7 } } as unknown as HypergradResult
 
