@@ -12,7 +12,7 @@ import { aPosterioriInputsAt } from '../bounds/constants.js'
 import { aPosterioriBound, type APosterioriInputs } from '../bounds/ehrhardtRoberts.js'
 import { hgError, type HypergradError } from '../errors.js'
 import { aid } from '../hypergrad/aid.js'
-import type { HypergradEstimate, HypergradResult } from '../hypergrad/types.js'
+import type { HypergradResult } from '../hypergrad/types.js'
 import type { RVec } from '../linalg/types.js'
 import type { ErmProblem } from '../problem/erm.js'
 import type { LinearSolver, LowerSolver } from '../solvers/types.js'
@@ -31,11 +31,14 @@ export interface AdaptiveOptions {
   readonly maxRounds?: number
 }
 
-/** AID's result with its certificate: the a posteriori bound at the returned (ŵ, v) (∞ when diverged) and the rounds run. */
+/** AID's result with its certificate: the a posteriori bound at the returned (ŵ, v), and the rounds run. */
 export type AdaptiveResult = HypergradResult & {
   readonly bound: number
   readonly rounds: number
 }
+
+/** A result that did not diverge (its gradient and value are numbers). */
+type Finite = Exclude<HypergradResult, { readonly status: 'diverged' }>
 
 /** The g-dependent terms of the a posteriori bound (everything except β‖r‖/τ), as a·g² + b·g. */
 const lowerCoefficients = (x: APosterioriInputs): { a: number; b: number } => {
@@ -58,6 +61,8 @@ const solveQuadratic = (a: number, b: number, c: number): number =>
 export const aidAdaptive = (problem: ErmProblem, lambda: RVec, opts: AdaptiveOptions): E.Either<HypergradError, AdaptiveResult> => {
   if (!(Number.isFinite(opts.tolerance) && opts.tolerance > 0))
     return E.left(hgError('domain', `aidAdaptive: tolerance must be positive, got ${opts.tolerance}`))
+  if (opts.maxRounds !== undefined && !(Number.isInteger(opts.maxRounds) && opts.maxRounds >= 1))
+    return E.left(hgError('domain', `aidAdaptive: maxRounds must be an integer ≥ 1, got ${opts.maxRounds}`))
   const d = problem.dim
   let w: RVec = opts.w0 ?? new Float64Array(d)
   let v: RVec = opts.v0 ?? new Float64Array(d)
@@ -65,7 +70,7 @@ export const aidAdaptive = (problem: ErmProblem, lambda: RVec, opts: AdaptiveOpt
   let usedK = 0
   let share = 1
   const rounds = opts.maxRounds ?? 6
-  let last: HypergradEstimate | undefined
+  let last: Finite | undefined
   let bound = Infinity
   const counts = { phi: 0, jacW: 0, jacLambda: 0 }
   for (let round = 0; round < rounds; round++) {

@@ -1,3 +1,3 @@
-export * from './optimizer.js'
+export * from './optimizers/index.js'
 export * from './tune.js'
 export * from './adaptive.js'

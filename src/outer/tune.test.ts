@@ -54,7 +54,7 @@ describe('tune', () => {
   })
   it('rejects bad options with one-line errors', () => {
     const bad = [
-      [{ optimizer: 'lbfgs' as 'gd', steps: 3, stepSize: 0.1 }, /optimizer/],
+      [{ optimizer: 'newton' as 'gd', steps: 3, stepSize: 0.1 }, /optimizer/],
       [{ optimizer: 'gd' as const, steps: 3, stepSize: -1 }, /stepSize/],
       [{ optimizer: 'gd' as const, steps: 0, stepSize: 1 }, /steps/],
       [{ optimizer: 'gd' as const, steps: 3, stepSize: 1, bounds: [5, 5] as const }, /empty box/],

@@ -82,7 +82,7 @@ const closedForm = (lambda: number): number => {
 describe('hypergrad tune', () => {
   it('every bad outer config exits with status 2 and one line naming the field', async () => {
     const cases: Array<[string, Record<string, unknown>, RegExp]> = [
-      ['optimizer', { outer: { ...base.outer, optimizer: 'lbfgs' } }, /config\.outer\.optimizer/],
+      ['optimizer', { outer: { ...base.outer, optimizer: 'newton' } }, /config\.outer\.optimizer/],
       ['zero-step', { outer: { ...base.outer, stepSize: 0 } }, /config\.outer\.stepSize/],
       ['negative-step', { outer: { ...base.outer, stepSize: -0.1 } }, /config\.outer\.stepSize/],
       ['no-steps', { outer: { ...base.outer, steps: 0 } }, /config\.outer\.steps/],
