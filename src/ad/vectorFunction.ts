@@ -20,6 +20,7 @@ import { DEP_LAMBDA, DEP_W } from './recording.js'
 import { Tapes, type FunctionSpec, type Recorder } from './tapes.js'
 
 type Batch = Readonly<Int32Array>
+type Part = 'val' | 'tan' | 'adjW' | 'adjL'
 
 const VALUE: Request = { tan: 0, adj: 0, at: 0, jvp: false }
 const JVP_W: Request = { tan: DEP_W, adj: 0, at: 0, jvp: true }
@@ -33,7 +34,7 @@ const VJP_BOTH: Request = { tan: 0, adj: DEP_W | DEP_LAMBDA, at: 0, jvp: false }
 export class VectorFunction {
   readonly wSize: number
   readonly lambdaSize: number
-  /** k, the length of Φ(w, λ). */
+  /** k, the length of Φ(w, λ) on the full sum (see `outSizeFor` for a minibatch). */
   readonly outSize: number
   readonly nSamples: number
   readonly name: string
@@ -57,24 +58,32 @@ export class VectorFunction {
     return E.map((t: Tapes) => new VectorFunction(t))(Tapes.make(spec, fn, check))
   }
 
-  private exec(req: Request, w: RVec, lambda: RVec, dw: RVec | null, dl: RVec | null, seed: RVec | null, batch: Batch | undefined): Program | HypergradError {
+  /** The program of a call (checking the minibatch), or an error. */
+  private program(batch: Batch | undefined): Program | HypergradError {
+    const bad = this.tapes.checkBatch(batch)
+    if (bad !== undefined) return bad
+    return this.tapes.program(batch)
+  }
+
+  /** The length of Φ on the full sum, or of Φ̂ on a minibatch of this size (when the result has one row per sample). */
+  outSizeFor(batch?: Batch): number {
+    const p = this.program(batch)
+    if (!(p instanceof Program)) return this.outSize
+    const o = p.nodes[p.out]!
+    return o.rows * o.cols
+  }
+
+  private exec(p: Program, req: Request, w: RVec, lambda: RVec, dw: RVec | null, dl: RVec | null, seed: RVec | null, batch: Batch | undefined): HypergradError | undefined {
     const t = this.tapes
+    const o = p.nodes[p.out]!
     const bad =
       t.checkVec('w', w, this.wSize) ??
       t.checkVec('λ', lambda, this.lambdaSize) ??
       (dw === null ? undefined : t.checkVec('the direction in w', dw, this.wSize)) ??
       (dl === null ? undefined : t.checkVec('the direction in λ', dl, this.lambdaSize)) ??
-      (seed === null ? undefined : t.checkVec('v', seed, this.outSize)) ??
-      t.checkBatch(batch)
+      (seed === null ? undefined : t.checkVec('v', seed, o.rows * o.cols))
     if (bad !== undefined) return bad
-    const prog = t.program(batch)
-    if (!(prog instanceof Program)) return prog
-    return prog.run(prog.plan(req), w, lambda, dw, dl, seed ?? 0, batch ?? null) ? prog : t.runError(prog)
-  }
-
-  private into(what: string, out: Vec, n: number): HypergradError | undefined {
-    if (!(out instanceof Float64Array) || out.length !== n) return hgError('dimension', `${this.name}: the output of ${what} must be a Float64Array of length ${n}`)
-    return undefined
+    return p.run(p.plan(req), w, lambda, dw, dl, seed ?? 0, batch ?? null) ? undefined : t.runError(p)
   }
 
   private static copy(buf: Vec, out: Vec): Vec {
@@ -83,52 +92,25 @@ export class VectorFunction {
     return out
   }
 
-  private fresh(n: number, f: (out: Vec) => HypergradError | undefined): E.Either<HypergradError, Vec> {
-    const out = new Float64Array(n)
-    const e = f(out)
+  /** Run a request and copy one of its results into a fresh vector. */
+  private fresh(req: Request, w: RVec, lambda: RVec, dw: RVec | null, dl: RVec | null, seed: RVec | null, what: Part, batch: Batch | undefined): E.Either<HypergradError, Vec> {
+    const p = this.program(batch)
+    if (!(p instanceof Program)) return E.left(p)
+    const out = new Float64Array(this.partSize(p, what))
+    const e = this.runInto(p, req, w, lambda, dw, dl, seed, out, what, batch)
     return e === undefined ? E.right(out) : E.left(e)
   }
 
-  /** Φ(w, λ), fresh. */
-  value(w: RVec, lambda: RVec, batch?: Batch): E.Either<HypergradError, Vec> {
-    return this.fresh(this.outSize, (o) => this.valueInto(w, lambda, o, batch))
-  }
-  /** ∂₁Φ u, fresh. */
-  jvpW(w: RVec, lambda: RVec, u: RVec, batch?: Batch): E.Either<HypergradError, Vec> {
-    return this.fresh(this.outSize, (o) => this.jvpWInto(w, lambda, u, o, batch))
-  }
-  /** ∂₂Φ μ, fresh. */
-  jvpLambda(w: RVec, lambda: RVec, mu: RVec, batch?: Batch): E.Either<HypergradError, Vec> {
-    return this.fresh(this.outSize, (o) => this.jvpLambdaInto(w, lambda, mu, o, batch))
-  }
-  /** ∂₁Φ u + ∂₂Φ μ, fresh. */
-  jvp(w: RVec, lambda: RVec, u: RVec, mu: RVec, batch?: Batch): E.Either<HypergradError, Vec> {
-    return this.fresh(this.outSize, (o) => this.run(JVP_BOTH, w, lambda, u, mu, null, o, 'tan', batch))
-  }
-  /** ∂₁Φᵀ v, fresh. */
-  vjpW(w: RVec, lambda: RVec, v: RVec, batch?: Batch): E.Either<HypergradError, Vec> {
-    return this.fresh(this.wSize, (o) => this.vjpWInto(w, lambda, v, o, batch))
-  }
-  /** ∂₂Φᵀ v, fresh. */
-  vjpLambda(w: RVec, lambda: RVec, v: RVec, batch?: Batch): E.Either<HypergradError, Vec> {
-    return this.fresh(this.lambdaSize, (o) => this.vjpLambdaInto(w, lambda, v, o, batch))
-  }
-  /** ∂₁Φᵀ v and ∂₂Φᵀ v in one reverse sweep. */
-  vjp(w: RVec, lambda: RVec, v: RVec, batch?: Batch): E.Either<HypergradError, { readonly w: Vec; readonly lambda: Vec }> {
-    const p = this.exec(VJP_BOTH, w, lambda, null, null, v, batch)
-    if (!(p instanceof Program)) return E.left(p)
-    return E.right({
-      w: VectorFunction.copy(p.adj[p.wId]!, new Float64Array(this.wSize)),
-      lambda: VectorFunction.copy(p.adj[p.lambdaId]!, new Float64Array(this.lambdaSize)),
-    })
+  private partSize(p: Program, what: Part): number {
+    const o = p.nodes[p.out]!
+    return what === 'adjW' ? this.wSize : what === 'adjL' ? this.lambdaSize : o.rows * o.cols
   }
 
-  private run(req: Request, w: RVec, lambda: RVec, dw: RVec | null, dl: RVec | null, seed: RVec | null, out: Vec, what: 'val' | 'tan' | 'adjW' | 'adjL', batch: Batch | undefined): HypergradError | undefined {
-    const n = what === 'adjW' ? this.wSize : what === 'adjL' ? this.lambdaSize : this.outSize
-    const bad = this.into(what, out, n)
-    if (bad !== undefined) return bad
-    const p = this.exec(req, w, lambda, dw, dl, seed, batch)
-    if (!(p instanceof Program)) return p
+  private runInto(p: Program, req: Request, w: RVec, lambda: RVec, dw: RVec | null, dl: RVec | null, seed: RVec | null, out: Vec, what: Part, batch: Batch | undefined): HypergradError | undefined {
+    const n = this.partSize(p, what)
+    if (!(out instanceof Float64Array) || out.length !== n) return hgError('dimension', `${this.name}: the output must be a Float64Array of length ${n}`)
+    const e = this.exec(p, req, w, lambda, dw, dl, seed, batch)
+    if (e !== undefined) return e
     if (what === 'val') out.set(p.val[p.out]!)
     else if (what === 'tan') {
       if (p.needTan[p.out] === 1) out.set(p.tan[p.out]!)
@@ -137,25 +119,66 @@ export class VectorFunction {
     return undefined
   }
 
+  private into(req: Request, w: RVec, lambda: RVec, dw: RVec | null, dl: RVec | null, seed: RVec | null, out: Vec, what: Part, batch: Batch | undefined): HypergradError | undefined {
+    const p = this.program(batch)
+    return p instanceof Program ? this.runInto(p, req, w, lambda, dw, dl, seed, out, what, batch) : p
+  }
+
+  /** Φ(w, λ), fresh. */
+  value(w: RVec, lambda: RVec, batch?: Batch): E.Either<HypergradError, Vec> {
+    return this.fresh(VALUE, w, lambda, null, null, null, 'val', batch)
+  }
+  /** ∂₁Φ u, fresh. */
+  jvpW(w: RVec, lambda: RVec, u: RVec, batch?: Batch): E.Either<HypergradError, Vec> {
+    return this.fresh(JVP_W, w, lambda, u, null, null, 'tan', batch)
+  }
+  /** ∂₂Φ μ, fresh. */
+  jvpLambda(w: RVec, lambda: RVec, mu: RVec, batch?: Batch): E.Either<HypergradError, Vec> {
+    return this.fresh(JVP_L, w, lambda, null, mu, null, 'tan', batch)
+  }
+  /** ∂₁Φ u + ∂₂Φ μ, fresh. */
+  jvp(w: RVec, lambda: RVec, u: RVec, mu: RVec, batch?: Batch): E.Either<HypergradError, Vec> {
+    return this.fresh(JVP_BOTH, w, lambda, u, mu, null, 'tan', batch)
+  }
+  /** ∂₁Φᵀ v, fresh. */
+  vjpW(w: RVec, lambda: RVec, v: RVec, batch?: Batch): E.Either<HypergradError, Vec> {
+    return this.fresh(VJP_W, w, lambda, null, null, v, 'adjW', batch)
+  }
+  /** ∂₂Φᵀ v, fresh. */
+  vjpLambda(w: RVec, lambda: RVec, v: RVec, batch?: Batch): E.Either<HypergradError, Vec> {
+    return this.fresh(VJP_L, w, lambda, null, null, v, 'adjL', batch)
+  }
+  /** ∂₁Φᵀ v and ∂₂Φᵀ v in one reverse sweep. */
+  vjp(w: RVec, lambda: RVec, v: RVec, batch?: Batch): E.Either<HypergradError, { readonly w: Vec; readonly lambda: Vec }> {
+    const p = this.program(batch)
+    if (!(p instanceof Program)) return E.left(p)
+    const e = this.exec(p, VJP_BOTH, w, lambda, null, null, v, batch)
+    if (e !== undefined) return E.left(e)
+    return E.right({
+      w: VectorFunction.copy(p.adj[p.wId]!, new Float64Array(this.wSize)),
+      lambda: VectorFunction.copy(p.adj[p.lambdaId]!, new Float64Array(this.lambdaSize)),
+    })
+  }
+
   /** out ← Φ(w, λ). */
   valueInto(w: RVec, lambda: RVec, out: Vec, batch?: Batch): HypergradError | undefined {
-    return this.run(VALUE, w, lambda, null, null, null, out, 'val', batch)
+    return this.into(VALUE, w, lambda, null, null, null, out, 'val', batch)
   }
   /** out ← ∂₁Φ u. */
   jvpWInto(w: RVec, lambda: RVec, u: RVec, out: Vec, batch?: Batch): HypergradError | undefined {
-    return this.run(JVP_W, w, lambda, u, null, null, out, 'tan', batch)
+    return this.into(JVP_W, w, lambda, u, null, null, out, 'tan', batch)
   }
   /** out ← ∂₂Φ μ. */
   jvpLambdaInto(w: RVec, lambda: RVec, mu: RVec, out: Vec, batch?: Batch): HypergradError | undefined {
-    return this.run(JVP_L, w, lambda, null, mu, null, out, 'tan', batch)
+    return this.into(JVP_L, w, lambda, null, mu, null, out, 'tan', batch)
   }
   /** out ← ∂₁Φᵀ v. */
   vjpWInto(w: RVec, lambda: RVec, v: RVec, out: Vec, batch?: Batch): HypergradError | undefined {
-    return this.run(VJP_W, w, lambda, null, null, v, out, 'adjW', batch)
+    return this.into(VJP_W, w, lambda, null, null, v, out, 'adjW', batch)
   }
   /** out ← ∂₂Φᵀ v. */
   vjpLambdaInto(w: RVec, lambda: RVec, v: RVec, out: Vec, batch?: Batch): HypergradError | undefined {
-    return this.run(VJP_L, w, lambda, null, null, v, out, 'adjL', batch)
+    return this.into(VJP_L, w, lambda, null, null, v, out, 'adjL', batch)
   }
 }
 
