@@ -13,6 +13,7 @@
  *                                                     b̄̇ −= (ȳ̇y + ȳẏ)/b − ȳyḃ/b²
  * A divisor 0 is an error (the quotient is not differentiable there).
  */
+import type { RVec, Vec } from '../linalg/types.js'
 import { outAdj, outAdjT, tanOrNull, type Exec, type Instr } from './instr.js'
 
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div'
@@ -91,6 +92,18 @@ export class BinaryInstr implements Instr {
     const A = s.val[this.a]!, B = s.val[this.b]!, Y = s.val[this.out]!, T = s.tan[this.out]!
     const dA = tanOrNull(s, this.a), dB = tanOrNull(s, this.b)
     const { rows, cols, sa, sb, op } = this
+    if (this.flat) {
+      const n = rows * cols
+      if (op === 'add' || op === 'sub') {
+        const sign = op === 'add' ? 1 : -1
+        for (let k = 0; k < n; k++) T[k] = (dA === null ? 0 : dA[k]!) + sign * (dB === null ? 0 : dB[k]!)
+      } else if (op === 'mul') {
+        if (dA === null) T.fill(0)
+        else for (let k = 0; k < n; k++) T[k] = dA[k]! * B[k]!
+        if (dB !== null) for (let k = 0; k < n; k++) T[k] = T[k]! + A[k]! * dB[k]!
+      } else for (let k = 0; k < n; k++) T[k] = ((dA === null ? 0 : dA[k]!) - Y[k]! * (dB === null ? 0 : dB[k]!)) / B[k]!
+      return
+    }
     for (let i = 0, k = 0; i < rows; i++) {
       for (let j = 0; j < cols; j++, k++) {
         const ia = i * sa.si + j * sa.sj, ib = i * sb.si + j * sb.sj
@@ -102,9 +115,7 @@ export class BinaryInstr implements Instr {
   }
 
   rev(s: Exec): void {
-    const A = s.val[this.a]!, B = s.val[this.b]!, Y = s.val[this.out]!
     const yb = outAdj(s, this.out), ybt = outAdjT(s, this.out)
-    const { rows, cols, sa, sb, op } = this
     const aB = s.needAdj[this.a] === 1 && yb !== null ? s.adj[this.a]! : null
     const bB = s.needAdj[this.b] === 1 && yb !== null ? s.adj[this.b]! : null
     const aT = s.needAT[this.a] === 1 ? s.adjT[this.a]! : null
@@ -112,6 +123,28 @@ export class BinaryInstr implements Instr {
     // second-order terms need ȳ and the tangents
     const dA = yb !== null && this.nonlinear ? tanOrNull(s, this.a) : null
     const dB = yb !== null && this.nonlinear ? tanOrNull(s, this.b) : null
+    if (this.flat && this.op === 'mul') this.revMulFlat(s.val[this.a]!, s.val[this.b]!, yb, ybt, aB, bB, aT, bT, dA, dB)
+    else this.revGeneral(s, yb, ybt, aB, bB, aT, bT, dA, dB)
+  }
+
+  /** rev of a ⊙ b with equal shapes: one loop per contribution. */
+  private revMulFlat(A: RVec, B: RVec, yb: RVec | null, ybt: RVec | null, aB: Vec | null, bB: Vec | null, aT: Vec | null, bT: Vec | null, dA: RVec | null, dB: RVec | null): void {
+    const n = this.rows * this.cols
+    if (aB !== null) for (let k = 0; k < n; k++) aB[k] = aB[k]! + yb![k]! * B[k]!
+    if (bB !== null) for (let k = 0; k < n; k++) bB[k] = bB[k]! + yb![k]! * A[k]!
+    if (aT !== null) {
+      if (ybt !== null) for (let k = 0; k < n; k++) aT[k] = aT[k]! + ybt[k]! * B[k]!
+      if (dB !== null) for (let k = 0; k < n; k++) aT[k] = aT[k]! + yb![k]! * dB[k]!
+    }
+    if (bT !== null) {
+      if (ybt !== null) for (let k = 0; k < n; k++) bT[k] = bT[k]! + ybt[k]! * A[k]!
+      if (dA !== null) for (let k = 0; k < n; k++) bT[k] = bT[k]! + yb![k]! * dA[k]!
+    }
+  }
+
+  private revGeneral(s: Exec, yb: RVec | null, ybt: RVec | null, aB: Vec | null, bB: Vec | null, aT: Vec | null, bT: Vec | null, dA: RVec | null, dB: RVec | null): void {
+    const A = s.val[this.a]!, B = s.val[this.b]!, Y = s.val[this.out]!
+    const { rows, cols, sa, sb, op } = this
     for (let i = 0, k = 0; i < rows; i++) {
       for (let j = 0; j < cols; j++, k++) {
         const ia = i * sa.si + j * sa.sj, ib = i * sb.si + j * sb.sj

@@ -58,6 +58,7 @@ export class Program implements Exec {
   private readonly wGroup: number[]
   private readonly lambdaGroup: number[]
   private readonly plans = new Map<string, Plan>()
+  private readonly planOf = new Map<Request, Plan>()
   /** The error of the last run, if it failed. */
   lastError: RunError | undefined
 
@@ -108,6 +109,8 @@ export class Program implements Exec {
 
   /** The plan of a request (made once, then reused). */
   plan(req: Request): Plan {
+    const hit = this.planOf.get(req)
+    if (hit !== undefined) return hit
     const key = `${req.tan}|${req.adj}|${req.at}|${req.jvp ? 1 : 0}`
     let p = this.plans.get(key)
     if (p === undefined) {
@@ -115,6 +118,7 @@ export class Program implements Exec {
       this.allocate(p)
       this.plans.set(key, p)
     }
+    this.planOf.set(req, p)
     return p
   }
 

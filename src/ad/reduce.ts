@@ -1,9 +1,10 @@
 /**
  * Sums: over every entry (a scalar), over each row (an r × 1 column: `axis: 'rows'` sums the
- * entries of each row) or over each column (a 1 × c row: `axis: 'cols'`); `mean` and `dot` on
- * top. Linear: the adjoint of a sum is its adjoint repeated over the summed entries.
+ * entries of each row) or over each column (a 1 × c row: `axis: 'cols'`), `mean`; and the inner
+ * product `dot`. A sum is linear: its adjoint is the adjoint repeated over the summed entries.
  * Sums run in one fixed order, so results are deterministic.
  */
+import { dot as kdot } from '../linalg/kernels.js'
 import { mul } from './elementwise.js'
 import { outAdj, outAdjT, tanOrNull, type Exec, type Instr } from './instr.js'
 import type { Node, Operand } from './node.js'
@@ -102,12 +103,60 @@ export const mean = (x: Operand): Node => {
   return mul(1 / n.size, sum(n))
 }
 
-/** ⟨a, b⟩ = Σ aᵢbᵢ over entries (a and b of the same size; a column and a row of the same length are fine). */
+/**
+ * y = ⟨a, b⟩ = Σ aₖbₖ: ẏ = ⟨ȧ, b⟩ + ⟨a, ḃ⟩, ā += ȳb, b̄ += ȳa, ā̇ += ȳ̇b + ȳḃ, b̄̇ += ȳ̇a + ȳȧ
+ * (one loop each, no intermediate vector; a and b may be the same node).
+ */
+class DotInstr implements Instr {
+  readonly inputs: ReadonlyArray<number>
+  readonly nonlinear = true
+  readonly usesBatch = false
+  readonly name = 'dot'
+  constructor(
+    readonly out: number,
+    readonly a: number,
+    readonly b: number,
+    private readonly n: number,
+  ) {
+    this.inputs = [a, b]
+  }
+  fwd(s: Exec): number {
+    s.val[this.out]![0] = kdot(this.n, s.val[this.a]!, 1, 0, s.val[this.b]!, 1, 0)
+    return -1
+  }
+  tan(s: Exec): void {
+    const da = tanOrNull(s, this.a), db = tanOrNull(s, this.b)
+    let t = 0
+    if (da !== null) t += kdot(this.n, da, 1, 0, s.val[this.b]!, 1, 0)
+    if (db !== null) t += kdot(this.n, s.val[this.a]!, 1, 0, db, 1, 0)
+    s.tan[this.out]![0] = t
+  }
+  /** dst += c·x + e·z (z may be null). */
+  private static acc(n: number, dst: Float64Array, c: number, x: ArrayLike<number>, e: number, z: ArrayLike<number> | null): void {
+    if (z === null || e === 0) for (let k = 0; k < n; k++) dst[k] = dst[k]! + c * x[k]!
+    else for (let k = 0; k < n; k++) dst[k] = dst[k]! + (c * x[k]! + e * z[k]!)
+  }
+  rev(s: Exec): void {
+    const yb = outAdj(s, this.out), ybt = outAdjT(s, this.out)
+    const g = yb === null ? 0 : yb[0]!
+    const gt = ybt === null ? 0 : ybt[0]!
+    const A = s.val[this.a]!, B = s.val[this.b]!, n = this.n
+    if (yb !== null) {
+      if (s.needAdj[this.a] === 1) DotInstr.acc(n, s.adj[this.a]!, g, B, 0, null)
+      if (s.needAdj[this.b] === 1) DotInstr.acc(n, s.adj[this.b]!, g, A, 0, null)
+    }
+    if (s.needAT[this.a] === 1) DotInstr.acc(n, s.adjT[this.a]!, gt, B, g, tanOrNull(s, this.b))
+    if (s.needAT[this.b] === 1) DotInstr.acc(n, s.adjT[this.b]!, gt, A, g, tanOrNull(s, this.a))
+  }
+  error(): string {
+    return 'ad: dot cannot fail'
+  }
+}
+
+/** ⟨a, b⟩ = Σ aₖbₖ over entries (a and b of the same size, any shapes: a column and a row are fine). */
 export const dot = (a: Operand, b: Operand): Node => {
   const x = toNode('dot', a)
   const y = toNode('dot', b)
   if (x.size !== y.size) fault('dimension', `ad.dot: sizes differ: ${x.rows}×${x.cols} and ${y.rows}×${y.cols}`)
-  const rec = currentRecording('dot')
-  const yy = y.rows === x.rows && y.cols === x.cols ? y : rec.alias(y, x.rows, x.cols)
-  return sum(mul(x, yy))
+  return currentRecording('dot').emit(1, 1, [x.id, y.id], false, (out) => new DotInstr(out, x.id, y.id, x.size))
 }

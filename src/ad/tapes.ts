@@ -1,7 +1,7 @@
 /**
  * The tapes of one user function: recorded for the full sum when the function is built, and
- * once per minibatch size on first use (at most `MAX_TAPES` sizes kept, least recently used
- * dropped), each compiled into a `Program`. Also the checks every call makes before it runs a
+ * once per minibatch size on first use (at most `MAX_TAPES` sizes kept: beyond, the oldest
+ * recorded is dropped), each compiled into a `Program`. Also the checks every call makes before it runs a
  * tape: lengths and finiteness of w, λ and the directions, and the minibatch indices.
  */
 import * as E from 'fp-ts/lib/Either.js'
@@ -100,11 +100,7 @@ export class Tapes {
     if (batch === undefined) return this.full
     const m = batch.length
     const hit = this.byBatch.get(m)
-    if (hit !== undefined) {
-      this.byBatch.delete(m)
-      this.byBatch.set(m, hit)
-      return hit
-    }
+    if (hit !== undefined) return hit
     const made = Tapes.compile(this.spec, this.fn, m, this.checkOut)
     if (E.isLeft(made)) return made.left
     if (this.byBatch.size >= MAX_TAPES) this.byBatch.delete(this.byBatch.keys().next().value!)

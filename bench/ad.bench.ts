@@ -1,0 +1,99 @@
+/**
+ * The `ad` engine against the fused hand-written kernels, on the logistic-regression workloads of
+ * the SID experiment (MNIST odd/even, 5000 × 784, scalar λ = 1): the full-batch gradient ∇ℓ(w, λ)
+ * and Hessian-vector product ∇²ℓ(w, λ)u, and one minibatch-50 gradient step and Hessian-vector
+ * step (draw, then the product on the batch).
+ *
+ * The engine's ℓ is the model of SID §6 written with `ad` operations,
+ *   ℓ(w, λ) = (n/|B|) Σ_{i∈B} softplus(−yᵢ xᵢᵀw) + (λ/2)‖w‖²,
+ * replayed through `gradWInto` / `hvpInto` (no allocation per call). The hand-written side is
+ * `LogisticObjective.gradInto` / `hvpInto` (src/problems/logistic.ts). Both run their products
+ * with X on linalg's WebAssembly row engine. Ratio = engine time ÷ hand-written time, measured in
+ * the same run.
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import * as ad from '../src/ad/index.js'
+import { mnistOddEven } from '../src/data/mnist.js'
+import { logisticObjective } from '../src/problems/logistic.js'
+import { minibatch, seed, uniformsIn } from '../src/random/rng.js'
+import { timingRow, type BenchContext, type Row } from './harness.js'
+
+const BATCH = 50
+
+export default function adBench(ctx: BenchContext): ReadonlyArray<Row> {
+  const data = mnistOddEven()
+  if (E.isLeft(data)) throw new Error(data.left.message)
+  const { train } = data.right
+  const { X, y } = train
+  const n = X.rows
+  const p = X.cols
+  const lam = Float64Array.of(1)
+  const hand = logisticObjective(train, 'scalar')
+  const built = ad.scalarFunction({ w: p, lambda: 1, nSamples: n, name: 'logistic' }, (w, l, batch) =>
+    ad.add(
+      ad.mul(batch.scale, ad.sum(ad.softplus(ad.neg(ad.mul(batch.rows(y), ad.matvec(batch.rows(X), w)))))),
+      ad.mul(ad.mul(0.5, l), ad.dot(w, w)),
+    ),
+  )
+  if (E.isLeft(built)) throw new Error(built.left.message)
+  const f = built.right
+
+  let rng = seed(20240601)
+  const [w, r1] = uniformsIn(rng, p, -0.01, 0.01)
+  const [u, r2] = uniformsIn(r1, p, -1, 1)
+  rng = r2
+  const out = new Float64Array(p)
+
+  const check = (what: string, a: Float64Array, b: Float64Array): void => {
+    let d = 0, s = 0
+    for (let j = 0; j < p; j++) ((d = Math.max(d, Math.abs(a[j]! - b[j]!))), (s += b[j]! * b[j]!))
+    if (!(d <= 1e-12 * Math.sqrt(s))) throw new Error(`ad bench: the engine's ${what} differs from the hand-written one by ${d}`)
+  }
+  const engGrad = (b: Int32Array | undefined, o: Float64Array): Float64Array => {
+    const e = f.gradWInto(w, lam, o, b)
+    if (e !== undefined) throw new Error(e.message)
+    return o
+  }
+  const engHvp = (b: Int32Array | undefined, o: Float64Array): Float64Array => {
+    const e = f.hvpInto(w, lam, u, o, b)
+    if (e !== undefined) throw new Error(e.message)
+    return o
+  }
+  // Warm both (the row engine takes a matrix from its second pass on), then check before timing.
+  for (let k = 0; k < 3; k++) {
+    hand.gradInto(w, lam, out)
+    engGrad(undefined, out)
+  }
+  check('gradient', engGrad(undefined, new Float64Array(p)), hand.grad(w, lam))
+  check('Hessian-vector product', engHvp(undefined, new Float64Array(p)), hand.hvp(w, lam, u))
+  const b0 = Int32Array.of(3, 4000, 17, 17, 2500, 999, 42)
+  check('minibatch gradient', engGrad(b0, new Float64Array(p)), hand.grad(w, lam, b0))
+  check('minibatch Hessian-vector product', engHvp(b0, new Float64Array(p)), hand.hvp(w, lam, u, b0))
+
+  const m = ctx.measure
+  const rows: Row[] = []
+  const gHand = m(`ad: logistic gradient full batch ${n}×${p}, hand-written (LogisticObjective.gradInto)`, () => hand.gradInto(w, lam, out))
+  const gEng = m(`ad: logistic gradient full batch ${n}×${p}, engine (gradWInto)`, () => engGrad(undefined, out))
+  rows.push(timingRow(gHand, { notes: 'fused row pass on the WebAssembly row engine' }))
+  rows.push(timingRow(gEng, { baseline: gHand, notes: 'tape replay; X·w and Xᵀc fused into one row-engine pass, the elementwise chain in one loop' }))
+  const hHand = m(`ad: logistic HVP full batch ${n}×${p}, hand-written (LogisticObjective.hvpInto)`, () => hand.hvpInto(w, lam, u, out))
+  const hEng = m(`ad: logistic HVP full batch ${n}×${p}, engine (hvpInto)`, () => engHvp(undefined, out))
+  rows.push(timingRow(hHand, { notes: 'fused row pass on the WebAssembly row engine' }))
+  rows.push(timingRow(hEng, { baseline: hHand, notes: 'forward-over-reverse replay; X·w, X·u and Xᵀ(…) in one row-engine pass' }))
+
+  let r = rng
+  const draw = (): Int32Array => {
+    const [b, next] = minibatch(r, n, BATCH)
+    r = next
+    return b
+  }
+  const sHand = m(`ad: minibatch-${BATCH} gradient (draw + product), hand-written`, () => hand.gradInto(w, lam, out, draw()))
+  const sEng = m(`ad: minibatch-${BATCH} gradient (draw + product), engine`, () => engGrad(draw(), out))
+  rows.push(timingRow(sHand, { notes: 'draw + LogisticObjective.gradInto on the batch' }))
+  rows.push(timingRow(sEng, { baseline: sHand, notes: 'draw + the tape of batch size 50' }))
+  const shHand = m(`ad: minibatch-${BATCH} HVP (draw + product), hand-written`, () => hand.hvpInto(w, lam, u, out, draw()))
+  const shEng = m(`ad: minibatch-${BATCH} HVP (draw + product), engine`, () => engHvp(draw(), out))
+  rows.push(timingRow(shHand, { notes: 'draw + LogisticObjective.hvpInto on the batch' }))
+  rows.push(timingRow(shEng, { baseline: shHand, notes: 'draw + the tape of batch size 50' }))
+  return rows
+}
