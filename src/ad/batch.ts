@@ -32,7 +32,10 @@ export interface BatchView {
   rows(x: Node): Node
   /** The entries of a per-sample constant vector of length n, as an m × 1 constant. */
   rows(x: RVec): Node
-  /** The rows of a data matrix with n rows, as a factor of a product (read in place). */
+  /** The rows of a dense data matrix with n rows, as a factor of a product (read in place). */
+  rows(x: Matrix): Matrix | DataRows
+  /** The rows of a CSR data matrix with n rows, as a factor of a product (read in place). */
+  rows(x: CsrMatrix): CsrMatrix | DataRows
   rows(x: Matrix | CsrMatrix): Matrix | CsrMatrix | DataRows
 }
 
@@ -102,6 +105,8 @@ export const batchView = (rec: Recording): BatchView => {
   const gather = (x: Node): Node => rec.emit(size, x.cols, [x.id], true, (out) => new GatherInstr(out, x.id, size, x.cols))
   function rows(x: Node): Node
   function rows(x: RVec): Node
+  function rows(x: Matrix): Matrix | DataRows
+  function rows(x: CsrMatrix): CsrMatrix | DataRows
   function rows(x: Matrix | CsrMatrix): Matrix | CsrMatrix | DataRows
   function rows(x: Node | RVec | Matrix | CsrMatrix): Node | Matrix | CsrMatrix | DataRows {
     if (x instanceof Node) {
