@@ -9,16 +9,62 @@
  * replayed through `gradWInto` / `hvpInto` (no allocation per call). The hand-written side is
  * `LogisticObjective.gradInto` / `hvpInto` (src/problems/logistic.ts). Both run their products
  * with X on linalg's WebAssembly row engine. Ratio = engine time ÷ hand-written time, measured in
- * the same run.
+ * the same run: first each workload timed on its own (as the other bench files do), then each
+ * pair interleaved — rounds of ≥ 20 ms of the hand-written call, then ≥ 20 ms of the engine's —
+ * whose ratio is the median of the per-round ratios (on a shared machine the load changes
+ * between two workloads timed one after the other; within a round it mostly does not).
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as ad from '../src/ad/index.js'
 import { mnistOddEven } from '../src/data/mnist.js'
 import { logisticObjective } from '../src/problems/logistic.js'
 import { minibatch, seed, uniformsIn } from '../src/random/rng.js'
-import { timingRow, type BenchContext, type Row } from './harness.js'
+import { timingRow, type BenchContext, type Row, type Timing } from './harness.js'
 
 const BATCH = 50
+
+const median = (xs: ReadonlyArray<number>): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+/** ms per call of fn over at least `minMs`. */
+const perCall = (fn: () => unknown, minMs: number): number => {
+  let k = 0
+  const t0 = performance.now()
+  let t1 = t0
+  do {
+    fn()
+    k++
+    t1 = performance.now()
+  } while (t1 - t0 < minMs)
+  return (t1 - t0) / k
+}
+
+/** The interleaved comparison of a pair (see the module comment): a row for the engine, ratio = median round ratio. */
+const interleaved = (name: string, baseline: Timing, hand: () => unknown, eng: () => unknown, rounds: number, notes: string): Row => {
+  for (let k = 0; k < 5; k++) (hand(), eng())
+  const ratios: number[] = []
+  const times: number[] = []
+  for (let r = 0; r < rounds; r++) {
+    const h = perCall(hand, 20)
+    const e = perCall(eng, 20)
+    ratios.push(e / h)
+    times.push(e)
+  }
+  const lo = Math.min(...ratios), hi = Math.max(...ratios)
+  return {
+    workload: name,
+    medianMs: median(times),
+    minMs: Math.min(...times),
+    maxMs: Math.max(...times),
+    ratio: median(ratios),
+    baseline: baseline.name,
+    notes: `${notes}; ${rounds} interleaved rounds, round ratios [${lo.toFixed(2)}, ${hi.toFixed(2)}]`,
+    repeats: rounds,
+  }
+}
 
 export default function adBench(ctx: BenchContext): ReadonlyArray<Row> {
   const data = mnistOddEven()
@@ -95,5 +141,12 @@ export default function adBench(ctx: BenchContext): ReadonlyArray<Row> {
   const shEng = m(`ad: minibatch-${BATCH} HVP (draw + product), engine`, () => engHvp(draw(), out))
   rows.push(timingRow(shHand, { notes: 'draw + LogisticObjective.hvpInto on the batch' }))
   rows.push(timingRow(shEng, { baseline: shHand, notes: 'draw + the tape of batch size 50' }))
+
+  const rounds = ctx.quick ? 7 : 15
+  rows.push(interleaved('ad: logistic gradient full batch, engine ÷ hand-written, interleaved', gHand, () => hand.gradInto(w, lam, out), () => engGrad(undefined, out), rounds, 'the full-batch gradient pair'))
+  rows.push(interleaved('ad: logistic HVP full batch, engine ÷ hand-written, interleaved', hHand, () => hand.hvpInto(w, lam, u, out), () => engHvp(undefined, out), rounds, 'the full-batch HVP pair'))
+  const B = draw()
+  rows.push(interleaved(`ad: minibatch-${BATCH} gradient, engine ÷ hand-written, interleaved`, sHand, () => hand.gradInto(w, lam, out, B), () => engGrad(B, out), rounds, 'one fixed batch, no draw'))
+  rows.push(interleaved(`ad: minibatch-${BATCH} HVP, engine ÷ hand-written, interleaved`, shHand, () => hand.hvpInto(w, lam, u, out, B), () => engHvp(B, out), rounds, 'one fixed batch, no draw'))
   return rows
 }

@@ -103,9 +103,9 @@ const OPS: ReadonlyArray<OpCase> = [
       return ad.div(ad.add(ad.mul(w, r), ad.sub(col, ad.mul(s, w))), ad.add(2, ad.square(r)))
     },
   },
-  { name: 'sum (all, rows, cols), mean, dot', spec: { w: [3, 2], lambda: [3, 2] }, f: (w, l) => {
+  { name: 'sum (all, rows, cols), mean, dot (of two nodes and of a node with itself)', spec: { w: [3, 2], lambda: [3, 2] }, f: (w, l) => {
       const p = ad.mul(w, ad.exp(l))
-      return ad.add(ad.mul(ad.sum(p, 'rows'), ad.sum(p, 'cols')), ad.add(ad.mul(ad.sum(p), ad.mean(w)), ad.dot(w, l)))
+      return ad.add(ad.mul(ad.sum(p, 'rows'), ad.sum(p, 'cols')), ad.add(ad.mul(ad.sum(p), ad.mean(w)), ad.add(ad.dot(w, l), ad.mul(ad.sum(l), ad.dot(w, w)))))
     } },
   { name: 'matvec, matvecT with a dense matrix', spec: { w: 6, lambda: 4 }, f: (w, l) => ad.matvecT(X46, ad.mul(l, ad.tanh(ad.matvec(X46, w)))) },
   { name: 'matvec, matvecT with a CSR matrix', spec: { w: 6, lambda: 5 }, f: (w, l) => ad.matvecT(csrFromDense(S56), ad.mul(l, ad.tanh(ad.matvec(csrFromDense(S56), w)))) },

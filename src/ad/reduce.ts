@@ -126,6 +126,10 @@ class DotInstr implements Instr {
   }
   tan(s: Exec): void {
     const da = tanOrNull(s, this.a), db = tanOrNull(s, this.b)
+    if (this.a === this.b) {
+      s.tan[this.out]![0] = da === null ? 0 : 2 * kdot(this.n, da, 1, 0, s.val[this.a]!, 1, 0)
+      return
+    }
     let t = 0
     if (da !== null) t += kdot(this.n, da, 1, 0, s.val[this.b]!, 1, 0)
     if (db !== null) t += kdot(this.n, s.val[this.a]!, 1, 0, db, 1, 0)
@@ -141,6 +145,12 @@ class DotInstr implements Instr {
     const g = yb === null ? 0 : yb[0]!
     const gt = ybt === null ? 0 : ybt[0]!
     const A = s.val[this.a]!, B = s.val[this.b]!, n = this.n
+    if (this.a === this.b) {
+      // ⟨x, x⟩: x̄ += 2ȳx, x̄̇ += 2(ȳ̇x + ȳẋ), one loop each.
+      if (yb !== null && s.needAdj[this.a] === 1) DotInstr.acc(n, s.adj[this.a]!, 2 * g, A, 0, null)
+      if (s.needAT[this.a] === 1) DotInstr.acc(n, s.adjT[this.a]!, 2 * gt, A, 2 * g, tanOrNull(s, this.a))
+      return
+    }
     if (yb !== null) {
       if (s.needAdj[this.a] === 1) DotInstr.acc(n, s.adj[this.a]!, g, B, 0, null)
       if (s.needAdj[this.b] === 1) DotInstr.acc(n, s.adj[this.b]!, g, A, 0, null)
