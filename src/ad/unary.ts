@@ -197,6 +197,8 @@ export class UnaryInstr implements Instr {
   private d1: Float64Array | null = null
   private d2: Float64Array | null = null
   private readonly bad = new Float64Array(1)
+  /** The compiled kernels of this chain, by mode (looked up once). */
+  private readonly kernel: Array<ChainKernel | undefined> = [undefined, undefined, undefined]
 
   constructor(
     readonly out: number,
@@ -231,7 +233,9 @@ export class UnaryInstr implements Instr {
       const o = this.steps[j]!.operand
       this.A[j] = o >= 0 ? s.val[o] : undefined
     }
-    return chainKernel(this.steps, mode)(this.n, s.val[x]!, s.val[this.out]!, mode >= 1 ? this.d1 : null, mode === 2 ? this.d2 : null, this.P, this.A, this.bad)
+    let k = this.kernel[mode]
+    if (k === undefined) this.kernel[mode] = k = chainKernel(this.steps, mode)
+    return k(this.n, s.val[x]!, s.val[this.out]!, mode >= 1 ? this.d1 : null, mode === 2 ? this.d2 : null, this.P, this.A, this.bad)
   }
 
   tan(s: Exec): void {
