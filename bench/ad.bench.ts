@@ -15,6 +15,7 @@
  * between two workloads timed one after the other; within a round it mostly does not).
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { PerformanceObserver } from 'node:perf_hooks'
 import * as ad from '../src/ad/index.js'
 import { mnistOddEven } from '../src/data/mnist.js'
 import { logisticObjective } from '../src/problems/logistic.js'
@@ -66,7 +67,24 @@ const interleaved = (name: string, baseline: Timing, hand: () => unknown, eng: (
   }
 }
 
-export default function adBench(ctx: BenchContext): ReadonlyArray<Row> {
+/**
+ * Garbage collections observed while `fn` runs `calls` times (none means the calls allocate
+ * nothing that survives, or nothing at all: V8 collects the young generation when it fills).
+ */
+const collectionsDuring = async (fn: () => unknown, calls: number): Promise<{ readonly collections: number; readonly ms: number }> => {
+  let collections = 0
+  const obs = new PerformanceObserver((list) => (collections += list.getEntries().length))
+  await new Promise((r) => setTimeout(r, 50)) // let pending collections report first
+  obs.observe({ entryTypes: ['gc'] })
+  const t0 = performance.now()
+  for (let k = 0; k < calls; k++) fn()
+  const ms = performance.now() - t0
+  await new Promise((r) => setTimeout(r, 50))
+  obs.disconnect()
+  return { collections, ms }
+}
+
+export default async function adBench(ctx: BenchContext): Promise<ReadonlyArray<Row>> {
   const data = mnistOddEven()
   if (E.isLeft(data)) throw new Error(data.left.message)
   const { train } = data.right
@@ -148,5 +166,25 @@ export default function adBench(ctx: BenchContext): ReadonlyArray<Row> {
   const B = draw()
   rows.push(interleaved(`ad: minibatch-${BATCH} gradient, engine ÷ hand-written, interleaved`, sHand, () => hand.gradInto(w, lam, out, B), () => engGrad(B, out), rounds, 'one fixed batch, no draw'))
   rows.push(interleaved(`ad: minibatch-${BATCH} HVP, engine ÷ hand-written, interleaved`, shHand, () => hand.hvpInto(w, lam, u, out, B), () => engHvp(B, out), rounds, 'one fixed batch, no draw'))
+
+  // Steady state: the in-place products allocate nothing (no collection over many calls).
+  const calls = ctx.quick ? 100 : 400
+  const four = (): void => {
+    engGrad(undefined, out)
+    engHvp(undefined, out)
+    engGrad(B, out)
+    engHvp(B, out)
+  }
+  const gc = await collectionsDuring(four, calls)
+  rows.push({
+    workload: 'ad: garbage collections during engine products (gradWInto, hvpInto; full batch and minibatch-50)',
+    medianMs: gc.ms / calls,
+    minMs: gc.ms / calls,
+    maxMs: gc.ms / calls,
+    ratio: null,
+    baseline: null,
+    notes: `${gc.collections} collections in ${calls} rounds of the four products (ms per round)`,
+    repeats: 1,
+  })
   return rows
 }
