@@ -25,6 +25,8 @@ import { DEP_LAMBDA, DEP_W } from './recording.js'
 import { Tapes, type FunctionSpec, type Recorder } from './tapes.js'
 
 type Batch = Readonly<Int32Array>
+/** Which result of a run an in-place product copies out: the adjoint (tangent) of w or λ. */
+type Part = 'adjW' | 'adjL' | 'atW' | 'atL'
 
 const VALUE: Request = { tan: 0, adj: 0, at: 0, jvp: false }
 const GRAD_W: Request = { tan: 0, adj: DEP_W, at: 0, jvp: false }
@@ -66,32 +68,26 @@ export class ScalarFunction {
    */
   private exec(req: Request, w: RVec, lambda: RVec, dw: RVec | null, dl: RVec | null, batch: Batch | undefined): Program | HypergradError {
     const t = this.tapes
-    const bad =
-      t.checkVec('w', w, this.wSize) ??
-      t.checkVec('λ', lambda, this.lambdaSize) ??
-      (dw === null ? undefined : t.checkVec('the direction in w', dw, this.wSize)) ??
-      (dl === null ? undefined : t.checkVec('the direction in λ', dl, this.lambdaSize)) ??
-      t.checkBatch(batch)
+    const bad = t.checkInputs(w, lambda, dw, dl) ?? t.checkBatch(batch)
     if (bad !== undefined) return bad
     const prog = t.program(batch)
     if (!(prog instanceof Program)) return prog
     return prog.run(prog.plan(req), w, lambda, dw, dl, 1, batch ?? null) ? prog : t.runError(prog)
   }
 
-  private into(what: string, out: Vec, n: number): HypergradError | undefined {
-    if (!(out instanceof Float64Array) || out.length !== n) return hgError('dimension', `${this.name}: the output of ${what} must be a Float64Array of length ${n}`)
+  /** Run `req` and copy the (tangent of the) adjoint of w or λ into out. */
+  private into(what: string, req: Request, part: Part, w: RVec, lambda: RVec, dw: RVec | null, dl: RVec | null, out: Vec, batch: Batch | undefined): HypergradError | undefined {
+    const bad = this.tapes.checkOut(what, out, part === 'adjW' || part === 'atW' ? this.wSize : this.lambdaSize)
+    if (bad !== undefined) return bad
+    const p = this.exec(req, w, lambda, dw, dl, batch)
+    if (ScalarFunction.isError(p)) return p
+    const buf = part === 'adjW' ? p.adj[p.wId] : part === 'adjL' ? p.adj[p.lambdaId] : part === 'atW' ? p.adjT[p.wId] : p.adjT[p.lambdaId]
+    Tapes.copy(buf!, out)
     return undefined
   }
 
   private static isError(x: Program | HypergradError): x is HypergradError {
     return !(x instanceof Program)
-  }
-
-  /** Copy the buffer of node `id` (or zeros when the plan never touched it) into out. */
-  private static copy(buf: Vec, out: Vec): Vec {
-    if (buf.length === out.length) out.set(buf)
-    else out.fill(0)
-    return out
   }
 
   /** ℓ(w, λ), or ℓ̂(w, λ, B) on a minibatch. */
@@ -106,8 +102,8 @@ export class ScalarFunction {
     if (ScalarFunction.isError(p)) return E.left(p)
     return E.right({
       value: p.val[p.out]![0]!,
-      w: ScalarFunction.copy(p.adj[p.wId]!, new Float64Array(this.wSize)),
-      lambda: ScalarFunction.copy(p.adj[p.lambdaId]!, new Float64Array(this.lambdaSize)),
+      w: Tapes.copy(p.adj[p.wId]!, new Float64Array(this.wSize)),
+      lambda: Tapes.copy(p.adj[p.lambdaId]!, new Float64Array(this.lambdaSize)),
     })
   }
 
@@ -151,59 +147,34 @@ export class ScalarFunction {
     const p = this.exec(HESSIAN, w, lambda, u, mu, batch)
     if (ScalarFunction.isError(p)) return E.left(p)
     return E.right({
-      w: ScalarFunction.copy(p.adjT[p.wId]!, new Float64Array(this.wSize)),
-      lambda: ScalarFunction.copy(p.adjT[p.lambdaId]!, new Float64Array(this.lambdaSize)),
+      w: Tapes.copy(p.adjT[p.wId]!, new Float64Array(this.wSize)),
+      lambda: Tapes.copy(p.adjT[p.lambdaId]!, new Float64Array(this.lambdaSize)),
     })
   }
 
   /** out ← ∇_w ℓ. Returns an error, or undefined. */
   gradWInto(w: RVec, lambda: RVec, out: Vec, batch?: Batch): HypergradError | undefined {
-    const bad = this.into('gradW', out, this.wSize)
-    if (bad !== undefined) return bad
-    const p = this.exec(GRAD_W, w, lambda, null, null, batch)
-    if (ScalarFunction.isError(p)) return p
-    ScalarFunction.copy(p.adj[p.wId]!, out)
-    return undefined
+    return this.into('gradW', GRAD_W, 'adjW', w, lambda, null, null, out, batch)
   }
 
   /** out ← ∇_λ ℓ. */
   gradLambdaInto(w: RVec, lambda: RVec, out: Vec, batch?: Batch): HypergradError | undefined {
-    const bad = this.into('gradLambda', out, this.lambdaSize)
-    if (bad !== undefined) return bad
-    const p = this.exec(GRAD_L, w, lambda, null, null, batch)
-    if (ScalarFunction.isError(p)) return p
-    ScalarFunction.copy(p.adj[p.lambdaId]!, out)
-    return undefined
+    return this.into('gradLambda', GRAD_L, 'adjL', w, lambda, null, null, out, batch)
   }
 
   /** out ← ∇²_ww ℓ · u. */
   hvpInto(w: RVec, lambda: RVec, u: RVec, out: Vec, batch?: Batch): HypergradError | undefined {
-    const bad = this.into('hvp', out, this.wSize)
-    if (bad !== undefined) return bad
-    const p = this.exec(HVP, w, lambda, u, null, batch)
-    if (ScalarFunction.isError(p)) return p
-    ScalarFunction.copy(p.adjT[p.wId]!, out)
-    return undefined
+    return this.into('hvp', HVP, 'atW', w, lambda, u, null, out, batch)
   }
 
   /** out ← ∇²_wλ ℓ · μ. */
   crossJvpInto(w: RVec, lambda: RVec, mu: RVec, out: Vec, batch?: Batch): HypergradError | undefined {
-    const bad = this.into('crossJvp', out, this.wSize)
-    if (bad !== undefined) return bad
-    const p = this.exec(CROSS_JVP, w, lambda, null, mu, batch)
-    if (ScalarFunction.isError(p)) return p
-    ScalarFunction.copy(p.adjT[p.wId]!, out)
-    return undefined
+    return this.into('crossJvp', CROSS_JVP, 'atW', w, lambda, null, mu, out, batch)
   }
 
   /** out ← (∇²_wλ ℓ)ᵀ v. */
   crossVjpInto(w: RVec, lambda: RVec, v: RVec, out: Vec, batch?: Batch): HypergradError | undefined {
-    const bad = this.into('crossVjp', out, this.lambdaSize)
-    if (bad !== undefined) return bad
-    const p = this.exec(CROSS_VJP, w, lambda, v, null, batch)
-    if (ScalarFunction.isError(p)) return p
-    ScalarFunction.copy(p.adjT[p.lambdaId]!, out)
-    return undefined
+    return this.into('crossVjp', CROSS_VJP, 'atL', w, lambda, v, null, out, batch)
   }
 }
 

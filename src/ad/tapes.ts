@@ -52,7 +52,7 @@ export class Tapes {
     private readonly fn: Recorder,
     /** The full-sum program. */
     readonly full: Program,
-    private readonly checkOut: (out: Node, name: string) => E.Either<HypergradError, Node>,
+    private readonly checkResult: (out: Node, name: string) => E.Either<HypergradError, Node>,
   ) {
     this.name = spec.name ?? 'ad'
     const [wr, wc] = shapeOf(spec.w)
@@ -101,7 +101,7 @@ export class Tapes {
     const m = batch.length
     const hit = this.byBatch.get(m)
     if (hit !== undefined) return hit
-    const made = Tapes.compile(this.spec, this.fn, m, this.checkOut)
+    const made = Tapes.compile(this.spec, this.fn, m, this.checkResult)
     if (E.isLeft(made)) return made.left
     if (this.byBatch.size >= MAX_TAPES) this.byBatch.delete(this.byBatch.keys().next().value!)
     this.byBatch.set(m, made.right)
@@ -114,6 +114,28 @@ export class Tapes {
     if (x.length !== n) return hgError('dimension', `${this.name}: ${what} has length ${x.length}, expected ${n}`)
     for (let i = 0; i < n; i++) if (!Number.isFinite(x[i]!)) return hgError('domain', `${this.name}: ${what}[${i}] = ${x[i]} is not finite`)
     return undefined
+  }
+
+  /** Check w, λ and the directions given (null: none) for their lengths and finiteness. */
+  checkInputs(w: RVec, lambda: RVec, dw: RVec | null, dl: RVec | null): HypergradError | undefined {
+    return (
+      this.checkVec('w', w, this.wSize) ??
+      this.checkVec('λ', lambda, this.lambdaSize) ??
+      (dw === null ? undefined : this.checkVec('the direction in w', dw, this.wSize)) ??
+      (dl === null ? undefined : this.checkVec('the direction in λ', dl, this.lambdaSize))
+    )
+  }
+
+  /** Check an output buffer of an in-place product. */
+  checkOut(what: string, out: RVec, n: number): HypergradError | undefined {
+    return out instanceof Float64Array && out.length === n ? undefined : hgError('dimension', `${this.name}: the output of ${what} must be a Float64Array of length ${n}`)
+  }
+
+  /** out ← buf, or zeros when the plan never gave buf its size (a result that does not depend on the inputs). */
+  static copy(buf: RVec, out: Float64Array): Float64Array {
+    if (buf.length === out.length) out.set(buf)
+    else out.fill(0)
+    return out
   }
 
   /** Check a minibatch: non-empty, integer indices in [0, n). */

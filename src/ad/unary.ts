@@ -57,6 +57,16 @@ interface Template {
 // σ'(v) = σ(v)σ(−v) = e/(1 + e)²; softplus(v) = log(1 + e^v) = log1p(e) + max(v, 0).
 const SIGMA = 'e = Math.exp(-Math.abs(v)); s = v >= 0 ? 1 / (1 + e) : e / (1 + e);'
 
+/** c/v: g' = −c/v², g'' = 2c/v³. */
+const RDIV: Template = {
+  linear: false,
+  value: 'nv = c / v;',
+  full: 'nv = c / v; g1 = -nv / v; g2 = -2 * g1 / v;',
+  valueDomain: 'v !== 0',
+  domain: 'v !== 0',
+  needs: 'a non-zero divisor',
+}
+
 const TEMPLATES: Readonly<Record<UnaryOp, Template>> = {
   neg: { linear: true, value: 'nv = -v;', full: 'nv = -v; g1 = -1;' },
   scale: { linear: true, value: 'nv = c * v;', full: 'nv = c * v; g1 = c;' },
@@ -66,22 +76,8 @@ const TEMPLATES: Readonly<Record<UnaryOp, Template>> = {
   subBy: { linear: true, value: 'nv = v - c;', full: 'nv = v - c; g1 = 1;' },
   rsubBy: { linear: true, value: 'nv = c - v;', full: 'nv = c - v; g1 = -1;' },
   divBy: { linear: true, value: 'nv = v / c;', full: 'nv = v / c; g1 = 1 / c;', valueDomain: 'c !== 0', domain: 'c !== 0', needs: 'a non-zero divisor' },
-  rdiv: {
-    linear: false,
-    value: 'nv = c / v;',
-    full: 'nv = c / v; g1 = -nv / v; g2 = -2 * g1 / v;',
-    valueDomain: 'v !== 0',
-    domain: 'v !== 0',
-    needs: 'a non-zero divisor',
-  },
-  rdivBy: {
-    linear: false,
-    value: 'nv = c / v;',
-    full: 'nv = c / v; g1 = -nv / v; g2 = -2 * g1 / v;',
-    valueDomain: 'v !== 0',
-    domain: 'v !== 0',
-    needs: 'a non-zero divisor',
-  },
+  rdiv: RDIV,
+  rdivBy: RDIV,
   exp: { linear: false, value: 'nv = Math.exp(v);', full: 'nv = Math.exp(v); g1 = nv; g2 = nv;' },
   log: {
     linear: false,

@@ -76,20 +76,9 @@ export class VectorFunction {
   private exec(p: Program, req: Request, w: RVec, lambda: RVec, dw: RVec | null, dl: RVec | null, seed: RVec | null, batch: Batch | undefined): HypergradError | undefined {
     const t = this.tapes
     const o = p.nodes[p.out]!
-    const bad =
-      t.checkVec('w', w, this.wSize) ??
-      t.checkVec('λ', lambda, this.lambdaSize) ??
-      (dw === null ? undefined : t.checkVec('the direction in w', dw, this.wSize)) ??
-      (dl === null ? undefined : t.checkVec('the direction in λ', dl, this.lambdaSize)) ??
-      (seed === null ? undefined : t.checkVec('v', seed, o.rows * o.cols))
+    const bad = t.checkInputs(w, lambda, dw, dl) ?? (seed === null ? undefined : t.checkVec('v', seed, o.rows * o.cols))
     if (bad !== undefined) return bad
     return p.run(p.plan(req), w, lambda, dw, dl, seed ?? 0, batch ?? null) ? undefined : t.runError(p)
-  }
-
-  private static copy(buf: Vec, out: Vec): Vec {
-    if (buf.length === out.length) out.set(buf)
-    else out.fill(0)
-    return out
   }
 
   /** Run a request and copy one of its results into a fresh vector. */
@@ -107,15 +96,15 @@ export class VectorFunction {
   }
 
   private runInto(p: Program, req: Request, w: RVec, lambda: RVec, dw: RVec | null, dl: RVec | null, seed: RVec | null, out: Vec, what: Part, batch: Batch | undefined): HypergradError | undefined {
-    const n = this.partSize(p, what)
-    if (!(out instanceof Float64Array) || out.length !== n) return hgError('dimension', `${this.name}: the output must be a Float64Array of length ${n}`)
+    const bad = this.tapes.checkOut(what, out, this.partSize(p, what))
+    if (bad !== undefined) return bad
     const e = this.exec(p, req, w, lambda, dw, dl, seed, batch)
     if (e !== undefined) return e
     if (what === 'val') out.set(p.val[p.out]!)
     else if (what === 'tan') {
       if (p.needTan[p.out] === 1) out.set(p.tan[p.out]!)
       else out.fill(0)
-    } else VectorFunction.copy(what === 'adjW' ? p.adj[p.wId]! : p.adj[p.lambdaId]!, out)
+    } else Tapes.copy(what === 'adjW' ? p.adj[p.wId]! : p.adj[p.lambdaId]!, out)
     return undefined
   }
 
@@ -155,8 +144,8 @@ export class VectorFunction {
     const e = this.exec(p, VJP_BOTH, w, lambda, null, null, v, batch)
     if (e !== undefined) return E.left(e)
     return E.right({
-      w: VectorFunction.copy(p.adj[p.wId]!, new Float64Array(this.wSize)),
-      lambda: VectorFunction.copy(p.adj[p.lambdaId]!, new Float64Array(this.lambdaSize)),
+      w: Tapes.copy(p.adj[p.wId]!, new Float64Array(this.wSize)),
+      lambda: Tapes.copy(p.adj[p.lambdaId]!, new Float64Array(this.lambdaSize)),
     })
   }
 

@@ -26,8 +26,8 @@ import { scalarFunction } from '../ad/scalarFunction.js'
 import type { FunctionSpec, InputShape, Recorder } from '../ad/tapes.js'
 import type { Node } from '../ad/node.js'
 import { hgError, type HypergradError } from '../errors.js'
-import type { RVec, Vec } from '../linalg/types.js'
-import * as R from '../random/rng.js'
+import type { RVec } from '../linalg/types.js'
+import { atLambda0, checkStart, finiteLambda, firstFailure, lastValue } from './adChecks.js'
 import { AdLowerObjective, AdUpperObjective, type Curvature } from './adObjectives.js'
 import { curvatureAt, powerIteration } from './constants.js'
 import { ermProblem, optimalStep, type ErmProblem } from './erm.js'
@@ -63,26 +63,6 @@ export interface AdErmOptions {
   readonly name?: string
 }
 
-/** The default domain of λ: the right length, every entry finite. */
-export const finiteLambda = (name: string, m: number) => (lambda: RVec): E.Either<HypergradError, RVec> => {
-  if (lambda.length !== m) return E.left(hgError('dimension', `${name}: λ has length ${lambda.length}, expected ${m}`))
-  for (let j = 0; j < m; j++) if (!Number.isFinite(lambda[j]!)) return E.left(hgError('domain', `${name}: λ[${j}] = ${lambda[j]} is not finite`))
-  return E.right(lambda)
-}
-
-/** Memoize a function of λ on its last argument (by value). */
-export const lastValue = <A>(f: (lambda: RVec) => A): ((lambda: RVec) => A) => {
-  let key: Float64Array | undefined
-  let value: A | undefined
-  return (lambda) => {
-    if (key !== undefined && key.length === lambda.length && key.every((x, i) => Object.is(x, lambda[i]))) return value as A
-    const v = f(lambda)
-    key = Float64Array.from(lambda)
-    value = v
-    return v
-  }
-}
-
 const L_MARGIN = 1e-8
 
 /**
@@ -103,20 +83,12 @@ export const adErmProblem = (opts: AdErmOptions): E.Either<HypergradError, ErmPr
   const d = lowerFn.right.wSize
   const m = lowerFn.right.lambdaSize
   const check = opts.checkLambda ?? finiteLambda(name, m)
-  if (opts.lambda0.length !== m) return E.left(hgError('dimension', `${name}: λ₀ has length ${opts.lambda0.length}, expected ${m}`))
-  const lam0 = check(opts.lambda0)
-  if (E.isLeft(lam0)) return lam0
-  const w0: Vec = opts.curvatureAt === undefined ? new Float64Array(d) : Float64Array.from(opts.curvatureAt)
-  if (w0.length !== d) return E.left(hgError('dimension', `${name}: curvatureAt has length ${w0.length}, expected ${d}`))
+  const start = checkStart({ name, d, m, lambda0: opts.lambda0, checkLambda: check, start: opts.curvatureAt, startName: 'curvatureAt', seed: opts.seed })
+  if (E.isLeft(start)) return start
+  const { w0, rng } = start.right
   // The functions must work at the start point.
-  const probes: ReadonlyArray<E.Either<HypergradError, unknown>> = [
-    lowerFn.right.gradient(w0, opts.lambda0),
-    lowerFn.right.hvp(w0, opts.lambda0, w0),
-    upperFn.right.gradient(w0, opts.lambda0),
-  ]
-  for (const p of probes) if (E.isLeft(p)) return E.left(hgError(p.left.kind, `${name}: at w = curvatureAt and λ₀: ${p.left.message}`))
-  if (opts.seed !== undefined && !Number.isSafeInteger(opts.seed)) return E.left(hgError('config', `${name}: seed must be an integer, got ${opts.seed}`))
-  const rng = R.seed(opts.seed ?? 0)
+  const probed = firstFailure(name, 'w = curvatureAt and λ₀', [lowerFn.right.gradient(w0, opts.lambda0), lowerFn.right.hvp(w0, opts.lambda0, w0), upperFn.right.gradient(w0, opts.lambda0)])
+  if (E.isLeft(probed)) return probed
   let lower: AdLowerObjective
   const estimate: Curvature = (lambda) => {
     const given = { tau: opts.tau?.(lambda), L: opts.L?.(lambda) }
@@ -130,12 +102,9 @@ export const adErmProblem = (opts: AdErmOptions): E.Either<HypergradError, ErmPr
   }
   lower = new AdLowerObjective(lowerFn.right, name, opts.separable ?? false, check, lastValue(estimate))
   const upper = new AdUpperObjective(upperFn.right)
-  let c: { readonly tau: number; readonly L: number }
-  try {
-    c = lower.curvature(opts.lambda0)
-  } catch (e) {
-    return E.left(hgError('domain', `${name}: the curvature estimate failed at λ₀: ${e instanceof Error ? e.message : String(e)}`))
-  }
+  let c: { readonly tau: number; readonly L: number } = { tau: Number.NaN, L: Number.NaN }
+  const estimated = atLambda0(name, 'curvature estimate', () => ((c = lower.curvature(opts.lambda0)), c.L))
+  if (E.isLeft(estimated)) return estimated
   if (!(Number.isFinite(c.tau) && Number.isFinite(c.L) && c.tau > 0 && c.tau <= c.L))
     return E.left(hgError('domain', `${name}: need 0 < τ ≤ L < ∞ at λ₀ (ℓ strongly convex and smooth), got τ = ${c.tau}, L = ${c.L}`))
   const alpha = opts.alpha ?? optimalStep(c)

@@ -18,8 +18,7 @@ import type { InputShape } from '../ad/tapes.js'
 import { vectorFunction, type VectorFunction } from '../ad/vectorFunction.js'
 import { hgError, type HypergradError } from '../errors.js'
 import type { RVec, Vec } from '../linalg/types.js'
-import * as R from '../random/rng.js'
-import { finiteLambda, lastValue } from './adErm.js'
+import { atLambda0, checkStart, finiteLambda, firstFailure, lastValue } from './adChecks.js'
 import { AdUpperObjective, vecOrNaN } from './adObjectives.js'
 import type { BilevelProblem } from './bilevel.js'
 import { contractionEstimate } from './constants.js'
@@ -116,28 +115,17 @@ export const adFixedPointProblem = (opts: AdFixedPointOptions): E.Either<Hypergr
   if (E.isLeft(upper)) return upper
   const m = map.right.lambdaSize
   const check = opts.checkLambda ?? finiteLambda(name, m)
-  if (opts.lambda0.length !== m) return E.left(hgError('dimension', `${name}: λ₀ has length ${opts.lambda0.length}, expected ${m}`))
-  const lam0 = check(opts.lambda0)
-  if (E.isLeft(lam0)) return lam0
-  const w0: Vec = opts.contractionAt === undefined ? new Float64Array(d) : Float64Array.from(opts.contractionAt)
-  if (w0.length !== d) return E.left(hgError('dimension', `${name}: contractionAt has length ${w0.length}, expected ${d}`))
-  const probes: ReadonlyArray<E.Either<HypergradError, unknown>> = [
-    map.right.vjp(w0, opts.lambda0, w0),
-    map.right.jvp(w0, opts.lambda0, w0, opts.lambda0),
-    upper.right.gradient(w0, opts.lambda0),
-  ]
-  for (const p of probes) if (E.isLeft(p)) return E.left(hgError(p.left.kind, `${name}: at w = contractionAt and λ₀: ${p.left.message}`))
-  if (opts.seed !== undefined && !Number.isSafeInteger(opts.seed)) return E.left(hgError('config', `${name}: seed must be an integer, got ${opts.seed}`))
-  const rng = R.seed(opts.seed ?? 0)
+  const start = checkStart({ name, d, m, lambda0: opts.lambda0, checkLambda: check, start: opts.contractionAt, startName: 'contractionAt', seed: opts.seed })
+  if (E.isLeft(start)) return start
+  const { w0, rng } = start.right
+  const probed = firstFailure(name, 'w = contractionAt and λ₀', [map.right.vjp(w0, opts.lambda0, w0), map.right.jvp(w0, opts.lambda0, w0, opts.lambda0), upper.right.gradient(w0, opts.lambda0)])
+  if (E.isLeft(probed)) return probed
   let problem: AdFixedPointProblem
   const q = opts.contraction ?? lastValue((lambda: RVec) => contractionEstimate(problem, w0, lambda, rng))
   problem = new AdFixedPointProblem(name, opts.symmetric ?? false, map.right, upper.right, check, q)
-  let q0: number
-  try {
-    q0 = problem.contraction(opts.lambda0)
-  } catch (e) {
-    return E.left(hgError('domain', `${name}: the contraction estimate failed at λ₀: ${e instanceof Error ? e.message : String(e)}`))
-  }
+  const estimated = atLambda0(name, 'contraction estimate', () => problem.contraction(opts.lambda0))
+  if (E.isLeft(estimated)) return estimated
+  const q0 = estimated.right
   if (!(q0 >= 0 && q0 < 1)) return E.left(hgError('domain', `${name}: Φ(·, λ₀) must be a contraction, but its contraction constant is ${q0}`))
   return E.right(problem)
 }
