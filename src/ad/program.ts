@@ -173,6 +173,7 @@ export class Program implements Exec {
         if (eng !== undefined) {
           const r = this.fusedRun(p, eng, seed)
           if (r !== 'declined') return r
+          this.lastError = undefined // the plain run below starts over
         }
       }
     }
