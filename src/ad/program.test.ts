@@ -98,6 +98,26 @@ describe('the row engine path', () => {
   })
 })
 
+describe('overflow', () => {
+  it('a non-finite result is a Left, on the row engine (which declines: the plain pass takes over) and off it', () => {
+    const n = 300, p = 240
+    const X = matrix(n, p, R.uniforms(R.seed(4), n * p)[0])
+    const small = matrix(3, 2, Float64Array.of(1, 2, 3, 4, 5, 6))
+    for (const [A, d] of [[X, p], [small, 2]] as const) {
+      const f = right(ad.scalarFunction({ w: d, lambda: 1 }, (w) => ad.sum(ad.exp(ad.matvec(A, w)))))
+      const ok = new Float64Array(d).fill(0.001)
+      const big = new Float64Array(d).fill(100)
+      const l = Float64Array.of(0)
+      for (let k = 0; k < 3; k++) right(f.gradW(ok, l))
+      const e = f.gradW(big, l)
+      expect(E.isLeft(e) && e.left.message).toMatch(/not finite.*overflow/)
+      expect(E.isLeft(f.value(big, l))).toBe(true)
+      expect(f.hvpInto(big, l, ok, new Float64Array(d))?.kind).toBe('domain')
+      expect(E.isRight(f.gradW(ok, l))).toBe(true)
+    }
+  })
+})
+
 describe('tapes', () => {
   it('are recorded once per minibatch size and replayed; at most MAX_TAPES sizes are kept', () => {
     let calls = 0

@@ -82,8 +82,7 @@ export class ScalarFunction {
     const p = this.exec(req, w, lambda, dw, dl, batch)
     if (ScalarFunction.isError(p)) return p
     const buf = part === 'adjW' ? p.adj[p.wId] : part === 'adjL' ? p.adj[p.lambdaId] : part === 'atW' ? p.adjT[p.wId] : p.adjT[p.lambdaId]
-    Tapes.copy(buf!, out)
-    return undefined
+    return this.tapes.finiteResult(what, Tapes.copy(buf!, out))
   }
 
   private static isError(x: Program | HypergradError): x is HypergradError {
@@ -93,18 +92,22 @@ export class ScalarFunction {
   /** ℓ(w, λ), or ℓ̂(w, λ, B) on a minibatch. */
   value(w: RVec, lambda: RVec, batch?: Batch): E.Either<HypergradError, number> {
     const p = this.exec(VALUE, w, lambda, null, null, batch)
-    return ScalarFunction.isError(p) ? E.left(p) : E.right(p.val[p.out]![0]!)
+    if (ScalarFunction.isError(p)) return E.left(p)
+    const bad = this.tapes.finiteResult('the value', p.val[p.out]!)
+    return bad === undefined ? E.right(p.val[p.out]![0]!) : E.left(bad)
   }
 
   /** ℓ, ∇_w ℓ and ∇_λ ℓ in one reverse sweep. */
   gradient(w: RVec, lambda: RVec, batch?: Batch): E.Either<HypergradError, { readonly value: number; readonly w: Vec; readonly lambda: Vec }> {
     const p = this.exec(GRAD_BOTH, w, lambda, null, null, batch)
     if (ScalarFunction.isError(p)) return E.left(p)
-    return E.right({
+    const r = {
       value: p.val[p.out]![0]!,
       w: Tapes.copy(p.adj[p.wId]!, new Float64Array(this.wSize)),
       lambda: Tapes.copy(p.adj[p.lambdaId]!, new Float64Array(this.lambdaSize)),
-    })
+    }
+    const bad = this.tapes.finiteResult('the value', p.val[p.out]!) ?? this.tapes.finiteResult('∇_w', r.w) ?? this.tapes.finiteResult('∇_λ', r.lambda)
+    return bad === undefined ? E.right(r) : E.left(bad)
   }
 
   /** ∇_w ℓ, fresh. */
@@ -146,10 +149,12 @@ export class ScalarFunction {
   hessianVector(w: RVec, lambda: RVec, u: RVec, mu: RVec, batch?: Batch): E.Either<HypergradError, { readonly w: Vec; readonly lambda: Vec }> {
     const p = this.exec(HESSIAN, w, lambda, u, mu, batch)
     if (ScalarFunction.isError(p)) return E.left(p)
-    return E.right({
+    const r = {
       w: Tapes.copy(p.adjT[p.wId]!, new Float64Array(this.wSize)),
       lambda: Tapes.copy(p.adjT[p.lambdaId]!, new Float64Array(this.lambdaSize)),
-    })
+    }
+    const bad = this.tapes.finiteResult('∇²ℓ (u, μ)', r.w) ?? this.tapes.finiteResult('∇²ℓ (u, μ)', r.lambda)
+    return bad === undefined ? E.right(r) : E.left(bad)
   }
 
   /** out ← ∇_w ℓ. Returns an error, or undefined. */

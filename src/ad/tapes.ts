@@ -138,6 +138,13 @@ export class Tapes {
     return out
   }
 
+  /** An error when a result has a non-finite entry (an overflow inside the function: exp of a large value, say). */
+  finiteResult(what: string, out: ArrayLike<number>): HypergradError | undefined {
+    for (let i = 0; i < out.length; i++)
+      if (!Number.isFinite(out[i]!)) return hgError('domain', `${this.name}: ${what} is not finite (entry ${i} is ${out[i]}): an overflow inside the function?`)
+    return undefined
+  }
+
   /** Check a minibatch: non-empty, integer indices in [0, n). */
   checkBatch(batch: Readonly<Int32Array> | undefined): HypergradError | undefined {
     if (batch === undefined) return undefined

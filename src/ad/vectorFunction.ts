@@ -21,6 +21,7 @@ import { Tapes, type FunctionSpec, type Recorder } from './tapes.js'
 
 type Batch = Readonly<Int32Array>
 type Part = 'val' | 'tan' | 'adjW' | 'adjL'
+const PART_NAMES: Readonly<Record<Part, string>> = { val: 'Φ', tan: 'the Jacobian product', adjW: '∂₁Φᵀv', adjL: '∂₂Φᵀv' }
 
 const VALUE: Request = { tan: 0, adj: 0, at: 0, jvp: false }
 const JVP_W: Request = { tan: DEP_W, adj: 0, at: 0, jvp: true }
@@ -105,7 +106,7 @@ export class VectorFunction {
       if (p.needTan[p.out] === 1) out.set(p.tan[p.out]!)
       else out.fill(0)
     } else Tapes.copy(what === 'adjW' ? p.adj[p.wId]! : p.adj[p.lambdaId]!, out)
-    return undefined
+    return this.tapes.finiteResult(PART_NAMES[what], out)
   }
 
   private into(req: Request, w: RVec, lambda: RVec, dw: RVec | null, dl: RVec | null, seed: RVec | null, out: Vec, what: Part, batch: Batch | undefined): HypergradError | undefined {
@@ -143,10 +144,12 @@ export class VectorFunction {
     if (!(p instanceof Program)) return E.left(p)
     const e = this.exec(p, VJP_BOTH, w, lambda, null, null, v, batch)
     if (e !== undefined) return E.left(e)
-    return E.right({
+    const r = {
       w: Tapes.copy(p.adj[p.wId]!, new Float64Array(this.wSize)),
       lambda: Tapes.copy(p.adj[p.lambdaId]!, new Float64Array(this.lambdaSize)),
-    })
+    }
+    const bad = this.tapes.finiteResult(PART_NAMES.adjW, r.w) ?? this.tapes.finiteResult(PART_NAMES.adjL, r.lambda)
+    return bad === undefined ? E.right(r) : E.left(bad)
   }
 
   /** out ← Φ(w, λ). */
