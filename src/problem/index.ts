@@ -1,3 +1,6 @@
 export * from './bilevel.js'
 export * from './erm.js'
 export * from './constants.js'
+export * from './adObjectives.js'
+export * from './adErm.js'
+export * from './adFixedPoint.js'

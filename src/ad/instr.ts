@@ -1,0 +1,62 @@
+/**
+ * An instruction of a tape and the state it runs on.
+ *
+ * Forward-over-reverse in one picture. For y = f(x₁, …, x_k) an instruction knows
+ *   fwd:  y = f(x)                                      (value)
+ *   tan:  ẏ = Σᵢ ∂ᵢf · ẋᵢ                               (forward mode: the tangent along a direction)
+ *   rev:  x̄ᵢ += ∂ᵢfᵀ ȳ                                  (reverse mode: the adjoint)
+ *         x̄̇ᵢ += ∂ᵢfᵀ ȳ̇ + Σⱼ (∂ⱼ∂ᵢf · ẋⱼ)ᵀ ȳ              (the tangent of the adjoint)
+ * so that one forward sweep (values and tangents) and one reverse sweep (adjoints and their
+ * tangents) give the gradient x̄ and the Hessian-vector product x̄̇ = ∇²f · ẋ, exactly (up to
+ * rounding), for any direction ẋ. A plan (`plan.ts`) says which of the four each node needs for
+ * the products asked: `needTan`, `needAdj`, `needAT`; an input whose tangent is not computed is
+ * treated as having tangent 0.
+ */
+import type { Vec } from '../linalg/types.js'
+
+/** The buffers and flags an instruction reads and writes (one per compiled tape). */
+export interface Exec {
+  /** Values, per node. Leaves and constants hold the caller's arrays: never written. */
+  readonly val: Vec[]
+  /** Tangents, per node (leaves: the caller's direction, never written). */
+  readonly tan: Vec[]
+  /** Adjoints, per node. */
+  readonly adj: Vec[]
+  /** Tangents of the adjoints, per node. */
+  readonly adjT: Vec[]
+  /** The current plan's flags, per node (1 = compute it). */
+  needTan: Uint8Array
+  needAdj: Uint8Array
+  needAT: Uint8Array
+  /** The minibatch indices of the call (null: every sample). */
+  batch: Readonly<Int32Array> | null
+}
+
+/** One step of a tape. */
+export interface Instr {
+  /** The node written. */
+  readonly out: number
+  /** Every node read (differentiable inputs and constant operands alike). */
+  readonly inputs: ReadonlyArray<number>
+  /** False when f is linear in its inputs (no second-order term). */
+  readonly nonlinear: boolean
+  /** True when it reads the minibatch indices. */
+  readonly usesBatch: boolean
+  /** For messages: `exp`, `matmul`, … */
+  readonly name: string
+  /** y ← f(x). Returns −1, or an error code for `error` (a point where f is not differentiable). */
+  fwd(s: Exec): number
+  /** ẏ ← Σ ∂ᵢf ẋᵢ (inputs whose tangent is not needed count as 0). */
+  tan(s: Exec): void
+  /** Adjoints and their tangents of the inputs that need them, from ȳ and ȳ̇. */
+  rev(s: Exec): void
+  /** The message of an error code returned by fwd. */
+  error(code: number, s: Exec): string
+}
+
+/** The tangent of node i when the plan computes it, else null (tangent 0). */
+export const tanOrNull = (s: Exec, i: number): Vec | null => (s.needTan[i] === 1 ? s.tan[i]! : null)
+
+/** ȳ and ȳ̇ of an instruction's output, null where the plan does not compute them. */
+export const outAdj = (s: Exec, out: number): Vec | null => (s.needAdj[out] === 1 ? s.adj[out]! : null)
+export const outAdjT = (s: Exec, out: number): Vec | null => (s.needAT[out] === 1 ? s.adjT[out]! : null)
