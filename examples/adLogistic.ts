@@ -71,7 +71,9 @@ export const perFeatureLogistic = (train: Data, validation: Data, lambda: RVec, 
  */
 export const hypergradient = (problem: P.ErmProblem, lambda: RVec): E.Either<HypergradError, HypergradResult> => {
   const { tau, L } = problem.lower.curvature(lambda)
-  const hb = solvers.lower.heavyBallParams(tau, 1.01 * L, problem.alpha)
+  const params = solvers.heavyBallParams(tau, 1.01 * L, problem.alpha)
+  if (E.isLeft(params)) return params
+  const hb = params.right
   const root = Math.sqrt(L / tau)
   return aid(problem, lambda, {
     lower: solvers.lower.heavyBall({ beta: hb.beta, eta: hb.eta }),

@@ -50,7 +50,9 @@ export const biasedRegularization = (train: Regression, validation: Regression, 
 /** ∇f(λ) by AID: heavy ball (optimal parameters for [τ, L]) and conjugate gradient, both to tight tolerances. */
 export const hypergradient = (problem: P.ErmProblem, lambda: RVec, warm?: Vec): E.Either<HypergradError, HypergradResult> => {
   const { tau, L } = problem.lower.curvature(lambda)
-  const hb = solvers.lower.heavyBallParams(tau, 1.01 * L, problem.alpha)
+  const params = solvers.heavyBallParams(tau, 1.01 * L, problem.alpha)
+  if (E.isLeft(params)) return params
+  const hb = params.right
   return aid(problem, lambda, {
     lower: solvers.lower.heavyBall({ beta: hb.beta, eta: hb.eta }),
     linear: solvers.linear.conjugateGradient({ tol: 1e-12 }),

@@ -61,7 +61,9 @@ export const hypergradient = (problem: P.ErmProblem, lambda: RVec, warm?: Vec): 
   const { tau } = problem.lower.curvature(lambda)
   const zero = new Float64Array(problem.dim)
   const L = hgProblem.powerIteration((u) => problem.lower.hvp(zero, lambda, u), problem.dim, random.seed(0)).value
-  const hb = solvers.lower.heavyBallParams(tau, 1.01 * L, problem.alpha)
+  const params = solvers.heavyBallParams(tau, 1.01 * L, problem.alpha)
+  if (E.isLeft(params)) return params
+  const hb = params.right
   return aid(problem, lambda, {
     lower: solvers.lower.heavyBall({ beta: hb.beta, eta: hb.eta }),
     linear: solvers.linear.conjugateGradient({ tol: 1e-12 }),

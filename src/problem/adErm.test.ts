@@ -16,7 +16,8 @@ import * as R from '../random/rng.js'
 import { constantOrThrow as constant } from '../schedule/schedule.js'
 import { conjugateGradient } from '../solvers/linear/conjugateGradient.js'
 import { stochasticFixedPoint } from '../solvers/linear/stochasticFixedPoint.js'
-import { heavyBall, heavyBallParams } from '../solvers/lower/heavyBall.js'
+import { heavyBall } from '../solvers/lower/heavyBall.js'
+import { heavyBallParams } from '../solvers/params.js'
 import { sgd } from '../solvers/lower/sgd.js'
 import { adErmProblem, type AdErmOptions } from './adErm.js'
 import type { ErmProblem } from './erm.js'
@@ -109,7 +110,7 @@ describe('adErmProblem plugs into every method like the hand-written problem', (
   const hand = orThrow(logisticProblem(train, validation, lam, { regularization: 'perFeature' }))
   const eng = orThrow(logistic({ alpha: hand.alpha }) as E.Either<never, ErmProblem>)
   const { tau, L } = hand.lower.curvature(lam)
-  const hb = heavyBallParams(tau, L, hand.alpha)
+  const hb = orThrow(heavyBallParams(tau, L, hand.alpha))
   it('aid (heavy ball + CG), itd (reverse), exact: the same hypergradient to 1e-10', () => {
     const run = (p: ErmProblem) => ({
       aid: gradientOf(aid(p, lam, { lower: heavyBall({ beta: hb.beta, eta: hb.eta }), linear: conjugateGradient({ tol: 1e-13 }), t: 400, k: 60 })),
