@@ -46,8 +46,11 @@ describe('estimate config', () => {
   it('tune configs need a valid outer object', () => {
     const ok = decodeTuneConfig({ ...base, outer: { optimizer: 'adam', steps: 300, stepSize: 0.05, logScale: true } })
     expect(E.isRight(ok)).toBe(true)
+    for (const optimizer of ['lbfgs', 'hoag', 'secant']) expect(E.isRight(decodeTuneConfig({ ...base, outer: { optimizer, steps: 30, logScale: true, gradTol: 1e-8 } }))).toBe(true)
     const bad = [
-      [{ optimizer: 'lbfgs', steps: 3, stepSize: 0.1 }, /^config\.outer\.optimizer/],
+      [{ optimizer: 'newton', steps: 3, stepSize: 0.1 }, /^config\.outer\.optimizer/],
+      [{ optimizer: 'gd', steps: 3 }, /^config\.outer\.stepSize: gd needs a step size/],
+      [{ optimizer: 'lbfgs', steps: 3, memory: 0 }, /^config\.outer\.memory/],
       [{ optimizer: 'gd', steps: 3, stepSize: 0 }, /^config\.outer\.stepSize: expected a positive number/],
       [{ optimizer: 'gd', steps: 3, stepSize: 0.1, bounds: [2, 1] }, /^config\.outer\.bounds/],
     ] as const

@@ -204,6 +204,9 @@ export const decodeEstimateConfig = (u: unknown): E.Either<HypergradError, Estim
 export const outerOptimizers = {
   gd: 'gradient descent on λ (or log λ)',
   adam: 'Adam (Kingma & Ba 2015) on λ (or log λ)',
+  lbfgs: 'L-BFGS on λ (or log λ), projected onto bounds, with a line search that tolerates inexact gradients',
+  hoag: 'gradient descent with a backtracking line search and inner accuracy that shrinks with the outer progress (HOAG, Pedregosa 2016)',
+  secant: 'for one hyperparameter: safeguarded secant/Newton steps on f′ inside a shrinking bracket',
 } as const
 export type OuterOptimizerName = keyof typeof outerOptimizers
 const OuterOptimizer = oneOf(Object.keys(outerOptimizers) as OuterOptimizerName[], 'an optimizer')
@@ -225,12 +228,26 @@ const Tolerance = new t.Type<number | 'adaptive', number | 'adaptive', unknown>(
 )
 const Outer = strict(
   'an outer object',
-  { optimizer: OuterOptimizer, steps: PositiveInt, stepSize: PositiveNumber },
+  { optimizer: OuterOptimizer, steps: PositiveInt },
   {
+    stepSize: PositiveNumber,
     logScale: t.boolean,
     bounds: Bounds,
     tolerance: Tolerance,
     warmStart: t.union([t.boolean, strict('warm starts {lower, linear}', { lower: t.boolean, linear: t.boolean })]),
+    gradTol: PositiveNumber,
+    fTol: PositiveNumber,
+    maxEvaluations: PositiveInt,
+    memory: PositiveInt,
+    maxStep: PositiveNumber,
+    xTol: PositiveNumber,
+    beta1: PositiveNumber,
+    beta2: PositiveNumber,
+    eps: PositiveNumber,
+    initialTolerance: PositiveNumber,
+    tolDecrease: PositiveNumber,
+    adaptiveFactor: PositiveNumber,
+    minTolerance: PositiveNumber,
   },
 )
 export type OuterConfig = t.TypeOf<typeof Outer>
@@ -244,6 +261,8 @@ const TuneBase = strict('a tune config (an object)', { ...BASE_REQUIRED, outer: 
 /** The settings of the outer loop that contradict the method or λ. */
 const outerSettings = (c: TuneConfig): E.Either<HypergradError, TuneConfig> => {
   const { outer } = c
+  if ((outer.optimizer === 'gd' || outer.optimizer === 'adam') && outer.stepSize === undefined)
+    return contradiction('config.outer.stepSize', `${outer.optimizer} needs a step size (the line-search optimizers lbfgs, hoag and secant do not)`)
   if (outer.tolerance !== undefined && c.method.name !== 'aid')
     return contradiction(
       'config.outer.tolerance',

@@ -7,7 +7,7 @@ import { formatSeconds } from '../config/resources.js'
 import type { Dataset } from '../data/dataset.js'
 import type { HypergradError } from '../errors.js'
 import type { RVec } from '../linalg/types.js'
-import { aidAdaptive } from '../outer/adaptive.js'
+import { aidAdaptive, type AdaptiveResult } from '../outer/adaptive.js'
 import { tune, type HyperOracle, type TuneOptions, type TuneStep } from '../outer/tune.js'
 import { toCsv } from '../report/csv.js'
 import { maxOf, minOf } from '../experiments/common.js'
@@ -56,48 +56,45 @@ export const tuneFromConfig = (cfg: TuneConfig, splits: Splits, onStep?: (s: Tun
   const built = buildFrom(cfg, splits)
   if (E.isLeft(built)) return built
   const { lambda: lambda0 } = built.right
-  const adaptive = cfg.outer.tolerance !== undefined
   const m = cfg.method
   // Each step rebuilds the problem at its λ, with α = 2/(L+τ) there. The linear system's solution
-  // v = (α∇²ℓ)⁻¹∇₁E scales with 1/α, so a warm start of v is rescaled by α_prev/α.
-  let lastAlpha: number | undefined
+  // v = (α∇²ℓ)⁻¹∇₁E scales with 1/α, so the oracle hands back p = αv (which does not depend on α)
+  // and divides a warm start by its own α: right whichever λ the previous call was at (a line
+  // search's trials are not the accepted points).
   const oracle: HyperOracle = ({ lambda, warm, tolerance, step }) => {
     const p = problemFor(cfg, splits, Float64Array.from(lambda))
     if (E.isLeft(p)) return p
     const problem = p.right
-    const ratio = lastAlpha === undefined ? 1 : lastAlpha / problem.alpha
-    lastAlpha = problem.alpha
+    const a = problem.alpha
     const w0 = warm.w !== undefined ? { w0: warm.w } : {}
-    const v0 = warm.v !== undefined ? { v0: ratio === 1 ? warm.v : warm.v.map((x) => x * ratio) } : {}
-    if (adaptive && m.name === 'aid' && tolerance !== undefined) {
+    const v0 = warm.v !== undefined ? { v0: warm.v.map((x) => x / a) } : {}
+    const scaled = <R extends { readonly v: Float64Array }>(r: R): R => ({ ...r, v: r.v.map((x) => x * a) })
+    if (m.name === 'aid' && tolerance !== undefined) {
       const solvers = aidSolvers(m, problem, lambda)
       if (E.isLeft(solvers)) return solvers
-      return aidAdaptive(problem, lambda, {
-        lower: solvers.right[0],
-        linear: solvers.right[1],
-        tolerance,
-        maxT: m.t,
-        maxK: m.k,
-        ...w0,
-        ...v0,
-      })
+      return E.map((r: AdaptiveResult) => scaled(r))(
+        aidAdaptive(problem, lambda, {
+          lower: solvers.right[0],
+          linear: solvers.right[1],
+          tolerance,
+          maxT: m.t,
+          maxK: m.k,
+          ...w0,
+          ...v0,
+        }),
+      )
     }
     const r = runMethod(m, problem, lambda, cfg.seed + step, { ...w0, ...v0 })
     if (E.isLeft(r)) return r
     const bound = m.name === 'aid' ? aPosterioriAt(problem, lambda, r.right) : null
-    return E.right(bound === null ? r.right : { ...r.right, bound })
+    return E.right(scaled(bound === null ? r.right : { ...r.right, bound }))
   }
   const test = splits.test
   const start = performance.now()
   const outer = cfg.outer
   const r = tune(lambda0, oracle, {
+    ...outer,
     optimizer: tuneOptimizer(outer.optimizer),
-    steps: outer.steps,
-    stepSize: outer.stepSize,
-    ...(outer.logScale !== undefined ? { logScale: outer.logScale } : {}),
-    ...(outer.bounds !== undefined ? { bounds: outer.bounds } : {}),
-    ...(outer.warmStart !== undefined ? { warmStart: outer.warmStart } : {}),
-    ...(outer.tolerance !== undefined ? { tolerance: outer.tolerance } : {}),
     ...(test !== undefined && cfg.problem !== 'ridge'
       ? { evaluate: (_l: RVec, w: RVec) => { const t = classifierMetrics(test, w); return { testLoss: t.loss, testAccuracy: t.accuracy } } }
       : {}),
@@ -123,14 +120,7 @@ export const trajectoryRows = (traj: ReadonlyArray<ReportedStep>) =>
   })
 
 /** The optimizer option of `tune` for a name of the config (config.ts lists the names). */
-export const tuneOptimizer = (name: OuterOptimizerName): TuneOptions['optimizer'] => {
-  switch (name) {
-    case 'gd':
-      return 'gd'
-    case 'adam':
-      return 'adam'
-  }
-}
+export const tuneOptimizer = (name: OuterOptimizerName): TuneOptions['optimizer'] => name
 
 /** Write tune.json, tune.csv and tune.svg to `dir`; the files written, or the error. */
 const writeTuneFiles = async (out: TuneOutput, dir: string): Promise<E.Either<string, string[]>> => {

@@ -118,4 +118,29 @@ describe('hypergrad tune', () => {
     expect(best).toBeLessThan(logs[logs.length - 1]!)
     expect(Math.abs(Math.log(out.lambda) - best)).toBeLessThan(2e-3)
   })
+
+  it('lbfgs and secant on log λ reach the closed-form minimizer to 1e-3 in a few oracle calls; AID warm-started works alike', async () => {
+    const logs = Array.from({ length: 16001 }, (_, i) => -4 * Math.LN10 + (8 * Math.LN10 * i) / 16000)
+    let best = logs[0]!
+    for (const x of logs) if (closedForm(Math.exp(x)) < closedForm(Math.exp(best))) best = x
+    // Refine the grid minimizer by golden-section search on the closed form.
+    let [a, b] = [best - 1e-3, best + 1e-3]
+    for (let i = 0; i < 80; i++) {
+      const c = b - (b - a) / 1.618033988749895
+      const d = a + (b - a) / 1.618033988749895
+      if (closedForm(Math.exp(c)) < closedForm(Math.exp(d))) b = d
+      else a = c
+    }
+    const argmin = Math.exp((a + b) / 2)
+    for (const optimizer of ['lbfgs', 'secant']) {
+      for (const method of [{ name: 'exact' }, { name: 'aid', lower: 'gd', linear: 'cg', t: 3000, k: 100, tolLower: 1e-12, tolLinear: 1e-12 }]) {
+        const cfg = { ...base, method, outer: { optimizer, steps: 30, logScale: true, gradTol: 1e-9 } }
+        const r = await runHere(['tune', config(`${optimizer}-${method.name}.json`, cfg), '--json', '--quiet'])
+        expect(r.stderr, `${optimizer} ${method.name}`).toBe('')
+        const out = JSON.parse(r.stdout) as { lambda: number; status: string; trajectory: Array<{ evaluations: number }> }
+        expect(Math.abs(out.lambda / argmin - 1), `${optimizer} ${method.name}`).toBeLessThan(1e-3)
+        expect(out.trajectory.at(-1)!.evaluations, `${optimizer} ${method.name}`).toBeLessThanOrEqual(25)
+      }
+    }
+  })
 })
