@@ -1,38 +1,17 @@
 /**
- * The ground truth of the MNIST experiments: w(λ), f(λ) and ∇f(λ) for L2-regularized logistic
- * regression (SID §6), accurate to about 1e-10 relative, by dense direct solves.
- *
- *   ℓ(w, λ) = Σ_train ψ(yᵢxᵢᵀw) + R(w, λ),   E(w) = Σ_val ψ(yᵢxᵢᵀw),   f(λ) = E(w(λ)).
- *
- * 1. w(λ) by Newton's method on ℓ(·, λ) from w₀ (default 0): the Hessian
- *    H(w) = Xᵀ diag(yᵢ²ψ''(yᵢxᵢᵀw)) X + diag(λ) is assembled densely (as `weightedGram` does,
- *    skipping the zero pixels, but into a buffer reused by every factorization) and factored by
- *    Cholesky in place; the step is damped by a backtracking search.
- *    A factor is kept for the next step while the steps it gives cut ‖∇ℓ‖ at least tenfold (near
- *    the solution the Hessian hardly changes, and a step with the previous factor costs one pass
- *    over the data instead of a Gram matrix and a factorization); otherwise the Hessian is
- *    rebuilt at the current iterate. Newton stops when ‖∇ℓ(w)‖ ≤ tol·‖∇ℓ(0)‖ (default
- *    tol = 1e-12; ‖∇ℓ(0)‖ = ½‖Σ yᵢxᵢ‖ does not depend on λ) or when the gradient stops
- *    decreasing (rounding floor).
- * 2. v = H(w)⁻¹∇₁E(w) at the final w: iterative refinement x ← x + F⁻¹(b − H(w)x) with the last
- *    Cholesky factor F as preconditioner and the exact product H(w)x (a Hessian-vector product,
- *    one pass over the data), until the relative residual ‖H(w)v − ∇₁E‖/‖∇₁E‖ is ≤ residualTol
- *    (default 1e-10); if the refinement stalls, the Hessian is rebuilt at w and factored.
- * 3. With the library's map Φ = w − α∇₁ℓ (SID eq. 3): ∂₁Φ = I − αH and ∂₂Φᵀu = −α(∇²_{wλ}ℓ)ᵀu,
- *    so the linear system (I − ∂₁Φᵀ)v' = ∇₁E of SID eq. 5 reads αHv' = ∇₁E, i.e. v' = v/α, and
- *    SID eq. 4 gives ∇f(λ) = ∇₂E + ∂₂Φᵀv' = −(∇²_{wλ}ℓ)ᵀv: α cancels, and
- *      ∇f(λ) = −⟨w, v⟩        (scalar λ, R = (λ/2)‖w‖²),
- *      ∇f(λ) = −w ⊙ v         (one λ per feature, R = ½wᵀdiag(λ)w).
- *
- * Each Newton step is refined the same way against the exact Hessian at its iterate. Cost per
- * factorization: one weighted Gram matrix and one p³/3 Cholesky (p = 784 for MNIST); a Newton run
- * from 0 needs three or four of them, and each refinement step one pass over the data.
+ * The ground truth of the MNIST experiments: w(λ), f(λ) and ∇f(λ) of L2-regularized logistic
+ * regression (SID §6), accurate to about 1e-10 relative, by Newton's method on ℓ(·, λ) with the
+ * dense Hessian (the library's weighted Gram matrix and Cholesky, into one reused buffer) and
+ * iterative refinement of H v = ∇₁E against the exact Hessian-vector product; then
+ * ∇f(λ) = −⟨w, v⟩ (scalar λ) or −w ⊙ v (one λ per feature): the derivation, and why α cancels,
+ * are in docs/theory/solvers.md §7.
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { hgError, type HypergradError } from '../errors.js'
 import type { Dataset } from '../data/dataset.js'
 import { gemv } from '../linalg/kernels.js'
-import { choleskySolve } from '../linalg/matrix.js'
+import { choleskyInPlace, refineSolve } from '../linalg/matrix.js'
+import { weightedGramInto } from '../linalg/gram.js'
 import { matrix, type Matrix, type RVec, type Vec } from '../linalg/types.js'
 import { isFiniteVec, norm } from '../linalg/vector.js'
 import {
@@ -90,115 +69,7 @@ export interface LogisticTruth {
   readonly seconds: number
 }
 
-/**
- * out ← Xᵀ diag(d) X (p × p, both triangles), in place: the computation of `weightedGram`
- * (each row adds dᵢ xᵢxᵢᵀ over its non-zero entries only, the saving on sparse MNIST rows),
- * into a buffer the caller owns, so that repeated Hessians allocate nothing. `idx`, `val` are
- * work arrays of length p.
- */
-const weightedGramInto = (X: Matrix, d: RVec, out: Vec, idx: Int32Array, val: Vec): void => {
-  const { rows: n, cols: p, data } = X
-  out.fill(0)
-  for (let i = 0; i < n; i++) {
-    const di = d[i]!
-    if (di === 0) continue
-    const o = i * p
-    let nnz = 0
-    for (let j = 0; j < p; j++) {
-      const x = data[o + j]!
-      if (x !== 0) {
-        idx[nnz] = j
-        val[nnz++] = x
-      }
-    }
-    for (let s = 0; s < nnz; s++) {
-      const a = idx[s]!
-      const c = di * val[s]!
-      const ga = a * p
-      for (let u = s; u < nnz; u++) out[ga + idx[u]!] = out[ga + idx[u]!]! + c * val[u]!
-    }
-  }
-  for (let a = 0; a < p; a++) for (let b = a + 1; b < p; b++) out[b * p + a] = out[a * p + b]!
-}
-
-/**
- * The Cholesky factorization A = L Lᵀ in place: the lower triangle of the row-major n × n
- * buffer `a` becomes L (the strict upper triangle is left as it was; `choleskySolve` reads
- * the lower triangle only). The inner products run over contiguous rows, four terms at a time.
- * Returns false when a pivot is not positive (A not numerically positive definite).
- */
-const choleskyInPlace = (a: Vec, n: number): boolean => {
-  for (let j = 0; j < n; j++) {
-    const oj = j * n
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0
-    let k = 0
-    for (; k + 3 < j; k += 4) {
-      const x0 = a[oj + k]!, x1 = a[oj + k + 1]!, x2 = a[oj + k + 2]!, x3 = a[oj + k + 3]!
-      s0 += x0 * x0
-      s1 += x1 * x1
-      s2 += x2 * x2
-      s3 += x3 * x3
-    }
-    for (; k < j; k++) s0 += a[oj + k]! * a[oj + k]!
-    const piv = a[oj + j]! - ((s0 + s1) + (s2 + s3))
-    if (!(piv > 0)) return false
-    const ljj = Math.sqrt(piv)
-    a[oj + j] = ljj
-    for (let i = j + 1; i < n; i++) {
-      const oi = i * n
-      let t0 = 0, t1 = 0, t2 = 0, t3 = 0
-      let q = 0
-      for (; q + 3 < j; q += 4) {
-        t0 += a[oi + q]! * a[oj + q]!
-        t1 += a[oi + q + 1]! * a[oj + q + 1]!
-        t2 += a[oi + q + 2]! * a[oj + q + 2]!
-        t3 += a[oi + q + 3]! * a[oj + q + 3]!
-      }
-      for (; q < j; q++) t0 += a[oi + q]! * a[oj + q]!
-      a[oi + j] = (a[oi + j]! - ((t0 + t1) + (t2 + t3))) / ljj
-    }
-  }
-  return true
-}
-
 const config = (message: string): E.Either<HypergradError, never> => E.left(hgError('config', `logisticTruth: ${message}`))
-
-/** ‖b − Ax‖/‖b‖ and the residual b − Ax, for an operator A (fresh vectors). */
-const residual = (apply: (x: RVec) => Vec, x: RVec, b: RVec, nb: number): { readonly r: Vec; readonly rel: number } => {
-  const r = apply(x)
-  for (let i = 0; i < r.length; i++) r[i] = b[i]! - r[i]!
-  return { r, rel: nb === 0 ? 0 : norm(r) / nb }
-}
-
-/**
- * Solve A x = b by iterative refinement with the Cholesky factor F of a nearby (or the same)
- * matrix: x ← x + F⁻¹(b − Ax), at most `maxSteps` refinements, stopping once the relative
- * residual is ≤ tol or stops decreasing by half. Returns the best x and its relative residual.
- */
-const refine = (
-  apply: (x: RVec) => Vec,
-  factor: Matrix,
-  b: RVec,
-  tol: number,
-  maxSteps: number,
-): { readonly x: Vec; readonly rel: number } => {
-  const nb = norm(b)
-  let x = choleskySolve(factor, b)
-  let { r, rel } = residual(apply, x, b, nb)
-  for (let it = 0; it < maxSteps && rel > tol; it++) {
-    const dx = choleskySolve(factor, r)
-    const cand = Float64Array.from(x)
-    for (let i = 0; i < cand.length; i++) cand[i] = cand[i]! + dx[i]!
-    const next = residual(apply, cand, b, nb)
-    if (!(next.rel < rel)) break
-    const stalled = next.rel > 0.5 * rel
-    x = cand
-    r = next.r
-    rel = next.rel
-    if (stalled) break
-  }
-  return { x, rel }
-}
 
 /**
  * The ground truth w(λ), f(λ), ∇f(λ) of L2-regularized logistic regression (SID §6; ∇f by SID
@@ -295,11 +166,11 @@ export const logisticTruth = (
     // new factor at w.
     const at = Float64Array.from(w)
     const hvpAt = (x: RVec): Vec => lower.hvp(at, lam, x)
-    let step = refine(hvpAt, F, g, residualTol, 20)
+    let step = refineSolve(hvpAt, F, g, residualTol, 20)
     if (step.rel > residualTol && !fresh) {
       if (!factorAt(w)) return diverged(`the Hessian is not numerically positive definite after ${steps} Newton steps`)
       fresh = true
-      step = refine(hvpAt, F, g, residualTol, 20)
+      step = refineSolve(hvpAt, F, g, residualTol, 20)
     }
     const { x: delta, rel } = step
     newtonResidual = Math.max(newtonResidual, rel)
@@ -346,11 +217,11 @@ export const logisticTruth = (
   const aim = Math.min(residualTol, 1e-14)
   const solveV = (): { readonly x: Vec; readonly rel: number } | undefined => {
     if (factored) {
-      const attempt = refine(hvp, F, b, aim, 10)
+      const attempt = refineSolve(hvp, F, b, aim, 10)
       // A factor from an earlier iterate that does not get there is replaced by one at w.
       if (attempt.rel <= residualTol || fresh) return attempt
     }
-    return factorAt(w) ? refine(hvp, F, b, aim, 10) : undefined
+    return factorAt(w) ? refineSolve(hvp, F, b, aim, 10) : undefined
   }
   const solved = solveV()
   if (solved === undefined) return diverged('the Hessian at the solution is not numerically positive definite')

@@ -16,11 +16,8 @@
  * Truncation (`truncate: K`) back-propagates through the last K steps only: the sum runs over
  * i = t−K+1..t (forward mode: Zₜ₋ₖ is reset to 0). Both modes compute the same quantity.
  *
- * Relation to AID (Ehrhardt & Roberts' unification): when all wᵢ coincide with one point w
- * (start at the fixed point, w₀ = w(λ)), Σᵢ pᵢ-terms collapse to
- * ∂₂Φ(w)ᵀ · η Σ_{j=0}^{K−1} ((1 − η)I + η∂₁Φᵀ)ʲ ∇₁E(w), which is ∂₂Φ(w)ᵀvₖ for vₖ the K-th
- * iterate of the relaxed fixed-point (Richardson) iteration on (I − ∂₁Φᵀ)v = ∇₁E from v₀ = 0
- * (η = 1: AID-FP with k = K). The same holds from any w₀ when ∂₁Φ and ∂₂Φ do not depend on w.
+ * Started at the fixed point, ITD equals AID-FP with k = K (Ehrhardt & Roberts' unification;
+ * docs/theory/solvers.md §2).
  *
  * The forward pass is the library's fixed-point solver run by the shared driver (same
  * divergence test and statuses as every method); a stopping rule (`stopWhen`, e.g. a residual

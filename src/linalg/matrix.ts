@@ -1,5 +1,5 @@
 /** Pure dense-matrix operations on row-major matrices, and direct solvers for small systems. */
-import { gemv, gemvT } from './kernels.js'
+import { gemv, gemvT, nrm2 } from './kernels.js'
 import { assertDim, matrix, type Matrix, type RVec, type Vec } from './types.js'
 
 /** A·x, fresh. */
@@ -57,25 +57,58 @@ export const denseOf = (n: number, op: (v: RVec) => RVec, rowsOut = n): Matrix =
 }
 
 /**
- * Cholesky factor L (lower triangular, row-major) of a symmetric positive definite matrix.
- * Returns undefined when a pivot is not positive (the matrix is not numerically SPD).
+ * The Cholesky factorization A = L Lᵀ in place: the lower triangle of the row-major n × n buffer
+ * `a` becomes L (the strict upper triangle is left as it was; `choleskySolve` reads the lower
+ * triangle only). The inner products run over contiguous rows, four terms at a time. Returns
+ * false when a pivot is not positive (A not numerically positive definite). For repeated
+ * factorizations into one buffer (Newton's method on a dense Hessian): nothing is allocated.
+ */
+export const choleskyInPlace = (a: Vec, n: number): boolean => {
+  if (a.length !== n * n) throw new RangeError(`choleskyInPlace: buffer of length ${a.length} for an ${n}×${n} matrix`)
+  for (let j = 0; j < n; j++) {
+    const oj = j * n
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0
+    let k = 0
+    for (; k + 3 < j; k += 4) {
+      const x0 = a[oj + k]!, x1 = a[oj + k + 1]!, x2 = a[oj + k + 2]!, x3 = a[oj + k + 3]!
+      s0 += x0 * x0
+      s1 += x1 * x1
+      s2 += x2 * x2
+      s3 += x3 * x3
+    }
+    for (; k < j; k++) s0 += a[oj + k]! * a[oj + k]!
+    const piv = a[oj + j]! - ((s0 + s1) + (s2 + s3))
+    if (!(piv > 0)) return false
+    const ljj = Math.sqrt(piv)
+    a[oj + j] = ljj
+    for (let i = j + 1; i < n; i++) {
+      const oi = i * n
+      let t0 = 0, t1 = 0, t2 = 0, t3 = 0
+      let q = 0
+      for (; q + 3 < j; q += 4) {
+        t0 += a[oi + q]! * a[oj + q]!
+        t1 += a[oi + q + 1]! * a[oj + q + 1]!
+        t2 += a[oi + q + 2]! * a[oj + q + 2]!
+        t3 += a[oi + q + 3]! * a[oj + q + 3]!
+      }
+      for (; q < j; q++) t0 += a[oi + q]! * a[oj + q]!
+      a[oi + j] = (a[oi + j]! - ((t0 + t1) + (t2 + t3))) / ljj
+    }
+  }
+  return true
+}
+
+/**
+ * Cholesky factor L (lower triangular, row-major) of a symmetric positive definite matrix (its
+ * lower triangle is read). Returns undefined when a pivot is not positive (the matrix is not
+ * numerically SPD).
  */
 export const cholesky = (a: Matrix): Matrix | undefined => {
   if (a.rows !== a.cols) throw new RangeError(`cholesky: matrix is ${a.rows}×${a.cols}, not square`)
   const n = a.rows
-  const l = new Float64Array(n * n)
-  for (let j = 0; j < n; j++) {
-    let s = a.data[j * n + j]!
-    for (let k = 0; k < j; k++) s -= l[j * n + k]! * l[j * n + k]!
-    if (!(s > 0)) return undefined
-    const ljj = Math.sqrt(s)
-    l[j * n + j] = ljj
-    for (let i = j + 1; i < n; i++) {
-      let t = a.data[i * n + j]!
-      for (let k = 0; k < j; k++) t -= l[i * n + k]! * l[j * n + k]!
-      l[i * n + j] = t / ljj
-    }
-  }
+  const l = Float64Array.from(a.data)
+  if (!choleskyInPlace(l, n)) return undefined
+  for (let i = 0; i < n; i++) l.fill(0, i * n + i + 1, (i + 1) * n)
   return matrix(n, n, l)
 }
 
@@ -95,6 +128,42 @@ export const choleskySolve = (l: Matrix, b: RVec): Vec => {
     y[i] = s / l.data[i * n + i]!
   }
   return y
+}
+
+/**
+ * Solve A x = b by iterative refinement with the Cholesky factor F of A or of a nearby matrix
+ * (a factor from an earlier Newton iterate): x ← x + F⁻¹(b − Ax), with the exact product `apply`,
+ * at most `maxSteps` refinements, stopping once ‖b − Ax‖/‖b‖ ≤ tol or once a step fails to halve
+ * it. Returns the best x and its relative residual.
+ */
+export const refineSolve = (
+  apply: (x: RVec) => Vec,
+  factor: Matrix,
+  b: RVec,
+  tol: number,
+  maxSteps: number,
+): { readonly x: Vec; readonly rel: number } => {
+  const nb = nrm2(b.length, b, 1, 0)
+  const residual = (x: RVec): { readonly r: Vec; readonly rel: number } => {
+    const r = apply(x)
+    for (let i = 0; i < r.length; i++) r[i] = b[i]! - r[i]!
+    return { r, rel: nb === 0 ? 0 : nrm2(r.length, r, 1, 0) / nb }
+  }
+  let x = choleskySolve(factor, b)
+  let { r, rel } = residual(x)
+  for (let it = 0; it < maxSteps && rel > tol; it++) {
+    const dx = choleskySolve(factor, r)
+    const cand = Float64Array.from(x)
+    for (let i = 0; i < cand.length; i++) cand[i] = cand[i]! + dx[i]!
+    const next = residual(cand)
+    if (!(next.rel < rel)) break
+    const stalled = next.rel > 0.5 * rel
+    x = cand
+    r = next.r
+    rel = next.rel
+    if (stalled) break
+  }
+  return { x, rel }
 }
 
 /**

@@ -13,10 +13,8 @@
  *     ‖xᵢ‖ > blowUp · (1 + ‖x₀‖ + r₀ + ‖b‖),   blowUp = 1e12 by default,
  * with r₀ the monitored residual of the start (0 when the solver does not report one) and b the
  * right-hand side of a linear system (0 for lower-level runs). A convergent run of a
- * q-contraction never trips it: its iterates stay within ‖x₀‖ + 2r₀/(1 − q) (the derivation is
- * in docs/theory/deterministic.md, "The blow-up test"); a false alarm needs 1/(1 − q) beyond
- * ~10¹¹ (raise `blowUp` for such problems). Stochastic iterates that leave the bound — SGD with
- * too large a step — are diverged, whatever the method that runs them.
+ * q-contraction never trips it unless 1 − q < 2·10⁻¹² (docs/theory/solvers.md §1); stochastic
+ * iterates that leave the bound — SGD with too large a step — are diverged, whatever the method.
  *
  * On divergence the returned state is the last one that passed every check and `divergedAt` is
  * the index of the state that failed. Bad run options and exceptions thrown by the solver's

@@ -1,19 +1,9 @@
 /**
- * Conjugate gradient on the linear system of AID (Grazzi et al. 2020, "AID-CG"),
- *
- *   A v = b,   A = I − ∂₁Φ(w, λ)ᵀ,   b = ∇₁E(w, λ),
- *
- * valid when A is symmetric positive definite: ∂₁Φ symmetric with ‖∂₁Φ‖ ≤ q < 1 puts the
- * spectrum of A in [1 − q, 1 + q]; for Φ = w − α∇₁ℓ, A = α∇²₁ℓ. The classical bound
- *
- *   ‖vₖ − v*‖_A ≤ 2 ((√κ − 1)/(√κ + 1))ᵏ ‖v₀ − v*‖_A,   κ = cond(A) ≤ (1 + q)/(1 − q),
- *
- * holds; for Φ = w − α∇ℓ, κ = L/τ exactly (CG is invariant to the scale α), which equals
- * (1 + q)/(1 − q) only at the step α = 2/(L + τ).
- *
- * The residual reported at each state is the recursive one, rₖ₊₁ = rₖ − αₖ A pₖ (no extra
- * product); in floating point it drifts from the true b − A vₖ once it nears rounding level.
- * `runLinear` recomputes the true residual of the iterate it returns.
+ * Conjugate gradient on A v = b (Grazzi et al. 2020, "AID-CG" for A = I − ∂₁Φᵀ, b = ∇₁E), valid
+ * when A is symmetric positive definite: ∂₁Φ symmetric with ‖∂₁Φ‖ ≤ q < 1 puts the spectrum of A
+ * in [1 − q, 1 + q]. ‖vₖ − v*‖_A ≤ 2((√κ − 1)/(√κ + 1))ᵏ‖v₀ − v*‖_A, κ = cond(A) (= L/τ for
+ * Φ = w − α∇ℓ). States report the recursive residual; the driver recomputes the true one
+ * (docs/theory/solvers.md §6).
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { dot } from '../../linalg/kernels.js'

@@ -3,16 +3,8 @@
  *
  *   (I − ∂₁Φᵀ)⁻¹ b = Σ_{i≥0} (∂₁Φᵀ)ⁱ b   (‖∂₁Φ‖ ≤ q < 1).
  *
- * Indexing, stated exactly: state k holds the series truncated to k terms. From v₀ = 0,
- *
- *   vₖᴺ = Σ_{i=0}^{k−1} (∂₁Φᵀ)ⁱ b          (k terms; state 0 is v₀ = 0),
- *
- * which is also state k of the fixed-point solver (fixedPoint.ts) from v₀ = 0: Neumann with K
- * terms equals the fixed-point iteration with K steps. With a warm start v₀ the series is taken
- * on the initial residual r₀ = b − (I − ∂₁Φᵀ)v₀: vₖᴺ = v₀ + Σ_{i=0}^{k−1} (∂₁Φᵀ)ⁱ r₀, and the same
- * identity holds from that v₀ (both equal v* − (∂₁Φᵀ)ᵏ(v* − v₀)). The two differ only in the
- * order of the floating-point operations (a running sum of powers against repeated
- * application of the affine map).
+ * State k holds the series truncated to k terms (on the initial residual, from a warm start):
+ * the same iterate as k fixed-point steps, by another order of operations (docs/theory/solvers.md §3).
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { assertDim, type RVec, type Vec } from '../../linalg/types.js'

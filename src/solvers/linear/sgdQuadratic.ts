@@ -3,15 +3,9 @@
  *
  *   g(v) = ½ vᵀ(I − ∂₁Φ(w, λ)ᵀ)v − vᵀ∇₁E(w, λ),   ĝ(v, ζ) = ½ vᵀ(I − ∂₁Φ̂(w, λ, ζ)ᵀ)v − vᵀ∇₁E,
  *
- * defined when ∂₁Φ is symmetric, as for Φ = w − α∇ℓ, where g(v) = (α/2)vᵀ∇²ℓ v − vᵀ∇₁E
- * and I − ∂₁Φ = α∇²ℓ is positive definite. The step is vₖ₊₁ = vₖ − γₖ∇ĝ(vₖ, ζ̂ₖ) with
- * ∇ĝ(v, ζ) = v − ∂₁Φ̂ᵀv − ∇₁E.
- *
- * Expanding the gradient, vₖ − γₖ∇ĝ = vₖ + γₖ(∂₁Φ̂ᵀvₖ + ∇₁E − vₖ): this is exactly SID eq. 29
- * (`stochasticFixedPoint`) with ηₖ = γₖ, as SID §5 observes at its end. The two are kept as
- * distinct parameterizations, the step size γ of SGD on g against the relaxation η of the
- * Krasnoselskii–Mann iteration, computed along different floating-point paths (the gradient
- * first, then the step), so their agreement is a check of that identity.
+ * defined when ∂₁Φ is symmetric (Φ = w − α∇ℓ). Its step is SID eq. 29 under another
+ * parameterization (the step γ of SGD against the relaxation η), computed along a different
+ * floating-point path: docs/theory/solvers.md §5.
  */
 import { assertDim } from '../../linalg/types.js'
 import { minibatch } from '../../random/rng.js'

@@ -1,20 +1,9 @@
 /**
- * The stochastic Neumann-series estimator of the solution of (I − ∂₁Φᵀ)v = b, b = ∇₁E, used by
- * Ghadimi & Wang (2018) for the linear system of bilevel problems (SID paper, footnote 1).
- *
- * With a relaxation η > 0 write I − ∂₁Φᵀ = (1/η)(I − M), M = I − η(I − ∂₁Φᵀ), so that
- *   v = η Σ_{i≥0} Mⁱ b,   and its truncation to N = maxTerms terms is  v_N = η Σ_{i=0}^{N−1} Mⁱ b.
- * One estimate draws K uniform in {0, …, N−1} and K independent minibatches B₁, …, B_K, and
- * returns
- *   v̂ = η · N · M̂_K ⋯ M̂₁ b,   M̂ᵢ = I − η(I − ∂₁Φ̂(w, λ, Bᵢ)ᵀ)    (v̂ = η N b when K = 0).
- * Since the Bᵢ are independent and E[M̂ᵢ] = M,  E[v̂ | K] = η N Mᴷ b, and averaging over K,
- *   E[v̂] = η N Σ_{K=0}^{N−1} (1/N) Mᴷ b = v_N.
- * So v̂ is unbiased for the truncated series v_N, not for v: the bias is v − v_N = Mᴺ v, of norm
- * at most ‖M‖ᴺ‖v‖ (for symmetric ∂₁Φ with spectrum in [−q, q] and η ≤ 1, ‖M‖ ≤ 1 − η(1 − q)).
- * The scaling N compensates the probability 1/N of each truncation length. With η = 1,
- * M = ∂₁Φᵀ and v_N is the N-term Neumann series Σ_{i<N}(∂₁Φᵀ)ⁱ b (N fixed-point steps from 0).
- * The variance grows with N (the factor N² on a single product), which is why estimates are
- * averaged.
+ * The stochastic Neumann-series estimator of the solution of (I − ∂₁Φᵀ)v = b, b = ∇₁E (Ghadimi &
+ * Wang 2018; SID paper, footnote 1): one estimate draws a truncation length K uniform in
+ * {0, …, N−1} and K independent minibatches, and returns v̂ = η N M̂_K ⋯ M̂₁ b with
+ * M̂ᵢ = I − η(I − ∂₁Φ̂(Bᵢ)ᵀ). It is unbiased for the N-term truncated series v_N, not for v
+ * (docs/theory/solvers.md §4); the solver averages estimates.
  */
 import * as E from 'fp-ts/lib/Either.js'
 import type { HypergradError } from '../../errors.js'
