@@ -16,8 +16,7 @@
  */
 import type { Instr } from './instr.js'
 import { engineCandidate, type MatMulInstr } from './matmul.js'
-import type { Program } from './program.js'
-import { DEP_LAMBDA, DEP_W } from './recording.js'
+import { DEP_LAMBDA, DEP_W, type NodeInfo } from './recording.js'
 
 /** What a call asks for. Bits: DEP_W (w), DEP_LAMBDA (λ). */
 export interface Request {
@@ -56,7 +55,17 @@ interface Edge {
   readonly inputs: ReadonlyArray<number>
 }
 
-export const planFor = (prog: Program, req: Request): Plan => {
+/** What a plan reads of a recorded program (its nodes, instructions, result and inputs). */
+export interface PlannedProgram {
+  readonly nodes: ReadonlyArray<NodeInfo>
+  readonly instrs: ReadonlyArray<Instr>
+  readonly out: number
+  readonly root: Int32Array
+  readonly wId: number
+  readonly lambdaId: number
+}
+
+export const planFor = (prog: PlannedProgram, req: Request): Plan => {
   const N = prog.nodes.length
   const out = prog.out
   // Readers of each node: the instructions, and a reshape as a linear step from its source.
