@@ -1,5 +1,5 @@
-// Fast paths against their references. The WebAssembly row engine (src/linalg/rowEngine.ts)
-// must return the bits of the TypeScript row kernels (problems/logistic.ts) on every input —
+// Fast paths against their references. The WebAssembly row engine (src/linalg/rows/engine.ts)
+// must return the bits of the TypeScript row kernels (src/linalg/rows/reference.ts) on every input —
 // dense or sparse rows, any p, partial blocks, batches with repeats, every row weighting, and
 // non-finite values too — without changing any input; the objectives must switch to it by
 // themselves on large data and still return the reference's bits; the dense Hessian behind
@@ -13,7 +13,7 @@ import { exact } from '../src/hypergrad/exact.js'
 import { weightedGram } from '../src/linalg/gram.js'
 import { gemvT } from '../src/linalg/kernels.js'
 import { denseOf } from '../src/linalg/matrix.js'
-import { autoRowEngine, ROW_ENGINE_SLOTS, rowEngine, rowEngineAvailable } from '../src/linalg/rowEngine.js'
+import { autoRowEngine, ROW_ENGINE_SLOTS, rowEngine, rowEngineAvailable } from '../src/linalg/rows/index.js'
 import { matrix, type RVec } from '../src/linalg/types.js'
 import type { BilevelProblem } from '../src/problem/bilevel.js'
 import { dataCleaningObjective } from '../src/problems/dataCleaning.js'
@@ -87,7 +87,7 @@ describe('the WebAssembly row engine equals the TypeScript row kernels bit for b
   it('grad-type pass: every density, p, block remainder, batch, weighting and non-finite input', () => {
     fc.assert(
       fc.property(passInput, (c) => {
-        const engine = rowEngine(c.X, c.n, c.p)
+        const engine = rowEngine(matrix(c.n, c.p, c.X))
         expect(engine).toBeDefined()
         const before = copies(c)
         const ref = rowGradPassReference(c.X, c.n, c.p, c.y, c.w, c.batch, c.scale, c.weight, c.lam, c.mu, new Float64Array(c.p))
@@ -104,7 +104,7 @@ describe('the WebAssembly row engine equals the TypeScript row kernels bit for b
   it('hvp-type pass: every density, p, block remainder, batch, weighting and non-finite input', () => {
     fc.assert(
       fc.property(passInput, (c) => {
-        const engine = rowEngine(c.X, c.n, c.p)
+        const engine = rowEngine(matrix(c.n, c.p, c.X))
         expect(engine).toBeDefined()
         const before = copies(c)
         const ref = rowHvpPassReference(c.X, c.n, c.p, c.y, c.w, c.u, c.batch, c.scale, c.weight, c.lam, c.mu, new Float64Array(c.p))
@@ -128,7 +128,7 @@ describe('the WebAssembly row engine equals the TypeScript row kernels bit for b
     const E0 = new Float64Array(0)
     const batch = Int32Array.of(3, 8, 3, 0, 5, 1, 7)
     for (const [X, layout] of [[sparse, 'sparseRows'], [dense, 'dense']] as const) {
-      const engine = rowEngine(X, 9, 10)!
+      const engine = rowEngine(matrix(9, 10, X))!
       expect(engine.layout()).toBe(layout)
       for (const b of [undefined, batch]) {
         const fast = rowGradPassOn(engine, X, 9, 10, y, w, b, 1.5, 0, E0, E0, new Float64Array(10))
@@ -147,7 +147,7 @@ describe('the WebAssembly row engine equals the TypeScript row kernels bit for b
       const X = Float64Array.from(u, (x, i) => (x < (e % 2 === 0 ? 0.2 : 1) ? g[i]! : 0))
       const [w] = normals(r2, 7)
       const y = Float64Array.from({ length: 13 }, (_, i) => (i % 2 === 0 ? -1 : 1))
-      return { X, w, y, engine: rowEngine(X, 13, 7)! }
+      return { X, w, y, engine: rowEngine(matrix(13, 7, X))! }
     })
     for (let round = 0; round < 3; round++) {
       for (const { X, w, y, engine } of engines) {
@@ -164,7 +164,7 @@ describe('the WebAssembly row engine equals the TypeScript row kernels bit for b
 
   it('rejects a batch index outside [0, n) instead of reading past the matrix', () => {
     const X = new Float64Array(12).fill(1)
-    const engine = rowEngine(X, 4, 3)!
+    const engine = rowEngine(matrix(4, 3, X))!
     const E0 = new Float64Array(0)
     expect(() => rowGradPassOn(engine, X, 4, 3, new Float64Array(4).fill(1), new Float64Array(3), Int32Array.of(0, 4), 1, 0, E0, E0, new Float64Array(3))).toThrow(RangeError)
   })
@@ -211,7 +211,7 @@ describe('the objectives switch to the engine on large data and keep the referen
       expect(sameBits(obj.hvp(w, lam, u, batch), refHvp(batch))).toBe(true)
     }
     // The law above is not vacuous: by now the engine serves this matrix.
-    expect(autoRowEngine(train.X.data, n, p)).toBeDefined()
+    expect(autoRowEngine(obj.train.X)).toBeDefined()
   })
 
   it('data cleaning grad / hvp / crossJvp through the engine equal the reference kernels', () => {
@@ -235,7 +235,7 @@ describe('the Gram matrix of the engine equals weightedGram bit for bit', () => 
   it('on sparse matrices, with zero, negative and repeated weights', () => {
     fc.assert(
       fc.property(passInput, (c) => {
-        const engine = rowEngine(c.X, c.n, c.p)!
+        const engine = rowEngine(matrix(c.n, c.p, c.X))!
         const d = Float64Array.from(c.mu, (x, i) => (i % 5 === 2 ? 0 : x))
         const fast = engine.gram(d)
         if (engine.layout() === 'dense') {

@@ -4,7 +4,8 @@ import * as E from 'fp-ts/lib/Either.js'
 import { matrix } from '../linalg/types.js'
 import { seed } from '../random/rng.js'
 import type { Dataset } from './dataset.js'
-import { checkFinite, flipLabels, shuffleSplit, subsetRows } from './split.js'
+import { flipLabels, shuffleSplit, subsetRows } from './split.js'
+import { checkFinite } from './validate.js'
 
 const right = <A>(e: E.Either<{ message: string }, A>): A => {
   if (E.isLeft(e)) throw new Error(`expected Right, got Left: ${e.left.message}`)

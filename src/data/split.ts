@@ -1,6 +1,6 @@
 /**
- * Row selection, seeded train/validation/test splits, label noise for the data-cleaning
- * experiment, and a finiteness check for data coming from outside.
+ * Row selection, seeded train/validation/test splits and label noise for the data-cleaning
+ * experiment (`validate.ts` holds the checks of data coming from outside).
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { hgError, type HypergradError } from '../errors.js'
@@ -94,26 +94,4 @@ export const flipLabels = (
     y[i] = -y[i]!
   }
   return E.right({ data: { X: matrix(ds.X.rows, ds.X.cols, Float64Array.from(ds.X.data)), y }, flipped })
-}
-
-/**
- * Check that a dataset is well formed and finite: X holds rows × cols entries and y has one
- * label per row (else kind `'dimension'`), and no entry of X or y is NaN or ±∞ (else kind
- * `'data'`, naming the dataset, the first offending entry and its value, e.g.
- * `train: X[17, 3] is NaN`). Returns the dataset itself on success.
- */
-export const checkFinite = (ds: Dataset, name: string): E.Either<HypergradError, Dataset> => {
-  const { rows, cols, data } = ds.X
-  if (data.length !== rows * cols)
-    return E.left(hgError('dimension', `${name}: X is ${rows}×${cols} but holds ${data.length} entries`))
-  if (ds.y.length !== rows) return E.left(hgError('dimension', `${name}: X has ${rows} rows but y has length ${ds.y.length}`))
-  for (let k = 0; k < data.length; k++) {
-    const v = data[k]!
-    if (!Number.isFinite(v)) return E.left(hgError('data', `${name}: X[${Math.floor(k / cols)}, ${k % cols}] is ${v}`))
-  }
-  for (let i = 0; i < rows; i++) {
-    const v = ds.y[i]!
-    if (!Number.isFinite(v)) return E.left(hgError('data', `${name}: y[${i}] is ${v}`))
-  }
-  return E.right(ds)
 }

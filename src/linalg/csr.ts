@@ -143,3 +143,23 @@ export const csrRows = (A: CsrMatrix, batch: Readonly<Int32Array>): CsrMatrix =>
   }
   return { layout: 'csr', rows: batch.length, cols: A.cols, indptr, indices, values }
 }
+
+/** ‖xᵢ‖ for every row of a dense or CSR matrix (squares summed in column order; the same bits for the same entries). Fresh. */
+export const rowNorms = (X: DesignMatrix): Float64Array => {
+  const out = new Float64Array(X.rows)
+  if (isCsr(X)) {
+    for (let i = 0; i < X.rows; i++) {
+      let s = 0
+      for (let q = X.indptr[i]!; q < X.indptr[i + 1]!; q++) s += X.values[q]! * X.values[q]!
+      out[i] = Math.sqrt(s)
+    }
+    return out
+  }
+  const { rows: n, cols: p, data } = X
+  for (let i = 0; i < n; i++) {
+    let s = 0
+    for (let j = 0; j < p; j++) s += data[i * p + j]! * data[i * p + j]!
+    out[i] = Math.sqrt(s)
+  }
+  return out
+}
