@@ -1,6 +1,6 @@
 // Fast paths against their references. The WebAssembly row engine (src/linalg/rows/engine.ts)
 // must return the bits of the TypeScript row kernels (src/linalg/rows/reference.ts) on every input —
-// dense or sparse rows, any p, partial blocks, batches with repeats, every row weighting, and
+// dense rows, sparse rows built from dense data and CSR input, any p, partial blocks, batches with repeats, every row weighting, and
 // non-finite values too — without changing any input; the objectives must switch to it by
 // themselves on large data and still return the reference's bits; the dense Hessian behind
 // `exact` must equal the matrix of Hessian-vector products, and `exact` must give the same
@@ -13,7 +13,15 @@ import { exact } from '../src/hypergrad/exact.js'
 import { weightedGram } from '../src/linalg/gram.js'
 import { gemvT } from '../src/linalg/kernels.js'
 import { denseOf } from '../src/linalg/matrix.js'
-import { autoRowEngine, ROW_ENGINE_SLOTS, rowEngine, rowEngineAvailable } from '../src/linalg/rows/index.js'
+import { csrFromDense, type DesignMatrix } from '../src/linalg/csr.js'
+import { csrWeightedGram } from '../src/linalg/gram.js'
+import {
+  autoRowEngine, gradPassOn, gradPassReference, hvpPassOn, hvpPassReference, ROW_ENGINE_MIN_ENTRIES, ROW_ENGINE_SLOTS, rowEngine, rowEngineAvailable,
+  type RowCoef,
+} from '../src/linalg/rows/index.js'
+import { squaredSpectralNorm } from '../src/problem/spectral.js'
+import { logisticUpper } from '../src/problems/logistic.js'
+import { d2psi, dpsi } from '../src/problems/losses.js'
 import { matrix, type RVec } from '../src/linalg/types.js'
 import type { BilevelProblem } from '../src/problem/bilevel.js'
 import { dataCleaningObjective } from '../src/problems/dataCleaning.js'
@@ -324,4 +332,114 @@ describe('gemvT four rows at a time', () => {
       ),
     )
   })
+})
+
+/** Logistic-type coefficients over the rows of a pass (c = scale·y·ψ'(y z), or scale·y²ψ''(y z)·s). */
+const gradCoef = (y: RVec, batch: Int32Array | undefined, scale: number): RowCoef => (z, _s, c) => {
+  for (let k = 0; k < c.length; k++) {
+    const yi = y[batch === undefined ? k : batch[k]!]!
+    c[k] = scale * yi * dpsi(yi * z[k]!)
+  }
+}
+const hvpCoef = (y: RVec, batch: Int32Array | undefined, scale: number): RowCoef => (z, s, c) => {
+  for (let k = 0; k < c.length; k++) {
+    const yi = y[batch === undefined ? k : batch[k]!]!
+    c[k] = scale * yi * yi * d2psi(yi * z[k]!) * s[k]!
+  }
+}
+
+describe('CSR input: the engine consumes it as it is, and dense and CSR give the same bits', () => {
+  it('engine on CSR = TypeScript CSR kernels on every input (non-finite w and u included); = dense kernels on finite input', () => {
+    fc.assert(
+      fc.property(passInput, (c) => {
+        const D = matrix(c.n, c.p, c.X)
+        const C = csrFromDense(D)
+        const engine = rowEngine(C)
+        if (C.indptr[C.rows] === 0) return
+        expect(engine).toBeDefined()
+        expect(engine!.layout()).toBe('sparseRows')
+        const before = copies(c)
+        const g = gradCoef(c.y, c.batch, c.scale), h = hvpCoef(c.y, c.batch, c.scale)
+        const refG = gradPassReference(C, c.w, c.batch, g, new Float64Array(c.p))
+        const refH = hvpPassReference(C, c.w, c.u, c.batch, h, new Float64Array(c.p))
+        for (let pass = 0; pass < 2; pass++) {
+          expect(sameBits(gradPassOn(engine!, C, c.w, c.batch, g, new Float64Array(c.p).fill(7)), refG)).toBe(true)
+          expect(sameBits(hvpPassOn(engine!, C, c.w, c.u, c.batch, h, new Float64Array(c.p).fill(7)), refH)).toBe(true)
+        }
+        if (c.poison === undefined) {
+          expect(sameBits(refG, gradPassReference(D, c.w, c.batch, g, new Float64Array(c.p)))).toBe(true)
+          expect(sameBits(refH, hvpPassReference(D, c.w, c.u, c.batch, h, new Float64Array(c.p)))).toBe(true)
+        }
+        expect(unchanged(c, before)).toBe(true)
+      }),
+      { numRuns: 150 },
+    )
+  })
+
+  it('the Gram matrix of CSR input (engine and TypeScript) equals weightedGram of the dense matrix', () => {
+    fc.assert(
+      fc.property(passInput, (c) => {
+        const D = matrix(c.n, c.p, c.X)
+        const C = csrFromDense(D)
+        if (C.indptr[C.rows] === 0) return
+        const d = Float64Array.from(c.mu, (x, i) => (i % 5 === 2 ? 0 : x))
+        const ref = weightedGram(D, d)
+        expect(sameBits(rowEngine(C)!.gram(d)!.data, ref.data)).toBe(true)
+        expect(sameBits(csrWeightedGram(C, d).data, ref.data)).toBe(true)
+      }),
+      { numRuns: 40 },
+    )
+  })
+
+  const layouts = (n: number, p: number, s: number): { dense: Dataset; csr: Dataset<DesignMatrix> } => {
+    const dense = bigData(n, p, s)
+    return { dense, csr: { X: csrFromDense(dense.X), y: dense.y } }
+  }
+
+  for (const [label, n, p] of [['below', 40, 30], ['above', 300, 1100]] as const) {
+    it(`logistic and data-cleaning objectives: CSR = dense bit for bit, ${label} the engine's threshold`, () => {
+      const tr = layouts(n, p, 31)
+      const va = layouts(Math.ceil(n / 2), p, 32)
+      const nnz = (tr.csr.X as { indptr: Int32Array }).indptr[n]!
+      expect(label === 'above' ? nnz >= ROW_ENGINE_MIN_ENTRIES : n * p < ROW_ENGINE_MIN_ENTRIES).toBe(true)
+      const [w0] = normals(seed(33), p)
+      const w = Float64Array.from(w0, (x) => 0.2 * x)
+      const [u] = normals(seed(34), p)
+      const [l] = normals(seed(35), n)
+      const [mu] = normals(seed(36), n)
+      const batch = Int32Array.of(3, 0, n - 1, 3, 7, 11, 2)
+      const lam = Float64Array.from({ length: p }, (_, j) => 0.1 + 0.01 * j)
+      for (const reg of ['scalar', 'perFeature'] as const) {
+        const L = reg === 'scalar' ? Float64Array.of(0.4) : lam
+        const a = logisticObjective(tr.dense, reg), b = logisticObjective(tr.csr, reg)
+        for (let call = 0; call < 3; call++) {
+          for (const bt of [undefined, batch]) {
+            expect(sameBits(a.grad(w, L, bt), b.grad(w, L, bt))).toBe(true)
+            expect(sameBits(a.hvp(w, L, u, bt), b.hvp(w, L, u, bt))).toBe(true)
+            expect(Object.is(a.value(w, L, bt), b.value(w, L, bt))).toBe(true)
+          }
+        }
+        if (label === 'below') expect(Object.is(a.curvature(L).L, b.curvature(L).L)).toBe(true)
+      }
+      const ua = logisticUpper(va.dense, 1), ub = logisticUpper(va.csr, 1)
+      const one = Float64Array.of(1)
+      for (let call = 0; call < 3; call++) {
+        expect(sameBits(ua.gradW(w, one), ub.gradW(w, one))).toBe(true)
+        expect(Object.is(ua.value(w, one), ub.value(w, one))).toBe(true)
+      }
+      const ca = dataCleaningObjective(tr.dense, { rho: 0.3 }), cb = dataCleaningObjective(tr.csr, { rho: 0.3 })
+      for (let call = 0; call < 3; call++) {
+        for (const bt of [undefined, batch]) {
+          expect(sameBits(ca.grad(w, l, bt), cb.grad(w, l, bt))).toBe(true)
+          expect(sameBits(ca.hvp(w, l, u, bt), cb.hvp(w, l, u, bt))).toBe(true)
+          expect(sameBits(ca.crossJvp(w, l, mu, bt), cb.crossJvp(w, l, mu, bt))).toBe(true)
+          expect(sameBits(ca.crossVjp(w, l, u, bt), cb.crossVjp(w, l, u, bt))).toBe(true)
+        }
+      }
+      if (label === 'below') {
+        expect(sameBits(ca.hessian(w, l).data, cb.hessian(w, l).data)).toBe(true)
+        expect(Object.is(squaredSpectralNorm(tr.dense.X), squaredSpectralNorm(tr.csr.X))).toBe(true)
+      } else expect(autoRowEngine(cb.train.X)?.layout()).toBe('sparseRows')
+    })
+  }
 })

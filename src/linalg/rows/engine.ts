@@ -27,7 +27,7 @@
  * slots of `slots.ts`. When WebAssembly memory cannot be had, an engine declines (its passes
  * return undefined) and the caller runs the TypeScript kernels: the same bits.
  */
-import { isCsr, type CsrMatrix, type DesignMatrix } from '../csr.js'
+import { isCsr, storedEntries, type CsrMatrix, type DesignMatrix } from '../csr.js'
 import { matrix, type Matrix, type RVec, type Vec } from '../types.js'
 import { MAX_BYTES, noteDegraded, rowEngineAvailable, SlotMemoryError, takeSlot, touch, type Lease, type Slot } from './slots.js'
 import { sparseRowsBytes, sparseRowsOfCsr, sparseRowsOfDense, type SparseRows } from './sparseRows.js'
@@ -376,9 +376,6 @@ class WasmRowEngine implements RowEngine {
     }
   }
 }
-
-/** The number of stored entries of a design matrix (n·p dense, nnz CSR). */
-const storedEntries = (X: DesignMatrix): number => (isCsr(X) ? X.indptr[X.rows]! : X.rows * X.cols)
 
 /** The array an engine is cached under: the dense data, or the CSR values. */
 const keyOf = (X: DesignMatrix): RVec => (isCsr(X) ? X.values : X.data)
