@@ -10,7 +10,9 @@
  * contracts at the perturbed λ = λ₀·exp(±0.1) the laws draw.
  */
 import * as E from 'fp-ts/lib/Either.js'
-import type { Dataset } from '../src/data/dataset.js'
+import type { Dataset, DesignDataset } from '../src/data/dataset.js'
+import { csrFromDense } from '../src/linalg/csr.js'
+import { matrix } from '../src/linalg/types.js'
 import { orThrow, type HypergradError } from '../src/errors.js'
 import type { Vec } from '../src/linalg/types.js'
 import type { BilevelProblem } from '../src/problem/bilevel.js'
@@ -50,10 +52,19 @@ const split = (seed: number, nTrain: number, nVal: number, p: number, labels: bo
   validation: syntheticDataset(seed + 100, nVal, p, labels),
 })
 
+/** The same data with entries below 0.6 in magnitude dropped, in CSR layout. */
+const sparsified = (d: { train: Dataset; validation: Dataset }): { train: DesignDataset; validation: DesignDataset } => {
+  const csr = (ds: Dataset): DesignDataset => ({ X: csrFromDense(matrix(ds.X.rows, ds.X.cols, ds.X.data.map((x) => (Math.abs(x) < 0.6 ? 0 : x)))), y: ds.y })
+  return { train: csr(d.train), validation: csr(d.validation) }
+}
+
 const ridgeData = split(21, 10, 6, 4, false)
 const logisticData = split(31, 10, 6, 4, true)
 const cleaningData = split(41, 8, 6, 3, true)
 const cleaningLambda0 = rng.normals(rng.seed(42), 8)[0]
+const ridgeCsr = sparsified(ridgeData)
+const logisticCsr = sparsified(logisticData)
+const cleaningCsr = sparsified(cleaningData)
 
 /** Every registered problem. */
 export const registry: ReadonlyArray<RegistryEntry> = [
@@ -134,5 +145,38 @@ export const registry: ReadonlyArray<RegistryEntry> = [
     stochastic: true,
     batchSize: 2,
     data: cleaningData,
+  },
+  {
+    name: 'ridge (perFeature, CSR)',
+    build: withSafeStep((alpha) =>
+      ridgeProblem(ridgeCsr.train, ridgeCsr.validation, Float64Array.of(0.5, 1, 0.3, 2), alpha === undefined ? { regularization: 'perFeature' } : { regularization: 'perFeature', alpha }),
+    ),
+    lambda0: Float64Array.of(0.5, 1, 0.3, 2),
+    stochastic: true,
+    batchSize: 2,
+    data: ridgeCsr,
+  },
+  {
+    name: 'logistic (perFeature, CSR)',
+    build: withSafeStep((alpha) =>
+      logisticProblem(
+        logisticCsr.train,
+        logisticCsr.validation,
+        Float64Array.of(0.1, 0.2, 0.05, 0.3),
+        alpha === undefined ? { regularization: 'perFeature' } : { regularization: 'perFeature', alpha },
+      ),
+    ),
+    lambda0: Float64Array.of(0.1, 0.2, 0.05, 0.3),
+    stochastic: true,
+    batchSize: 2,
+    data: logisticCsr,
+  },
+  {
+    name: 'dataCleaning (CSR)',
+    build: withSafeStep((alpha) => dataCleaningProblem(cleaningCsr.train, cleaningCsr.validation, cleaningLambda0, alpha === undefined ? {} : { alpha })),
+    lambda0: cleaningLambda0,
+    stochastic: true,
+    batchSize: 2,
+    data: cleaningCsr,
   },
 ]
