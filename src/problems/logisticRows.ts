@@ -31,7 +31,8 @@ export type RowWeight = (typeof RowWeight)[keyof typeof RowWeight]
 
 const EMPTY: RVec = new Float64Array(0)
 
-const rowWeight = (kind: RowWeight, lam: RVec, mu: RVec, i: number): number =>
+/** The weight of row i under `kind` (1, σ(λᵢ) or σ'(λᵢ)·μᵢ). */
+export const rowWeight = (kind: RowWeight, lam: RVec, mu: RVec, i: number): number =>
   kind === RowWeight.unit ? 1 : kind === RowWeight.sigmoid ? sigmoid(lam[i]!) : dsigmoid(lam[i]!) * mu[i]!
 
 /** The row index of the k-th term: batch[k], or k itself for the full sum. */
