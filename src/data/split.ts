@@ -6,7 +6,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { hgError, type HypergradError } from '../errors.js'
 import { csrRows, isCsr, type CsrMatrix, type DesignMatrix } from '../linalg/csr.js'
 import { matrix, type Matrix } from '../linalg/types.js'
-import { permutation, sampleWithoutReplacement, type Rng } from '../random/rng.js'
+import { integer, permutation, sampleWithoutReplacement, type Rng } from '../random/rng.js'
 import type { Dataset } from './dataset.js'
 
 /** A fresh copy of a design matrix, in its layout. */
@@ -113,4 +113,39 @@ export const flipLabels = <M extends DesignMatrix = Matrix>(
     y[i] = -y[i]!
   }
   return E.right({ data: withLabels(ds, copyOf(ds.X), y), flipped })
+}
+
+/**
+ * Corrupt the labels of a multiclass dataset (labels 0…C−1, C = nClasses): round(fraction · n)
+ * rows chosen uniformly without replacement from `rng` get a class drawn uniformly among the
+ * C − 1 others (the corruption of Ehrhardt & Roberts' §4.2 data cleaning). Returns a fresh
+ * dataset (X copied) and the corrupted rows in increasing order. Errors: a fraction outside
+ * [0, 1] (kind `'domain'`), a dataset without nClasses ≥ 2 or a label outside 0…C−1 (kind `'data'`).
+ */
+export const corruptLabels = <M extends DesignMatrix = Matrix>(
+  ds: Dataset<M>,
+  fraction: number,
+  rng: Rng,
+): E.Either<HypergradError, { readonly data: Dataset<M>; readonly corrupted: Int32Array }> => {
+  if (!(fraction >= 0 && fraction <= 1))
+    return E.left(hgError('domain', `corruptLabels: fraction must be in [0, 1], got ${fraction}`))
+  const C = ds.nClasses
+  if (!(Number.isInteger(C) && C! >= 2)) return E.left(hgError('data', `corruptLabels: the dataset has no nClasses ≥ 2 (got ${String(C)})`))
+  const n = ds.y.length
+  for (let i = 0; i < n; i++) {
+    const l = ds.y[i]!
+    if (!(Number.isInteger(l) && l >= 0 && l < C!)) return E.left(hgError('data', `corruptLabels: y[${i}] = ${l} is not a class index in 0…${C! - 1}`))
+  }
+  const k = Math.round(fraction * n)
+  const [rows, r1] = k === 0 ? [new Int32Array(0), rng] : sampleWithoutReplacement(rng, n, k)
+  const corrupted = rows.sort()
+  const y = Float64Array.from(ds.y)
+  let r = r1
+  for (let q = 0; q < k; q++) {
+    const i = corrupted[q]!
+    const [shift, next] = integer(r, 1, C! - 1)
+    r = next
+    y[i] = (y[i]! + shift) % C!
+  }
+  return E.right({ data: withLabels(ds, copyOf(ds.X), y), corrupted })
 }
