@@ -324,8 +324,7 @@ export const ridgeProblem = (
   const { lower, G, Xty, dataScale } = ridgeParts(tr, reg)
   const checked = lower.checkLambda(lambda)
   if (E.isLeft(checked)) return checked
-  const c = lower.curvature(lambda)
-  const alpha = opts.alpha !== undefined ? E.right(opts.alpha) : checkedStep('ridgeProblem', c, { lambda, dataScale: dataScale(), factor: 1 })
+  const alpha = opts.alpha !== undefined ? E.right(opts.alpha) : checkedStep('ridgeProblem', lower.curvature(lambda), { lambda, dataScale: dataScale(), factor: 1 })
   if (E.isLeft(alpha)) return alpha
   const upper = validationLoss(va, lower.hyperDim)
   return E.map(() => new RidgeProblem(lower, upper, alpha.right, lower.name, tr, va, reg, G, Xty))(
