@@ -1,6 +1,7 @@
 // Fast paths against their references. The WebAssembly row engine (src/linalg/rows/engine.ts)
 // must return the bits of the TypeScript row kernels (src/linalg/rows/reference.ts) on every input —
-// dense rows, sparse rows built from dense data and CSR input, any p, partial blocks, batches with repeats, every row weighting, and
+// dense rows, sparse rows built from dense data and CSR input (whose kernels scatter row by row:
+// the same numbers as the dense layout to rounding), any p, partial blocks, batches with repeats, every row weighting, and
 // non-finite values too — without changing any input; the objectives must switch to it by
 // themselves on large data and still return the reference's bits; the dense Hessian behind
 // `exact` must equal the matrix of Hessian-vector products, and `exact` must give the same
@@ -16,8 +17,8 @@ import { denseOf } from '../src/linalg/matrix.js'
 import { csrFromDense, type DesignMatrix } from '../src/linalg/csr.js'
 import { csrWeightedGram } from '../src/linalg/gram.js'
 import {
-  autoRowEngine, gradPassOn, gradPassReference, hvpPassOn, hvpPassReference, ROW_ENGINE_MIN_ENTRIES, ROW_ENGINE_SLOTS, rowEngine, rowEngineAvailable,
-  type RowCoef,
+  autoRowEngine, gradPassOn, gradPassReference, gramVecReference, hvpPassOn, hvpPassReference, ROW_ENGINE_MIN_ENTRIES, ROW_ENGINE_SLOTS, rowEngine,
+  rowEngineAvailable, type RowCoef,
 } from '../src/linalg/rows/index.js'
 import { squaredSpectralNorm } from '../src/problem/spectral.js'
 import { logisticUpper } from '../src/problems/logistic.js'
@@ -348,8 +349,18 @@ const hvpCoef = (y: RVec, batch: Int32Array | undefined, scale: number): RowCoef
   }
 }
 
-describe('CSR input: the engine consumes it as it is, and dense and CSR give the same bits', () => {
-  it('engine on CSR = TypeScript CSR kernels on every input (non-finite w and u included); = dense kernels on finite input', () => {
+/** ‖a − b‖∞ ≤ tol·(‖b‖∞ + 1e-300): the same numbers to rounding. */
+const close = (a: RVec, b: RVec, tol = 1e-12): boolean => {
+  let d = 0, m = 0
+  for (let i = 0; i < b.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!))
+    m = Math.max(m, Math.abs(b[i]!))
+  }
+  return a.length === b.length && d <= tol * (m + 1e-300)
+}
+
+describe('CSR input: the engine consumes it as it is; dense and CSR give the same numbers', () => {
+  it('engine on CSR = TypeScript CSR kernels bit for bit on every input (non-finite w and u included); = dense kernels to rounding on finite input', () => {
     fc.assert(
       fc.property(passInput, (c) => {
         const D = matrix(c.n, c.p, c.X)
@@ -367,13 +378,48 @@ describe('CSR input: the engine consumes it as it is, and dense and CSR give the
           expect(sameBits(hvpPassOn(engine!, C, c.w, c.u, c.batch, h, new Float64Array(c.p).fill(7)), refH)).toBe(true)
         }
         if (c.poison === undefined) {
-          expect(sameBits(refG, gradPassReference(D, c.w, c.batch, g, new Float64Array(c.p)))).toBe(true)
-          expect(sameBits(refH, hvpPassReference(D, c.w, c.u, c.batch, h, new Float64Array(c.p)))).toBe(true)
+          expect(close(refG, gradPassReference(D, c.w, c.batch, g, new Float64Array(c.p)))).toBe(true)
+          expect(close(refH, hvpPassReference(D, c.w, c.u, c.batch, h, new Float64Array(c.p)))).toBe(true)
         }
         expect(unchanged(c, before)).toBe(true)
       }),
       { numRuns: 150 },
     )
+  })
+
+  it('Xᵀ diag(d) X u (gramVec): engine = TypeScript = the hvp-type pass with coefficients dᵢ·sᵢ, bit for bit, every layout', () => {
+    fc.assert(
+      fc.property(passInput, (c) => {
+        const D = matrix(c.n, c.p, c.X)
+        for (const X of [D, csrFromDense(D)] as DesignMatrix[]) {
+          const d = c.mu
+          const linear: RowCoef = (_z, s, cf) => {
+            for (let k = 0; k < cf.length; k++) cf[k] = d[k]! * s[k]!
+          }
+          const want = hvpPassReference(X, c.u, c.u, undefined, linear, new Float64Array(c.p))
+          expect(sameBits(gramVecReference(X, d, c.u, new Float64Array(c.p)), want)).toBe(true)
+          const engine = rowEngine(X)
+          const fast = engine?.gramVec(d, c.u, new Float64Array(c.p).fill(7))
+          if (fast !== undefined) expect(sameBits(fast, want)).toBe(true)
+        }
+      }),
+      { numRuns: 80 },
+    )
+  })
+
+  it('a logistic Hessian product at the w of the previous one (its curvature weights kept) has the bits of a fresh one', () => {
+    const d = bigData(300, 250, 41)
+    for (const X of [d.X, csrFromDense(d.X)] as DesignMatrix[]) {
+      const ds = { X, y: d.y }
+      const [w] = normals(seed(42), 250)
+      const lam = Float64Array.of(0.2)
+      const kept = logisticObjective(ds, 'scalar')
+      for (let k = 0; k < 4; k++) {
+        const [u] = normals(seed(50 + k), 250)
+        const fresh = logisticObjective(ds, 'scalar').hvp(w, lam, u)
+        expect(sameBits(kept.hvp(w, lam, u), fresh)).toBe(true)
+      }
+    }
   })
 
   it('the Gram matrix of CSR input (engine and TypeScript) equals weightedGram of the dense matrix', () => {
@@ -397,7 +443,7 @@ describe('CSR input: the engine consumes it as it is, and dense and CSR give the
   }
 
   for (const [label, n, p] of [['below', 40, 30], ['above', 300, 1100]] as const) {
-    it(`logistic and data-cleaning objectives: CSR = dense bit for bit, ${label} the engine's threshold`, () => {
+    it(`logistic and data-cleaning objectives: CSR = dense (values and per-sample terms bit for bit, vectors to rounding), ${label} the engine's threshold`, () => {
       const tr = layouts(n, p, 31)
       const va = layouts(Math.ceil(n / 2), p, 32)
       const nnz = (tr.csr.X as { indptr: Int32Array }).indptr[n]!
@@ -414,31 +460,32 @@ describe('CSR input: the engine consumes it as it is, and dense and CSR give the
         const a = logisticObjective(tr.dense, reg), b = logisticObjective(tr.csr, reg)
         for (let call = 0; call < 3; call++) {
           for (const bt of [undefined, batch]) {
-            expect(sameBits(a.grad(w, L, bt), b.grad(w, L, bt))).toBe(true)
-            expect(sameBits(a.hvp(w, L, u, bt), b.hvp(w, L, u, bt))).toBe(true)
+            expect(close(a.grad(w, L, bt), b.grad(w, L, bt))).toBe(true)
+            expect(close(a.hvp(w, L, u, bt), b.hvp(w, L, u, bt))).toBe(true)
             expect(Object.is(a.value(w, L, bt), b.value(w, L, bt))).toBe(true)
           }
         }
-        if (label === 'below') expect(Object.is(a.curvature(L).L, b.curvature(L).L)).toBe(true)
+        if (label === 'below') expect(Math.abs(a.curvature(L).L / b.curvature(L).L - 1)).toBeLessThan(1e-12)
       }
       const ua = logisticUpper(va.dense, 1), ub = logisticUpper(va.csr, 1)
       const one = Float64Array.of(1)
       for (let call = 0; call < 3; call++) {
-        expect(sameBits(ua.gradW(w, one), ub.gradW(w, one))).toBe(true)
+        expect(close(ua.gradW(w, one), ub.gradW(w, one))).toBe(true)
         expect(Object.is(ua.value(w, one), ub.value(w, one))).toBe(true)
       }
       const ca = dataCleaningObjective(tr.dense, { rho: 0.3 }), cb = dataCleaningObjective(tr.csr, { rho: 0.3 })
       for (let call = 0; call < 3; call++) {
         for (const bt of [undefined, batch]) {
-          expect(sameBits(ca.grad(w, l, bt), cb.grad(w, l, bt))).toBe(true)
-          expect(sameBits(ca.hvp(w, l, u, bt), cb.hvp(w, l, u, bt))).toBe(true)
-          expect(sameBits(ca.crossJvp(w, l, mu, bt), cb.crossJvp(w, l, mu, bt))).toBe(true)
+          expect(close(ca.grad(w, l, bt), cb.grad(w, l, bt))).toBe(true)
+          expect(close(ca.hvp(w, l, u, bt), cb.hvp(w, l, u, bt))).toBe(true)
+          expect(close(ca.crossJvp(w, l, mu, bt), cb.crossJvp(w, l, mu, bt))).toBe(true)
           expect(sameBits(ca.crossVjp(w, l, u, bt), cb.crossVjp(w, l, u, bt))).toBe(true)
+          expect(Object.is(ca.value(w, l, bt), cb.value(w, l, bt))).toBe(true)
         }
       }
       if (label === 'below') {
         expect(sameBits(ca.hessian(w, l).data, cb.hessian(w, l).data)).toBe(true)
-        expect(Object.is(squaredSpectralNorm(tr.dense.X), squaredSpectralNorm(tr.csr.X))).toBe(true)
+        expect(Math.abs(squaredSpectralNorm(tr.dense.X) / squaredSpectralNorm(tr.csr.X) - 1)).toBeLessThan(1e-9)
       } else expect(autoRowEngine(cb.train.X)?.layout()).toBe('sparseRows')
     })
   }

@@ -72,8 +72,7 @@ const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39
  * decimal exponent of at most 22 in size are converted exactly in one rounding (the digits and
  * the power of ten are both exact doubles), anything else by `Number`: correctly rounded either way.
  */
-const parseNumber = (b: Uint8Array, a: number, e: number, what: string): number | string => {
-  const tok = (): string => Buffer.from(b.buffer, b.byteOffset + a, e - a).toString('utf8')
+const parseNumber = (b: Buffer, a: number, e: number, what: string): number | string => {
   let i = a
   let neg = false
   if (b[i] === 0x2b || b[i] === 0x2d) {
@@ -128,7 +127,7 @@ const parseNumber = (b: Uint8Array, a: number, e: number, what: string): number 
     if (eneg) exp = -exp
   }
   if (digits === 0 || i !== e || !expOk) {
-    const t = tok()
+    const t = b.toString('utf8', a, e)
     return NON_FINITE.test(t) ? `${what} '${t}' is not finite` : `${what} '${t}' is not a number`
   }
   // Significant digits past the fifteenth were not kept in mant (a decimal point among them shifts nothing then).
@@ -137,8 +136,8 @@ const parseNumber = (b: Uint8Array, a: number, e: number, what: string): number 
   if (!dropped && scale >= -22 && scale <= 22) {
     v = scale >= 0 ? mant * POW10[scale]! : mant / POW10[-scale]!
     if (neg) v = -v
-  } else v = Number(Buffer.from(b.buffer, b.byteOffset + a, e - a).toString('latin1'))
-  if (!Number.isFinite(v)) return `${what} '${tok()}' is not finite`
+  } else v = Number(b.toString('latin1', a, e))
+  if (!Number.isFinite(v)) return `${what} '${b.toString('utf8', a, e)}' is not finite`
   return v
 }
 
@@ -161,9 +160,9 @@ interface Raw {
 type Fail = (line: number, msg: string) => E.Either<HypergradError, never>
 
 /** Parse the bytes of a libsvm file (see the module comment) into {@link Raw}. */
-const parseRaw = (b: Uint8Array, src: string, p0: number | undefined, mode: LibsvmLabels): E.Either<HypergradError, Raw> => {
+const parseRaw = (b: Buffer, src: string, p0: number | undefined, mode: LibsvmLabels): E.Either<HypergradError, Raw> => {
   const fail: Fail = (line, msg) => E.left(hgError('data', `${src}:${line}: ${msg}`))
-  const text = (a: number, e: number): string => Buffer.from(b.buffer, b.byteOffset + a, e - a).toString('utf8')
+  const text = (a: number, e: number): string => b.toString('utf8', a, e)
   // Capacity: a row per line break (+1), an entry per colon (qid tokens included).
   let breaks = 1
   let colons = 0
@@ -334,7 +333,7 @@ const checkOptions = (src: string, opts: LibsvmOptions): E.Either<HypergradError
   return E.right(mode)
 }
 
-const parseBytesSparse = (b: Uint8Array, opts: LibsvmOptions): E.Either<HypergradError, LibsvmDataset<SparseDataset>> => {
+const parseBytesSparse = (b: Buffer, opts: LibsvmOptions): E.Either<HypergradError, LibsvmDataset<SparseDataset>> => {
   const src = opts.source ?? '<libsvm>'
   const mode = checkOptions(src, opts)
   if (E.isLeft(mode)) return mode

@@ -35,7 +35,7 @@ import type { Batch } from '../problem/bilevel.js'
 import { ermProblem, checkedStep, type ErmProblem, type LowerObjective, type UpperObjective } from '../problem/erm.js'
 import { squaredSpectralNorm } from '../problem/spectral.js'
 import {
-  assertNoAlias, batchScale, gramOf, logisticCurvatures, logisticGradPass, logisticHvpPass, logisticValue, RowWeight,
+  assertNoAlias, batchScale, CurvatureMemo, gramOf, logisticCurvatures, logisticGradPass, logisticHvpPass, logisticValue, RowWeight,
 } from './logisticRows.js'
 
 export { d2psi, dpsi, dsigmoid, psi, sigmoid } from './losses.js'
@@ -100,6 +100,7 @@ export class LogisticObjective implements FusedObjective {
   readonly train: Dataset
   private readonly y: RVec
   private readonly yMaxSq: number
+  private readonly memo = new CurvatureMemo()
 
   constructor(train: Dataset, readonly regularization: Regularization) {
     checkDataset('logisticObjective: train', train)
@@ -164,7 +165,7 @@ export class LogisticObjective implements FusedObjective {
     assertNoAlias(`${this.name}.hvpInto`, out, u)
     assertNoAlias(`${this.name}.hvpInto`, out, lambda)
     const scale = batchScale(`${this.name}.hvp`, this.nSamples, batch)
-    logisticHvpPass(this.train.X, this.y, w, u, batch, scale, RowWeight.unit, EMPTY, EMPTY, out)
+    logisticHvpPass(this.train.X, this.y, w, u, batch, scale, RowWeight.unit, EMPTY, EMPTY, out, this.memo)
     addDiagInto(this.dim, lambda, u, out)
     return out
   }

@@ -12,9 +12,10 @@
  * TypeScript kernels). The functions taking a raw row-major array (`rowGradPass(X, n, p, …)` and
  * the like) are the dense forms of the same passes.
  */
+import { Buffer } from 'node:buffer'
 import type { DesignMatrix } from '../linalg/csr.js'
 import type { RowCoef, RowEngine } from '../linalg/rows/engine.js'
-import { gradPass, gradPassOn, gramOf as designGramOf, hvpPass, hvpPassOn, rowDots } from '../linalg/rows/passes.js'
+import { gradPass, gradPassOn, gramOf as designGramOf, gramVec, hvpPass, hvpPassOn, rowDots } from '../linalg/rows/passes.js'
 import { gradPassReference, hvpPassReference, type RowBatch } from '../linalg/rows/reference.js'
 import { matrix, type Matrix, type RVec, type Vec } from '../linalg/types.js'
 import type { Batch } from '../problem/bilevel.js'
@@ -77,6 +78,45 @@ const hvpCoefs = (scale: number, weight: RowWeight, lam: RVec, mu: RVec, y: RVec
   }
 }
 
+/** Whether a and b hold the same bits. */
+const sameBits = (a: RVec, b: RVec): boolean =>
+  a.length === b.length && Buffer.from(a.buffer as ArrayBuffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer as ArrayBuffer, b.byteOffset, b.byteLength))
+
+/**
+ * The curvature weights eᵢ = scale · yᵢ² · ψ''(yᵢxᵢᵀw) of the last full unit-weight Hessian pass,
+ * kept with its w: the next full pass at the same w (the products of a conjugate-gradient solve
+ * at a fixed lower-level iterate) is Xᵀ diag(e) X u (`gramVec`), with no ψ'' to evaluate and,
+ * on CSR data, one pass over the rows instead of two — the coefficients eᵢ·sᵢ are the plain
+ * ones, the same product in the same order, so the result has the same bits.
+ */
+export class CurvatureMemo {
+  private w = new Float64Array(0)
+  private e = new Float64Array(0)
+  private scale = Number.NaN
+
+  /** The weights at w (and this scale), when this memo holds them. */
+  at(w: RVec, scale: number): RVec | undefined {
+    return this.scale === scale && sameBits(w, this.w) ? this.e : undefined
+  }
+
+  /** The coefficients of a full unit-weight pass at w with labels y, keeping the weights. */
+  recording(w: RVec, y: RVec, scale: number): RowCoef {
+    return (z, s, c) => {
+      const m = c.length
+      if (this.e.length !== m) this.e = new Float64Array(m)
+      const e = this.e
+      for (let k = 0; k < m; k++) {
+        const yi = y[k]!
+        e[k] = scale * 1 * yi * yi * d2psi(yi * z[k]!)
+        c[k] = e[k]! * s[k]!
+      }
+      if (this.w.length !== w.length) this.w = new Float64Array(w.length)
+      this.w.set(w)
+      this.scale = scale
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // On a design matrix (dense or CSR)
 
@@ -86,11 +126,18 @@ export const logisticGradPass = (
   weight: RowWeight, lam: RVec, mu: RVec, out: Vec,
 ): Vec => gradPass(X, w, batch, gradCoefs(scale, weight, lam, mu, y, batch), out)
 
-/** out ← Σ scale · weightᵢ · yᵢ²ψ''(yᵢxᵢᵀw)(xᵢᵀu) xᵢ over the rows of the pass. */
+/**
+ * out ← Σ scale · weightᵢ · yᵢ²ψ''(yᵢxᵢᵀw)(xᵢᵀu) xᵢ over the rows of the pass; with a memo, full
+ * unit-weight passes at the w of the previous one reuse its curvature weights (the same bits).
+ */
 export const logisticHvpPass = (
   X: DesignMatrix, y: RVec, w: RVec, u: RVec, batch: Batch | undefined, scale: number,
-  weight: RowWeight, lam: RVec, mu: RVec, out: Vec,
-): Vec => hvpPass(X, w, u, batch, hvpCoefs(scale, weight, lam, mu, y, batch), out)
+  weight: RowWeight, lam: RVec, mu: RVec, out: Vec, memo?: CurvatureMemo,
+): Vec => {
+  if (memo === undefined || batch !== undefined || weight !== RowWeight.unit) return hvpPass(X, w, u, batch, hvpCoefs(scale, weight, lam, mu, y, batch), out)
+  const e = memo.at(w, scale)
+  return e !== undefined ? gramVec(X, e, u, out) : hvpPass(X, w, u, undefined, memo.recording(w, y, scale), out)
+}
 
 /** Σ scale · weightᵢ · ψ(yᵢxᵢᵀw) over the rows of the pass (summed in pass order, then scaled). */
 export const logisticValue = (

@@ -134,7 +134,7 @@ describe('softmax regression against a plain dense computation', () => {
       expect(obj.curvature(lam).L).toBeGreaterThanOrEqual(top * (1 - 1e-9))
     })
 
-  it('CSR data give the same bits as dense data, for both objectives', () => {
+  it('CSR data give the same bits as dense data for every product, for both objectives', () => {
     const csr: DesignDataset = { X: csrFromDense(dense(train)), y: train.y, nClasses: C }
     const batch = Int32Array.of(0, 9, 9, 21)
     for (const reg of ['scalar', 'perFeature', 'perClass'] as const) {
@@ -146,7 +146,8 @@ describe('softmax regression against a plain dense computation', () => {
         expect(same(a.hvp(W, lam, U, bt), b.hvp(W, lam, U, bt))).toBe(true)
       }
       expect(same(a.hessian(W, lam).data, b.hessian(W, lam).data)).toBe(true)
-      expect(Object.is(a.curvature(lam).L, b.curvature(lam).L)).toBe(true)
+      // σ_max(X)² by power iteration: the CSR passes scatter row by row, so the same to rounding.
+      expect(Math.abs(a.curvature(lam).L / b.curvature(lam).L - 1)).toBeLessThan(1e-12)
     }
     const [l] = R.normals(R.seed(5), n)
     const [mu] = R.normals(R.seed(6), n)

@@ -186,74 +186,106 @@ const axpyDense = (): WasmFunction => {
 }
 
 /**
- * rowsDots(m, idx, rowPtr, col, val, pairs, z, s, hvp): the dots of rows idx[0..m) over the
- * compressed sparse rows (columns and values of row i at rowPtr[i]..rowPtr[i+1], in column
- * order). pairs holds [a_j, b_j] per column and each row accumulates x·[a_j, b_j] over its
- * non-zeros, in column order. Grad-type (hvp = 0): a = w on even columns and 0 on odd ones, b
- * the other way round — the reference's two accumulators (adding x·0 = ±0 changes nothing) —
- * and z = lane 0 + lane 1. Hvp-type (hvp = 1): [a, b] = [w, u], z = lane 0, s = lane 1. Four
- * rows go together over the length of the shortest, so that their four sums (each a chain of
- * dependent adds) overlap; each row then finishes alone. The order within each row is
- * unchanged.
+ * rowsDotsPairs(m, idx, rowPtr, col, val, pairs, z, s): the hvp-type dots of rows idx[0..m)
+ * over the compressed sparse rows (columns and values of row i at rowPtr[i]..rowPtr[i+1], in
+ * column order). pairs holds [w_j, u_j] per column and each row accumulates x·[w_j, u_j] in the
+ * two lanes of one f64x2 register over its entries, in column order: z = lane 0 = Σ x·w_j and
+ * s = lane 1 = Σ x·u_j, the reference's single accumulators. One row at a time.
  */
-const rowsDots = (): WasmFunction => {
-  const [M, IDX, RP, COL, VAL, PAIRS, Z, S, HV] = [0, 1, 2, 3, 4, 5, 6, 7, 8]
-  const L = new Locals(9)
-  const K = L.add(I32), ROW = L.add(I32), T = L.add(I32), MN = L.add(I32), LEFT = L.add(I32), TMP = L.add(I32)
-  const Q = [L.add(I32), L.add(I32), L.add(I32), L.add(I32)]
-  const QE = [L.add(I32), L.add(I32), L.add(I32), L.add(I32)]
-  const ACC = [L.add(V128), L.add(V128), L.add(V128), L.add(V128)]
+const rowsDotsPairs = (): WasmFunction => {
+  const [M, IDX, RP, COL, VAL, PAIRS, Z, S] = [0, 1, 2, 3, 4, 5, 6, 7]
+  const L = new Locals(8)
+  const K = L.add(I32), ROW = L.add(I32), Q = L.add(I32), QE = L.add(I32)
+  const ACC = L.add(V128)
   const c = new WasmCode()
-  /** acc_r += val[q]·pairs[col[q]] for the entry q in local QL. */
-  const step = (acc: number, ql: number): void => {
+  c.i32Const(0).localSet(K)
+  forLoop(c, K, M, 1, () => {
+    at4(c, IDX, K).i32Load().localSet(ROW)
+    at4(c, RP, ROW).i32Load().localSet(Q)
+    at4(c, RP, ROW).i32Load(4).localSet(QE)
+    c.v128Zero().localSet(ACC)
+    forLoop(c, Q, QE, 1, () => {
+      c.localGet(ACC)
+      at8(c, VAL, Q).v128Load64Splat()
+      c.localGet(PAIRS)
+      at4(c, COL, Q).i32Load().i32Const(4).i32Shl().i32Add().v128Load()
+      c.f64x2Mul().f64x2Add().localSet(ACC)
+    })
+    at8(c, Z, K).localGet(ACC).f64x2ExtractLane(0).f64Store()
+    at8(c, S, K).localGet(ACC).f64x2ExtractLane(1).f64Store()
+  })
+  return { name: 'rowsDotsPairs', params: i32s(8), results: [], locals: L.types, code: c }
+}
+
+/**
+ * The gather dots of the sparse rows: each sum runs over a range of entries in entry order with
+ * one accumulator, and two independent sums go together in one loop (over the length of the
+ * shorter, then the rest of the longer), so that their chains of dependent adds overlap.
+ *
+ * splitDots(m, idx, lo, mid, hi, col, val, vec, out): for the row i = idx[k], k < m,
+ * a = Σ val[q]·vec[col[q]] over [lo[i], mid[i]) and b = the same over [mid[i], hi[i]), and
+ * out[k] = a + b: over a row's even-column and then its odd-column entries (each part in column
+ * order), the grad-type dot with the reference's two accumulators.
+ *
+ * pairDots(m, idx, lo, hi, col, val, vec, out): out[k] = Σ val[q]·vec[col[q]] over
+ * [lo[i], hi[i]) for i = idx[k], two rows at a time: over a row's entries in column order, the
+ * hvp-type dot.
+ */
+const gatherDots = (variant: 'split' | 'pair'): WasmFunction => {
+  const split = variant === 'split'
+  const [M, IDX, LO, MID, HI, COL, VAL, VEC, OUT] = split ? [0, 1, 2, 3, 4, 5, 6, 7, 8] : [0, 1, 2, -1, 3, 4, 5, 6, 7]
+  const L = new Locals(split ? 9 : 8)
+  const K = L.add(I32), ROW = L.add(I32), QA = L.add(I32), EA = L.add(I32), QB = L.add(I32), EB = L.add(I32), T = L.add(I32), MN = L.add(I32)
+  const A = L.add(F64), B = L.add(F64)
+  const c = new WasmCode()
+  const step = (acc: number, q: number): void => {
     c.localGet(acc)
-    at8(c, VAL, ql).v128Load64Splat()
-    c.localGet(PAIRS)
-    at4(c, COL, ql).i32Load().i32Const(4).i32Shl().i32Add().v128Load()
-    c.f64x2Mul().f64x2Add().localSet(acc)
-  }
-  const store = (r: number): void => {
-    c.localGet(HV).if()
-    at8(c, Z, K).localGet(ACC[r]!).f64x2ExtractLane(0).f64Store(8 * r)
-    at8(c, S, K).localGet(ACC[r]!).f64x2ExtractLane(1).f64Store(8 * r)
-    c.else()
-    at8(c, Z, K).localGet(ACC[r]!).f64x2ExtractLane(0).localGet(ACC[r]!).f64x2ExtractLane(1).f64Add().f64Store(8 * r)
-    c.end()
+    at8(c, VAL, q).f64Load()
+    c.localGet(VEC)
+    at4(c, COL, q).i32Load().i32Const(3).i32Shl().i32Add().f64Load()
+    c.f64Mul().f64Add().localSet(acc)
   }
   c.i32Const(0).localSet(K)
-  forLoop(c, K, M, 4, () => {
-    c.localGet(M).localGet(K).i32Sub().localSet(LEFT)
-    // Row r's entries [Q_r, QE_r); a row past m gets an empty range.
-    for (let r = 0; r < 4; r++) {
-      if (r > 0) c.localGet(LEFT).i32Const(r).i32GtS().if()
-      at4(c, IDX, K).i32Load(4 * r).localSet(ROW)
-      at4(c, RP, ROW).i32Load().localSet(Q[r]!)
-      at4(c, RP, ROW).i32Load(4).localSet(QE[r]!)
-      if (r > 0) c.else().i32Const(0).localSet(Q[r]!).i32Const(0).localSet(QE[r]!).end()
-      c.v128Zero().localSet(ACC[r]!)
+  forLoop(c, K, M, split ? 1 : 2, () => {
+    if (split) {
+      at4(c, IDX, K).i32Load().localSet(ROW)
+      at4(c, LO, ROW).i32Load().localSet(QA)
+      at4(c, MID, ROW).i32Load().localSet(EA)
+      at4(c, MID, ROW).i32Load().localSet(QB)
+      at4(c, HI, ROW).i32Load().localSet(EB)
+    } else {
+      at4(c, IDX, K).i32Load().localSet(ROW)
+      at4(c, LO, ROW).i32Load().localSet(QA)
+      at4(c, HI, ROW).i32Load().localSet(EA)
+      // The second row, or an empty range past m.
+      c.i32Const(0).localSet(QB).i32Const(0).localSet(EB)
+      c.localGet(K).i32Const(1).i32Add().localGet(M).i32LtS().if()
+      at4(c, IDX, K).i32Load(4).localSet(ROW)
+      at4(c, LO, ROW).i32Load().localSet(QB)
+      at4(c, HI, ROW).i32Load().localSet(EB)
+      c.end()
     }
-    // MN = the shortest length among the rows present (0 when the block is partial).
-    c.localGet(QE[0]!).localGet(Q[0]!).i32Sub().localSet(MN)
-    for (let r = 1; r < 4; r++) {
-      c.localGet(QE[r]!).localGet(Q[r]!).i32Sub().localSet(TMP)
-      c.localGet(TMP).localGet(MN).localGet(TMP).localGet(MN).i32LtS().select().localSet(MN)
-    }
-    c.i32Const(0).localSet(T)
-    forLoop(c, T, MN, 1, () => {
-      for (let r = 0; r < 4; r++) {
-        c.localGet(Q[r]!).localGet(T).i32Add().localSet(TMP)
-        step(ACC[r]!, TMP)
-      }
+    c.f64Zero().localSet(A).f64Zero().localSet(B)
+    c.localGet(EA).localGet(QA).i32Sub().localSet(MN)
+    c.localGet(EB).localGet(QB).i32Sub().localSet(T)
+    c.localGet(T).localGet(MN).localGet(T).localGet(MN).i32LtS().select().localSet(MN)
+    c.localGet(QA).localGet(MN).i32Add().localSet(T)
+    forLoop(c, QA, T, 1, () => {
+      step(A, QA)
+      step(B, QB)
+      c.localGet(QB).i32Const(1).i32Add().localSet(QB)
     })
-    for (let r = 0; r < 4; r++) {
-      c.localGet(Q[r]!).localGet(MN).i32Add().localSet(TMP)
-      forLoop(c, TMP, QE[r]!, 1, () => step(ACC[r]!, TMP))
-      if (r > 0) c.localGet(LEFT).i32Const(r).i32GtS().if()
-      store(r)
-      if (r > 0) c.end()
+    forLoop(c, QA, EA, 1, () => step(A, QA))
+    forLoop(c, QB, EB, 1, () => step(B, QB))
+    if (split) at8(c, OUT, K).localGet(A).localGet(B).f64Add().f64Store()
+    else {
+      at8(c, OUT, K).localGet(A).f64Store()
+      c.localGet(K).i32Const(1).i32Add().localGet(M).i32LtS().if()
+      at8(c, OUT, K).localGet(B).f64Store(8)
+      c.end()
     }
   })
-  return { name: 'rowsDots', params: i32s(9), results: [], locals: L.types, code: c }
+  return { name: split ? 'splitDots' : 'pairDots', params: i32s(split ? 9 : 8), results: [], locals: L.types, code: c }
 }
 
 /**
@@ -357,6 +389,74 @@ const rowsAxpy = (): WasmFunction => {
 }
 
 /**
+ * rowsScatter(m, p, idx, rowPtr, col, val, cf, out): out ← Σ_k cf[k]·x_{idx[k]}, row by row in
+ * pass order, each entry added to out as it comes (out[j] += c·x): the axpy of CSR input, the
+ * order of the TypeScript CSR kernel.
+ */
+const rowsScatter = (): WasmFunction => {
+  const [M, P, IDX, RP, COL, VAL, CF, OUT] = [0, 1, 2, 3, 4, 5, 6, 7]
+  const L = new Locals(8)
+  const K = L.add(I32), ROW = L.add(I32), Q = L.add(I32), QE = L.add(I32), JB = L.add(I32), PB = L.add(I32), PB2 = L.add(I32), ADDR = L.add(I32)
+  const CS = L.add(F64)
+  const c = new WasmCode()
+  rowBytes(c, P, PB, PB2)
+  zeroOut(c, OUT, JB, PB)
+  c.i32Const(0).localSet(K)
+  forLoop(c, K, M, 1, () => {
+    at4(c, IDX, K).i32Load().localSet(ROW)
+    at8(c, CF, K).f64Load().localSet(CS)
+    at4(c, RP, ROW).i32Load().localSet(Q)
+    at4(c, RP, ROW).i32Load(4).localSet(QE)
+    forLoop(c, Q, QE, 1, () => {
+      c.localGet(OUT)
+      at4(c, COL, Q).i32Load().i32Const(3).i32Shl().i32Add().localSet(ADDR)
+      c.localGet(ADDR).localGet(ADDR).f64Load().localGet(CS)
+      at8(c, VAL, Q).f64Load().f64Mul().f64Add().f64Store()
+    })
+  })
+  return { name: 'rowsScatter', params: i32s(8), results: [], locals: L.types, code: c }
+}
+
+/**
+ * gramVec(n, p, rowPtr, col, val, d, u, out): out ← Σᵢ (dᵢ·xᵢᵀu)·xᵢ over all rows of CSR input,
+ * row by row: the dot with one accumulator in column order (the hvp-type s), c = dᵢ·s, then the
+ * row scattered into out while its entries are in cache — one pass where an hvp-type pass with
+ * the coefficients dᵢ·sᵢ takes two, with the same operations in the same order.
+ */
+const gramVec = (): WasmFunction => {
+  const [N, P, RP, COL, VAL, D, U, OUT] = [0, 1, 2, 3, 4, 5, 6, 7]
+  const L = new Locals(8)
+  const I = L.add(I32), Q = L.add(I32), Q0 = L.add(I32), QE = L.add(I32), JB = L.add(I32), PB = L.add(I32), PB2 = L.add(I32), ADDR = L.add(I32)
+  const S = L.add(F64), CS = L.add(F64)
+  const c = new WasmCode()
+  rowBytes(c, P, PB, PB2)
+  zeroOut(c, OUT, JB, PB)
+  c.i32Const(0).localSet(I)
+  forLoop(c, I, N, 1, () => {
+    at4(c, RP, I).i32Load().localSet(Q0)
+    at4(c, RP, I).i32Load(4).localSet(QE)
+    c.f64Zero().localSet(S)
+    c.localGet(Q0).localSet(Q)
+    forLoop(c, Q, QE, 1, () => {
+      c.localGet(S)
+      at8(c, VAL, Q).f64Load()
+      c.localGet(U)
+      at4(c, COL, Q).i32Load().i32Const(3).i32Shl().i32Add().f64Load()
+      c.f64Mul().f64Add().localSet(S)
+    })
+    at8(c, D, I).f64Load().localGet(S).f64Mul().localSet(CS)
+    c.localGet(Q0).localSet(Q)
+    forLoop(c, Q, QE, 1, () => {
+      c.localGet(OUT)
+      at4(c, COL, Q).i32Load().i32Const(3).i32Shl().i32Add().localSet(ADDR)
+      c.localGet(ADDR).localGet(ADDR).f64Load().localGet(CS)
+      at8(c, VAL, Q).f64Load().f64Mul().f64Add().f64Store()
+    })
+  })
+  return { name: 'gramVec', params: i32s(8), results: [], locals: L.types, code: c }
+}
+
+/**
  * gramRows(n, p, rowPtr, col, val, d, g): the upper triangle of Xᵀ diag(d) X into the zeroed
  * p × p matrix g, from the compressed sparse rows, in the order of `weightedGram` (rows in
  * order, rows with dᵢ = 0 skipped; for each pair s ≤ u of a row's non-zeros,
@@ -389,16 +489,20 @@ const gramRows = (): WasmFunction => {
   return { name: 'gramRows', params: new Array<ValType>(7).fill(I32), results: [], locals: L.types, code: c }
 }
 
-/** The module's bytes: the six kernels, no imports. */
+/** The module's bytes: the ten kernels, no imports. */
 export const rowKernelModuleBytes = (): Uint8Array =>
-  wasmModule([], [gradDotsDense(), hvpDotsDense(), axpyDense(), rowsDots(), rowsAxpy(), gramRows()])
+  wasmModule([], [gradDotsDense(), hvpDotsDense(), axpyDense(), rowsDotsPairs(), gatherDots('split'), gatherDots('pair'), rowsAxpy(), rowsScatter(), gramVec(), gramRows()])
 
 /** The kernels of {@link rowKernelModuleBytes} as an instance exports them (every argument a byte address or count). */
 export interface RowKernels {
   readonly gradDotsDense: (m: number, p: number, idx: number, w: number, z: number, x: number) => void
   readonly hvpDotsDense: (m: number, p: number, idx: number, w: number, u: number, z: number, s: number, x: number) => void
   readonly axpyDense: (m: number, p: number, idx: number, cf: number, out: number, x: number) => void
-  readonly rowsDots: (m: number, idx: number, rp: number, col: number, val: number, pairs: number, z: number, s: number, hvp: number) => void
+  readonly rowsDotsPairs: (m: number, idx: number, rp: number, col: number, val: number, pairs: number, z: number, s: number) => void
+  readonly splitDots: (m: number, idx: number, lo: number, mid: number, hi: number, col: number, val: number, vec: number, out: number) => void
+  readonly pairDots: (m: number, idx: number, lo: number, hi: number, col: number, val: number, vec: number, out: number) => void
   readonly rowsAxpy: (m: number, p: number, idx: number, rp: number, col: number, val: number, cf: number, t01: number, t23: number, out: number) => void
+  readonly rowsScatter: (m: number, p: number, idx: number, rp: number, col: number, val: number, cf: number, out: number) => void
+  readonly gramVec: (n: number, p: number, rp: number, col: number, val: number, d: number, u: number, out: number) => void
   readonly gramRows: (n: number, p: number, rp: number, col: number, val: number, d: number, g: number) => void
 }

@@ -4,21 +4,27 @@
  * row-major matrix or a CSR matrix.
  *
  * A pass is two WebAssembly calls: the dots of all its rows, then — once JavaScript has turned
- * them into coefficients in one loop (the coefficients need Math.exp) — the block axpys. (The
- * kernels make no calls back into JavaScript: V8 runs some callbacks from WebAssembly far slower
- * than the same code called from JavaScript.) The dots do not depend on out, so computing them
- * all first changes nothing against the reference, which interleaves them with the axpys.
+ * them into coefficients in one loop (the coefficients need Math.exp) — the axpys. (The kernels
+ * make no calls back into JavaScript: V8 runs some callbacks from WebAssembly far slower than
+ * the same code called from JavaScript.) The dots do not depend on out, so computing them all
+ * first changes nothing against the reference, which interleaves them with the axpys.
  *
  * Layouts. A CSR matrix is consumed as it is: its arrays are copied into the engine's memory and
- * the passes run on them, equal bit for bit to the TypeScript CSR kernels. A dense matrix with at
- * most half its entries non-zero (MNIST: 19%) runs on compressed sparse rows built from it, which
- * skip the zeros. A zero entry contributes only exact zeros to the dense reference's sums:
- * x + (±0) = x for every x ≠ −0, and the accumulators and `out` are never −0 (they start at +0,
- * and a sum is −0 only when both terms are). So these passes equal the dense reference bit for
- * bit as long as X, w, u and every coefficient are finite (the reference multiplies the skipped
- * zeros by them, and 0·∞ is NaN): a dense matrix with a non-finite entry keeps the dense rows,
- * and for a non-finite w, u or coefficient a pass returns undefined and the caller runs the
- * reference instead. A CSR matrix with a non-finite stored value gets no engine at all.
+ * the passes run on them, in the order of the TypeScript CSR kernels (dots over each row's
+ * entries, the grad-type ones over its even and then its odd columns; axpys scattering one row
+ * after the other), which they equal bit for bit. A dense matrix with at most half its entries
+ * non-zero (MNIST: 19%) runs on compressed sparse rows built from it, which skip the zeros but
+ * keep the dense reference's block axpys. A zero entry contributes only exact zeros to the dense
+ * reference's sums: x + (±0) = x for every x ≠ −0, and the accumulators and `out` are never −0
+ * (they start at +0, and a sum is −0 only when both terms are). So these passes equal the dense
+ * reference bit for bit as long as X, w, u and every coefficient are finite (the reference
+ * multiplies the skipped zeros by them, and 0·∞ is NaN): a dense matrix with a non-finite entry
+ * keeps the dense rows, and for a non-finite w, u or coefficient a pass returns undefined and the
+ * caller runs the reference instead. A CSR matrix with a non-finite stored value gets no engine.
+ *
+ * A full hvp-type pass keeps its dots xᵢᵀw; the next full pass at the same w (the products of a
+ * conjugate-gradient solve at a fixed lower-level iterate) reuses them and computes only xᵢᵀu:
+ * the same numbers, one gather instead of two.
  *
  * Memory. An engine copies its matrix into WebAssembly memory once, on first use (MNIST's
  * 5000 × 784 training set: 9 MB of sparse rows, against 31 MB dense), so it assumes that the
@@ -27,6 +33,7 @@
  * slots of `slots.ts`. When WebAssembly memory cannot be had, an engine declines (its passes
  * return undefined) and the caller runs the TypeScript kernels: the same bits.
  */
+import { Buffer } from 'node:buffer'
 import { isCsr, storedEntries, type CsrMatrix, type DesignMatrix } from '../csr.js'
 import { matrix, type Matrix, type RVec, type Vec } from '../types.js'
 import { MAX_BYTES, noteDegraded, rowEngineAvailable, SlotMemoryError, takeSlot, touch, type Lease, type Slot } from './slots.js'
@@ -75,6 +82,11 @@ export interface RowEngine {
    * sparse rows; undefined when X has no sparse-rows layout or the engine declines. Fresh.
    */
   gram(d: RVec): Matrix | undefined
+  /**
+   * out ← Σᵢ (dᵢ·xᵢᵀu)·xᵢ over all rows (Xᵀ diag(d) X u): the hvp-type pass whose coefficients
+   * are dᵢ·sᵢ, bit for bit, in one pass over CSR input. Undefined when the engine declines.
+   */
+  gramVec(d: RVec, u: RVec, out: Vec): Vec | undefined
 }
 
 /** Dense passes use the compressed sparse rows when at most this fraction of X is non-zero. */
@@ -98,6 +110,10 @@ interface Regions {
   rows: SparseRows | undefined
   gram: number
   weights: number
+  /** The hvp-type dots z of a full pass at w, kept for the next full pass at the same w (sparse rows). */
+  cacheW: number
+  cacheZ: number
+  cached: boolean
 }
 
 const allFinite = (x: RVec, m = x.length): boolean => {
@@ -137,6 +153,7 @@ class WasmRowEngine implements RowEngine {
       out: slot.alloc(8 * p),
       idx: 0, z: 0, s: 0, cf: 0, cap: -1,
       dense: -1, identity: -1, rows: undefined, gram: -1, weights: -1,
+      cacheW: -1, cacheZ: -1, cached: false,
     }
     this.regions = reg
     return reg
@@ -250,7 +267,8 @@ class WasmRowEngine implements RowEngine {
 
   /**
    * Between the phases: zero the coefficients (with the 4 past m), let `coef` fill c[0..m) from
-   * the dots, and report whether they are all finite.
+   * the dots, and report whether the axpys may run on them (sparse rows built from dense data
+   * need them finite).
    */
   private coefficients(reg: Regions, m: number, coef: RowCoef): boolean {
     const f = reg.slot.f64
@@ -258,7 +276,7 @@ class WasmRowEngine implements RowEngine {
     f.fill(0, c, c + m + 4)
     const cv = f.subarray(c, c + m)
     coef(f.subarray(z, z + m), f.subarray(s, s + m), cv)
-    return allFinite(cv)
+    return this.modeOf !== 'sparseFromDense' || allFinite(cv)
   }
 
   /**
@@ -280,32 +298,55 @@ class WasmRowEngine implements RowEngine {
     const rows = mode === 'dense' ? undefined : this.sparseRows(reg)
     const x = rows === undefined ? this.ensureDense(reg) : -1
     const idx = this.indices(reg, batch)
-    const slot = reg.slot, ex = slot.ex
-    if (rows !== undefined) {
-      // pairs[j] = [w_j, u_j] (hvp-type); [w_j, 0] on even columns and [0, w_j] on odd ones (grad-type).
-      const f = slot.f64, at = rows.pairs >> 3
-      if (u !== undefined) {
+    const slot = reg.slot, ex = slot.ex, f = slot.f64
+    if (rows !== undefined && u === undefined) {
+      // Grad-type: the even-column entries of each row, then the odd-column ones: z = a + b.
+      f.set(w, reg.w >> 3)
+      const { mid, col, val } = rows.parity
+      ex.splitDots(m, idx, rows.rowPtr, mid, rows.rowPtr + 4, col, val, reg.w, reg.z)
+    } else if (rows !== undefined && u !== undefined) {
+      if (batch === undefined && reg.cached && this.sameAsCached(reg, w)) {
+        // The z of this w from the last full pass; s alone, with the same single accumulator.
+        f.set(u, reg.u >> 3)
+        ex.pairDots(m, idx, rows.rowPtr, rows.rowPtr + 4, rows.col, rows.val, reg.u, reg.s)
+        f.copyWithin(reg.z >> 3, reg.cacheZ >> 3, (reg.cacheZ >> 3) + m)
+      } else {
+        // pairs[j] = [w_j, u_j].
+        const at = rows.pairs >> 3
         for (let j = 0; j < p; j++) {
           f[at + 2 * j] = w[j]!
           f[at + 2 * j + 1] = u[j]!
         }
-      } else {
-        for (let j = 0; j < p; j++) {
-          const even = (j & 1) === 0
-          f[at + 2 * j] = even ? w[j]! : 0
-          f[at + 2 * j + 1] = even ? 0 : w[j]!
-        }
+        ex.rowsDotsPairs(m, idx, rows.rowPtr, rows.col, rows.val, rows.pairs, reg.z, reg.s)
+        if (batch === undefined) this.keep(reg, w, m)
       }
-      ex.rowsDots(m, idx, rows.rowPtr, rows.col, rows.val, rows.pairs, reg.z, reg.s, u === undefined ? 0 : 1)
     } else if (u !== undefined) {
-      slot.f64.set(w, reg.w >> 3)
-      slot.f64.set(u, reg.u >> 3)
+      f.set(w, reg.w >> 3)
+      f.set(u, reg.u >> 3)
       ex.hvpDotsDense(m, p, idx, reg.w, reg.u, reg.z, reg.s, x)
     } else {
-      slot.f64.set(w, reg.w >> 3)
+      f.set(w, reg.w >> 3)
       ex.gradDotsDense(m, p, idx, reg.w, reg.z, x)
     }
     return { reg, m, idx, rows, x }
+  }
+
+  /** Whether w is the w of the kept hvp-type dots, bit for bit. */
+  private sameAsCached(reg: Regions, w: RVec): boolean {
+    const bytes = 8 * this.cols
+    return Buffer.from(reg.slot.f64.buffer, reg.cacheW, bytes).equals(Buffer.from(w.buffer as ArrayBuffer, w.byteOffset, bytes))
+  }
+
+  /** Keep w and the hvp-type dots z of a full pass over the n rows. */
+  private keep(reg: Regions, w: RVec, m: number): void {
+    if (reg.cacheW < 0) {
+      reg.cacheW = reg.slot.alloc(8 * this.cols)
+      reg.cacheZ = reg.slot.alloc(8 * this.rows)
+    }
+    const f = reg.slot.f64
+    f.set(w, reg.cacheW >> 3)
+    f.copyWithin(reg.cacheZ >> 3, reg.z >> 3, (reg.z >> 3) + m)
+    reg.cached = true
   }
 
   private pass(what: string, w: RVec, u: RVec | undefined, batch: Readonly<Int32Array> | undefined, coef: RowCoef, out: Vec): Vec | undefined {
@@ -318,7 +359,8 @@ class WasmRowEngine implements RowEngine {
       // Sparse rows built from dense data skip zeros that a non-finite coefficient would turn into NaN.
       if (!finite && this.modeOf === 'sparseFromDense') return undefined
       const ex = reg.slot.ex, p = this.cols
-      if (rows !== undefined) ex.rowsAxpy(m, p, idx, rows.rowPtr, rows.col, rows.val, reg.cf, rows.t01, rows.t23, reg.out)
+      if (rows !== undefined && this.modeOf === 'csr') ex.rowsScatter(m, p, idx, rows.rowPtr, rows.col, rows.val, reg.cf, reg.out)
+      else if (rows !== undefined) ex.rowsAxpy(m, p, idx, rows.rowPtr, rows.col, rows.val, reg.cf, rows.t01, rows.t23, reg.out)
       else ex.axpyDense(m, p, idx, reg.cf, reg.out, x)
       const o = reg.out >> 3
       out.set(reg.slot.f64.subarray(o, o + p))
@@ -344,6 +386,28 @@ class WasmRowEngine implements RowEngine {
         return true
       }) ?? false
     )
+  }
+
+  gramVec(d: RVec, u: RVec, out: Vec): Vec | undefined {
+    const n = this.rows, p = this.cols
+    if (d.length !== n || u.length !== p || out.length !== p)
+      throw new RangeError(`rowEngine.gramVec: d, u and out must have lengths ${n}, ${p}, ${p}, got ${d.length}, ${u.length}, ${out.length}`)
+    const linear: RowCoef = (_z, s, c) => {
+      for (let k = 0; k < c.length; k++) c[k] = d[k]! * s[k]!
+    }
+    if (this.mode() !== 'csr') return this.pass('gramVec', u, u, undefined, linear, out)
+    return this.guard(() => {
+      const reg = this.r()
+      this.reserve(reg, n)
+      const rows = this.sparseRows(reg)
+      const f = reg.slot.f64
+      f.set(u, reg.u >> 3)
+      f.set(d, reg.cf >> 3)
+      reg.slot.ex.gramVec(n, p, rows.rowPtr, rows.col, rows.val, reg.cf, reg.u, reg.out)
+      const o = reg.out >> 3
+      out.set(reg.slot.f64.subarray(o, o + p))
+      return out
+    })
   }
 
   gram(d: RVec): Matrix | undefined {

@@ -7,7 +7,7 @@ import type { DesignMatrix } from '../csr.js'
 import { weightedGramOf } from '../gram.js'
 import type { Matrix, RVec, Vec } from '../types.js'
 import { autoRowEngine, type RowCoef, type RowDots, type RowEngine } from './engine.js'
-import { dotsReference, gradPassReference, hvpPassReference, type RowBatch } from './reference.js'
+import { dotsReference, gradPassReference, gramVecReference, hvpPassReference, type RowBatch } from './reference.js'
 
 /** out ← Σ cᵢ xᵢ over the rows of the pass, cᵢ from the grad-type dots xᵢᵀw (see reference.ts). */
 export const gradPass = (X: DesignMatrix, w: RVec, batch: RowBatch, coef: RowCoef, out: Vec): Vec =>
@@ -40,3 +40,11 @@ export const hvpPassOn = (engine: RowEngine, X: DesignMatrix, w: RVec, u: RVec, 
  * `weightedGramOf`; the same bits either way. Only for dense Hessians (`exact`): O(p²) memory.
  */
 export const gramOf = (X: DesignMatrix, d: RVec): Matrix => autoRowEngine(X)?.gram(d) ?? weightedGramOf(X, d)
+
+/**
+ * out ← Xᵀ diag(d) X u = Σᵢ (dᵢ·xᵢᵀu)·xᵢ: the hvp-type pass with the coefficients dᵢ·sᵢ, bit for
+ * bit (one pass over CSR data on the engine). For Hessian products at a fixed point, whose
+ * curvature weights d are known.
+ */
+export const gramVec = (X: DesignMatrix, d: RVec, u: RVec, out: Vec): Vec =>
+  autoRowEngine(X)?.gramVec(d, u, out) ?? gramVecReference(X, d, u, out)

@@ -11,14 +11,15 @@
  *
  * The order of operations is fixed, so results are deterministic. Grad-type dots sum the even
  * and the odd columns in two accumulators and add them; hvp-type dots keep one accumulator each
- * for xᵢᵀw and xᵢᵀu, in column order. The axpys take the rows four at a time,
- * out += (c₀x₀ + c₁x₁) + (c₂x₂ + c₃x₃), a last partial block adding 0·x for its missing rows.
- * Dense rows go four at a time in the dots too, so that the four rows share each load of w (and
- * u); the blocking does not change any row's sums. CSR rows skip the entries they do not store:
- * a zero contributes only exact zeros to the dense sums (and the sums are never −0), so a CSR
- * matrix and the dense matrix with the same entries give the same bits whenever X, w, u and the
- * coefficients are finite. The CSR axpy forms c₀x₀ + c₁x₁ and c₂x₂ + c₃x₃ in two zeroed scratch
- * vectors, column by column, and adds their sum to out over the columns the block touches.
+ * for xᵢᵀw and xᵢᵀu, in column order. CSR rows skip the entries they do not store: a zero
+ * contributes only exact zeros to the dense sums (and the sums are never −0), so the dots of a
+ * CSR matrix equal those of the dense matrix with the same entries, bit for bit, whenever X, w
+ * and u are finite. The axpys differ by layout: dense rows go four at a time,
+ * out += (c₀x₀ + c₁x₁) + (c₂x₂ + c₃x₃), a last partial block adding 0·x for its missing rows
+ * (rows four at a time in the dots too, so that they share each load of w and u); CSR rows are
+ * scattered one after the other, out[j] += cᵢxᵢⱼ, the order of scipy.sparse's Aᵀy and the one
+ * that wide text data run fastest in. So on CSR data the gradients and Hessian products agree
+ * with the dense layout's to rounding (not bit for bit), while values and dots agree exactly.
  *
  * The kernels allocate nothing per call but the views they hand to `coef` (scratch is kept and
  * grown per module); `coef` must not start another pass.
@@ -52,8 +53,6 @@ const check = (what: string, X: DesignMatrix, batch: RowBatch, vs: ReadonlyArray
 let zS = new Float64Array(0)
 let sS = new Float64Array(0)
 let cS = new Float64Array(0)
-let t01 = new Float64Array(0)
-let t23 = new Float64Array(0)
 
 /** Dots and coefficients of m rows. */
 const passScratch = (m: number): void => {
@@ -62,13 +61,6 @@ const passScratch = (m: number): void => {
   zS = new Float64Array(cap)
   sS = new Float64Array(cap)
   cS = new Float64Array(cap)
-}
-
-/** The zeroed scratch vectors of the CSR block axpy (kept zeroed between calls). */
-const axpyScratch = (p: number): void => {
-  if (t01.length >= p) return
-  t01 = new Float64Array(p)
-  t23 = new Float64Array(p)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -202,29 +194,13 @@ const hvpDotsCsr = (A: CsrMatrix, w: RVec, u: RVec, batch: RowBatch, m: number, 
 
 const axpyCsr = (A: CsrMatrix, batch: RowBatch, m: number, c: RVec, out: Vec): void => {
   const { indptr, indices, values } = A
-  axpyScratch(A.cols)
-  const ta = t01, tb = t23
   out.fill(0)
-  for (let k = 0; k < m; k += 4) {
-    const last = Math.min(m, k + 4)
-    for (let r = k; r < last; r++) {
-      const i = rowAt(batch, r)
-      const cr = c[r]!
-      const t = r - k < 2 ? ta : tb
-      const first = (r - k) % 2 === 0
-      for (let q = indptr[i]!, e = indptr[i + 1]!; q < e; q++) {
-        const j = indices[q]!
-        t[j] = first ? cr * values[q]! : t[j]! + cr * values[q]!
-      }
-    }
-    for (let r = k; r < last; r++) {
-      const i = rowAt(batch, r)
-      for (let q = indptr[i]!, e = indptr[i + 1]!; q < e; q++) {
-        const j = indices[q]!
-        out[j] = out[j]! + (ta[j]! + tb[j]!)
-        ta[j] = 0
-        tb[j] = 0
-      }
+  for (let k = 0; k < m; k++) {
+    const i = rowAt(batch, k)
+    const ck = c[k]!
+    for (let q = indptr[i]!, e = indptr[i + 1]!; q < e; q++) {
+      const j = indices[q]!
+      out[j] = out[j]! + ck * values[q]!
     }
   }
 }
@@ -289,4 +265,15 @@ export const dotsReference = (X: DesignMatrix, w: RVec, u: RVec | undefined, bat
   if (u === undefined) gradDotsReference(X, w, batch, z)
   else hvpDotsReference(X, w, u, batch, z, s)
   read(z.subarray(0, m), s.subarray(0, m))
+}
+
+/**
+ * out ← Σᵢ (dᵢ·xᵢᵀu)·xᵢ over all rows (Xᵀ diag(d) X u) in TypeScript: the hvp-type pass whose
+ * coefficients are dᵢ·sᵢ (sᵢ = xᵢᵀu with one accumulator in column order), bit for bit.
+ */
+export const gramVecReference = (X: DesignMatrix, d: RVec, u: RVec, out: Vec): Vec => {
+  if (d.length !== X.rows) throw new RangeError(`gramVec: X has ${X.rows} rows, d has ${d.length} weights`)
+  return hvpPassReference(X, u, u, undefined, (_z, s, c) => {
+    for (let k = 0; k < c.length; k++) c[k] = d[k]! * s[k]!
+  }, out)
 }
