@@ -186,6 +186,77 @@ const axpyDense = (): WasmFunction => {
 }
 
 /**
+ * rowsDots(m, idx, rowPtr, col, val, pairs, z, s, hvp): the dots of rows idx[0..m) over the
+ * compressed sparse rows built from dense data (columns and values of row i at rowPtr[i]..rowPtr[i+1], in column
+ * order). pairs holds [a_j, b_j] per column and each row accumulates x·[a_j, b_j] over its
+ * non-zeros, in column order. Grad-type (hvp = 0): a = w on even columns and 0 on odd ones, b
+ * the other way round — the reference's two accumulators (adding x·0 = ±0 changes nothing) —
+ * and z = lane 0 + lane 1. Hvp-type (hvp = 1): [a, b] = [w, u], z = lane 0, s = lane 1. Four
+ * rows go together over the length of the shortest, so that their four sums (each a chain of
+ * dependent adds) overlap; each row then finishes alone. The order within each row is
+ * unchanged.
+ */
+const rowsDots = (): WasmFunction => {
+  const [M, IDX, RP, COL, VAL, PAIRS, Z, S, HV] = [0, 1, 2, 3, 4, 5, 6, 7, 8]
+  const L = new Locals(9)
+  const K = L.add(I32), ROW = L.add(I32), T = L.add(I32), MN = L.add(I32), LEFT = L.add(I32), TMP = L.add(I32)
+  const Q = [L.add(I32), L.add(I32), L.add(I32), L.add(I32)]
+  const QE = [L.add(I32), L.add(I32), L.add(I32), L.add(I32)]
+  const ACC = [L.add(V128), L.add(V128), L.add(V128), L.add(V128)]
+  const c = new WasmCode()
+  /** acc_r += val[q]·pairs[col[q]] for the entry q in local QL. */
+  const step = (acc: number, ql: number): void => {
+    c.localGet(acc)
+    at8(c, VAL, ql).v128Load64Splat()
+    c.localGet(PAIRS)
+    at4(c, COL, ql).i32Load().i32Const(4).i32Shl().i32Add().v128Load()
+    c.f64x2Mul().f64x2Add().localSet(acc)
+  }
+  const store = (r: number): void => {
+    c.localGet(HV).if()
+    at8(c, Z, K).localGet(ACC[r]!).f64x2ExtractLane(0).f64Store(8 * r)
+    at8(c, S, K).localGet(ACC[r]!).f64x2ExtractLane(1).f64Store(8 * r)
+    c.else()
+    at8(c, Z, K).localGet(ACC[r]!).f64x2ExtractLane(0).localGet(ACC[r]!).f64x2ExtractLane(1).f64Add().f64Store(8 * r)
+    c.end()
+  }
+  c.i32Const(0).localSet(K)
+  forLoop(c, K, M, 4, () => {
+    c.localGet(M).localGet(K).i32Sub().localSet(LEFT)
+    // Row r's entries [Q_r, QE_r); a row past m gets an empty range.
+    for (let r = 0; r < 4; r++) {
+      if (r > 0) c.localGet(LEFT).i32Const(r).i32GtS().if()
+      at4(c, IDX, K).i32Load(4 * r).localSet(ROW)
+      at4(c, RP, ROW).i32Load().localSet(Q[r]!)
+      at4(c, RP, ROW).i32Load(4).localSet(QE[r]!)
+      if (r > 0) c.else().i32Const(0).localSet(Q[r]!).i32Const(0).localSet(QE[r]!).end()
+      c.v128Zero().localSet(ACC[r]!)
+    }
+    // MN = the shortest length among the rows present (0 when the block is partial).
+    c.localGet(QE[0]!).localGet(Q[0]!).i32Sub().localSet(MN)
+    for (let r = 1; r < 4; r++) {
+      c.localGet(QE[r]!).localGet(Q[r]!).i32Sub().localSet(TMP)
+      c.localGet(TMP).localGet(MN).localGet(TMP).localGet(MN).i32LtS().select().localSet(MN)
+    }
+    c.i32Const(0).localSet(T)
+    forLoop(c, T, MN, 1, () => {
+      for (let r = 0; r < 4; r++) {
+        c.localGet(Q[r]!).localGet(T).i32Add().localSet(TMP)
+        step(ACC[r]!, TMP)
+      }
+    })
+    for (let r = 0; r < 4; r++) {
+      c.localGet(Q[r]!).localGet(MN).i32Add().localSet(TMP)
+      forLoop(c, TMP, QE[r]!, 1, () => step(ACC[r]!, TMP))
+      if (r > 0) c.localGet(LEFT).i32Const(r).i32GtS().if()
+      store(r)
+      if (r > 0) c.end()
+    }
+  })
+  return { name: 'rowsDots', params: i32s(9), results: [], locals: L.types, code: c }
+}
+
+/**
  * rowsDotsPairs(m, idx, rowPtr, col, val, pairs, z, s): the hvp-type dots of rows idx[0..m)
  * over the compressed sparse rows (columns and values of row i at rowPtr[i]..rowPtr[i+1], in
  * column order). pairs holds [w_j, u_j] per column and each row accumulates x·[w_j, u_j] in the
@@ -489,15 +560,16 @@ const gramRows = (): WasmFunction => {
   return { name: 'gramRows', params: new Array<ValType>(7).fill(I32), results: [], locals: L.types, code: c }
 }
 
-/** The module's bytes: the ten kernels, no imports. */
+/** The module's bytes: the eleven kernels, no imports. */
 export const rowKernelModuleBytes = (): Uint8Array =>
-  wasmModule([], [gradDotsDense(), hvpDotsDense(), axpyDense(), rowsDotsPairs(), gatherDots('split'), gatherDots('pair'), rowsAxpy(), rowsScatter(), gramVec(), gramRows()])
+  wasmModule([], [gradDotsDense(), hvpDotsDense(), axpyDense(), rowsDots(), rowsDotsPairs(), gatherDots('split'), gatherDots('pair'), rowsAxpy(), rowsScatter(), gramVec(), gramRows()])
 
 /** The kernels of {@link rowKernelModuleBytes} as an instance exports them (every argument a byte address or count). */
 export interface RowKernels {
   readonly gradDotsDense: (m: number, p: number, idx: number, w: number, z: number, x: number) => void
   readonly hvpDotsDense: (m: number, p: number, idx: number, w: number, u: number, z: number, s: number, x: number) => void
   readonly axpyDense: (m: number, p: number, idx: number, cf: number, out: number, x: number) => void
+  readonly rowsDots: (m: number, idx: number, rp: number, col: number, val: number, pairs: number, z: number, s: number, hvp: number) => void
   readonly rowsDotsPairs: (m: number, idx: number, rp: number, col: number, val: number, pairs: number, z: number, s: number) => void
   readonly splitDots: (m: number, idx: number, lo: number, mid: number, hi: number, col: number, val: number, vec: number, out: number) => void
   readonly pairDots: (m: number, idx: number, lo: number, hi: number, col: number, val: number, vec: number, out: number) => void

@@ -299,10 +299,28 @@ class WasmRowEngine implements RowEngine {
     const x = rows === undefined ? this.ensureDense(reg) : -1
     const idx = this.indices(reg, batch)
     const slot = reg.slot, ex = slot.ex, f = slot.f64
-    if (rows !== undefined && u === undefined) {
-      // Grad-type: the even-column entries of each row, then the odd-column ones: z = a + b.
+    if (rows !== undefined && this.modeOf === 'sparseFromDense' && !(u !== undefined && batch === undefined && reg.cached && this.sameAsCached(reg, w))) {
+      // Rows built from dense data, four at a time over pairs: [w_j, 0] / [0, w_j] by parity
+      // (grad-type, the other lane adding x·0 = ±0, which changes nothing) or [w_j, u_j].
+      const at = rows.pairs >> 3
+      if (u === undefined) {
+        for (let j = 0; j < p; j++) {
+          const even = (j & 1) === 0
+          f[at + 2 * j] = even ? w[j]! : 0
+          f[at + 2 * j + 1] = even ? 0 : w[j]!
+        }
+      } else {
+        for (let j = 0; j < p; j++) {
+          f[at + 2 * j] = w[j]!
+          f[at + 2 * j + 1] = u[j]!
+        }
+      }
+      ex.rowsDots(m, idx, rows.rowPtr, rows.col, rows.val, rows.pairs, reg.z, reg.s, u === undefined ? 0 : 1)
+      if (u !== undefined && batch === undefined) this.keep(reg, w, m)
+    } else if (rows !== undefined && u === undefined) {
+      // CSR input, grad-type: the even-column entries of each row, then the odd-column ones: z = a + b.
       f.set(w, reg.w >> 3)
-      const { mid, col, val } = rows.parity
+      const { mid, col, val } = rows.parity!
       ex.splitDots(m, idx, rows.rowPtr, mid, rows.rowPtr + 4, col, val, reg.w, reg.z)
     } else if (rows !== undefined && u !== undefined) {
       if (batch === undefined && reg.cached && this.sameAsCached(reg, w)) {

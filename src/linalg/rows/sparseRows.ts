@@ -12,17 +12,18 @@ export interface SparseRows {
   readonly rowPtr: number
   readonly col: number
   readonly val: number
-  /** Two values per column, gathered by the hvp-type dots: [w_j, u_j]. */
+  /** Two values per column, gathered by the dots: [w_j, u_j], or [w_j, 0] / [0, w_j] by parity. */
   readonly pairs: number
   /** The zeroed scratch of the block axpys (rows 0–1 and rows 2–3 of a block). */
   readonly t01: number
   readonly t23: number
   /**
-   * The entries of each row split by the parity of their column, for the grad-type dots: row
-   * i's even-column entries in [rowPtr[i], mid[i]), its odd-column ones in [mid[i], rowPtr[i+1]),
-   * each part in column order.
+   * CSR input: the entries of each row split by the parity of their column, for the grad-type
+   * dots: row i's even-column entries in [rowPtr[i], mid[i]), its odd-column ones in
+   * [mid[i], rowPtr[i+1]), each part in column order. (Rows built from dense data take the
+   * grad-type dots over pairs instead.)
    */
-  readonly parity: { readonly mid: number; readonly col: number; readonly val: number }
+  readonly parity?: { readonly mid: number; readonly col: number; readonly val: number }
 }
 
 /** Reserve the arrays of n rows, nnz entries and p columns, and zero the scratch. */
@@ -33,20 +34,21 @@ const reserve = (slot: Slot, n: number, p: number, nnz: number): SparseRows => {
   const pairs = slot.alloc(16 * p)
   const t01 = slot.alloc(8 * p)
   const t23 = slot.alloc(8 * p)
-  const parity = { mid: slot.alloc(4 * n), col: slot.alloc(4 * nnz), val: slot.alloc(8 * nnz) }
   slot.f64.fill(0, t01 >> 3, (t01 >> 3) + p)
   slot.f64.fill(0, t23 >> 3, (t23 >> 3) + p)
-  return { rowPtr, col, val, pairs, t01, t23, parity }
+  return { rowPtr, col, val, pairs, t01, t23 }
 }
 
 /** Bytes the sparse rows of n rows, nnz entries and p columns take (with their scratch). */
 export const sparseRowsBytes = (n: number, p: number, nnz: number): number => 8 * (n + 1) + 24 * nnz + 32 * p + 96
 
 /** Fill the parity split of the rows (see SparseRows.parity) from the rows in the slot. */
-const splitByParity = (slot: Slot, rows: SparseRows, n: number): void => {
+const splitByParity = (slot: Slot, rows: SparseRows, n: number): SparseRows => {
+  const nnz = slot.i32[(rows.rowPtr >> 2) + n]!
+  const parity = { mid: slot.alloc(4 * n), col: slot.alloc(4 * nnz), val: slot.alloc(8 * nnz) }
   const i32 = slot.i32, f64 = slot.f64
   const rp = rows.rowPtr >> 2, col = rows.col >> 2, val = rows.val >> 3
-  const mid = rows.parity.mid >> 2, pc = rows.parity.col >> 2, pv = rows.parity.val >> 3
+  const mid = parity.mid >> 2, pc = parity.col >> 2, pv = parity.val >> 3
   for (let i = 0; i < n; i++) {
     let at = i32[rp + i]!
     for (let odd = 0; odd < 2; odd++) {
@@ -59,6 +61,7 @@ const splitByParity = (slot: Slot, rows: SparseRows, n: number): void => {
         }
     }
   }
+  return { ...rows, parity }
 }
 
 /** The non-zero entries of the dense row-major n × p matrix X as compressed sparse rows in `slot`. */
@@ -81,7 +84,6 @@ export const sparseRowsOfDense = (slot: Slot, X: RVec, n: number, p: number): Sp
     }
   }
   i32[(rows.rowPtr >> 2) + n] = q
-  splitByParity(slot, rows, n)
   return rows
 }
 
@@ -92,6 +94,5 @@ export const sparseRowsOfCsr = (slot: Slot, A: CsrMatrix): SparseRows => {
   slot.i32.set(A.indptr.subarray(0, A.rows + 1), rows.rowPtr >> 2)
   slot.i32.set(A.indices.subarray(0, nnz), rows.col >> 2)
   slot.f64.set(A.values.subarray(0, nnz), rows.val >> 3)
-  splitByParity(slot, rows, A.rows)
-  return rows
+  return splitByParity(slot, rows, A.rows)
 }
