@@ -9,6 +9,11 @@
  * returns the same snapshot when nothing changed. A tuning loop that rebuilds its problem at
  * every λ thus copies its data once, and keeps the engine and the cached constants of the first
  * build. A snapshot passed back in is returned as it is.
+ *
+ * Or frozen. Typed arrays cannot be frozen, but a caller can hand a dataset over with
+ * {@link freezeDataset}: the problems then use its arrays as they are, without a copy, and the
+ * caller promises never to write to them again. The experiments do so with the splits they keep
+ * in shared memory for their worker threads, which a copy per worker would multiply.
  */
 import { Buffer } from 'node:buffer'
 import { isCsr, type CsrMatrix, type DesignMatrix } from '../linalg/csr.js'
@@ -65,4 +70,14 @@ export const snapshotDataset = <D extends Dataset>(d: D): D => {
   owned.add(copy)
   latest.set(key, copy)
   return copy
+}
+
+/**
+ * Hand a dataset over to the library: problems built from it use its arrays as they are (no
+ * copy), as they use a snapshot. The caller must not write to its arrays afterwards — the
+ * library then behaves as if it had taken a snapshot at this call. Returns the same dataset.
+ */
+export const freezeDataset = <D extends Dataset>(d: D): D => {
+  owned.add(d)
+  return d
 }

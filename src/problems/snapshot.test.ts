@@ -5,7 +5,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import type { DesignDataset } from '../data/dataset.js'
-import { isSnapshot } from '../data/snapshot.js'
+import { freezeDataset, isSnapshot } from '../data/snapshot.js'
 import { csrFromDense, isCsr, storedEntries } from '../linalg/csr.js'
 import { ROW_ENGINE_MIN_ENTRIES } from '../linalg/rows/engine.js'
 import { matrix, type RVec } from '../linalg/types.js'
@@ -90,5 +90,16 @@ describe('a problem keeps a snapshot of its data', () => {
     const c = logisticProblem(ta, validation, lam, { regularization: 'scalar' })
     if (E.isLeft(c)) throw new Error('build failed')
     expect((c.right.lower as unknown as { train: DesignDataset }).train).toBe(ta)
+  })
+})
+
+describe('a frozen dataset is used as it is', () => {
+  it('no copy: the problem reads the frozen arrays (the caller promised not to write them)', () => {
+    const train = freezeDataset(data(7, 20, 5, 'binary', false))
+    const validation = data(8, 10, 5, 'binary', false)
+    const prob = logisticProblem(train, validation, Float64Array.of(1), { regularization: 'scalar' })
+    if (E.isLeft(prob)) throw new Error('build failed')
+    expect((prob.right.lower as unknown as { train: DesignDataset }).train).toBe(train)
+    expect(isSnapshot(train)).toBe(true)
   })
 })
