@@ -112,12 +112,61 @@ const readTrain = (shape: Shape, labels: 'binary' | 'multiclass' = 'binary'): Li
   return r.right
 }
 
+/**
+ * Single calls, median of 15 after warm-up: the method of sparse_ref.py (the median of single
+ * timed calls), so that both sides meet the machine's load alike (a timing window of many calls
+ * takes in every preemption; a single call of a few milliseconds mostly escapes them).
+ */
+const SINGLE = { repeats: 15, warmup: 5, minMs: 0 } as const
+
 const stamp = (r: Row): Row => ({ ...r, source: 'bench/sparse.ts', measuredAt: new Date().toISOString() })
 const row = (workload: string, ms: ReadonlyArray<number>, baseline: string | null, ratio: number | null, notes: string): Row =>
   stamp({ workload, medianMs: median(ms), minMs: Math.min(...ms), maxMs: Math.max(...ms), ratio, baseline, notes, repeats: ms.length })
 const fromTiming = (t: Timing): number => t.medianMs
 
 // ── rcv1: logistic gradient and HVP against scipy.sparse ──────────────────────────────────────
+
+/**
+ * The CPU time (process_time) per call of sparse_ref.py's gradient and HVP expressions, read
+ * from the same files: a second view of the comparison, which a loaded machine disturbs less
+ * than wall time (time spent waiting for a core is not counted).
+ */
+const SCIPY_CPU = `
+import sys, json, time, numpy as np, scipy.sparse as sp
+sys.path.insert(0, sys.argv[1])
+import sparse_ref as S
+from scipy.special import expit
+a = json.loads(sys.argv[2])
+X, y = S.read_svm(a['file'], a['d'])
+A = (sp.diags(y) @ X).tocsr()
+lamv = np.full(a['d'], a['lam'])
+w = np.random.default_rng(1).normal(0, 0.1, a['d']); u = np.random.default_rng(2).normal(0, 1, a['d'])
+grad = lambda: -A.T @ expit(-(A @ w)) + lamv * w
+s = expit(A @ w) * expit(-(A @ w))
+hvp = lambda: A.T @ (s * (A @ u)) + lamv * u
+def cpu(f):
+    for _ in range(5): f()
+    ts = []
+    for _ in range(a['reps']):
+        c0 = time.process_time()
+        for _ in range(10): f()
+        ts.append((time.process_time() - c0) / 10 * 1e3)
+    return float(np.median(ts))
+print(json.dumps({'grad_ms': cpu(grad), 'hvp_ms': cpu(hvp)}))
+`
+
+/** Median CPU time per call of f (10 calls per sample, `reps` samples), in ms. */
+const cpuPerCall = (f: () => unknown, reps: number): number => {
+  for (let k = 0; k < 5; k++) f()
+  const ts: number[] = []
+  for (let r = 0; r < reps; r++) {
+    const c0 = process.cpuUsage()
+    for (let k = 0; k < 10; k++) f()
+    const c1 = process.cpuUsage(c0)
+    ts.push((c1.user + c1.system) / 10 / 1000)
+  }
+  return median(ts)
+}
 
 const rcv1 = (): Row[] => {
   const train = readTrain('rcv1')
@@ -129,14 +178,23 @@ const rcv1 = (): Row[] => {
   const o = new Float64Array(p)
   const ours = { grad: [] as number[], hvp: [] as number[] }
   const theirs = { grad: [] as number[], hvp: [] as number[] }
+  const oursCpu = { grad: [] as number[], hvp: [] as number[] }
+  const theirsCpu = { grad: [] as number[], hvp: [] as number[] }
   let info: ScipyBench | undefined
   for (let r = 0; r < rounds; r++) {
+    const py = spawnSync(python, ['-c', SCIPY_CPU, peers, JSON.stringify({ file: files('rcv1').train, d: p, lam: 1e-3, reps: 15 })], { encoding: 'utf8', env: pinnedEnv() })
+    if (py.status !== 0) throw new Error(`scipy CPU timing failed: ${py.stderr}`)
+    const c = JSON.parse(py.stdout.trim()) as { grad_ms: number; hvp_ms: number }
+    theirsCpu.grad.push(c.grad_ms)
+    theirsCpu.hvp.push(c.hvp_ms)
+    oursCpu.grad.push(cpuPerCall(() => obj.gradInto(w, lam, o), 15))
+    oursCpu.hvp.push(cpuPerCall(() => obj.hvpInto(w, lam, u, o), 15))
     info = scipyBench('rcv1', 9)
     theirs.grad.push(info.gradient_ms)
     theirs.hvp.push(info.hvp_ms)
-    ours.grad.push(fromTiming(measure('grad', () => obj.gradInto(w, lam, o))))
-    ours.hvp.push(fromTiming(measure('hvp', () => obj.hvpInto(w, lam, u, o))))
-    console.log(`rcv1 round ${r + 1}: gradient ${ours.grad.at(-1)!.toFixed(2)} ms vs scipy ${info.gradient_ms.toFixed(2)}; HVP ${ours.hvp.at(-1)!.toFixed(2)} vs ${info.hvp_ms.toFixed(2)}`)
+    ours.grad.push(fromTiming(measure('grad', () => obj.gradInto(w, lam, o), SINGLE)))
+    ours.hvp.push(fromTiming(measure('hvp', () => obj.hvpInto(w, lam, u, o), SINGLE)))
+    console.log(`rcv1 round ${r + 1}: gradient ${ours.grad.at(-1)!.toFixed(2)} ms vs scipy ${info.gradient_ms.toFixed(2)}; HVP ${ours.hvp.at(-1)!.toFixed(2)} vs ${info.hvp_ms.toFixed(2)}; CPU time: gradient ${oursCpu.grad.at(-1)!.toFixed(2)} vs ${c.grad_ms.toFixed(2)}, HVP ${oursCpu.hvp.at(-1)!.toFixed(2)} vs ${c.hvp_ms.toFixed(2)}`)
   }
   const shape = `${train.X.rows}×${p}, nnz ${train.X.indptr[train.X.rows]}`
   const ratios = (a: number[], b: number[]): number[] => a.map((x, i) => x / b[i]!)
@@ -148,6 +206,12 @@ const rcv1 = (): Row[] => {
     row(`sparse rcv1 logistic HVP (${shape})`, ours.hvp, `peer scipy.sparse rcv1 logistic HVP (${shape})`, median(ratios(ours.hvp, theirs.hvp)),
       `hvpInto at a fixed w (the curvature weights of w kept between calls, as scipy's s); per-round ratios: ${ratios(ours.hvp, theirs.hvp).map((x) => x.toFixed(2)).join(', ')}`),
     row(`peer scipy.sparse rcv1 CG solve to 1e-10`, [1000 * info!.cg_s], null, null, `${info!.cg_iterations} iterations of scipy.sparse.linalg.cg on the Hessian system`),
+    row(`peer scipy.sparse rcv1 logistic gradient, CPU time per call`, theirsCpu.grad, null, null, 'the same expression, process_time over 10 calls, median of 15'),
+    row(`sparse rcv1 logistic gradient, CPU time per call`, oursCpu.grad, 'peer scipy.sparse rcv1 logistic gradient, CPU time per call', median(ratios(oursCpu.grad, theirsCpu.grad)),
+      `process.cpuUsage over 10 calls, median of 15; per-round ratios: ${ratios(oursCpu.grad, theirsCpu.grad).map((x) => x.toFixed(2)).join(', ')}`),
+    row(`peer scipy.sparse rcv1 logistic HVP, CPU time per call`, theirsCpu.hvp, null, null, 'the same expression (s precomputed), process_time over 10 calls, median of 15'),
+    row(`sparse rcv1 logistic HVP, CPU time per call`, oursCpu.hvp, 'peer scipy.sparse rcv1 logistic HVP, CPU time per call', median(ratios(oursCpu.hvp, theirsCpu.hvp)),
+      `per-round ratios: ${ratios(oursCpu.hvp, theirsCpu.hvp).map((x) => x.toFixed(2)).join(', ')}`),
   ]
 }
 
@@ -272,8 +336,8 @@ const softmax = (): Row[] => {
       const s = JSON.parse(py.stdout.trim()) as { grad_ms: number; hvp_ms: number }
       theirs.grad.push(s.grad_ms)
       theirs.hvp.push(s.hvp_ms)
-      ours.grad.push(fromTiming(measure('softmax grad', () => obj.gradInto(W, lam, o))))
-      ours.hvp.push(fromTiming(measure('softmax hvp', () => obj.hvpInto(W, lam, U, o))))
+      ours.grad.push(fromTiming(measure('softmax grad', () => obj.gradInto(W, lam, o), SINGLE)))
+      ours.hvp.push(fromTiming(measure('softmax hvp', () => obj.hvpInto(W, lam, U, o), SINGLE)))
     }
     const base = (what: string): string => `peer ${c.dense ? 'numpy' : 'scipy.sparse'} softmax ${what}, ${c.name}`
     rows.push(row(base('gradient'), theirs.grad, null, null, 'X.T @ (softmax(X @ W) − Y) + λW on data of the same size and density (not the same values), one thread'))
@@ -312,8 +376,8 @@ const scaleChild = (shape: Shape, rowsWanted: number): ScaleChild => {
   const w = Float64Array.from(normals(seed(1), p)[0], (x) => 0.1 * x)
   const u = normals(seed(2), p)[0]
   const o = new Float64Array(p)
-  const g = measure('g', () => obj.gradInto(w, lam, o), { repeats: 5, minMs: 50 })
-  const h = measure('h', () => obj.hvpInto(w, lam, u, o), { repeats: 5, minMs: 50 })
+  const g = measure('g', () => obj.gradInto(w, lam, o), SINGLE)
+  const h = measure('h', () => obj.hvpInto(w, lam, u, o), SINGLE)
   return { rows: n, cols: p, nnz: end, gradMs: g.medianMs, hvpMs: h.medianMs, peakRss: peakRss(), baseRss }
 }
 

@@ -6,7 +6,9 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { hgError, type HypergradError } from '../errors.js'
 import { csrMatrix, isCsr, type DesignMatrix } from '../linalg/csr.js'
+import { pipe } from 'fp-ts/lib/function.js'
 import type { DesignDataset as Dataset } from './dataset.js'
+import { snapshotDataset } from './snapshot.js'
 
 /** The shape of X and y, and the CSR structure: a 'dimension' or 'data' error naming `what`. */
 const checkShape = (what: string, d: Dataset): E.Either<HypergradError, void> => {
@@ -70,6 +72,26 @@ export const validateLabels = (what: string, d: Dataset, kind: 'binary' | 'multi
     if (!Number.isFinite(l)) return E.left(hgError('data', `${what}: y[${i}] = ${l} is not finite`))
   }
   return E.right(undefined)
+}
+
+/**
+ * The checks a problem makes of its training and validation sets: at least one row each,
+ * finite, the same number of features, labels of the given kind (binary ±1, class indices in
+ * 0…C−1, or real). Returns the snapshots of both (`snapshot.ts`), which the problem keeps.
+ */
+export const validateLabelledSplit = (
+  who: string, train: Dataset, validation: Dataset, labels: 'binary' | 'multiclass' | 'real', nClasses?: number,
+): E.Either<HypergradError, { readonly train: Dataset; readonly validation: Dataset }> => {
+  const tr = snapshotDataset(train)
+  const va = snapshotDataset(validation)
+  return pipe(
+    validateDataset(`${who}: train`, tr, 1),
+    E.chain(() => validateDataset(`${who}: validation`, va, 1)),
+    E.chain(() => validateSplit(who, tr, va)),
+    E.chain(() => validateLabels(`${who}: train`, tr, labels, nClasses)),
+    E.chain(() => validateLabels(`${who}: validation`, va, labels, nClasses)),
+    E.map(() => ({ train: tr, validation: va })),
+  )
 }
 
 /**

@@ -7,6 +7,21 @@
 import { isCsr, type CsrMatrix, type DesignMatrix } from './csr.js'
 import { matrix, type Matrix, type RVec } from './types.js'
 
+/** g[a, b] += (dᵢ·x_a)·x_b for the pairs s ≤ u of a row's non-zeros (idx, val; nnz of them): its upper triangle. */
+const addRowPairs = (g: Float64Array, p: number, di: number, idx: Int32Array, val: Float64Array, nnz: number): void => {
+  for (let s = 0; s < nnz; s++) {
+    const a = idx[s]!
+    const c = di * val[s]!
+    const ga = a * p
+    for (let u = s; u < nnz; u++) g[ga + idx[u]!] = g[ga + idx[u]!]! + c * val[u]!
+  }
+}
+
+/** Mirror the upper triangle of the p × p matrix g into its lower one. */
+const mirror = (g: Float64Array, p: number): void => {
+  for (let a = 0; a < p; a++) for (let b = a + 1; b < p; b++) g[b * p + a] = g[a * p + b]!
+}
+
 /** Xᵀ diag(d) X (p × p, symmetric, both triangles filled). */
 export const weightedGram = (X: Matrix, d: RVec): Matrix => {
   const { rows: n, cols: p, data } = X
@@ -27,14 +42,9 @@ export const weightedGram = (X: Matrix, d: RVec): Matrix => {
       }
     }
     // Upper triangle, row by row: g[a, b] += dᵢ x_a x_b for a ≤ b among the non-zeros.
-    for (let s = 0; s < nnz; s++) {
-      const a = idx[s]!
-      const c = di * val[s]!
-      const ga = a * p
-      for (let u = s; u < nnz; u++) g[ga + idx[u]!] = g[ga + idx[u]!]! + c * val[u]!
-    }
+    addRowPairs(g, p, di, idx, val, nnz)
   }
-  for (let a = 0; a < p; a++) for (let b = a + 1; b < p; b++) g[b * p + a] = g[a * p + b]!
+  mirror(g, p)
   return matrix(p, p, g)
 }
 
@@ -60,14 +70,9 @@ export const csrWeightedGram = (A: CsrMatrix, d: RVec): Matrix => {
         val[nnz++] = x
       }
     }
-    for (let s = 0; s < nnz; s++) {
-      const a = idx[s]!
-      const c = di * val[s]!
-      const ga = a * p
-      for (let u = s; u < nnz; u++) g[ga + idx[u]!] = g[ga + idx[u]!]! + c * val[u]!
-    }
+    addRowPairs(g, p, di, idx, val, nnz)
   }
-  for (let a = 0; a < p; a++) for (let b = a + 1; b < p; b++) g[b * p + a] = g[a * p + b]!
+  mirror(g, p)
   return matrix(p, p, g)
 }
 

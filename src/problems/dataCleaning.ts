@@ -30,7 +30,7 @@ import { checkedStep, ermProblem, type ErmProblem } from '../problem/erm.js'
 import { squaredSpectralNorm } from '../problem/spectral.js'
 import { checkDataset, logisticUpper, maxLabelSq, validateBinarySplit, type FusedObjective } from './logistic.js'
 import {
-  assertNoAlias, batchScale, gramOf, logisticCrossVjpPass, logisticCurvatures, logisticGradPass, logisticHvpPass, logisticValue, RowWeight,
+  batchScale, checkInto, gramOf, logisticCrossVjpPass, logisticCurvatures, logisticGradPass, logisticHvpPass, logisticValue, RowWeight,
 } from './logisticRows.js'
 
 export { rowCrossVjpPass } from './logisticRows.js'
@@ -96,9 +96,7 @@ export class DataCleaningObjective implements FusedObjective {
 
   gradInto(w: RVec, lambda: RVec, out: Vec, batch?: Batch): Vec {
     this.checkArgs('gradInto', w, lambda)
-    assertDim(`${this.name}.gradInto: out`, this.dim, out.length)
-    assertNoAlias(`${this.name}.gradInto`, out, w)
-    assertNoAlias(`${this.name}.gradInto`, out, lambda)
+    checkInto(`${this.name}.gradInto`, this.dim, out, [w, lambda])
     const scale = batchScale(`${this.name}.grad`, this.nSamples, batch)
     logisticGradPass(this.train.X, this.y, w, batch, scale, RowWeight.sigmoid, lambda, EMPTY, out)
     const r = this.rho
@@ -108,11 +106,7 @@ export class DataCleaningObjective implements FusedObjective {
 
   hvpInto(w: RVec, lambda: RVec, u: RVec, out: Vec, batch?: Batch): Vec {
     this.checkArgs('hvpInto', w, lambda)
-    assertDim(`${this.name}.hvpInto: u`, this.dim, u.length)
-    assertDim(`${this.name}.hvpInto: out`, this.dim, out.length)
-    assertNoAlias(`${this.name}.hvpInto`, out, w)
-    assertNoAlias(`${this.name}.hvpInto`, out, u)
-    assertNoAlias(`${this.name}.hvpInto`, out, lambda)
+    checkInto(`${this.name}.hvpInto`, this.dim, out, [w, lambda], u)
     const scale = batchScale(`${this.name}.hvp`, this.nSamples, batch)
     logisticHvpPass(this.train.X, this.y, w, u, batch, scale, RowWeight.sigmoid, lambda, EMPTY, out)
     const r = this.rho

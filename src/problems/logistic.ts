@@ -24,18 +24,18 @@
  * them under their former names.
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { pipe } from 'fp-ts/lib/function.js'
 import type { DesignDataset as Dataset } from '../data/dataset.js'
 import { snapshotDataset } from '../data/snapshot.js'
-import { validateDataset, validateLabels, validateSplit } from '../data/validate.js'
+import { validateLabelledSplit } from '../data/validate.js'
 import { hgError, type HypergradError } from '../errors.js'
 import { isCsr } from '../linalg/csr.js'
 import { assertDim, type Matrix, type RVec, type Vec } from '../linalg/types.js'
 import type { Batch } from '../problem/bilevel.js'
 import { ermProblem, checkedStep, type ErmProblem, type LowerObjective, type UpperObjective } from '../problem/erm.js'
 import { squaredSpectralNorm } from '../problem/spectral.js'
+import { lambdaRange } from './losses.js'
 import {
-  assertNoAlias, batchScale, CurvatureMemo, gramOf, logisticCurvatures, logisticGradPass, logisticHvpPass, logisticValue, RowWeight,
+  batchScale, checkInto, CurvatureMemo, gramOf, logisticCurvatures, logisticGradPass, logisticHvpPass, logisticValue, RowWeight,
 } from './logisticRows.js'
 
 export { d2psi, dpsi, dsigmoid, psi, sigmoid } from './losses.js'
@@ -148,9 +148,7 @@ export class LogisticObjective implements FusedObjective {
 
   gradInto(w: RVec, lambda: RVec, out: Vec, batch?: Batch): Vec {
     this.checkArgs('gradInto', w, lambda)
-    assertDim(`${this.name}.gradInto: out`, this.dim, out.length)
-    assertNoAlias(`${this.name}.gradInto`, out, w)
-    assertNoAlias(`${this.name}.gradInto`, out, lambda)
+    checkInto(`${this.name}.gradInto`, this.dim, out, [w, lambda])
     const scale = batchScale(`${this.name}.grad`, this.nSamples, batch)
     logisticGradPass(this.train.X, this.y, w, batch, scale, RowWeight.unit, EMPTY, EMPTY, out)
     addDiagInto(this.dim, lambda, w, out)
@@ -159,11 +157,7 @@ export class LogisticObjective implements FusedObjective {
 
   hvpInto(w: RVec, lambda: RVec, u: RVec, out: Vec, batch?: Batch): Vec {
     this.checkArgs('hvpInto', w, lambda)
-    assertDim(`${this.name}.hvpInto: u`, this.dim, u.length)
-    assertDim(`${this.name}.hvpInto: out`, this.dim, out.length)
-    assertNoAlias(`${this.name}.hvpInto`, out, w)
-    assertNoAlias(`${this.name}.hvpInto`, out, u)
-    assertNoAlias(`${this.name}.hvpInto`, out, lambda)
+    checkInto(`${this.name}.hvpInto`, this.dim, out, [w, lambda], u)
     const scale = batchScale(`${this.name}.hvp`, this.nSamples, batch)
     logisticHvpPass(this.train.X, this.y, w, u, batch, scale, RowWeight.unit, EMPTY, EMPTY, out, this.memo)
     addDiagInto(this.dim, lambda, u, out)
@@ -235,11 +229,7 @@ export class LogisticObjective implements FusedObjective {
    */
   curvature(lambda: RVec): { readonly tau: number; readonly L: number } {
     assertDim(`${this.name}.curvature: λ`, this.hyperDim, lambda.length)
-    let lo = Infinity, hi = -Infinity
-    for (let k = 0; k < lambda.length; k++) {
-      lo = Math.min(lo, lambda[k]!)
-      hi = Math.max(hi, lambda[k]!)
-    }
+    const { lo, hi } = lambdaRange(lambda)
     return { tau: lo, L: (this.yMaxSq * squaredSpectralNorm(this.train.X)) / 4 + hi }
   }
 
@@ -308,18 +298,7 @@ export const logisticUpper = (validation: Dataset, hyperDim: number): LogisticUp
  */
 export const validateBinarySplit = (
   who: string, train: Dataset, validation: Dataset,
-): E.Either<HypergradError, { readonly train: Dataset; readonly validation: Dataset }> => {
-  const tr = snapshotDataset(train)
-  const va = snapshotDataset(validation)
-  return pipe(
-    validateDataset(`${who}: train`, tr, 1),
-    E.chain(() => validateDataset(`${who}: validation`, va, 1)),
-    E.chain(() => validateSplit(who, tr, va)),
-    E.chain(() => validateLabels(`${who}: train`, tr, 'binary')),
-    E.chain(() => validateLabels(`${who}: validation`, va, 'binary')),
-    E.map(() => ({ train: tr, validation: va })),
-  )
-}
+): E.Either<HypergradError, { readonly train: Dataset; readonly validation: Dataset }> => validateLabelledSplit(who, train, validation, 'binary')
 
 /** Options of `logisticProblem`. */
 export interface LogisticProblemOptions {

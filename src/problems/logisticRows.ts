@@ -17,7 +17,7 @@ import type { DesignMatrix } from '../linalg/csr.js'
 import type { RowCoef, RowEngine } from '../linalg/rows/engine.js'
 import { gradPass, gradPassOn, gramOf as designGramOf, gramVec, hvpPass, hvpPassOn, rowDots } from '../linalg/rows/passes.js'
 import { gradPassReference, hvpPassReference, type RowBatch } from '../linalg/rows/reference.js'
-import { matrix, type Matrix, type RVec, type Vec } from '../linalg/types.js'
+import { assertDim, matrix, type Matrix, type RVec, type Vec } from '../linalg/types.js'
 import type { Batch } from '../problem/bilevel.js'
 import { d2psi, dpsi, dsigmoid, psi, sigmoid } from './losses.js'
 
@@ -52,6 +52,17 @@ export const batchScale = (what: string, n: number, batch: Batch | undefined): n
     if (!(i >= 0 && i < n)) throw new RangeError(`${what}: batch index ${i} at position ${k} is outside [0, ${n})`)
   }
   return n / b
+}
+
+/**
+ * The checks of an in-place product `what` (gradInto, hvpInto) of an objective of dimension
+ * dim: out and the direction u (when given) have length dim, and out overlaps none of the
+ * inputs. Throws a RangeError otherwise.
+ */
+export const checkInto = (what: string, dim: number, out: RVec, inputs: ReadonlyArray<RVec>, u?: RVec): void => {
+  if (u !== undefined) assertDim(`${what}: u`, dim, u.length)
+  assertDim(`${what}: out`, dim, out.length)
+  for (const x of u === undefined ? inputs : [...inputs, u]) assertNoAlias(what, out, x)
 }
 
 /** Throws a RangeError when `out` shares memory with `x` (the row passes read x while writing out). */

@@ -76,3 +76,13 @@ export const softmaxInto = (z: RVec, prob: Vec): number => {
 
 /** The cross-entropy of class y at scores z: logsumexp(z) − z_y ≥ 0. */
 export const crossEntropy = (z: RVec, y: number): number => logSumExp(z) - z[y]!
+
+/** The smallest and the largest entry of λ (±∞ for an empty one): τ and the λ part of L of an L2 regularizer. */
+export const lambdaRange = (lambda: RVec): { readonly lo: number; readonly hi: number } => {
+  let lo = Infinity, hi = -Infinity
+  for (let k = 0; k < lambda.length; k++) {
+    lo = Math.min(lo, lambda[k]!)
+    hi = Math.max(hi, lambda[k]!)
+  }
+  return { lo, hi }
+}

@@ -36,6 +36,7 @@ import { assertDim, matrix, type Matrix, type RVec, type Vec } from '../linalg/t
 import type { Batch, ClosedForm } from '../problem/bilevel.js'
 import { checkedStep, ErmProblem, ermProblem, type LowerObjective, type UpperObjective } from '../problem/erm.js'
 import { squaredSpectralNorm } from '../problem/spectral.js'
+import { lambdaRange } from './losses.js'
 
 /** How λ regularizes: one weight for all features, or one per feature. */
 export type RidgeRegularization = 'scalar' | 'perFeature'
@@ -204,12 +205,7 @@ const ridgeParts = (
     curvature: (lambda) => {
       checkL('curvature', lambda)
       const e = eig()
-      let lo = Infinity
-      let hi = -Infinity
-      for (let j = 0; j < m; j++) {
-        lo = Math.min(lo, lambda[j]!)
-        hi = Math.max(hi, lambda[j]!)
-      }
+      const { lo, hi } = lambdaRange(lambda)
       return { tau: e.min + lo, L: e.max + hi }
     },
   }

@@ -28,10 +28,9 @@
  * `exact`, which is practical for small d·C.
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { pipe } from 'fp-ts/lib/function.js'
 import type { DesignDataset } from '../data/dataset.js'
 import { snapshotDataset } from '../data/snapshot.js'
-import { validateDataset, validateLabels, validateSplit } from '../data/validate.js'
+import { validateLabelledSplit } from '../data/validate.js'
 import { hgError, type HypergradError } from '../errors.js'
 import { isCsr, type DesignMatrix } from '../linalg/csr.js'
 import { multiDots, multiPass } from '../linalg/rows/multi.js'
@@ -40,8 +39,8 @@ import type { Batch } from '../problem/bilevel.js'
 import { checkedStep, ermProblem, type ErmProblem, type UpperObjective } from '../problem/erm.js'
 import { squaredSpectralNorm } from '../problem/spectral.js'
 import { checkDataset, type FusedObjective } from './logistic.js'
-import { assertNoAlias, batchScale, rowWeight, RowWeight } from './logisticRows.js'
-import { dsigmoid, softmaxInto } from './losses.js'
+import { batchScale, checkInto, rowWeight, RowWeight } from './logisticRows.js'
+import { dsigmoid, lambdaRange, softmaxInto } from './losses.js'
 
 /** How λ regularizes W: one λ, one per feature (row of W), or one per class (column of W). */
 export type SoftmaxRegularization = 'scalar' | 'perFeature' | 'perClass'
@@ -207,9 +206,7 @@ abstract class SoftmaxBase implements FusedObjective {
 
   gradInto(w: RVec, lambda: RVec, out: Vec, batch?: Batch): Vec {
     this.checkArgs('gradInto', w, lambda)
-    assertDim(`${this.name}.gradInto: out`, this.dim, out.length)
-    assertNoAlias(`${this.name}.gradInto`, out, w)
-    assertNoAlias(`${this.name}.gradInto`, out, lambda)
+    checkInto(`${this.name}.gradInto`, this.dim, out, [w, lambda])
     const scale = batchScale(`${this.name}.grad`, this.nSamples, batch)
     softmaxGradPass(this.train.X, this.nClasses, this.train.y, w, batch, scale, this.weighting, lambda, EMPTY, out)
     this.addReg(lambda, w, out)
@@ -218,11 +215,7 @@ abstract class SoftmaxBase implements FusedObjective {
 
   hvpInto(w: RVec, lambda: RVec, u: RVec, out: Vec, batch?: Batch): Vec {
     this.checkArgs('hvpInto', w, lambda)
-    assertDim(`${this.name}.hvpInto: u`, this.dim, u.length)
-    assertDim(`${this.name}.hvpInto: out`, this.dim, out.length)
-    assertNoAlias(`${this.name}.hvpInto`, out, w)
-    assertNoAlias(`${this.name}.hvpInto`, out, u)
-    assertNoAlias(`${this.name}.hvpInto`, out, lambda)
+    checkInto(`${this.name}.hvpInto`, this.dim, out, [w, lambda], u)
     const scale = batchScale(`${this.name}.hvp`, this.nSamples, batch)
     softmaxHvpPass(this.train.X, this.nClasses, w, u, batch, scale, this.weighting, lambda, out)
     this.addReg(lambda, u, out)
@@ -315,11 +308,7 @@ export class SoftmaxObjective extends SoftmaxBase {
   /** τ = min λ and L = σ_max(X_tr)²/2 + max λ (diag(p) − ppᵀ ⪯ ½I); σ_max² is the cached safe bound. */
   curvature(lambda: RVec): { readonly tau: number; readonly L: number } {
     assertDim(`${this.name}.curvature: λ`, this.hyperDim, lambda.length)
-    let lo = Infinity, hi = -Infinity
-    for (let k = 0; k < lambda.length; k++) {
-      lo = Math.min(lo, lambda[k]!)
-      hi = Math.max(hi, lambda[k]!)
-    }
+    const { lo, hi } = lambdaRange(lambda)
     return { tau: lo, L: squaredSpectralNorm(this.train.X) / 2 + hi }
   }
 }
@@ -441,15 +430,8 @@ export const validateMulticlassSplit = (
     return E.left(hgError('data', `${who}: the number of classes must be an integer ≥ 2 (train.nClasses or the nClasses option), got ${String(C)}`))
   if (validation.nClasses !== undefined && validation.nClasses !== C)
     return E.left(hgError('data', `${who}: the validation set has ${validation.nClasses} classes, the training set ${C}`))
-  const tr = snapshotDataset(train)
-  const va = snapshotDataset(validation)
-  return pipe(
-    validateDataset(`${who}: train`, tr, 1),
-    E.chain(() => validateDataset(`${who}: validation`, va, 1)),
-    E.chain(() => validateSplit(who, tr, va)),
-    E.chain(() => validateLabels(`${who}: train`, tr, 'multiclass', C)),
-    E.chain(() => validateLabels(`${who}: validation`, va, 'multiclass', C)),
-    E.map(() => ({ train: tr, validation: va, nClasses: C! })),
+  return E.map((d: { readonly train: DesignDataset; readonly validation: DesignDataset }) => ({ ...d, nClasses: C! }))(
+    validateLabelledSplit(who, train, validation, 'multiclass', C),
   )
 }
 

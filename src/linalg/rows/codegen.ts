@@ -67,6 +67,25 @@ const at8 = (c: WasmCode, base: number, k: number): WasmCode => c.localGet(base)
 /** Address of element k of an array of 4-byte values at base: base + 4k. */
 const at4 = (c: WasmCode, base: number, k: number): WasmCode => c.localGet(base).localGet(k).i32Const(2).i32Shl().i32Add()
 
+/** acc += val[q]·vec[col[q]] (q, acc: locals; val, col, vec: base addresses in locals). */
+const gatherStep = (c: WasmCode, acc: number, val: number, col: number, vec: number, q: number): void => {
+  c.localGet(acc)
+  at8(c, val, q).f64Load()
+  c.localGet(vec)
+  at4(c, col, q).i32Load().i32Const(3).i32Shl().i32Add().f64Load()
+  c.f64Mul().f64Add().localSet(acc)
+}
+
+/** for (; q < end; q++) out[col[q]] += cs·val[q] — one row scattered into out. */
+const scatterRow = (c: WasmCode, out: number, col: number, val: number, q: number, end: number, cs: number, addr: number): void => {
+  forLoop(c, q, end, 1, () => {
+    c.localGet(out)
+    at4(c, col, q).i32Load().i32Const(3).i32Shl().i32Add().localSet(addr)
+    c.localGet(addr).localGet(addr).f64Load().localGet(cs)
+    at8(c, val, q).f64Load().f64Mul().f64Add().f64Store()
+  })
+}
+
 /**
  * gradDotsDense(m, p, idx, w, z, x): z[k] = x_{idx[k]}ᵀw for k < m over the dense rows, four
  * rows at a time; lane 0 sums the even columns and lane 1 the odd ones (the reference's two
@@ -309,13 +328,7 @@ const gatherDots = (variant: 'split' | 'pair'): WasmFunction => {
   const K = L.add(I32), ROW = L.add(I32), QA = L.add(I32), EA = L.add(I32), QB = L.add(I32), EB = L.add(I32), T = L.add(I32), MN = L.add(I32)
   const A = L.add(F64), B = L.add(F64)
   const c = new WasmCode()
-  const step = (acc: number, q: number): void => {
-    c.localGet(acc)
-    at8(c, VAL, q).f64Load()
-    c.localGet(VEC)
-    at4(c, COL, q).i32Load().i32Const(3).i32Shl().i32Add().f64Load()
-    c.f64Mul().f64Add().localSet(acc)
-  }
+  const step = (acc: number, q: number): void => gatherStep(c, acc, VAL, COL, VEC, q)
   c.i32Const(0).localSet(K)
   forLoop(c, K, M, split ? 1 : 2, () => {
     if (split) {
@@ -478,12 +491,7 @@ const rowsScatter = (): WasmFunction => {
     at8(c, CF, K).f64Load().localSet(CS)
     at4(c, RP, ROW).i32Load().localSet(Q)
     at4(c, RP, ROW).i32Load(4).localSet(QE)
-    forLoop(c, Q, QE, 1, () => {
-      c.localGet(OUT)
-      at4(c, COL, Q).i32Load().i32Const(3).i32Shl().i32Add().localSet(ADDR)
-      c.localGet(ADDR).localGet(ADDR).f64Load().localGet(CS)
-      at8(c, VAL, Q).f64Load().f64Mul().f64Add().f64Store()
-    })
+    scatterRow(c, OUT, COL, VAL, Q, QE, CS, ADDR)
   })
   return { name: 'rowsScatter', params: i32s(8), results: [], locals: L.types, code: c }
 }
@@ -508,21 +516,10 @@ const gramVec = (): WasmFunction => {
     at4(c, RP, I).i32Load(4).localSet(QE)
     c.f64Zero().localSet(S)
     c.localGet(Q0).localSet(Q)
-    forLoop(c, Q, QE, 1, () => {
-      c.localGet(S)
-      at8(c, VAL, Q).f64Load()
-      c.localGet(U)
-      at4(c, COL, Q).i32Load().i32Const(3).i32Shl().i32Add().f64Load()
-      c.f64Mul().f64Add().localSet(S)
-    })
+    forLoop(c, Q, QE, 1, () => gatherStep(c, S, VAL, COL, U, Q))
     at8(c, D, I).f64Load().localGet(S).f64Mul().localSet(CS)
     c.localGet(Q0).localSet(Q)
-    forLoop(c, Q, QE, 1, () => {
-      c.localGet(OUT)
-      at4(c, COL, Q).i32Load().i32Const(3).i32Shl().i32Add().localSet(ADDR)
-      c.localGet(ADDR).localGet(ADDR).f64Load().localGet(CS)
-      at8(c, VAL, Q).f64Load().f64Mul().f64Add().f64Store()
-    })
+    scatterRow(c, OUT, COL, VAL, Q, QE, CS, ADDR)
   })
   return { name: 'gramVec', params: i32s(8), results: [], locals: L.types, code: c }
 }

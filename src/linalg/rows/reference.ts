@@ -208,11 +208,17 @@ const axpyCsr = (A: CsrMatrix, batch: RowBatch, m: number, c: RVec, out: Vec): v
 // ---------------------------------------------------------------------------------------------
 // The passes
 
+/** The checks of a pass's entry point; returns its number of rows. Throws a RangeError for short per-row arrays. */
+const begin = (what: string, X: DesignMatrix, batch: RowBatch, vs: ReadonlyArray<RVec>, perRow: ReadonlyArray<RVec>): number => {
+  check(what, X, batch, vs)
+  const m = passRows(X, batch)
+  for (const a of perRow) if (a.length < m) throw new RangeError(`${what}: an array of ${a.length} for the pass's ${m} rows`)
+  return m
+}
+
 /** z[k] = x_{i_k}ᵀw (grad-type: even and odd columns apart, then added) for the m rows of the pass. */
 export const gradDotsReference = (X: DesignMatrix, w: RVec, batch: RowBatch, z: Vec): Vec => {
-  check('gradDots', X, batch, [w])
-  const m = passRows(X, batch)
-  if (z.length < m) throw new RangeError(`gradDots: z has length ${z.length}, the pass ${m} rows`)
+  const m = begin('gradDots', X, batch, [w], [z])
   if (isCsr(X)) gradDotsCsr(X, w, batch, m, z)
   else gradDotsDense(X, w, batch, m, z)
   return z
@@ -220,18 +226,14 @@ export const gradDotsReference = (X: DesignMatrix, w: RVec, batch: RowBatch, z: 
 
 /** z[k] = x_{i_k}ᵀw and s[k] = x_{i_k}ᵀu (hvp-type: one accumulator each, in column order). */
 export const hvpDotsReference = (X: DesignMatrix, w: RVec, u: RVec, batch: RowBatch, z: Vec, s: Vec): void => {
-  check('hvpDots', X, batch, [w, u])
-  const m = passRows(X, batch)
-  if (z.length < m || s.length < m) throw new RangeError(`hvpDots: z and s have lengths ${z.length}, ${s.length}, the pass ${m} rows`)
+  const m = begin('hvpDots', X, batch, [w, u], [z, s])
   if (isCsr(X)) hvpDotsCsr(X, w, u, batch, m, z, s)
   else hvpDotsDense(X, w, u, batch, m, z, s)
 }
 
 /** out ← Σ over blocks of four of (c₀x₀ + c₁x₁) + (c₂x₂ + c₃x₃), c[k] the coefficient of the pass's row k. */
 export const blockAxpyReference = (X: DesignMatrix, batch: RowBatch, c: RVec, out: Vec): Vec => {
-  check('blockAxpy', X, batch, [out])
-  const m = passRows(X, batch)
-  if (c.length < m) throw new RangeError(`blockAxpy: c has length ${c.length}, the pass ${m} rows`)
+  const m = begin('blockAxpy', X, batch, [out], [c])
   if (isCsr(X)) axpyCsr(X, batch, m, c, out)
   else axpyDense(X, batch, m, c, out)
   return out
