@@ -282,22 +282,25 @@ const news20 = (): Row[] => {
 const SCIPY_SOFTMAX = `
 import sys, json, time, numpy as np, scipy.sparse as sp
 from scipy.special import softmax
-a = json.loads(sys.argv[1])
-n, d, C, nnz_row, reps = a['n'], a['d'], a['C'], a['nnz_row'], a['reps']
+sys.path.insert(0, sys.argv[1])
+a = json.loads(sys.argv[2])
+n, d, C, reps = a['n'], a['d'], a['C'], a['reps']
 rng = np.random.default_rng(0)
-if a['dense']:
-    X = rng.random((n, d)) * (rng.random((n, d)) < nnz_row / d)
+if a['file'] is None:
+    X = rng.random((n, d)) * (rng.random((n, d)) < a['density'])
 else:
-    X = sp.random(n, d, density=nnz_row / d, format='csr', random_state=0)
-y = rng.integers(0, C, n)
-Y = np.zeros((n, C)); Y[np.arange(n), y] = 1
+    import sparse_ref as S
+    X = S.read_svm(a['file'], d)[0]
+y = rng.integers(0, C, X.shape[0])
+Y = np.zeros((X.shape[0], C)); Y[np.arange(X.shape[0]), y] = 1
 W = rng.normal(0, 0.1, (d, C)); U = rng.normal(0, 1, (d, C))
 def grad(): return X.T @ (softmax(X @ W, axis=1) - Y) + 1e-3 * W
 P = softmax(X @ W, axis=1)
 def hvp():
-    S = X @ U
-    return X.T @ (P * S - P * (P * S).sum(axis=1, keepdims=True)) + 1e-3 * U
+    S_ = X @ U
+    return X.T @ (P * S_ - P * (P * S_).sum(axis=1, keepdims=True)) + 1e-3 * U
 def med(f):
+    f()
     ts = []
     for _ in range(reps):
         t0 = time.perf_counter(); f(); ts.append(time.perf_counter() - t0)
@@ -307,10 +310,10 @@ print(json.dumps({'grad_ms': med(grad), 'hvp_ms': med(hvp)}))
 
 const softmax = (): Row[] => {
   const rows: Row[] = []
-  const cases: Array<{ name: string; ds: DesignDataset; C: number; dense: boolean }> = []
+  const cases: Array<{ name: string; ds: DesignDataset; C: number; file: string | null }> = []
   const m = mnist({ classes: 10 })
   if (E.isLeft(m)) throw new Error(m.left.message)
-  cases.push({ name: `MNIST 10 classes (${m.right.train.X.rows}×${m.right.train.X.cols} dense)`, ds: m.right.train, C: 10, dense: true })
+  cases.push({ name: `MNIST 10 classes (${m.right.train.X.rows}×${m.right.train.X.cols} dense)`, ds: m.right.train, C: 10, file: null })
   // The rcv1 matrix with 20 classes: the argmax of 20 random linear scores of each row.
   const r = readTrain('rcv1')
   const C = 20
@@ -321,17 +324,16 @@ const softmax = (): Row[] => {
     for (let c = 1; c < C; c++) if (z[c]! > z[best]!) best = c
     y[i] = best
   })
-  cases.push({ name: `rcv1 shape, 20 classes (${r.X.rows}×${r.X.cols} CSR, nnz ${r.X.indptr[r.X.rows]})`, ds: { X: r.X, y, nClasses: C }, C, dense: false })
+  cases.push({ name: `rcv1 shape, 20 classes (${r.X.rows}×${r.X.cols} CSR, nnz ${r.X.indptr[r.X.rows]})`, ds: { X: r.X, y, nClasses: C }, C, file: files('rcv1').train })
   for (const c of cases) {
     const obj = softmaxObjective(c.ds, 'scalar')
     const lam = Float64Array.of(1e-3)
     const W = Float64Array.from(normals(seed(8), obj.dim)[0], (x) => 0.1 * x)
     const U = normals(seed(9), obj.dim)[0]
     const o = new Float64Array(obj.dim)
-    const nnzRow = c.dense ? 0.19 * c.ds.X.cols : (c.ds.X as SparseDataset['X']).indptr[c.ds.X.rows]! / c.ds.X.rows
     const ours = { grad: [] as number[], hvp: [] as number[] }, theirs = { grad: [] as number[], hvp: [] as number[] }
     for (let k = 0; k < rounds; k++) {
-      const py = spawnSync(python, ['-c', SCIPY_SOFTMAX, JSON.stringify({ n: c.ds.X.rows, d: c.ds.X.cols, C: c.C, nnz_row: nnzRow, reps: 7, dense: c.dense })], { encoding: 'utf8', env: pinnedEnv() })
+      const py = spawnSync(python, ['-c', SCIPY_SOFTMAX, peers, JSON.stringify({ n: c.ds.X.rows, d: c.ds.X.cols, C: c.C, density: 0.19, reps: 9, file: c.file })], { encoding: 'utf8', env: pinnedEnv() })
       if (py.status !== 0) throw new Error(`scipy softmax failed: ${py.stderr}`)
       const s = JSON.parse(py.stdout.trim()) as { grad_ms: number; hvp_ms: number }
       theirs.grad.push(s.grad_ms)
@@ -339,8 +341,8 @@ const softmax = (): Row[] => {
       ours.grad.push(fromTiming(measure('softmax grad', () => obj.gradInto(W, lam, o), SINGLE)))
       ours.hvp.push(fromTiming(measure('softmax hvp', () => obj.hvpInto(W, lam, U, o), SINGLE)))
     }
-    const base = (what: string): string => `peer ${c.dense ? 'numpy' : 'scipy.sparse'} softmax ${what}, ${c.name}`
-    rows.push(row(base('gradient'), theirs.grad, null, null, 'X.T @ (softmax(X @ W) − Y) + λW on data of the same size and density (not the same values), one thread'))
+    const base = (what: string): string => `peer ${c.file === null ? 'numpy' : 'scipy.sparse'} softmax ${what}, ${c.name}`
+    rows.push(row(base('gradient'), theirs.grad, null, null, `X.T @ (softmax(X @ W) − Y) + λW, one thread, on ${c.file === null ? 'dense data of the same size and density' : 'the same matrix'}`))
     rows.push(row(`softmax gradient, ${c.name}`, ours.grad, base('gradient'), median(ours.grad) / median(theirs.grad), 'gradInto: C dots per row, then C axpys (linalg/rows/multi.ts)'))
     rows.push(row(base('HVP'), theirs.hvp, null, null, 'with the class probabilities precomputed'))
     rows.push(row(`softmax HVP, ${c.name}`, ours.hvp, base('HVP'), median(ours.hvp) / median(theirs.hvp), 'hvpInto (probabilities recomputed at each call)'))

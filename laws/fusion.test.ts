@@ -407,6 +407,26 @@ describe('CSR input: the engine consumes it as it is; dense and CSR give the sam
     )
   })
 
+  it('gramVec on wide CSR data (dots first, then axpys) equals the TypeScript kernels bit for bit', () => {
+    const n = 40, p = 300_000
+    const [cols, r1] = uniforms(seed(61), n * 12)
+    const [vals, r2] = normals(r1, n * 12)
+    const indptr = Int32Array.from({ length: n + 1 }, (_, i) => 12 * i)
+    const indices = new Int32Array(n * 12)
+    for (let i = 0; i < n; i++) {
+      const row = Array.from(new Set(Array.from(cols.subarray(12 * i, 12 * i + 12), (x) => Math.floor(x * p)))).sort((a, b) => a - b)
+      while (row.length < 12) row.push(row.at(-1)! + 1)
+      indices.set(row, 12 * i)
+    }
+    const X = { layout: 'csr', rows: n, cols: p, indptr, indices, values: vals } as const
+    const [u, r3] = normals(r2, p)
+    const [d] = normals(r3, n)
+    const want = gramVecReference(X, d, u, new Float64Array(p))
+    const fast = rowEngine(X)!.gramVec(d, u, new Float64Array(p))
+    expect(fast).toBeDefined()
+    expect(sameBits(fast!, want)).toBe(true)
+  })
+
   it('a logistic Hessian product at the w of the previous one (its curvature weights kept) has the bits of a fresh one', () => {
     const d = bigData(300, 250, 41)
     for (const X of [d.X, csrFromDense(d.X)] as DesignMatrix[]) {
