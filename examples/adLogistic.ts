@@ -28,9 +28,9 @@ export interface Data {
   readonly y: RVec
 }
 
-/** Read one libsvm file with p features and binary labels (the one place that reads data). */
+/** Read one libsvm file with p features and binary labels into compressed sparse rows, O(nnz) memory (the one place that reads data). */
 export const readData = (path: string, p: number): E.Either<HypergradError, Data> =>
-  data.readLibsvmFile(path, { nFeatures: p, labels: 'binary' })
+  data.readLibsvmSparse(path, { nFeatures: p, labels: 'binary' })
 
 /** Σ log(1 + e^{−yᵢxᵢᵀw}) over the rows of a batch (all rows for the full sum), times n/|B|. */
 const loss = (d: Data, w: ad.Node, batch?: ad.BatchView): ad.Node =>

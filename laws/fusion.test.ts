@@ -1,6 +1,7 @@
-// Fast paths against their references. The WebAssembly row engine (src/linalg/rowEngine.ts)
-// must return the bits of the TypeScript row kernels (problems/logistic.ts) on every input —
-// dense or sparse rows, any p, partial blocks, batches with repeats, every row weighting, and
+// Fast paths against their references. The WebAssembly row engine (src/linalg/rows/engine.ts)
+// must return the bits of the TypeScript row kernels (src/linalg/rows/reference.ts) on every input —
+// dense rows, sparse rows built from dense data and CSR input (whose kernels scatter row by row:
+// the same numbers as the dense layout to rounding), any p, partial blocks, batches with repeats, every row weighting, and
 // non-finite values too — without changing any input; the objectives must switch to it by
 // themselves on large data and still return the reference's bits; the dense Hessian behind
 // `exact` must equal the matrix of Hessian-vector products, and `exact` must give the same
@@ -13,7 +14,15 @@ import { exact } from '../src/hypergrad/exact.js'
 import { weightedGram } from '../src/linalg/gram.js'
 import { gemvT } from '../src/linalg/kernels.js'
 import { denseOf } from '../src/linalg/matrix.js'
-import { autoRowEngine, ROW_ENGINE_SLOTS, rowEngine, rowEngineAvailable } from '../src/linalg/rowEngine.js'
+import { csrFromDense, type DesignMatrix } from '../src/linalg/csr.js'
+import { csrWeightedGram } from '../src/linalg/gram.js'
+import {
+  autoRowEngine, gradPassOn, gradPassReference, gramVecReference, hvpPassOn, hvpPassReference, ROW_ENGINE_MIN_ENTRIES, ROW_ENGINE_SLOTS, rowEngine,
+  rowEngineAvailable, type RowCoef,
+} from '../src/linalg/rows/index.js'
+import { squaredSpectralNorm } from '../src/problem/spectral.js'
+import { logisticUpper } from '../src/problems/logistic.js'
+import { d2psi, dpsi } from '../src/problems/losses.js'
 import { matrix, type RVec } from '../src/linalg/types.js'
 import type { BilevelProblem } from '../src/problem/bilevel.js'
 import { dataCleaningObjective } from '../src/problems/dataCleaning.js'
@@ -87,7 +96,7 @@ describe('the WebAssembly row engine equals the TypeScript row kernels bit for b
   it('grad-type pass: every density, p, block remainder, batch, weighting and non-finite input', () => {
     fc.assert(
       fc.property(passInput, (c) => {
-        const engine = rowEngine(c.X, c.n, c.p)
+        const engine = rowEngine(matrix(c.n, c.p, c.X))
         expect(engine).toBeDefined()
         const before = copies(c)
         const ref = rowGradPassReference(c.X, c.n, c.p, c.y, c.w, c.batch, c.scale, c.weight, c.lam, c.mu, new Float64Array(c.p))
@@ -104,7 +113,7 @@ describe('the WebAssembly row engine equals the TypeScript row kernels bit for b
   it('hvp-type pass: every density, p, block remainder, batch, weighting and non-finite input', () => {
     fc.assert(
       fc.property(passInput, (c) => {
-        const engine = rowEngine(c.X, c.n, c.p)
+        const engine = rowEngine(matrix(c.n, c.p, c.X))
         expect(engine).toBeDefined()
         const before = copies(c)
         const ref = rowHvpPassReference(c.X, c.n, c.p, c.y, c.w, c.u, c.batch, c.scale, c.weight, c.lam, c.mu, new Float64Array(c.p))
@@ -128,7 +137,7 @@ describe('the WebAssembly row engine equals the TypeScript row kernels bit for b
     const E0 = new Float64Array(0)
     const batch = Int32Array.of(3, 8, 3, 0, 5, 1, 7)
     for (const [X, layout] of [[sparse, 'sparseRows'], [dense, 'dense']] as const) {
-      const engine = rowEngine(X, 9, 10)!
+      const engine = rowEngine(matrix(9, 10, X))!
       expect(engine.layout()).toBe(layout)
       for (const b of [undefined, batch]) {
         const fast = rowGradPassOn(engine, X, 9, 10, y, w, b, 1.5, 0, E0, E0, new Float64Array(10))
@@ -147,7 +156,7 @@ describe('the WebAssembly row engine equals the TypeScript row kernels bit for b
       const X = Float64Array.from(u, (x, i) => (x < (e % 2 === 0 ? 0.2 : 1) ? g[i]! : 0))
       const [w] = normals(r2, 7)
       const y = Float64Array.from({ length: 13 }, (_, i) => (i % 2 === 0 ? -1 : 1))
-      return { X, w, y, engine: rowEngine(X, 13, 7)! }
+      return { X, w, y, engine: rowEngine(matrix(13, 7, X))! }
     })
     for (let round = 0; round < 3; round++) {
       for (const { X, w, y, engine } of engines) {
@@ -164,7 +173,7 @@ describe('the WebAssembly row engine equals the TypeScript row kernels bit for b
 
   it('rejects a batch index outside [0, n) instead of reading past the matrix', () => {
     const X = new Float64Array(12).fill(1)
-    const engine = rowEngine(X, 4, 3)!
+    const engine = rowEngine(matrix(4, 3, X))!
     const E0 = new Float64Array(0)
     expect(() => rowGradPassOn(engine, X, 4, 3, new Float64Array(4).fill(1), new Float64Array(3), Int32Array.of(0, 4), 1, 0, E0, E0, new Float64Array(3))).toThrow(RangeError)
   })
@@ -211,7 +220,7 @@ describe('the objectives switch to the engine on large data and keep the referen
       expect(sameBits(obj.hvp(w, lam, u, batch), refHvp(batch))).toBe(true)
     }
     // The law above is not vacuous: by now the engine serves this matrix.
-    expect(autoRowEngine(train.X.data, n, p)).toBeDefined()
+    expect(autoRowEngine(obj.train.X)).toBeDefined()
   })
 
   it('data cleaning grad / hvp / crossJvp through the engine equal the reference kernels', () => {
@@ -235,7 +244,7 @@ describe('the Gram matrix of the engine equals weightedGram bit for bit', () => 
   it('on sparse matrices, with zero, negative and repeated weights', () => {
     fc.assert(
       fc.property(passInput, (c) => {
-        const engine = rowEngine(c.X, c.n, c.p)!
+        const engine = rowEngine(matrix(c.n, c.p, c.X))!
         const d = Float64Array.from(c.mu, (x, i) => (i % 5 === 2 ? 0 : x))
         const fast = engine.gram(d)
         if (engine.layout() === 'dense') {
@@ -324,4 +333,180 @@ describe('gemvT four rows at a time', () => {
       ),
     )
   })
+})
+
+/** Logistic-type coefficients over the rows of a pass (c = scale·y·ψ'(y z), or scale·y²ψ''(y z)·s). */
+const gradCoef = (y: RVec, batch: Int32Array | undefined, scale: number): RowCoef => (z, _s, c) => {
+  for (let k = 0; k < c.length; k++) {
+    const yi = y[batch === undefined ? k : batch[k]!]!
+    c[k] = scale * yi * dpsi(yi * z[k]!)
+  }
+}
+const hvpCoef = (y: RVec, batch: Int32Array | undefined, scale: number): RowCoef => (z, s, c) => {
+  for (let k = 0; k < c.length; k++) {
+    const yi = y[batch === undefined ? k : batch[k]!]!
+    c[k] = scale * yi * yi * d2psi(yi * z[k]!) * s[k]!
+  }
+}
+
+/** ‖a − b‖∞ ≤ tol·(‖b‖∞ + 1e-300): the same numbers to rounding. */
+const close = (a: RVec, b: RVec, tol = 1e-12): boolean => {
+  let d = 0, m = 0
+  for (let i = 0; i < b.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!))
+    m = Math.max(m, Math.abs(b[i]!))
+  }
+  return a.length === b.length && d <= tol * (m + 1e-300)
+}
+
+describe('CSR input: the engine consumes it as it is; dense and CSR give the same numbers', () => {
+  it('engine on CSR = TypeScript CSR kernels bit for bit on every input (non-finite w and u included); = dense kernels to rounding on finite input', () => {
+    fc.assert(
+      fc.property(passInput, (c) => {
+        const D = matrix(c.n, c.p, c.X)
+        const C = csrFromDense(D)
+        const engine = rowEngine(C)
+        if (C.indptr[C.rows] === 0) return
+        expect(engine).toBeDefined()
+        expect(engine!.layout()).toBe('sparseRows')
+        const before = copies(c)
+        const g = gradCoef(c.y, c.batch, c.scale), h = hvpCoef(c.y, c.batch, c.scale)
+        const refG = gradPassReference(C, c.w, c.batch, g, new Float64Array(c.p))
+        const refH = hvpPassReference(C, c.w, c.u, c.batch, h, new Float64Array(c.p))
+        for (let pass = 0; pass < 2; pass++) {
+          expect(sameBits(gradPassOn(engine!, C, c.w, c.batch, g, new Float64Array(c.p).fill(7)), refG)).toBe(true)
+          expect(sameBits(hvpPassOn(engine!, C, c.w, c.u, c.batch, h, new Float64Array(c.p).fill(7)), refH)).toBe(true)
+        }
+        if (c.poison === undefined) {
+          expect(close(refG, gradPassReference(D, c.w, c.batch, g, new Float64Array(c.p)))).toBe(true)
+          expect(close(refH, hvpPassReference(D, c.w, c.u, c.batch, h, new Float64Array(c.p)))).toBe(true)
+        }
+        expect(unchanged(c, before)).toBe(true)
+      }),
+      { numRuns: 150 },
+    )
+  })
+
+  it('Xᵀ diag(d) X u (gramVec): engine = TypeScript = the hvp-type pass with coefficients dᵢ·sᵢ, bit for bit, every layout', () => {
+    fc.assert(
+      fc.property(passInput, (c) => {
+        const D = matrix(c.n, c.p, c.X)
+        for (const X of [D, csrFromDense(D)] as DesignMatrix[]) {
+          const d = c.mu
+          const linear: RowCoef = (_z, s, cf) => {
+            for (let k = 0; k < cf.length; k++) cf[k] = d[k]! * s[k]!
+          }
+          const want = hvpPassReference(X, c.u, c.u, undefined, linear, new Float64Array(c.p))
+          expect(sameBits(gramVecReference(X, d, c.u, new Float64Array(c.p)), want)).toBe(true)
+          const engine = rowEngine(X)
+          const fast = engine?.gramVec(d, c.u, new Float64Array(c.p).fill(7))
+          if (fast !== undefined) expect(sameBits(fast, want)).toBe(true)
+        }
+      }),
+      { numRuns: 80 },
+    )
+  })
+
+  it('gramVec on wide CSR data (dots first, then axpys) equals the TypeScript kernels bit for bit', () => {
+    const n = 40, p = 300_000
+    const [cols, r1] = uniforms(seed(61), n * 12)
+    const [vals, r2] = normals(r1, n * 12)
+    const indptr = Int32Array.from({ length: n + 1 }, (_, i) => 12 * i)
+    const indices = new Int32Array(n * 12)
+    for (let i = 0; i < n; i++) {
+      const row = Array.from(new Set(Array.from(cols.subarray(12 * i, 12 * i + 12), (x) => Math.floor(x * p)))).sort((a, b) => a - b)
+      while (row.length < 12) row.push(row.at(-1)! + 1)
+      indices.set(row, 12 * i)
+    }
+    const X = { layout: 'csr', rows: n, cols: p, indptr, indices, values: vals } as const
+    const [u, r3] = normals(r2, p)
+    const [d] = normals(r3, n)
+    const want = gramVecReference(X, d, u, new Float64Array(p))
+    const fast = rowEngine(X)!.gramVec(d, u, new Float64Array(p))
+    expect(fast).toBeDefined()
+    expect(sameBits(fast!, want)).toBe(true)
+  })
+
+  it('a logistic Hessian product at the w of the previous one (its curvature weights kept) has the bits of a fresh one', () => {
+    const d = bigData(300, 250, 41)
+    for (const X of [d.X, csrFromDense(d.X)] as DesignMatrix[]) {
+      const ds = { X, y: d.y }
+      const [w] = normals(seed(42), 250)
+      const lam = Float64Array.of(0.2)
+      const kept = logisticObjective(ds, 'scalar')
+      for (let k = 0; k < 4; k++) {
+        const [u] = normals(seed(50 + k), 250)
+        const fresh = logisticObjective(ds, 'scalar').hvp(w, lam, u)
+        expect(sameBits(kept.hvp(w, lam, u), fresh)).toBe(true)
+      }
+    }
+  })
+
+  it('the Gram matrix of CSR input (engine and TypeScript) equals weightedGram of the dense matrix', () => {
+    fc.assert(
+      fc.property(passInput, (c) => {
+        const D = matrix(c.n, c.p, c.X)
+        const C = csrFromDense(D)
+        if (C.indptr[C.rows] === 0) return
+        const d = Float64Array.from(c.mu, (x, i) => (i % 5 === 2 ? 0 : x))
+        const ref = weightedGram(D, d)
+        expect(sameBits(rowEngine(C)!.gram(d)!.data, ref.data)).toBe(true)
+        expect(sameBits(csrWeightedGram(C, d).data, ref.data)).toBe(true)
+      }),
+      { numRuns: 40 },
+    )
+  })
+
+  const layouts = (n: number, p: number, s: number): { dense: Dataset; csr: Dataset<DesignMatrix> } => {
+    const dense = bigData(n, p, s)
+    return { dense, csr: { X: csrFromDense(dense.X), y: dense.y } }
+  }
+
+  for (const [label, n, p] of [['below', 40, 30], ['above', 300, 1100]] as const) {
+    it(`logistic and data-cleaning objectives: CSR = dense (values and per-sample terms bit for bit, vectors to rounding), ${label} the engine's threshold`, () => {
+      const tr = layouts(n, p, 31)
+      const va = layouts(Math.ceil(n / 2), p, 32)
+      const nnz = (tr.csr.X as { indptr: Int32Array }).indptr[n]!
+      expect(label === 'above' ? nnz >= ROW_ENGINE_MIN_ENTRIES : n * p < ROW_ENGINE_MIN_ENTRIES).toBe(true)
+      const [w0] = normals(seed(33), p)
+      const w = Float64Array.from(w0, (x) => 0.2 * x)
+      const [u] = normals(seed(34), p)
+      const [l] = normals(seed(35), n)
+      const [mu] = normals(seed(36), n)
+      const batch = Int32Array.of(3, 0, n - 1, 3, 7, 11, 2)
+      const lam = Float64Array.from({ length: p }, (_, j) => 0.1 + 0.01 * j)
+      for (const reg of ['scalar', 'perFeature'] as const) {
+        const L = reg === 'scalar' ? Float64Array.of(0.4) : lam
+        const a = logisticObjective(tr.dense, reg), b = logisticObjective(tr.csr, reg)
+        for (let call = 0; call < 3; call++) {
+          for (const bt of [undefined, batch]) {
+            expect(close(a.grad(w, L, bt), b.grad(w, L, bt))).toBe(true)
+            expect(close(a.hvp(w, L, u, bt), b.hvp(w, L, u, bt))).toBe(true)
+            expect(Object.is(a.value(w, L, bt), b.value(w, L, bt))).toBe(true)
+          }
+        }
+        if (label === 'below') expect(Math.abs(a.curvature(L).L / b.curvature(L).L - 1)).toBeLessThan(1e-12)
+      }
+      const ua = logisticUpper(va.dense, 1), ub = logisticUpper(va.csr, 1)
+      const one = Float64Array.of(1)
+      for (let call = 0; call < 3; call++) {
+        expect(close(ua.gradW(w, one), ub.gradW(w, one))).toBe(true)
+        expect(Object.is(ua.value(w, one), ub.value(w, one))).toBe(true)
+      }
+      const ca = dataCleaningObjective(tr.dense, { rho: 0.3 }), cb = dataCleaningObjective(tr.csr, { rho: 0.3 })
+      for (let call = 0; call < 3; call++) {
+        for (const bt of [undefined, batch]) {
+          expect(close(ca.grad(w, l, bt), cb.grad(w, l, bt))).toBe(true)
+          expect(close(ca.hvp(w, l, u, bt), cb.hvp(w, l, u, bt))).toBe(true)
+          expect(close(ca.crossJvp(w, l, mu, bt), cb.crossJvp(w, l, mu, bt))).toBe(true)
+          expect(sameBits(ca.crossVjp(w, l, u, bt), cb.crossVjp(w, l, u, bt))).toBe(true)
+          expect(Object.is(ca.value(w, l, bt), cb.value(w, l, bt))).toBe(true)
+        }
+      }
+      if (label === 'below') {
+        expect(sameBits(ca.hessian(w, l).data, cb.hessian(w, l).data)).toBe(true)
+        expect(Math.abs(squaredSpectralNorm(tr.dense.X) / squaredSpectralNorm(tr.csr.X) - 1)).toBeLessThan(1e-9)
+      } else expect(autoRowEngine(cb.train.X)?.layout()).toBe('sparseRows')
+    })
+  }
 })

@@ -10,7 +10,9 @@
  * contracts at the perturbed λ = λ₀·exp(±0.1) the laws draw.
  */
 import * as E from 'fp-ts/lib/Either.js'
-import type { Dataset } from '../src/data/dataset.js'
+import type { Dataset, DesignDataset } from '../src/data/dataset.js'
+import { csrFromDense } from '../src/linalg/csr.js'
+import { matrix } from '../src/linalg/types.js'
 import { orThrow, type HypergradError } from '../src/errors.js'
 import type { Vec } from '../src/linalg/types.js'
 import type { BilevelProblem } from '../src/problem/bilevel.js'
@@ -21,6 +23,7 @@ import { linearFixedPointProblem } from '../src/problems/linearFixedPoint.js'
 import { logisticProblem } from '../src/problems/logistic.js'
 import { quadraticProblem } from '../src/problems/quadratic.js'
 import { ridgeProblem } from '../src/problems/ridge.js'
+import { softmaxCleaningProblem, softmaxProblem, type SoftmaxRegularization } from '../src/problems/softmax.js'
 import * as rng from '../src/random/rng.js'
 import { syntheticDataset } from './fixtures.js'
 
@@ -50,10 +53,40 @@ const split = (seed: number, nTrain: number, nVal: number, p: number, labels: bo
   validation: syntheticDataset(seed + 100, nVal, p, labels),
 })
 
+/** The same data with entries below 0.6 in magnitude dropped, in CSR layout. */
+const sparsified = (d: { train: DesignDataset; validation: DesignDataset }): { train: DesignDataset; validation: DesignDataset } => {
+  const csr = (ds: DesignDataset): DesignDataset => {
+    const X = ds.X as Dataset['X']
+    return { ...ds, X: csrFromDense(matrix(X.rows, X.cols, X.data.map((x) => (Math.abs(x) < 0.6 ? 0 : x)))) }
+  }
+  return { train: csr(d.train), validation: csr(d.validation) }
+}
+
 const ridgeData = split(21, 10, 6, 4, false)
 const logisticData = split(31, 10, 6, 4, true)
 const cleaningData = split(41, 8, 6, 3, true)
 const cleaningLambda0 = rng.normals(rng.seed(42), 8)[0]
+/** A 3-class dataset of n rows and 3 features: labels argmax of three fixed linear scores. */
+const multiclass = (seed: number, n: number): DesignDataset => {
+  const d = syntheticDataset(seed, n, 3)
+  const y = Float64Array.from({ length: n }, (_, i) => {
+    const x = d.X.data.subarray(3 * i, 3 * i + 3)
+    const z = [x[0]! - x[2]!, x[1]!, 0.5 * x[2]! - x[0]!]
+    return z.indexOf(Math.max(...z))
+  })
+  return { X: d.X, y, nClasses: 3 }
+}
+const softmaxData = { train: multiclass(51, 9), validation: multiclass(52, 6) }
+const softmaxCsr = sparsified(softmaxData)
+const softmaxCleaningLambda0 = rng.normals(rng.seed(53), 9)[0]
+const softmaxLambda0: Record<SoftmaxRegularization, Vec> = {
+  scalar: Float64Array.of(0.3),
+  perFeature: Float64Array.of(0.2, 0.5, 0.1),
+  perClass: Float64Array.of(0.4, 0.1, 0.3),
+}
+const ridgeCsr = sparsified(ridgeData)
+const logisticCsr = sparsified(logisticData)
+const cleaningCsr = sparsified(cleaningData)
 
 /** Every registered problem. */
 export const registry: ReadonlyArray<RegistryEntry> = [
@@ -134,5 +167,68 @@ export const registry: ReadonlyArray<RegistryEntry> = [
     stochastic: true,
     batchSize: 2,
     data: cleaningData,
+  },
+  {
+    name: 'ridge (perFeature, CSR)',
+    build: withSafeStep((alpha) =>
+      ridgeProblem(ridgeCsr.train, ridgeCsr.validation, Float64Array.of(0.5, 1, 0.3, 2), alpha === undefined ? { regularization: 'perFeature' } : { regularization: 'perFeature', alpha }),
+    ),
+    lambda0: Float64Array.of(0.5, 1, 0.3, 2),
+    stochastic: true,
+    batchSize: 2,
+    data: ridgeCsr,
+  },
+  {
+    name: 'logistic (perFeature, CSR)',
+    build: withSafeStep((alpha) =>
+      logisticProblem(
+        logisticCsr.train,
+        logisticCsr.validation,
+        Float64Array.of(0.1, 0.2, 0.05, 0.3),
+        alpha === undefined ? { regularization: 'perFeature' } : { regularization: 'perFeature', alpha },
+      ),
+    ),
+    lambda0: Float64Array.of(0.1, 0.2, 0.05, 0.3),
+    stochastic: true,
+    batchSize: 2,
+    data: logisticCsr,
+  },
+  {
+    name: 'dataCleaning (CSR)',
+    build: withSafeStep((alpha) => dataCleaningProblem(cleaningCsr.train, cleaningCsr.validation, cleaningLambda0, alpha === undefined ? {} : { alpha })),
+    lambda0: cleaningLambda0,
+    stochastic: true,
+    batchSize: 2,
+    data: cleaningCsr,
+  },
+  ...(['scalar', 'perFeature', 'perClass'] as const).map(
+    (reg): RegistryEntry => ({
+      name: `softmax (${reg})`,
+      build: withSafeStep((alpha) =>
+        softmaxProblem(softmaxData.train, softmaxData.validation, softmaxLambda0[reg], alpha === undefined ? { regularization: reg } : { regularization: reg, alpha }),
+      ),
+      lambda0: softmaxLambda0[reg],
+      stochastic: true,
+      batchSize: 2,
+      data: softmaxData,
+    }),
+  ),
+  {
+    name: 'softmax (perFeature, CSR)',
+    build: withSafeStep((alpha) =>
+      softmaxProblem(softmaxCsr.train, softmaxCsr.validation, softmaxLambda0.perFeature, alpha === undefined ? { regularization: 'perFeature' } : { regularization: 'perFeature', alpha }),
+    ),
+    lambda0: softmaxLambda0.perFeature,
+    stochastic: true,
+    batchSize: 2,
+    data: softmaxCsr,
+  },
+  {
+    name: 'softmax data cleaning',
+    build: withSafeStep((alpha) => softmaxCleaningProblem(softmaxData.train, softmaxData.validation, softmaxCleaningLambda0, alpha === undefined ? {} : { alpha })),
+    lambda0: softmaxCleaningLambda0,
+    stochastic: true,
+    batchSize: 2,
+    data: softmaxData,
   },
 ]

@@ -13,7 +13,7 @@
  * tape runs it (with its transpose in the reverse sweep) on the WebAssembly row engine of
  * linalg when that pays (see `program.ts`).
  */
-import { ROW_ENGINE_MIN_ENTRIES } from '../linalg/rowEngine.js'
+import { ROW_ENGINE_MIN_ENTRIES } from '../linalg/rows/index.js'
 import { dataTTimes, dataTimes, gemmStrided, type DataMatrix } from './kernels.js'
 import { outAdj, outAdjT, tanOrNull, type Exec, type Instr } from './instr.js'
 import { Node, type Factor } from './node.js'

@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import { csrFromDense } from '../linalg/csr.js'
-import { autoRowEngine } from '../linalg/rowEngine.js'
+import { autoRowEngine } from '../linalg/rows/index.js'
 import { matrix, type Matrix, type RVec } from '../linalg/types.js'
 import * as R from '../random/rng.js'
 import * as ad from './index.js'
@@ -69,7 +69,7 @@ describe('the row engine path', () => {
     const B = R.minibatch(r3, n, 40, true)[0]
     const lam = Float64Array.of(0.7)
     for (let k = 0; k < 3; k++) right(f.gradW(w, lam))
-    expect(autoRowEngine(X.data, n, p)).toBeDefined()
+    expect(autoRowEngine(X)).toBeDefined()
     const close = (a: RVec, b: RVec): void => {
       let d = 0, s = 0
       for (let i = 0; i < a.length; i++) ((d = Math.max(d, Math.abs(a[i]! - b[i]!))), (s += b[i]! * b[i]!))

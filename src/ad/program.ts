@@ -16,13 +16,14 @@
  * The row engine. When the tape multiplies a large dense data matrix X by a vector that it
  * needs the adjoint of (the zᵢ = xᵢᵀw of a generalized linear model), the forward product and
  * the transposed product of the reverse sweep run as ONE fused pass of linalg's WebAssembly row
- * engine (`rowEngine.ts`: z = Xw, then c, then Xᵀc, over compressed rows when X is sparse): the
+ * engine (`linalg/rows/`: z = Xw, then c, then Xᵀc, over compressed rows when X is sparse): the
  * engine hands over z (and Xẇ for a Hessian-vector product), the tape runs everything after
  * the product forward and back inside that hand-over, and returns c = z̄ (or its tangent). The
  * engine is used when it takes the matrix (autoRowEngine: large enough, from the second pass
  * on); otherwise, or when it declines (a non-finite input), the plain kernels run.
  */
-import { autoRowEngine, type RowCoef } from '../linalg/rowEngine.js'
+import { autoRowEngine, type RowCoef } from '../linalg/rows/index.js'
+import { matrix } from '../linalg/types.js'
 import type { RVec, Vec } from '../linalg/types.js'
 import type { Exec, Instr } from './instr.js'
 import { planFor, type Plan, type Request } from './plan.js'
@@ -169,7 +170,7 @@ export class Program implements Exec {
       const I = p.engine.instr
       const D = I.data!.data
       if (D.kind === 'dense') {
-        const eng = autoRowEngine(D.X, D.rows, D.cols)
+        const eng = autoRowEngine(matrix(D.rows, D.cols, D.X as Float64Array))
         if (eng !== undefined) {
           const r = this.fusedRun(p, eng, seed)
           if (r !== 'declined') return r

@@ -15,6 +15,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { hgError, type HypergradError } from '../errors.js'
+import { rowNorms, type DesignMatrix } from '../linalg/csr.js'
 import { cholesky, choleskySolve, denseOf, spectralNorm } from '../linalg/matrix.js'
 import { assertDim, type RVec, type Vec } from '../linalg/types.js'
 import { distance, norm, sub } from '../linalg/vector.js'
@@ -47,19 +48,8 @@ export interface LipschitzInW {
 /** max |ψ'''| for the logistic loss ψ(u) = log(1 + e^{−u}): ψ''' = σ(1−σ)(1−2σ), maximal at σ = (3 ± √3)/6. */
 export const LOGISTIC_PSI3_MAX = 1 / (6 * Math.sqrt(3))
 
-/** The rows of a design matrix as a plain shape (Matrix-compatible). */
-type Design = { readonly rows: number; readonly cols: number; readonly data: RVec }
-
-const rowNorms = (X: Design): Float64Array => {
-  const { rows: n, cols: p, data } = X
-  const out = new Float64Array(n)
-  for (let i = 0; i < n; i++) {
-    let s = 0
-    for (let j = 0; j < p; j++) s += data[i * p + j]! * data[i * p + j]!
-    out[i] = Math.sqrt(s)
-  }
-  return out
-}
+/** A design matrix, dense or CSR. */
+type Design = DesignMatrix
 
 /**
  * A Lipschitz constant of w ↦ Σᵢ sᵢ ψ''(yᵢxᵢᵀw) yᵢ² xᵢxᵢᵀ (the data part of the logistic
@@ -79,7 +69,7 @@ export const logisticHessianLipschitz = (X: Design, y: RVec, weights?: RVec): nu
     sumCubes += c * r[i]! * r[i]!
     maxRow = Math.max(maxRow, c)
   }
-  return LOGISTIC_PSI3_MAX * Math.min(sumCubes, maxRow * squaredSpectralNorm({ rows: X.rows, cols: X.cols, data: X.data }))
+  return LOGISTIC_PSI3_MAX * Math.min(sumCubes, maxRow * squaredSpectralNorm(X))
 }
 
 /**
@@ -99,7 +89,7 @@ export const dataCleaningCrossLipschitz = (X: Design, y: RVec, lambda: RVec): nu
     maxC = Math.max(maxC, c)
     sumSq += c * c * r[i]! * r[i]!
   }
-  return 0.25 * Math.min(Math.sqrt(squaredSpectralNorm({ rows: X.rows, cols: X.cols, data: X.data })) * maxC, Math.sqrt(sumSq))
+  return 0.25 * Math.min(Math.sqrt(squaredSpectralNorm(X)) * maxC, Math.sqrt(sumSq))
 }
 
 const unknown = (problem: BilevelProblem): E.Either<HypergradError, never> =>

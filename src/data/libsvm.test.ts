@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { matrix } from '../linalg/types.js'
 import type { Dataset } from './dataset.js'
-import { formatLibsvm, parseLibsvm, readLibsvmFile, type LibsvmOptions } from './libsvm.js'
+import { csrFromDense } from '../linalg/csr.js'
+import { formatLibsvm, parseLibsvm, parseLibsvmSparse, readLibsvmFile, readLibsvmSparse, readLibsvmSplit, type LibsvmOptions } from './libsvm.js'
 
 const sameBits = (a: ArrayLike<number>, b: ArrayLike<number>): boolean =>
   a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]))
@@ -148,5 +149,106 @@ describe('readLibsvmFile and formatLibsvm', () => {
     expect(formatLibsvm(ds)).toBe('-1 2:0.5\n2\n')
     expect(() => formatLibsvm({ X: matrix(1, 1, Float64Array.of(NaN)), y: Float64Array.of(1) })).toThrow(RangeError)
     expect(() => formatLibsvm({ X: matrix(1, 1, Float64Array.of(1)), y: Float64Array.of(1, 2) })).toThrow(RangeError)
+  })
+})
+
+describe('the sparse reader', () => {
+  it('reads every number as Number() does, bit for bit (fast path and fallback)', () => {
+    const digits = (min: number, max: number) => fc.array(fc.integer({ min: 0, max: 9 }), { minLength: min, maxLength: max }).map((d) => d.join(''))
+    const numeral = fc
+      .record({
+        sign: fc.constantFrom('', '-', '+'),
+        int: digits(0, 20),
+        frac: fc.option(digits(0, 20), { nil: undefined }),
+        exp: fc.option(fc.tuple(fc.constantFrom('e', 'E'), fc.constantFrom('', '-', '+'), fc.integer({ min: 0, max: 330 })), { nil: undefined }),
+      })
+      .filter((r) => r.int.length > 0 || (r.frac !== undefined && r.frac.length > 0))
+      .map((r) => `${r.sign}${r.int}${r.frac === undefined ? '' : `.${r.frac}`}${r.exp === undefined ? '' : `${r.exp[0]}${r.exp[1]}${r.exp[2]}`}`)
+    fc.assert(
+      fc.property(fc.oneof(numeral, finite.map(String)), (tok) => {
+        const want = Number(tok)
+        const r = parseLibsvmSparse(`${tok} 1:${tok}\n`)
+        if (!Number.isFinite(want)) {
+          expect(E.isLeft(r) && r.left.message).toMatch(/is not finite/)
+          return
+        }
+        const d = right(r)
+        expect(Object.is(d.y[0], want)).toBe(true)
+        expect(Object.is(d.X.values[0], want)).toBe(true)
+      }),
+      { numRuns: 400 },
+    )
+  })
+
+  it('gives the CSR form of what the dense reader gives, and skips a byte-order mark', () => {
+    fc.assert(
+      fc.property(sparseDataset(finite), (ds) => {
+        const text = formatLibsvm(ds)
+        const sp = right(parseLibsvmSparse(text, { nFeatures: ds.X.cols }))
+        const de = right(parseLibsvm('\uFEFF' + text, { nFeatures: ds.X.cols }))
+        const want = csrFromDense(de.X)
+        expect(Array.from(sp.X.indptr)).toEqual(Array.from(want.indptr))
+        expect(Array.from(sp.X.indices)).toEqual(Array.from(want.indices))
+        expect(sameBits(sp.X.values, want.values)).toBe(true)
+        expect(sameBits(sp.y, de.y)).toBe(true)
+      }),
+    )
+  })
+
+  it('holds a row with index 2·10⁸ in O(nnz) memory; the dense reader refuses it', () => {
+    const sp = right(parseLibsvmSparse('1 3:2 200000000:0.5\n-1 7:1\n'))
+    expect(sp.X.cols).toBe(200000000)
+    expect(Array.from(sp.X.indices)).toEqual([2, 199999999, 6])
+    const de = parseLibsvm('1 3:2 200000000:0.5\n-1 7:1\n', { source: 'w.svm' })
+    expect(E.isLeft(de) && de.left.message).toMatch(/^w\.svm: a dense 2 × 200000000 matrix exceeds/)
+  })
+
+  it('multiclass: classes are the sorted distinct labels, numbered 0…C−1; a non-integer label or a single class is an error', () => {
+    const d = right(parseLibsvmSparse('7 1:1\n-3 2:1\n7 1:2\n12 3:1\n', { labels: 'multiclass' }))
+    expect(d.nClasses).toBe(3)
+    expect(d.classes).toEqual([-3, 7, 12])
+    expect(Array.from(d.y)).toEqual([1, 0, 1, 2])
+    const frac = parseLibsvmSparse('1 1:1\n2.5 1:1\n', { labels: 'multiclass', source: 'm.svm' })
+    expect(E.isLeft(frac) && frac.left.message).toBe('m.svm:2: label 2.5 is not an integer (multiclass labels are class numbers)')
+    const one = parseLibsvmSparse('4 1:1\n4 2:1\n', { labels: 'multiclass', source: 'm.svm' })
+    expect(E.isLeft(one) && one.left.message).toMatch(/^m\.svm: multiclass labels need at least 2 classes, found only 4/)
+  })
+})
+
+describe('readLibsvmSplit', () => {
+  const withFiles = (files: Record<string, string>, f: (path: (name: string) => string) => void): void => {
+    const dir = mkdtempSync(join(tmpdir(), 'hg-libsvm-split-'))
+    try {
+      for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text)
+      f((name) => join(dir, name))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+
+  it('takes p as the largest index over training and validation, and numbers the classes of the training file', () => {
+    withFiles({ 'tr.svm': '2 1:1 3:2\n0 2:1\n5 1:1\n', 'va.svm': '5 9:1\n0 1:1\n', 'te.svm': '2 4:1\n' }, (path) => {
+      const s = right(readLibsvmSplit({ train: path('tr.svm'), validation: path('va.svm'), test: path('te.svm') }, { labels: 'multiclass' }))
+      expect(s.nFeatures).toBe(9)
+      expect([s.train.X.cols, s.validation.X.cols, s.test!.X.cols]).toEqual([9, 9, 9])
+      expect(s.classes).toEqual([0, 2, 5])
+      expect(Array.from(s.train.y)).toEqual([1, 0, 2])
+      expect(Array.from(s.validation.y)).toEqual([2, 0])
+      expect(s.validation.nClasses).toBe(3)
+      const fixed = right(readLibsvmSplit({ train: path('tr.svm'), validation: path('va.svm') }, { nFeatures: 12 }))
+      expect(fixed.train.X.cols).toBe(12)
+    })
+  })
+
+  it('names the file and the line of a validation label not seen in training, and of an index past nFeatures', () => {
+    withFiles({ 'tr.svm': '1 1:1\n2 2:1\n', 'va.svm': '# c\n1 1:1\n3 2:1\n' }, (path) => {
+      const r = readLibsvmSplit({ train: path('tr.svm'), validation: path('va.svm') }, { labels: 'multiclass' })
+      expect(E.isLeft(r) && r.left.kind === 'data' && r.left.message).toBe(`${path('va.svm')}:3: label 3 is not a class of the training data (1, 2)`)
+      const past = readLibsvmSplit({ train: path('tr.svm'), validation: path('va.svm') }, { nFeatures: 1 })
+      expect(E.isLeft(past) && past.left.message).toBe(`${path('tr.svm')}:2: feature index 2 exceeds nFeatures = 1`)
+      const missing = readLibsvmSplit({ train: path('tr.svm'), validation: path('none.svm') })
+      expect(E.isLeft(missing) && missing.left.message.startsWith(`${path('none.svm')}: cannot read`)).toBe(true)
+      expect(E.isRight(readLibsvmSparse(path('tr.svm'), { labels: 'binary', nFeatures: 2 }))).toBe(false)
+    })
   })
 })

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
-import { loadMnist, mnistCachePath, mnistOddEven, MNIST_D, MNIST_N, type MnistOddEven } from './mnist.js'
+import { loadMnist, mnist, mnistCachePath, mnistOddEven, MNIST_D, MNIST_N, type MnistOddEven } from './mnist.js'
 
 const right = <A>(e: E.Either<{ message: string }, A>): A => {
   if (E.isLeft(e)) throw new Error(`expected Right, got Left: ${e.left.message}`)
@@ -168,5 +168,31 @@ describe('mnistOddEven', () => {
       const r = mnistOddEven(opts)
       expect(E.isLeft(r) && r.left.kind === 'config' && r.left.message.includes(msg)).toBe(true)
     }
+  })
+})
+
+describe('mnist (ten classes)', () => {
+  it('the same rows as the odd-versus-even split, labelled with their digits 0…9 (nClasses = 10)', () => {
+    const opts = { nTrain: 300, nVal: 200, nTest: 100, seed: 4 }
+    const ten = right(mnist({ ...opts, classes: 10 }))
+    const two = right(mnistOddEven(opts))
+    expect(right(mnist(opts)).train.y).toEqual(two.train.y)
+    for (const part of ['train', 'validation', 'test'] as const) {
+      const a = ten[part]!, b = two[part]!
+      expect(a.nClasses).toBe(10)
+      expect(b.nClasses).toBeUndefined()
+      expect(Buffer.from(a.X.data.buffer).equals(Buffer.from(b.X.data.buffer))).toBe(true)
+      const idx = ten.indices[part]!
+      for (let r = 0; r < a.y.length; r++) {
+        expect(a.y[r]).toBe(source.digits[idx[r]!])
+        expect(b.y[r]).toBe(a.y[r]! % 2 === 0 ? 1 : -1)
+      }
+    }
+    expect(new Set(ten.train.y).size).toBe(10)
+  })
+
+  it('classes other than 2 or 10 are a config error', () => {
+    const r = mnist({ classes: 3 as 10 })
+    expect(E.isLeft(r) && r.left.kind === 'config' && r.left.message).toBe('mnist: classes must be 2 (odd versus even) or 10 (the digits), got 3')
   })
 })

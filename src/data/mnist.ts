@@ -21,7 +21,7 @@ import { basename, dirname, join } from 'node:path'
 import { hgError, orThrow, type HypergradError } from '../errors.js'
 import { matrix, type Matrix } from '../linalg/types.js'
 import { permutation, seed as rngSeed } from '../random/rng.js'
-import type { Dataset } from './dataset.js'
+import type { DenseDataset as Dataset } from './dataset.js'
 
 /** Number of digits in the package. */
 export const MNIST_N = 10000
@@ -361,7 +361,7 @@ export interface MnistOddEvenOptions extends MnistLoadOptions {
   readonly allocate?: FloatAllocator
 }
 
-/** The odd-versus-even split, with the source index (into {@link loadMnist}'s rows) of each row. */
+/** An MNIST split (odd versus even, or the ten digits), with the source index (into {@link loadMnist}'s rows) of each row. */
 export interface MnistOddEven {
   readonly train: Dataset
   readonly validation: Dataset
@@ -382,24 +382,51 @@ export interface MnistOddEven {
  * non-integer seed, or a seed with `split: 'reference'` (kind `'config'`, naming the field);
  * a missing or malformed package (kind `'data'`).
  */
-export const mnistOddEven = (opts: MnistOddEvenOptions = {}): E.Either<HypergradError, MnistOddEven> => {
+export const mnistOddEven = (opts: MnistOddEvenOptions = {}): E.Either<HypergradError, MnistOddEven> =>
+  mnistSplit('mnistOddEven', opts, (digit) => (digit % 2 === 0 ? 1 : -1), undefined)
+
+/** Options of {@link mnist}: those of {@link mnistOddEven} and the task. */
+export interface MnistOptions extends MnistOddEvenOptions {
+  /**
+   * 10: the ten digits, labels 0…9 (`nClasses` = 10; a multiclass problem such as softmax
+   * regression). 2 (the default): odd versus even, labels ±1, as {@link mnistOddEven}.
+   */
+  readonly classes?: 2 | 10
+}
+
+/**
+ * MNIST split into training, validation (and test) sets, as {@link mnistOddEven} splits it
+ * (same shuffles, same rows), with the labels of the task: `classes: 10` gives the digits 0…9
+ * (multiclass, `nClasses` = 10), `classes: 2` (the default) odd versus even (±1). Errors as
+ * {@link mnistOddEven}, and a `classes` other than 2 or 10 (kind `'config'`).
+ */
+export const mnist = (opts: MnistOptions = {}): E.Either<HypergradError, MnistOddEven> => {
+  const classes = opts.classes ?? 2
+  if (classes === 2) return mnistSplit('mnist', opts, (digit) => (digit % 2 === 0 ? 1 : -1), undefined)
+  if (classes === 10) return mnistSplit('mnist', opts, (digit) => digit, 10)
+  return E.left(hgError('config', `mnist: classes must be 2 (odd versus even) or 10 (the digits), got ${String(classes)}`))
+}
+
+const mnistSplit = (
+  who: string, opts: MnistOddEvenOptions, label: (digit: number) => number, nClasses: number | undefined,
+): E.Either<HypergradError, MnistOddEven> => {
   const nTrain = opts.nTrain ?? 5000
   const nVal = opts.nVal ?? 5000
   const nTest = opts.nTest ?? 0
   for (const [field, v] of [['nTrain', nTrain], ['nVal', nVal], ['nTest', nTest]] as const)
     if (!(Number.isInteger(v) && v >= 0))
-      return E.left(hgError('config', `mnistOddEven: ${field} must be a non-negative integer, got ${v}`))
+      return E.left(hgError('config', `${who}: ${field} must be a non-negative integer, got ${v}`))
   if (nTrain + nVal + nTest > MNIST_N)
     return E.left(
-      hgError('config', `mnistOddEven: nTrain + nVal + nTest = ${nTrain} + ${nVal} + ${nTest} exceeds the ${MNIST_N} digits`),
+      hgError('config', `${who}: nTrain + nVal + nTest = ${nTrain} + ${nVal} + ${nTest} exceeds the ${MNIST_N} digits`),
     )
   const split = opts.split ?? (opts.seed === undefined ? 'reference' : 'seeded')
   if (split !== 'reference' && split !== 'seeded')
-    return E.left(hgError('config', `mnistOddEven: split must be 'reference' or 'seeded', got '${String(split)}'`))
+    return E.left(hgError('config', `${who}: split must be 'reference' or 'seeded', got '${String(split)}'`))
   if (split === 'reference' && opts.seed !== undefined)
-    return E.left(hgError('config', `mnistOddEven: seed ${opts.seed} given with split 'reference' (which has a fixed order)`))
+    return E.left(hgError('config', `${who}: seed ${opts.seed} given with split 'reference' (which has a fixed order)`))
   const s = opts.seed ?? 0
-  if (!Number.isSafeInteger(s)) return E.left(hgError('config', `mnistOddEven: seed must be an integer, got ${s}`))
+  if (!Number.isSafeInteger(s)) return E.left(hgError('config', `${who}: seed must be an integer, got ${s}`))
 
   const bytesE = loadBytes(opts)
   if (E.isLeft(bytesE)) return bytesE
@@ -409,9 +436,10 @@ export const mnistOddEven = (opts: MnistOddEvenOptions = {}): E.Either<Hypergrad
   const part = (lo: number, len: number): { data: Dataset; idx: Int32Array } => {
     const idx = perm.slice(lo, lo + len)
     const y = allocate(len)
-    if (y.length !== len) throw new RangeError(`mnistOddEven: allocate(${len}) returned ${y.length} entries`)
-    for (let r = 0; r < len; r++) y[r] = bytes.digits[idx[r]!]! % 2 === 0 ? 1 : -1
-    return { data: { X: rowsOf(bytes, idx, allocate), y }, idx }
+    if (y.length !== len) throw new RangeError(`${who}: allocate(${len}) returned ${y.length} entries`)
+    for (let r = 0; r < len; r++) y[r] = label(bytes.digits[idx[r]!]!)
+    const X = rowsOf(bytes, idx, allocate)
+    return { data: nClasses === undefined ? { X, y } : { X, y, nClasses }, idx }
   }
   const tr = part(0, nTrain)
   const va = part(nTrain, nVal)

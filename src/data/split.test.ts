@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import * as E from 'fp-ts/lib/Either.js'
+import { csrFromDense, csrToDense, isCsr } from '../linalg/csr.js'
 import { matrix } from '../linalg/types.js'
 import { seed } from '../random/rng.js'
 import type { Dataset } from './dataset.js'
-import { checkFinite, flipLabels, shuffleSplit, subsetRows } from './split.js'
+import { corruptLabels, flipLabels, shuffleSplit, subsetRows } from './split.js'
+import { checkFinite } from './validate.js'
 
 const right = <A>(e: E.Either<{ message: string }, A>): A => {
   if (E.isLeft(e)) throw new Error(`expected Right, got Left: ${e.left.message}`)
@@ -127,5 +129,55 @@ describe('checkFinite', () => {
     expect(E.isLeft(ry) && ry.left.message).toBe('val: y[2] is -Infinity')
     const rd = checkFinite({ X: ds.X, y: Float64Array.of(1) }, 'val')
     expect(E.isLeft(rd) && rd.left.kind).toBe('dimension')
+  })
+})
+
+describe('corruptLabels', () => {
+  const multi = (n: number): Dataset => ({
+    X: matrix(n, 2, Float64Array.from({ length: 2 * n }, (_, k) => k)),
+    y: Float64Array.from({ length: n }, (_, i) => i % 4),
+    nClasses: 4,
+  })
+  it('changes exactly round(fraction·n) labels, each to another class, keeps X, and is seeded', () => {
+    const ds = multi(50)
+    const { data, corrupted } = right(corruptLabels(ds, 0.3, seed(3)))
+    expect(corrupted.length).toBe(15)
+    expect(data.nClasses).toBe(4)
+    expect(Array.from(data.X.data)).toEqual(Array.from(ds.X.data))
+    const set = new Set(corrupted)
+    for (let i = 0; i < 50; i++) {
+      if (set.has(i)) expect(data.y[i]).not.toBe(ds.y[i])
+      else expect(data.y[i]).toBe(ds.y[i])
+      expect(Number.isInteger(data.y[i]) && data.y[i]! >= 0 && data.y[i]! < 4).toBe(true)
+    }
+    expect(Array.from(right(corruptLabels(ds, 0.3, seed(3))).data.y)).toEqual(Array.from(data.y))
+    const counts = new Map<number, number>()
+    const big = multi(4000)
+    const out = right(corruptLabels(big, 1, seed(5))).data.y
+    for (let i = 0; i < 4000; i++) counts.set((out[i]! - big.y[i]! + 4) % 4, (counts.get((out[i]! - big.y[i]! + 4) % 4) ?? 0) + 1)
+    for (const shift of [1, 2, 3]) expect(Math.abs(counts.get(shift)! / 4000 - 1 / 3)).toBeLessThan(0.04)
+  })
+  it('refuses a fraction outside [0, 1], a dataset without classes and a label out of range', () => {
+    expect(E.isLeft(corruptLabels(multi(4), 1.5, seed(0)))).toBe(true)
+    expect(E.isLeft(corruptLabels({ ...multi(4), nClasses: undefined }, 0.5, seed(0)))).toBe(true)
+    const r = corruptLabels({ ...multi(4), y: Float64Array.of(0, 1, 4, 2) }, 0.5, seed(0))
+    expect(E.isLeft(r) && r.left.message).toBe('corruptLabels: y[2] = 4 is not a class index in 0…3')
+  })
+})
+
+describe('splits of CSR data', () => {
+  it('keep the layout and nClasses, and select the same rows as on the dense layout', () => {
+    const X = matrix(6, 3, Float64Array.of(1, 0, 2, 0, 0, 0, 0, 3, 0, 4, 0, 5, 0, 0, 6, 7, 8, 0))
+    const dense: Dataset = { X, y: Float64Array.of(0, 1, 2, 0, 1, 2), nClasses: 3 }
+    const sparse = { X: csrFromDense(X), y: dense.y, nClasses: 3 }
+    const a = right(shuffleSplit(dense, [4, 2], seed(8)))
+    const b = right(shuffleSplit(sparse, [4, 2], seed(8)))
+    for (let k = 0; k < 2; k++) {
+      expect(isCsr(b.parts[k]!.X)).toBe(true)
+      expect(b.parts[k]!.nClasses).toBe(3)
+      expect(Array.from(csrToDense(b.parts[k]!.X).data)).toEqual(Array.from(a.parts[k]!.X.data))
+      expect(Array.from(b.parts[k]!.y)).toEqual(Array.from(a.parts[k]!.y))
+    }
+    expect(() => subsetRows(sparse, [0, 6])).toThrow(RangeError)
   })
 })

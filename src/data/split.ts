@@ -1,36 +1,55 @@
 /**
- * Row selection, seeded train/validation/test splits, label noise for the data-cleaning
- * experiment, and a finiteness check for data coming from outside.
+ * Row selection, seeded train/validation/test splits and label noise for the data-cleaning
+ * experiment (`validate.ts` holds the checks of data coming from outside).
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { hgError, type HypergradError } from '../errors.js'
-import { matrix } from '../linalg/types.js'
-import { permutation, sampleWithoutReplacement, type Rng } from '../random/rng.js'
+import { csrRows, isCsr, type CsrMatrix, type DesignMatrix } from '../linalg/csr.js'
+import { matrix, type Matrix } from '../linalg/types.js'
+import { integer, permutation, sampleWithoutReplacement, type Rng } from '../random/rng.js'
 import type { Dataset } from './dataset.js'
+
+/** A fresh copy of a design matrix, in its layout. */
+const copyOf = <M extends DesignMatrix>(X: M): M => {
+  if (isCsr(X)) {
+    const A: CsrMatrix = { layout: 'csr', rows: X.rows, cols: X.cols, indptr: X.indptr.slice(), indices: X.indices.slice(), values: X.values.slice() }
+    return A as M
+  }
+  return matrix(X.rows, X.cols, Float64Array.from((X as Matrix).data)) as M
+}
+
+/** The same dataset with other labels (X shared, nClasses kept). */
+const withLabels = <M extends DesignMatrix>(ds: Dataset<M>, X: M, y: Float64Array): Dataset<M> =>
+  ds.nClasses === undefined ? { X, y } : { X, y, nClasses: ds.nClasses }
 
 /**
  * The rows `indices` of a dataset, in that order (repeats allowed), as a fresh Dataset.
  * An index that is not an integer in [0, n) is a programmer error: RangeError.
  */
-export const subsetRows = (ds: Dataset, indices: ArrayLike<number>): Dataset => {
-  const { rows: n, cols: p, data } = ds.X
+export const subsetRows = <M extends DesignMatrix = Matrix>(ds: Dataset<M>, indices: ArrayLike<number>): Dataset<M> => {
+  const { rows: n, cols: p } = ds.X
   if (ds.y.length !== n) throw new RangeError(`subsetRows: X is ${n}×${p} but y has length ${ds.y.length}`)
   const m = indices.length
-  const X = new Float64Array(m * p)
+  const idx = new Int32Array(m)
   const y = new Float64Array(m)
   for (let r = 0; r < m; r++) {
     const i = indices[r]!
     if (!(Number.isInteger(i) && i >= 0 && i < n))
       throw new RangeError(`subsetRows: index ${i} (position ${r}) is outside the ${n} rows`)
-    X.set(data.subarray(i * p, (i + 1) * p), r * p)
+    idx[r] = i
     y[r] = ds.y[i]!
   }
-  return { X: matrix(m, p, X), y }
+  const X0 = ds.X
+  if (isCsr(X0)) return withLabels(ds, csrRows(X0, idx) as M, y)
+  const data = (X0 as Matrix).data
+  const X = new Float64Array(m * p)
+  for (let r = 0; r < m; r++) X.set(data.subarray(idx[r]! * p, (idx[r]! + 1) * p), r * p)
+  return withLabels(ds, matrix(m, p, X) as M, y)
 }
 
 /** The parts of a {@link shuffleSplit}, with the row indices (into the input) of each part. */
-export interface ShuffleSplit {
-  readonly parts: ReadonlyArray<Dataset>
+export interface ShuffleSplit<M extends DesignMatrix = Matrix> {
+  readonly parts: ReadonlyArray<Dataset<M>>
   readonly indices: ReadonlyArray<Int32Array>
 }
 
@@ -41,11 +60,11 @@ export interface ShuffleSplit {
  * rng gives the same split. Errors (kind `'config'`): a size that is not a non-negative
  * integer, or sizes summing to more than n.
  */
-export const shuffleSplit = (
-  ds: Dataset,
+export const shuffleSplit = <M extends DesignMatrix = Matrix>(
+  ds: Dataset<M>,
   sizes: ReadonlyArray<number>,
   rng: Rng,
-): E.Either<HypergradError, ShuffleSplit> => {
+): E.Either<HypergradError, ShuffleSplit<M>> => {
   const n = ds.X.rows
   let total = 0
   for (let k = 0; k < sizes.length; k++) {
@@ -56,7 +75,7 @@ export const shuffleSplit = (
   }
   if (total > n) return E.left(hgError('config', `shuffleSplit: sizes [${sizes.join(', ')}] sum to ${total} > ${n} rows`))
   const [perm] = permutation(rng, n)
-  const parts: Dataset[] = []
+  const parts: Array<Dataset<M>> = []
   const indices: Int32Array[] = []
   let lo = 0
   for (const s of sizes) {
@@ -74,11 +93,11 @@ export const shuffleSplit = (
  * dataset and the flipped row indices in increasing order. Errors: a fraction outside [0, 1]
  * (kind `'domain'`), a label that is not ±1 (kind `'data'`, naming the row).
  */
-export const flipLabels = (
-  ds: Dataset,
+export const flipLabels = <M extends DesignMatrix = Matrix>(
+  ds: Dataset<M>,
   fraction: number,
   rng: Rng,
-): E.Either<HypergradError, { readonly data: Dataset; readonly flipped: Int32Array }> => {
+): E.Either<HypergradError, { readonly data: Dataset<M>; readonly flipped: Int32Array }> => {
   if (!(fraction >= 0 && fraction <= 1))
     return E.left(hgError('domain', `flipLabels: fraction must be in [0, 1], got ${fraction}`))
   const n = ds.y.length
@@ -93,27 +112,40 @@ export const flipLabels = (
     const i = flipped[r]!
     y[i] = -y[i]!
   }
-  return E.right({ data: { X: matrix(ds.X.rows, ds.X.cols, Float64Array.from(ds.X.data)), y }, flipped })
+  return E.right({ data: withLabels(ds, copyOf(ds.X), y), flipped })
 }
 
 /**
- * Check that a dataset is well formed and finite: X holds rows × cols entries and y has one
- * label per row (else kind `'dimension'`), and no entry of X or y is NaN or ±∞ (else kind
- * `'data'`, naming the dataset, the first offending entry and its value, e.g.
- * `train: X[17, 3] is NaN`). Returns the dataset itself on success.
+ * Corrupt the labels of a multiclass dataset (labels 0…C−1, C = nClasses): round(fraction · n)
+ * rows chosen uniformly without replacement from `rng` get a class drawn uniformly among the
+ * C − 1 others (the corruption of Ehrhardt & Roberts' §4.2 data cleaning). Returns a fresh
+ * dataset (X copied) and the corrupted rows in increasing order. Errors: a fraction outside
+ * [0, 1] (kind `'domain'`), a dataset without nClasses ≥ 2 or a label outside 0…C−1 (kind `'data'`).
  */
-export const checkFinite = (ds: Dataset, name: string): E.Either<HypergradError, Dataset> => {
-  const { rows, cols, data } = ds.X
-  if (data.length !== rows * cols)
-    return E.left(hgError('dimension', `${name}: X is ${rows}×${cols} but holds ${data.length} entries`))
-  if (ds.y.length !== rows) return E.left(hgError('dimension', `${name}: X has ${rows} rows but y has length ${ds.y.length}`))
-  for (let k = 0; k < data.length; k++) {
-    const v = data[k]!
-    if (!Number.isFinite(v)) return E.left(hgError('data', `${name}: X[${Math.floor(k / cols)}, ${k % cols}] is ${v}`))
+export const corruptLabels = <M extends DesignMatrix = Matrix>(
+  ds: Dataset<M>,
+  fraction: number,
+  rng: Rng,
+): E.Either<HypergradError, { readonly data: Dataset<M>; readonly corrupted: Int32Array }> => {
+  if (!(fraction >= 0 && fraction <= 1))
+    return E.left(hgError('domain', `corruptLabels: fraction must be in [0, 1], got ${fraction}`))
+  const C = ds.nClasses
+  if (!(Number.isInteger(C) && C! >= 2)) return E.left(hgError('data', `corruptLabels: the dataset has no nClasses ≥ 2 (got ${String(C)})`))
+  const n = ds.y.length
+  for (let i = 0; i < n; i++) {
+    const l = ds.y[i]!
+    if (!(Number.isInteger(l) && l >= 0 && l < C!)) return E.left(hgError('data', `corruptLabels: y[${i}] = ${l} is not a class index in 0…${C! - 1}`))
   }
-  for (let i = 0; i < rows; i++) {
-    const v = ds.y[i]!
-    if (!Number.isFinite(v)) return E.left(hgError('data', `${name}: y[${i}] is ${v}`))
+  const k = Math.round(fraction * n)
+  const [rows, r1] = k === 0 ? [new Int32Array(0), rng] : sampleWithoutReplacement(rng, n, k)
+  const corrupted = rows.sort()
+  const y = Float64Array.from(ds.y)
+  let r = r1
+  for (let q = 0; q < k; q++) {
+    const i = corrupted[q]!
+    const [shift, next] = integer(r, 1, C! - 1)
+    r = next
+    y[i] = (y[i]! + shift) % C!
   }
-  return E.right(ds)
+  return E.right({ data: withLabels(ds, copyOf(ds.X), y), corrupted })
 }

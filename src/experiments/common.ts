@@ -7,6 +7,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { exactCost, type Sizes } from '../config/cost.js'
 import type { HypergradError } from '../errors.js'
 import { MNIST_D, mnistOddEven, type FloatAllocator, type MnistOddEven } from '../data/mnist.js'
+import { freezeDataset } from '../data/snapshot.js'
 import { defaultWorkers, runTasks, type Task } from './pool.js'
 import type { RunOptions, TaskOutcome } from './types.js'
 
@@ -121,7 +122,11 @@ export const splitOf = (
   if (splitCache?.key === key) return E.right(splitCache.data)
   splitCache = undefined // drop the old split before loading the next
   const data = given === undefined ? loadSplit({ split, seed, nTrain, nVal }) : E.right(given.data)
-  if (E.isRight(data)) splitCache = { key, data: data.right }
+  if (E.isRight(data)) {
+    // The split is never written while its tasks run: the problems use it as is, without a copy.
+    for (const part of [data.right.train, data.right.validation, data.right.test]) if (part !== undefined) freezeDataset(part)
+    splitCache = { key, data: data.right }
+  }
   return data
 }
 

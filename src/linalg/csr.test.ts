@@ -1,7 +1,8 @@
 import * as E from 'fp-ts/lib/Either.js'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { csrFromDense, csrGemv, csrGemvT, csrMatrix, csrRows, csrToDense, isCsr, nnz } from './csr.js'
+import { csrFromDense, csrGemv, csrGemvT, csrMatrix, csrRows, csrToDense, designRowAxpy, designRowDot, isCsr, nnz, rowNorms } from './csr.js'
+import { gemv, gemvT } from './kernels.js'
 import { matrix } from './types.js'
 
 const denseArb = fc
@@ -44,6 +45,32 @@ describe('csr', () => {
           expect(aty[j]).toBeCloseTo(t, 12)
         }
       }),
+    )
+  })
+
+  it('A x, Aᵀ y, row dots, row axpys and row norms give the bits of the dense kernels (zero rows and coefficients included)', () => {
+    const same = (a: Float64Array, b: Float64Array): boolean => a.length === b.length && a.every((x, i) => Object.is(x, b[i]))
+    const wide = fc
+      .record({ rows: fc.integer({ min: 1, max: 13 }), cols: fc.integer({ min: 1, max: 11 }) })
+      .chain(({ rows, cols }) =>
+        fc
+          .array(fc.oneof(fc.constant(0), fc.constant(0), fc.double({ min: -5, max: 5, noNaN: true })), { minLength: rows * cols, maxLength: rows * cols })
+          .map((xs) => matrix(rows, cols, Float64Array.from(xs))),
+      )
+    fc.assert(
+      fc.property(wide, fc.integer(), (A, s) => {
+        const C = csrFromDense(A)
+        const x = Float64Array.from({ length: A.cols }, (_, j) => Math.sin(s + j))
+        const y = Float64Array.from({ length: A.rows }, (_, i) => (i % 3 === 1 ? 0 : Math.cos(s + i)))
+        expect(same(csrGemv(C, x, new Float64Array(A.rows)), gemv(A.rows, A.cols, 1, A.data, A.cols, 0, x, 1, 0, 0, new Float64Array(A.rows), 1, 0))).toBe(true)
+        expect(same(csrGemvT(C, y, new Float64Array(A.cols)), gemvT(A.rows, A.cols, 1, A.data, A.cols, 0, y, 1, 0, 0, new Float64Array(A.cols), 1, 0))).toBe(true)
+        expect(same(rowNorms(C), rowNorms(A))).toBe(true)
+        for (let i = 0; i < A.rows; i++) {
+          expect(Object.is(designRowDot(C, i, x), designRowDot(A, i, x))).toBe(true)
+          expect(same(designRowAxpy(C, i, 0.3, x.slice()), designRowAxpy(A, i, 0.3, x.slice()))).toBe(true)
+        }
+      }),
+      { numRuns: 200 },
     )
   })
 

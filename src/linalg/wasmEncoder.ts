@@ -1,7 +1,7 @@
 /**
  * A minimal WebAssembly binary encoder: enough of the binary format (one memory, imported
  * functions, exported functions, i32/f64/v128 instructions with structured control flow) to
- * write the library's SIMD row kernels (`rowEngine.ts`) as TypeScript source. The module bytes
+ * write the library's SIMD row kernels (`rows/codegen.ts`) as TypeScript source. The module bytes
  * are produced at run time from that source: no toolchain, no committed binary.
  *
  * The encoding follows the WebAssembly core specification (binary format, §5) and its
@@ -115,6 +115,10 @@ export class WasmCode {
   }
   i32GtS(): this {
     this.bytes.push(0x4a)
+    return this
+  }
+  i32LeS(): this {
+    this.bytes.push(0x4c)
     return this
   }
   i32GeS(): this {

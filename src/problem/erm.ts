@@ -53,6 +53,36 @@ export interface UpperObjective {
 /** α = 2/(L+τ): the step that makes w − α∇ℓ contract fastest, with q = (L−τ)/(L+τ). */
 export const optimalStep = (c: { readonly tau: number; readonly L: number }): number => 2 / (c.L + c.tau)
 
+/** What the curvature bounds of an objective are made of, to name the cause of a step size that overflows. */
+export interface StepCauses {
+  /** The hyperparameter λ (its largest entry enters L). */
+  readonly lambda: RVec
+  /** The data scale σ_max(X)² of the training matrix. */
+  readonly dataScale: number
+  /** The factor of the data scale in L (ψ'' ≤ 1/4 for logistic, 1/2 for softmax, 1 for ridge). */
+  readonly factor: number
+}
+
+/**
+ * The step α = 2/(L+τ) of {@link optimalStep}, checked: a 'domain' error when it is not a
+ * positive finite number (L + τ overflowed), naming what made L or τ overflow — the data scale
+ * σ_max(X)² or λ — with both values, e.g. `logisticProblem: the step 2/(L + τ) is 0 because λ
+ * reaches 1e+308 (data scale σ_max(X)² = 12.5): lower λ`.
+ */
+export const checkedStep = (who: string, c: { readonly tau: number; readonly L: number }, causes: StepCauses): E.Either<HypergradError, number> => {
+  const alpha = optimalStep(c)
+  if (Number.isFinite(alpha) && alpha > 0) return E.right(alpha)
+  let lamMax = -Infinity
+  for (let k = 0; k < causes.lambda.length; k++) lamMax = Math.max(lamMax, Math.abs(causes.lambda[k]!))
+  const scale = causes.dataScale
+  const both = `(data scale σ_max(X)² = ${scale}, largest λ = ${lamMax})`
+  const dataPart = causes.factor * scale
+  const why = !Number.isFinite(dataPart) || dataPart >= lamMax
+    ? `the data scale σ_max(X)² = ${scale} is too large (largest λ = ${lamMax}): rescale the data`
+    : `λ reaches ${lamMax} ${both}: lower λ`
+  return E.left(hgError('domain', `${who}: the step 2/(L + τ) is ${alpha} because ${why}`))
+}
+
 /** q = max(|1 − ατ|, |1 − αL|): the contraction constant of w − α∇ℓ. */
 export const gdContraction = (alpha: number, c: { readonly tau: number; readonly L: number }): number =>
   Math.max(Math.abs(1 - alpha * c.tau), Math.abs(1 - alpha * c.L))

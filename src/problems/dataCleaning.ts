@@ -18,64 +18,24 @@
  * depends on the sample, so the map does not separate as SID eq. (15): m₂ ≠ 0 (`separable: false`),
  * and the minibatch (∇²_wλ ℓ̂)ᵀ v is non-zero only on the entries of B (scaled by n/|B|).
  *
- * The hot products run on the fused, allocation-free row kernels of `logistic.ts`.
+ * The hot products run on the fused row passes of `logisticRows.ts`, on dense or CSR data.
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { pipe } from 'fp-ts/lib/function.js'
-import type { Dataset } from '../data/dataset.js'
+import type { DesignDataset as Dataset } from '../data/dataset.js'
+import { snapshotDataset } from '../data/snapshot.js'
 import { hgError, type HypergradError } from '../errors.js'
 import { assertDim, type Matrix, type RVec, type Vec } from '../linalg/types.js'
 import type { Batch } from '../problem/bilevel.js'
-import { ermProblem, optimalStep, type ErmProblem } from '../problem/erm.js'
+import { checkedStep, ermProblem, type ErmProblem } from '../problem/erm.js'
+import { squaredSpectralNorm } from '../problem/spectral.js'
+import { checkDataset, logisticUpper, maxLabelSq, validateBinarySplit, type FusedObjective } from './logistic.js'
 import {
-  assertNoAlias, batchScale, dpsi, dsigmoid, gramOf, logisticUpper, maxLabelSq, rowCurvatures, rowGradPass, rowHvpPass, rowValue,
-  squaredSpectralNorm, validateDataset, validateSplit, type FusedObjective,
-} from './logistic.js'
+  batchScale, checkInto, gramOf, logisticCrossVjpPass, logisticCurvatures, logisticGradPass, logisticHvpPass, logisticValue, RowWeight,
+} from './logisticRows.js'
+
+export { rowCrossVjpPass } from './logisticRows.js'
 
 const EMPTY: RVec = new Float64Array(0)
-
-/**
- * out[i] += scale · σ'(λᵢ) · yᵢ · ψ'(yᵢxᵢᵀw) · xᵢᵀv for every i in the batch (all rows when it is
- * undefined; a repeated index accumulates), in one pass over the rows, four at a time with both
- * dots in the same loop. out (length n) must be zeroed by the caller. Allocates nothing.
- */
-export const rowCrossVjpPass = (
-  X: RVec, n: number, p: number, y: RVec, w: RVec, v: RVec, lam: RVec,
-  batch: Batch | undefined, scale: number, out: Vec,
-): Vec => {
-  const m = batch === undefined ? n : batch.length
-  for (let k = 0; k < m; k += 4) {
-    const left = m - k
-    const i0 = batch === undefined ? k : batch[k]!
-    const i1 = left > 1 ? (batch === undefined ? k + 1 : batch[k + 1]!) : i0
-    const i2 = left > 2 ? (batch === undefined ? k + 2 : batch[k + 2]!) : i0
-    const i3 = left > 3 ? (batch === undefined ? k + 3 : batch[k + 3]!) : i0
-    const o0 = i0 * p, o1 = i1 * p, o2 = i2 * p, o3 = i3 * p
-    let a0 = 0, a1 = 0, a2 = 0, a3 = 0, s0 = 0, s1 = 0, s2 = 0, s3 = 0
-    for (let j = 0; j < p; j++) {
-      const wj = w[j]!, vj = v[j]!
-      const x0 = X[o0 + j]!, x1 = X[o1 + j]!, x2 = X[o2 + j]!, x3 = X[o3 + j]!
-      a0 += x0 * wj
-      s0 += x0 * vj
-      a1 += x1 * wj
-      s1 += x1 * vj
-      a2 += x2 * wj
-      s2 += x2 * vj
-      a3 += x3 * wj
-      s3 += x3 * vj
-    }
-    out[i0] = out[i0]! + crossCoef(scale, lam, y, i0, a0) * s0
-    if (left > 1) out[i1] = out[i1]! + crossCoef(scale, lam, y, i1, a1) * s1
-    if (left > 2) out[i2] = out[i2]! + crossCoef(scale, lam, y, i2, a2) * s2
-    if (left > 3) out[i3] = out[i3]! + crossCoef(scale, lam, y, i3, a3) * s3
-  }
-  return out
-}
-
-const crossCoef = (scale: number, lam: RVec, y: RVec, i: number, z: number): number => {
-  const yi = y[i]!
-  return scale * dsigmoid(lam[i]!) * yi * dpsi(yi * z)
-}
 
 /** Options of the data-cleaning objective. */
 export interface DataCleaningOptions {
@@ -91,18 +51,18 @@ export class DataCleaningObjective implements FusedObjective {
   readonly nSamples: number
   readonly separable = false
   readonly rho: number
-  private readonly X: RVec
+  /** The training data: the objective's own snapshot of the dataset it was built from. */
+  readonly train: Dataset
   private readonly y: RVec
   private readonly yMaxSq: number
 
-  constructor(readonly train: Dataset, opts: DataCleaningOptions = {}) {
-    assertDim(`dataCleaningObjective: X data against ${train.X.rows}×${train.X.cols}`, train.X.rows * train.X.cols, train.X.data.length)
-    assertDim(`dataCleaningObjective: labels y against the ${train.X.rows} rows of X`, train.X.rows, train.y.length)
+  constructor(train: Dataset, opts: DataCleaningOptions = {}) {
+    checkDataset('dataCleaningObjective: train', train)
     const rho = opts.rho ?? 1
     if (!(Number.isFinite(rho) && rho > 0)) throw new RangeError(`dataCleaningObjective: ρ must be finite and > 0, got ${rho}`)
     this.rho = rho
-    this.X = train.X.data
-    this.y = train.y
+    this.train = snapshotDataset(train)
+    this.y = this.train.y
     this.dim = train.X.cols
     this.nSamples = train.X.rows
     this.hyperDim = train.X.rows
@@ -128,7 +88,7 @@ export class DataCleaningObjective implements FusedObjective {
   value(w: RVec, lambda: RVec, batch?: Batch): number {
     this.checkArgs('value', w, lambda)
     const scale = batchScale(`${this.name}.value`, this.nSamples, batch)
-    const data = rowValue(this.X, this.nSamples, this.dim, this.y, w, batch, scale, 1, lambda, EMPTY)
+    const data = logisticValue(this.train.X, this.y, w, batch, scale, RowWeight.sigmoid, lambda, EMPTY)
     let reg = 0
     for (let j = 0; j < this.dim; j++) reg += w[j]! * w[j]!
     return data + 0.5 * this.rho * reg
@@ -136,11 +96,9 @@ export class DataCleaningObjective implements FusedObjective {
 
   gradInto(w: RVec, lambda: RVec, out: Vec, batch?: Batch): Vec {
     this.checkArgs('gradInto', w, lambda)
-    assertDim(`${this.name}.gradInto: out`, this.dim, out.length)
-    assertNoAlias(`${this.name}.gradInto`, out, w)
-    assertNoAlias(`${this.name}.gradInto`, out, lambda)
+    checkInto(`${this.name}.gradInto`, this.dim, out, [w, lambda])
     const scale = batchScale(`${this.name}.grad`, this.nSamples, batch)
-    rowGradPass(this.X, this.nSamples, this.dim, this.y, w, batch, scale, 1, lambda, EMPTY, out)
+    logisticGradPass(this.train.X, this.y, w, batch, scale, RowWeight.sigmoid, lambda, EMPTY, out)
     const r = this.rho
     for (let j = 0; j < this.dim; j++) out[j] = out[j]! + r * w[j]!
     return out
@@ -148,13 +106,9 @@ export class DataCleaningObjective implements FusedObjective {
 
   hvpInto(w: RVec, lambda: RVec, u: RVec, out: Vec, batch?: Batch): Vec {
     this.checkArgs('hvpInto', w, lambda)
-    assertDim(`${this.name}.hvpInto: u`, this.dim, u.length)
-    assertDim(`${this.name}.hvpInto: out`, this.dim, out.length)
-    assertNoAlias(`${this.name}.hvpInto`, out, w)
-    assertNoAlias(`${this.name}.hvpInto`, out, u)
-    assertNoAlias(`${this.name}.hvpInto`, out, lambda)
+    checkInto(`${this.name}.hvpInto`, this.dim, out, [w, lambda], u)
     const scale = batchScale(`${this.name}.hvp`, this.nSamples, batch)
-    rowHvpPass(this.X, this.nSamples, this.dim, this.y, w, u, batch, scale, 1, lambda, EMPTY, out)
+    logisticHvpPass(this.train.X, this.y, w, u, batch, scale, RowWeight.sigmoid, lambda, EMPTY, out)
     const r = this.rho
     for (let j = 0; j < this.dim; j++) out[j] = out[j]! + r * u[j]!
     return out
@@ -173,7 +127,7 @@ export class DataCleaningObjective implements FusedObjective {
     this.checkArgs('crossJvp', w, lambda)
     assertDim(`${this.name}.crossJvp: μ`, this.hyperDim, mu.length)
     const scale = batchScale(`${this.name}.crossJvp`, this.nSamples, batch)
-    return rowGradPass(this.X, this.nSamples, this.dim, this.y, w, batch, scale, 2, lambda, mu, new Float64Array(this.dim))
+    return logisticGradPass(this.train.X, this.y, w, batch, scale, RowWeight.sigmoidSlope, lambda, mu, new Float64Array(this.dim))
   }
 
   /**
@@ -184,7 +138,7 @@ export class DataCleaningObjective implements FusedObjective {
     this.checkArgs('crossVjp', w, lambda)
     assertDim(`${this.name}.crossVjp: v`, this.dim, v.length)
     const scale = batchScale(`${this.name}.crossVjp`, this.nSamples, batch)
-    return rowCrossVjpPass(this.X, this.nSamples, this.dim, this.y, w, v, lambda, batch, scale, new Float64Array(this.hyperDim))
+    return logisticCrossVjpPass(this.train.X, this.y, w, v, lambda, batch, scale, new Float64Array(this.hyperDim))
   }
 
   /**
@@ -193,7 +147,7 @@ export class DataCleaningObjective implements FusedObjective {
    */
   hessian(w: RVec, lambda: RVec): Matrix {
     this.checkArgs('hessian', w, lambda)
-    const h = gramOf(this.train.X, rowCurvatures(this.X, this.nSamples, this.dim, this.y, w, 1, lambda))
+    const h = gramOf(this.train.X, logisticCurvatures(this.train.X, this.y, w, RowWeight.sigmoid, lambda))
     const p = this.dim, g = h.data as Vec
     for (let j = 0; j < p; j++) g[j * p + j] = g[j * p + j]! + this.rho
     return h
@@ -224,18 +178,17 @@ export const dataCleaningObjective = (train: Dataset, opts?: { rho?: number }): 
 export const dataCleaningProblem = (
   train: Dataset, validation: Dataset, lambda: RVec, opts?: { rho?: number; alpha?: number },
 ): E.Either<HypergradError, ErmProblem> => {
+  const who = 'dataCleaningProblem'
   const rho = opts?.rho ?? 1
-  if (!(Number.isFinite(rho) && rho > 0)) return E.left(hgError('domain', `dataCleaningProblem: ρ must be finite and > 0, got ${rho}`))
-  const valid = pipe(
-    validateDataset('dataCleaningProblem: train', train, 1),
-    E.chain(() => validateDataset('dataCleaningProblem: validation', validation)),
-    E.chain(() => validateSplit('dataCleaningProblem', train, validation)),
-  )
-  if (E.isLeft(valid)) return valid
-  const lower = dataCleaningObjective(train, { rho })
+  if (!(Number.isFinite(rho) && rho > 0)) return E.left(hgError('domain', `${who}: ρ must be finite and > 0, got ${rho}`))
+  const data = validateBinarySplit(who, train, validation)
+  if (E.isLeft(data)) return data
+  const lower = dataCleaningObjective(data.right.train, { rho })
   const lam = lower.checkLambda(lambda)
   if (E.isLeft(lam)) return lam
-  const upper = logisticUpper(validation, lower.hyperDim)
-  const alpha = opts?.alpha ?? optimalStep(lower.curvature(lam.right))
-  return ermProblem(lower, upper, { alpha, name: lower.name })
+  const upper = logisticUpper(data.right.validation, lower.hyperDim)
+  const c = lower.curvature(lam.right)
+  const alpha = opts?.alpha !== undefined ? E.right(opts.alpha) : checkedStep(who, c, { lambda: Float64Array.of(rho), dataScale: squaredSpectralNorm(lower.train.X), factor: maxLabelSq(lower.train.y) / 4 })
+  if (E.isLeft(alpha)) return alpha
+  return ermProblem(lower, upper, { alpha: alpha.right, name: lower.name })
 }

@@ -14,484 +14,39 @@
  *   ∇²_ww ℓ u  = Σ ψ''(yᵢzᵢ) yᵢ² (xᵢᵀu) xᵢ + diag(λ) u
  *   ∇²_wλ ℓ μ  = μ w ('scalar')  or  μ ⊙ w ('perFeature');   its transpose v ↦ ⟨w, v⟩ or w ⊙ v.
  *
- * The hot loops are fused, allocation-free passes over the rows of the row-major design matrix
- * (`rowGradPass`, `rowHvpPass`): each row is read from memory once, as a view at offset i·p
- * (never copied), and used for its dot products and then its axpy while it sits in cache; rows
- * go four at a time so that the loads of w, u and `out` are shared. The pure methods allocate
- * only their output and call the same kernels, so both paths agree bit for bit.
+ * The design matrices are dense or CSR (`Dataset`); the hot products are the fused row passes of
+ * `logisticRows.ts` (one pass over the rows per product, on the WebAssembly row engine when it
+ * pays), which give the same bits on the two layouts of the same data. Labels are ±1. The
+ * problem keeps a snapshot of its data (`data/snapshot.ts`).
  *
- * On large matrices (and from the second pass over the same matrix on) the passes run on the
- * WebAssembly SIMD kernels of `linalg/rowEngine.ts`, which perform the same floating-point
- * operations in the same order as the TypeScript kernels `rowGradPassReference` and
- * `rowHvpPassReference` and so return the same bits (laws/fusion.test.ts); on sparse data
- * (MNIST) they run on compressed sparse rows and skip the zeros, which changes no bit either
- * (see that module).
+ * ψ and its derivatives live in `losses.ts`, the row passes in `logisticRows.ts`, σ_max(X)² in
+ * `problem/spectral.ts` and the dataset checks in `data/validate.ts`; this module re-exports
+ * them under their former names.
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { pipe } from 'fp-ts/lib/function.js'
+import type { DesignDataset as Dataset } from '../data/dataset.js'
+import { snapshotDataset } from '../data/snapshot.js'
+import { validateLabelledSplit } from '../data/validate.js'
 import { hgError, type HypergradError } from '../errors.js'
-import type { Batch } from '../problem/bilevel.js'
-import { ermProblem, optimalStep, type ErmProblem, type LowerObjective, type UpperObjective } from '../problem/erm.js'
-import type { Dataset } from '../data/dataset.js'
-import { weightedGram } from '../linalg/gram.js'
-import { autoRowEngine, type RowCoef, type RowEngine } from '../linalg/rowEngine.js'
+import { isCsr } from '../linalg/csr.js'
 import { assertDim, type Matrix, type RVec, type Vec } from '../linalg/types.js'
-import { normals, seed } from '../random/rng.js'
+import type { Batch } from '../problem/bilevel.js'
+import { ermProblem, checkedStep, type ErmProblem, type LowerObjective, type UpperObjective } from '../problem/erm.js'
+import { squaredSpectralNorm } from '../problem/spectral.js'
+import { lambdaRange } from './losses.js'
+import {
+  batchScale, checkInto, CurvatureMemo, gramOf, logisticCurvatures, logisticGradPass, logisticHvpPass, logisticValue, RowWeight,
+} from './logisticRows.js'
 
-// ---------------------------------------------------------------------------------------------
-// Scalar functions
-
-/**
- * The logistic loss ψ(u) = log(1 + e^{−u}), computed as log1p(e^{−|u|}) + max(−u, 0): no
- * overflow for any finite u, and full relative precision both for large u (where ψ(u) ≈ e^{−u})
- * and for very negative u (where ψ(u) ≈ −u).
- */
-export const psi = (u: number): number => Math.log1p(Math.exp(-Math.abs(u))) + (u < 0 ? -u : 0)
-
-/** ψ'(u) = −1/(1 + e^{u}) = −σ(−u), evaluated without overflow on either side. */
-export const dpsi = (u: number): number => {
-  if (u >= 0) {
-    const e = Math.exp(-u)
-    return -e / (1 + e)
-  }
-  return -1 / (1 + Math.exp(u))
-}
-
-/** ψ''(u) = σ(u)σ(−u) = e^{−|u|}/(1 + e^{−|u|})² ∈ (0, 1/4], evaluated without overflow. */
-export const d2psi = (u: number): number => {
-  const e = Math.exp(-Math.abs(u))
-  const d = 1 + e
-  return e / (d * d)
-}
-
-/** The logistic sigmoid σ(t) = 1/(1 + e^{−t}), evaluated without overflow on either side. */
-export const sigmoid = (t: number): number => {
-  if (t >= 0) return 1 / (1 + Math.exp(-t))
-  const e = Math.exp(t)
-  return e / (1 + e)
-}
-
-/** σ'(t) = σ(t)σ(−t) = e^{−|t|}/(1 + e^{−|t|})², evaluated without overflow. */
-export const dsigmoid = (t: number): number => {
-  const e = Math.exp(-Math.abs(t))
-  const d = 1 + e
-  return e / (d * d)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Fused row kernels (shared with the data-cleaning problem)
-
-/**
- * How each row's term is weighted in the row kernels: 0 → 1 (plain logistic loss),
- * 1 → σ(λᵢ) (data cleaning), 2 → σ'(λᵢ)·μᵢ (the data-cleaning cross term ∂_λ∇_wℓ μ).
- */
-export type RowWeight = 0 | 1 | 2
+export { d2psi, dpsi, dsigmoid, psi, sigmoid } from './losses.js'
+export {
+  assertNoAlias, batchScale, gramOf, rowCurvatures, rowGradPass, rowGradPassOn, rowGradPassReference, rowHvpPass, rowHvpPassOn,
+  rowHvpPassReference, rowValue, RowWeight,
+} from './logisticRows.js'
+export { SPECTRAL_SAFETY, SPECTRAL_TOL, squaredSpectralNorm } from '../problem/spectral.js'
+export { validateDataset, validateSplit } from '../data/validate.js'
 
 const EMPTY: RVec = new Float64Array(0)
-
-const rowWeight = (kind: RowWeight, lam: RVec, mu: RVec, i: number): number =>
-  kind === 0 ? 1 : kind === 1 ? sigmoid(lam[i]!) : dsigmoid(lam[i]!) * mu[i]!
-
-/**
- * Check a minibatch against n samples: non-empty, every index in [0, n). Returns the scale n/|B|
- * of the unbiased estimate (1 for the full sum, `batch` undefined). Throws a RangeError otherwise.
- */
-export const batchScale = (what: string, n: number, batch: Batch | undefined): number => {
-  if (batch === undefined) return 1
-  const b = batch.length
-  if (b === 0) throw new RangeError(`${what}: empty minibatch`)
-  for (let k = 0; k < b; k++) {
-    const i = batch[k]!
-    if (!(i >= 0 && i < n)) throw new RangeError(`${what}: batch index ${i} at position ${k} is outside [0, ${n})`)
-  }
-  return n / b
-}
-
-/** Throws a RangeError when `out` shares memory with `x` (the row passes read x while writing out). */
-export const assertNoAlias = (what: string, out: RVec, x: RVec): void => {
-  if (out.buffer !== x.buffer) return
-  const a0 = out.byteOffset, a1 = a0 + out.byteLength
-  const b0 = x.byteOffset, b1 = b0 + x.byteLength
-  if (a0 < b1 && b0 < a1) throw new RangeError(`${what}: the output buffer overlaps an input`)
-}
-
-/** The row index of the k-th term: batch[k], or k itself for the full sum. */
-const rowAt = (batch: Batch | undefined, k: number): number => (batch === undefined ? k : batch[k]!)
-
-/*
- * Blocking. The row kernels take the rows four at a time: the four dot products share each load
- * of w (and u), and the four axpys share each load and store of `out`, which roughly halves the
- * work per matrix entry against one row at a time (the loops are compute-bound in JS, not
- * memory-bound). A last, partial block repeats its first row in the missing slots with
- * coefficient 0, so every block runs the same code; adding 0·x leaves `out` bit-for-bit
- * unchanged. The summation order is fixed (per row: even and odd columns in two accumulators;
- * per block: (c₀x₀ + c₁x₁) + (c₂x₂ + c₃x₃)), so results are deterministic.
- */
-
-/** out[j] += (c0·X[o0+j] + c1·X[o1+j]) + (c2·X[o2+j] + c3·X[o3+j]) for j < p. */
-const axpy4 = (
-  X: RVec, p: number, o0: number, o1: number, o2: number, o3: number,
-  c0: number, c1: number, c2: number, c3: number, out: Vec,
-): void => {
-  const p2 = p - (p & 1)
-  let j = 0
-  for (; j < p2; j += 2) {
-    out[j] = out[j]! + ((c0 * X[o0 + j]! + c1 * X[o1 + j]!) + (c2 * X[o2 + j]! + c3 * X[o3 + j]!))
-    out[j + 1] = out[j + 1]! + ((c0 * X[o0 + j + 1]! + c1 * X[o1 + j + 1]!) + (c2 * X[o2 + j + 1]! + c3 * X[o3 + j + 1]!))
-  }
-  if (j < p) out[j] = out[j]! + ((c0 * X[o0 + j]! + c1 * X[o1 + j]!) + (c2 * X[o2 + j]! + c3 * X[o3 + j]!))
-}
-
-/**
- * out ← Σ_{k<m} c_i xᵢ with i = batch[k] (or i = k over all n rows when batch is undefined),
- * c_i = scale · weight_i · yᵢ · ψ'(yᵢ xᵢᵀw): the data part of the gradient, in ONE pass over
- * the rows of the n × p row-major X (each row is a view at offset i·p, never copied): per block
- * of four rows the four dots xᵢᵀw, then the four axpys with the rows still in cache.
- * Allocates nothing; overwrites out (length p) and returns it.
- *
- * Runs on the WebAssembly row engine when it pays (see the module comment), with the same
- * result bit for bit as {@link rowGradPassReference}; batch indices must lie in [0, n).
- */
-export const rowGradPass = (
-  X: RVec, n: number, p: number, y: RVec, w: RVec,
-  batch: Batch | undefined, scale: number,
-  weight: RowWeight, lam: RVec, mu: RVec,
-  out: Vec,
-): Vec => {
-  const engine = autoRowEngine(X, n, p)
-  return engine === undefined
-    ? rowGradPassReference(X, n, p, y, w, batch, scale, weight, lam, mu, out)
-    : rowGradPassOn(engine, X, n, p, y, w, batch, scale, weight, lam, mu, out)
-}
-
-/**
- * {@link rowGradPass} on a given row engine of X (n × p): the fast path, for laws and
- * benchmarks (rowGradPass itself decides when the engine pays). Same result bit for bit as
- * {@link rowGradPassReference}, to which it defers when the engine declines (non-finite input).
- */
-export const rowGradPassOn = (
-  engine: RowEngine, X: RVec, n: number, p: number, y: RVec, w: RVec,
-  batch: Batch | undefined, scale: number,
-  weight: RowWeight, lam: RVec, mu: RVec,
-  out: Vec,
-): Vec => {
-  if (engine.rows !== n || engine.cols !== p) throw new RangeError(`rowGradPassOn: the engine is ${engine.rows}×${engine.cols}, the matrix ${n}×${p}`)
-  const coef: RowCoef = (z, _s, c) => {
-    for (let k = 0; k < c.length; k++) c[k] = gradCoef(scale, weight, lam, mu, y, rowAt(batch, k), z[k]!)
-  }
-  return engine.gradPass(w, batch, coef, out) ?? rowGradPassReference(X, n, p, y, w, batch, scale, weight, lam, mu, out)
-}
-
-/**
- * The TypeScript reference of {@link rowGradPass} (the same contract): the kernel that the
- * WebAssembly engine reproduces bit for bit, and the path taken on small matrices.
- */
-export const rowGradPassReference = (
-  X: RVec, n: number, p: number, y: RVec, w: RVec,
-  batch: Batch | undefined, scale: number,
-  weight: RowWeight, lam: RVec, mu: RVec,
-  out: Vec,
-): Vec => {
-  out.fill(0)
-  const m = batch === undefined ? n : batch.length
-  const p2 = p - (p & 1)
-  for (let k = 0; k < m; k += 4) {
-    const left = m - k
-    const i0 = rowAt(batch, k)
-    const i1 = left > 1 ? rowAt(batch, k + 1) : i0
-    const i2 = left > 2 ? rowAt(batch, k + 2) : i0
-    const i3 = left > 3 ? rowAt(batch, k + 3) : i0
-    const o0 = i0 * p, o1 = i1 * p, o2 = i2 * p, o3 = i3 * p
-    let a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0
-    let j = 0
-    for (; j < p2; j += 2) {
-      const w0 = w[j]!, w1 = w[j + 1]!
-      a0 += X[o0 + j]! * w0
-      b0 += X[o0 + j + 1]! * w1
-      a1 += X[o1 + j]! * w0
-      b1 += X[o1 + j + 1]! * w1
-      a2 += X[o2 + j]! * w0
-      b2 += X[o2 + j + 1]! * w1
-      a3 += X[o3 + j]! * w0
-      b3 += X[o3 + j + 1]! * w1
-    }
-    if (j < p) {
-      const w0 = w[j]!
-      a0 += X[o0 + j]! * w0
-      a1 += X[o1 + j]! * w0
-      a2 += X[o2 + j]! * w0
-      a3 += X[o3 + j]! * w0
-    }
-    const c0 = gradCoef(scale, weight, lam, mu, y, i0, a0 + b0)
-    const c1 = left > 1 ? gradCoef(scale, weight, lam, mu, y, i1, a1 + b1) : 0
-    const c2 = left > 2 ? gradCoef(scale, weight, lam, mu, y, i2, a2 + b2) : 0
-    const c3 = left > 3 ? gradCoef(scale, weight, lam, mu, y, i3, a3 + b3) : 0
-    axpy4(X, p, o0, o1, o2, o3, c0, c1, c2, c3, out)
-  }
-  return out
-}
-
-const gradCoef = (scale: number, weight: RowWeight, lam: RVec, mu: RVec, y: RVec, i: number, z: number): number => {
-  const yi = y[i]!
-  return scale * rowWeight(weight, lam, mu, i) * yi * dpsi(yi * z)
-}
-
-const hvpCoef = (scale: number, weight: RowWeight, lam: RVec, mu: RVec, y: RVec, i: number, z: number, s: number): number => {
-  const yi = y[i]!
-  return scale * rowWeight(weight, lam, mu, i) * yi * yi * d2psi(yi * z) * s
-}
-
-/**
- * out ← Σ_{k<m} c_i xᵢ with c_i = scale · weight_i · yᵢ² · ψ''(yᵢ xᵢᵀw) · xᵢᵀu: the data part
- * of the Hessian-vector product, in ONE pass over the rows: per block of four rows the eight
- * dots xᵢᵀw and xᵢᵀu in the same loop, then the four axpys. Allocates nothing; overwrites out
- * (length p) and returns it.
- *
- * Runs on the WebAssembly row engine when it pays (see the module comment), with the same
- * result bit for bit as {@link rowHvpPassReference}; batch indices must lie in [0, n).
- */
-export const rowHvpPass = (
-  X: RVec, n: number, p: number, y: RVec, w: RVec, u: RVec,
-  batch: Batch | undefined, scale: number,
-  weight: RowWeight, lam: RVec, mu: RVec,
-  out: Vec,
-): Vec => {
-  const engine = autoRowEngine(X, n, p)
-  return engine === undefined
-    ? rowHvpPassReference(X, n, p, y, w, u, batch, scale, weight, lam, mu, out)
-    : rowHvpPassOn(engine, X, n, p, y, w, u, batch, scale, weight, lam, mu, out)
-}
-
-/**
- * {@link rowHvpPass} on a given row engine of X (n × p): the fast path, for laws and
- * benchmarks. Same result bit for bit as {@link rowHvpPassReference}, to which it defers when
- * the engine declines (non-finite input).
- */
-export const rowHvpPassOn = (
-  engine: RowEngine, X: RVec, n: number, p: number, y: RVec, w: RVec, u: RVec,
-  batch: Batch | undefined, scale: number,
-  weight: RowWeight, lam: RVec, mu: RVec,
-  out: Vec,
-): Vec => {
-  if (engine.rows !== n || engine.cols !== p) throw new RangeError(`rowHvpPassOn: the engine is ${engine.rows}×${engine.cols}, the matrix ${n}×${p}`)
-  const coef: RowCoef = (z, s, c) => {
-    for (let k = 0; k < c.length; k++) c[k] = hvpCoef(scale, weight, lam, mu, y, rowAt(batch, k), z[k]!, s[k]!)
-  }
-  return engine.hvpPass(w, u, batch, coef, out) ?? rowHvpPassReference(X, n, p, y, w, u, batch, scale, weight, lam, mu, out)
-}
-
-/**
- * The TypeScript reference of {@link rowHvpPass} (the same contract): the kernel that the
- * WebAssembly engine reproduces bit for bit, and the path taken on small matrices.
- */
-export const rowHvpPassReference = (
-  X: RVec, n: number, p: number, y: RVec, w: RVec, u: RVec,
-  batch: Batch | undefined, scale: number,
-  weight: RowWeight, lam: RVec, mu: RVec,
-  out: Vec,
-): Vec => {
-  out.fill(0)
-  const m = batch === undefined ? n : batch.length
-  for (let k = 0; k < m; k += 4) {
-    const left = m - k
-    const i0 = rowAt(batch, k)
-    const i1 = left > 1 ? rowAt(batch, k + 1) : i0
-    const i2 = left > 2 ? rowAt(batch, k + 2) : i0
-    const i3 = left > 3 ? rowAt(batch, k + 3) : i0
-    const o0 = i0 * p, o1 = i1 * p, o2 = i2 * p, o3 = i3 * p
-    let a0 = 0, a1 = 0, a2 = 0, a3 = 0, s0 = 0, s1 = 0, s2 = 0, s3 = 0
-    for (let j = 0; j < p; j++) {
-      const wj = w[j]!, uj = u[j]!
-      const x0 = X[o0 + j]!, x1 = X[o1 + j]!, x2 = X[o2 + j]!, x3 = X[o3 + j]!
-      a0 += x0 * wj
-      s0 += x0 * uj
-      a1 += x1 * wj
-      s1 += x1 * uj
-      a2 += x2 * wj
-      s2 += x2 * uj
-      a3 += x3 * wj
-      s3 += x3 * uj
-    }
-    const c0 = hvpCoef(scale, weight, lam, mu, y, i0, a0, s0)
-    const c1 = left > 1 ? hvpCoef(scale, weight, lam, mu, y, i1, a1, s1) : 0
-    const c2 = left > 2 ? hvpCoef(scale, weight, lam, mu, y, i2, a2, s2) : 0
-    const c3 = left > 3 ? hvpCoef(scale, weight, lam, mu, y, i3, a3, s3) : 0
-    axpy4(X, p, o0, o1, o2, o3, c0, c1, c2, c3, out)
-  }
-  return out
-}
-
-/** Σ_{k<m} scale · weight_i · ψ(yᵢ xᵢᵀw): the data part of the loss, in one pass. Allocates nothing. */
-export const rowValue = (
-  X: RVec, n: number, p: number, y: RVec, w: RVec,
-  batch: Batch | undefined, scale: number,
-  weight: RowWeight, lam: RVec, mu: RVec,
-): number => {
-  const m = batch === undefined ? n : batch.length
-  const p2 = p - (p & 1)
-  let acc = 0
-  for (let k = 0; k < m; k++) {
-    const i = rowAt(batch, k)
-    const off = i * p
-    let a = 0, b = 0
-    let j = 0
-    for (; j < p2; j += 2) {
-      a += X[off + j]! * w[j]!
-      b += X[off + j + 1]! * w[j + 1]!
-    }
-    if (j < p) a += X[off + j]! * w[j]!
-    acc += rowWeight(weight, lam, mu, i) * psi(y[i]! * (a + b))
-  }
-  return scale * acc
-}
-
-/**
- * Xᵀ diag(d) X: `weightedGram`, or the same bits from the WebAssembly row engine over X's sparse
- * rows when the engine serves X (see linalg/rowEngine.ts).
- */
-export const gramOf = (X: Matrix, d: RVec): Matrix =>
-  autoRowEngine(X.data, X.rows, X.cols)?.gram(d) ?? weightedGram(X, d)
-
-/**
- * The weights Dᵢ = weight_i · yᵢ² · ψ''(yᵢ xᵢᵀw) of the data Hessian Xᵀ diag(D) X, for all n rows
- * (weight_i = 1, or σ(λᵢ) when `lam` is given: data cleaning). Fresh.
- */
-export const rowCurvatures = (X: RVec, n: number, p: number, y: RVec, w: RVec, weight: 0 | 1, lam: RVec): Vec => {
-  const d = new Float64Array(n)
-  for (let i = 0; i < n; i++) {
-    const o = i * p
-    let z = 0
-    for (let j = 0; j < p; j++) z += X[o + j]! * w[j]!
-    const yi = y[i]!
-    d[i] = rowWeight(weight, lam, EMPTY, i) * yi * yi * d2psi(yi * z)
-  }
-  return d
-}
-
-// ---------------------------------------------------------------------------------------------
-// σ_max(X)², once per dataset
-
-/** out ← XᵀX v in one pass over the rows, four at a time; returns ‖Xv‖² (= vᵀXᵀXv). */
-const gramPass = (X: RVec, n: number, p: number, v: RVec, out: Vec): number => {
-  out.fill(0)
-  const p2 = p - (p & 1)
-  let ss = 0
-  for (let k = 0; k < n; k += 4) {
-    const left = n - k
-    const o0 = k * p
-    const o1 = left > 1 ? o0 + p : o0
-    const o2 = left > 2 ? o0 + 2 * p : o0
-    const o3 = left > 3 ? o0 + 3 * p : o0
-    let a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0
-    let j = 0
-    for (; j < p2; j += 2) {
-      const v0 = v[j]!, v1 = v[j + 1]!
-      a0 += X[o0 + j]! * v0
-      b0 += X[o0 + j + 1]! * v1
-      a1 += X[o1 + j]! * v0
-      b1 += X[o1 + j + 1]! * v1
-      a2 += X[o2 + j]! * v0
-      b2 += X[o2 + j + 1]! * v1
-      a3 += X[o3 + j]! * v0
-      b3 += X[o3 + j + 1]! * v1
-    }
-    if (j < p) {
-      const v0 = v[j]!
-      a0 += X[o0 + j]! * v0
-      a1 += X[o1 + j]! * v0
-      a2 += X[o2 + j]! * v0
-      a3 += X[o3 + j]! * v0
-    }
-    const s0 = a0 + b0
-    const s1 = left > 1 ? a1 + b1 : 0
-    const s2 = left > 2 ? a2 + b2 : 0
-    const s3 = left > 3 ? a3 + b3 : 0
-    ss += s0 * s0 + s1 * s1 + s2 * s2 + s3 * s3
-    axpy4(X, p, o0, o1, o2, o3, s0, s1, s2, s3, out)
-  }
-  return ss
-}
-
-/** Relative accuracy to which the power iteration resolves σ_max(X)². */
-export const SPECTRAL_TOL = 1e-10
-/** Multiplicative safety margin applied to the power-iteration estimate (covers rounding). */
-export const SPECTRAL_SAFETY = 1 + 1e-9
-// Iteration cap: at least 1000 steps, more on small matrices (up to ~2e8 multiply-adds).
-const SPECTRAL_MIN_ITER = 1000
-const SPECTRAL_MAX_ITER = 100_000
-const SPECTRAL_WORK = 2e8
-
-const spectralCache = new WeakMap<object, { readonly rows: number; readonly cols: number; readonly value: number }>()
-
-/**
- * A safe upper bound on σ_max(X)² = λ_max(XᵀX), computed once per design matrix and cached
- * (keyed by the matrix's data array; datasets are treated as immutable).
- *
- * Power iteration on XᵀX (one fused pass over the rows per step) from a fixed pseudo-random
- * unit start v. With ρ = ‖Xv‖² (the Rayleigh quotient) and r = ‖XᵀXv − ρv‖, writing c² for the
- * squared component of v on the top eigenspace, λ_max − ρ ≤ r·√(1−c²)/c, so λ_max ≤ ρ + r as
- * soon as c² ≥ 1/2, which power iteration reaches long before the residual is small. The loop
- * stops when r ≤ 1e-10·ρ (then ρ is λ_max to a relative accuracy of 1e-10) and returns
- * min(ρ + r, ‖X‖_F², ‖X‖₁‖X‖_∞)·(1 + 1e-9): the residual bound, capped by two always-valid
- * bounds, inflated by a tiny factor that covers the rounding of the sums. If the iteration cap
- * (≥ 1000 steps) is reached first (top eigenvalues nearly equal), it returns the always-valid
- * min(‖X‖_F², ‖X‖₁‖X‖_∞)·(1 + 1e-9) instead, which is safe but may be loose.
- */
-export const squaredSpectralNorm = (X: Matrix): number => {
-  const hit = spectralCache.get(X.data)
-  if (hit !== undefined && hit.rows === X.rows && hit.cols === X.cols) return hit.value
-  const value = computeSquaredSpectralNorm(X)
-  spectralCache.set(X.data, { rows: X.rows, cols: X.cols, value })
-  return value
-}
-
-const computeSquaredSpectralNorm = (X: Matrix): number => {
-  const n = X.rows, p = X.cols, a = X.data
-  assertDim('squaredSpectralNorm: data against rows·cols', n * p, a.length)
-  let fro = 0
-  for (let k = 0; k < a.length; k++) fro += a[k]! * a[k]!
-  if (!(fro > 0)) return fro === 0 ? 0 : Number.NaN
-  // The rigorous fallback: λ_max(XᵀX) ≤ min(‖X‖_F², ‖X‖₁‖X‖_∞).
-  const colSum = new Float64Array(p)
-  let rowMax = 0
-  for (let i = 0; i < n; i++) {
-    let r = 0
-    for (let j = 0; j < p; j++) {
-      const x = Math.abs(a[i * p + j]!)
-      r += x
-      colSum[j] = colSum[j]! + x
-    }
-    rowMax = Math.max(rowMax, r)
-  }
-  let colMax = 0
-  for (let j = 0; j < p; j++) colMax = Math.max(colMax, colSum[j]!)
-  const crude = Math.min(fro, rowMax * colMax)
-
-  let v: Vec = normals(seed(0x5eed), p)[0]
-  let nv = 0
-  for (let j = 0; j < p; j++) nv += v[j]! * v[j]!
-  nv = Math.sqrt(nv)
-  for (let j = 0; j < p; j++) v[j] = v[j]! / nv
-  let z: Vec = new Float64Array(p)
-  const maxIter = Math.max(SPECTRAL_MIN_ITER, Math.min(SPECTRAL_MAX_ITER, Math.floor(SPECTRAL_WORK / (n * p))))
-  for (let it = 0; it < maxIter; it++) {
-    const rho = gramPass(a, n, p, v, z)
-    let r2 = 0, nz2 = 0
-    for (let j = 0; j < p; j++) {
-      const d = z[j]! - rho * v[j]!
-      r2 += d * d
-      nz2 += z[j]! * z[j]!
-    }
-    const r = Math.sqrt(r2)
-    if (r <= SPECTRAL_TOL * rho) return Math.min(crude, rho + r) * SPECTRAL_SAFETY
-    const inv = 1 / Math.sqrt(nz2)
-    for (let j = 0; j < p; j++) z[j] = z[j]! * inv
-    const t = v
-    v = z
-    z = t
-  }
-  return crude * SPECTRAL_SAFETY
-}
 
 // ---------------------------------------------------------------------------------------------
 // The objectives
@@ -524,8 +79,10 @@ export const maxLabelSq = (y: RVec): number => {
   return m
 }
 
-const checkDataset = (what: string, d: Dataset): void => {
-  assertDim(`${what}: X data against ${d.X.rows}×${d.X.cols}`, d.X.rows * d.X.cols, d.X.data.length)
+/** Throws a RangeError when X and y disagree in shape (the objectives' constructors; the problems return a Left). */
+export const checkDataset = (what: string, d: Dataset): void => {
+  if (!isCsr(d.X)) assertDim(`${what}: X data against ${d.X.rows}×${d.X.cols}`, d.X.rows * d.X.cols, d.X.data.length)
+  else assertDim(`${what}: X row pointers against ${d.X.rows} rows`, d.X.rows + 1, d.X.indptr.length)
   assertDim(`${what}: labels y against the ${d.X.rows} rows of X`, d.X.rows, d.y.length)
 }
 
@@ -539,21 +96,23 @@ export class LogisticObjective implements FusedObjective {
   readonly hyperDim: number
   readonly nSamples: number
   readonly separable = true
-  private readonly X: RVec
+  /** The training data: the objective's own snapshot of the dataset it was built from. */
+  readonly train: Dataset
   private readonly y: RVec
   private readonly yMaxSq: number
+  private readonly memo = new CurvatureMemo()
 
-  constructor(readonly train: Dataset, readonly regularization: Regularization) {
+  constructor(train: Dataset, readonly regularization: Regularization) {
     checkDataset('logisticObjective: train', train)
     if (regularization !== 'scalar' && regularization !== 'perFeature')
       throw new RangeError(`logisticObjective: regularization must be 'scalar' or 'perFeature', got ${String(regularization)}`)
+    this.train = snapshotDataset(train)
     this.name = `logistic(${regularization})`
-    this.X = train.X.data
-    this.y = train.y
+    this.y = this.train.y
     this.dim = train.X.cols
     this.nSamples = train.X.rows
     this.hyperDim = regularization === 'scalar' ? 1 : this.dim
-    this.yMaxSq = maxLabelSq(train.y)
+    this.yMaxSq = maxLabelSq(this.y)
   }
 
   /** λ must have length 1 ('scalar') or p ('perFeature'), every entry finite and > 0. */
@@ -576,7 +135,7 @@ export class LogisticObjective implements FusedObjective {
   value(w: RVec, lambda: RVec, batch?: Batch): number {
     this.checkArgs('value', w, lambda)
     const scale = batchScale(`${this.name}.value`, this.nSamples, batch)
-    const data = rowValue(this.X, this.nSamples, this.dim, this.y, w, batch, scale, 0, EMPTY, EMPTY)
+    const data = logisticValue(this.train.X, this.y, w, batch, scale, RowWeight.unit, EMPTY, EMPTY)
     let reg = 0
     if (this.hyperDim === 1) {
       for (let j = 0; j < this.dim; j++) reg += w[j]! * w[j]!
@@ -589,24 +148,18 @@ export class LogisticObjective implements FusedObjective {
 
   gradInto(w: RVec, lambda: RVec, out: Vec, batch?: Batch): Vec {
     this.checkArgs('gradInto', w, lambda)
-    assertDim(`${this.name}.gradInto: out`, this.dim, out.length)
-    assertNoAlias(`${this.name}.gradInto`, out, w)
-    assertNoAlias(`${this.name}.gradInto`, out, lambda)
+    checkInto(`${this.name}.gradInto`, this.dim, out, [w, lambda])
     const scale = batchScale(`${this.name}.grad`, this.nSamples, batch)
-    rowGradPass(this.X, this.nSamples, this.dim, this.y, w, batch, scale, 0, EMPTY, EMPTY, out)
+    logisticGradPass(this.train.X, this.y, w, batch, scale, RowWeight.unit, EMPTY, EMPTY, out)
     addDiagInto(this.dim, lambda, w, out)
     return out
   }
 
   hvpInto(w: RVec, lambda: RVec, u: RVec, out: Vec, batch?: Batch): Vec {
     this.checkArgs('hvpInto', w, lambda)
-    assertDim(`${this.name}.hvpInto: u`, this.dim, u.length)
-    assertDim(`${this.name}.hvpInto: out`, this.dim, out.length)
-    assertNoAlias(`${this.name}.hvpInto`, out, w)
-    assertNoAlias(`${this.name}.hvpInto`, out, u)
-    assertNoAlias(`${this.name}.hvpInto`, out, lambda)
+    checkInto(`${this.name}.hvpInto`, this.dim, out, [w, lambda], u)
     const scale = batchScale(`${this.name}.hvp`, this.nSamples, batch)
-    rowHvpPass(this.X, this.nSamples, this.dim, this.y, w, u, batch, scale, 0, EMPTY, EMPTY, out)
+    logisticHvpPass(this.train.X, this.y, w, u, batch, scale, RowWeight.unit, EMPTY, EMPTY, out, this.memo)
     addDiagInto(this.dim, lambda, u, out)
     return out
   }
@@ -664,7 +217,7 @@ export class LogisticObjective implements FusedObjective {
    */
   hessian(w: RVec, lambda: RVec): Matrix {
     this.checkArgs('hessian', w, lambda)
-    const h = gramOf(this.train.X, rowCurvatures(this.X, this.nSamples, this.dim, this.y, w, 0, EMPTY))
+    const h = gramOf(this.train.X, logisticCurvatures(this.train.X, this.y, w, RowWeight.unit, EMPTY))
     const p = this.dim, g = h.data as Vec
     for (let j = 0; j < p; j++) g[j * p + j] = g[j * p + j]! + (this.hyperDim === 1 ? lambda[0]! : lambda[j]!)
     return h
@@ -676,12 +229,13 @@ export class LogisticObjective implements FusedObjective {
    */
   curvature(lambda: RVec): { readonly tau: number; readonly L: number } {
     assertDim(`${this.name}.curvature: λ`, this.hyperDim, lambda.length)
-    let lo = Infinity, hi = -Infinity
-    for (let k = 0; k < lambda.length; k++) {
-      lo = Math.min(lo, lambda[k]!)
-      hi = Math.max(hi, lambda[k]!)
-    }
+    const { lo, hi } = lambdaRange(lambda)
     return { tau: lo, L: (this.yMaxSq * squaredSpectralNorm(this.train.X)) / 4 + hi }
+  }
+
+  /** The default step 2/(L+τ) at λ, or a Left naming the data scale and λ when it is not a positive number. */
+  step(who: string, lambda: RVec): E.Either<HypergradError, number> {
+    return checkedStep(who, this.curvature(lambda), { lambda, dataScale: squaredSpectralNorm(this.train.X), factor: this.yMaxSq / 4 })
   }
 }
 
@@ -708,23 +262,24 @@ export const logisticObjective = (train: Dataset, regularization: Regularization
  */
 export class LogisticUpper implements UpperObjective {
   readonly dim: number
-  private readonly n: number
-  constructor(readonly validation: Dataset, readonly hyperDim: number) {
+  /** The validation data: the objective's own snapshot of the dataset it was built from. */
+  readonly validation: Dataset
+  constructor(validation: Dataset, readonly hyperDim: number) {
     checkDataset('logisticUpper: validation', validation)
     if (!(Number.isInteger(hyperDim) && hyperDim >= 0)) throw new RangeError(`logisticUpper: hyperDim must be a non-negative integer, got ${hyperDim}`)
+    this.validation = snapshotDataset(validation)
     this.dim = validation.X.cols
-    this.n = validation.X.rows
   }
   value(w: RVec, lambda: RVec): number {
     assertDim('logisticUpper.value: w', this.dim, w.length)
     assertDim('logisticUpper.value: λ', this.hyperDim, lambda.length)
-    return rowValue(this.validation.X.data, this.n, this.dim, this.validation.y, w, undefined, 1, 0, EMPTY, EMPTY)
+    return logisticValue(this.validation.X, this.validation.y, w, undefined, 1, RowWeight.unit, EMPTY, EMPTY)
   }
   /** ∇₁E(w) = Σ_val ψ'(yᵢxᵢᵀw) yᵢ xᵢ, in one pass over the validation rows. */
   gradW(w: RVec, lambda: RVec): Vec {
     assertDim('logisticUpper.gradW: w', this.dim, w.length)
     assertDim('logisticUpper.gradW: λ', this.hyperDim, lambda.length)
-    return rowGradPass(this.validation.X.data, this.n, this.dim, this.validation.y, w, undefined, 1, 0, EMPTY, EMPTY, new Float64Array(this.dim))
+    return logisticGradPass(this.validation.X, this.validation.y, w, undefined, 1, RowWeight.unit, EMPTY, EMPTY, new Float64Array(this.dim))
   }
   gradLambda(w: RVec, lambda: RVec): Vec {
     assertDim('logisticUpper.gradLambda: w', this.dim, w.length)
@@ -737,28 +292,13 @@ export class LogisticUpper implements UpperObjective {
 export const logisticUpper = (validation: Dataset, hyperDim: number): LogisticUpper => new LogisticUpper(validation, hyperDim)
 
 /**
- * Validate a dataset at the library boundary: shapes agree and every entry is finite.
- * Returns a 'dimension' or 'data' error naming the dataset otherwise.
+ * The checks every binary problem makes of its data: train has at least one row, validation at
+ * least one, both are finite with ±1 labels and the same number of features. Returns the
+ * snapshots of both (`data/snapshot.ts`).
  */
-export const validateDataset = (what: string, d: Dataset, minRows = 0): E.Either<HypergradError, Dataset> => {
-  const { rows, cols, data } = d.X
-  if (data.length !== rows * cols)
-    return E.left(hgError('dimension', `${what}: X is ${rows}×${cols} but holds ${data.length} entries`))
-  if (d.y.length !== rows)
-    return E.left(hgError('dimension', `${what}: X has ${rows} rows but y has ${d.y.length} labels`))
-  if (rows < minRows) return E.left(hgError('data', `${what}: needs at least ${minRows} rows, got ${rows}`))
-  for (let k = 0; k < data.length; k++)
-    if (!Number.isFinite(data[k]!)) return E.left(hgError('data', `${what}: X[${Math.floor(k / cols)}, ${k % cols}] = ${data[k]} is not finite`))
-  for (let i = 0; i < rows; i++)
-    if (!Number.isFinite(d.y[i]!)) return E.left(hgError('data', `${what}: y[${i}] = ${d.y[i]} is not finite`))
-  return E.right(d)
-}
-
-/** Check that training and validation data have the same number of features. */
-export const validateSplit = (what: string, train: Dataset, validation: Dataset): E.Either<HypergradError, void> =>
-  train.X.cols === validation.X.cols
-    ? E.right(undefined)
-    : E.left(hgError('dimension', `${what}: train has ${train.X.cols} features but validation has ${validation.X.cols}`))
+export const validateBinarySplit = (
+  who: string, train: Dataset, validation: Dataset,
+): E.Either<HypergradError, { readonly train: Dataset; readonly validation: Dataset }> => validateLabelledSplit(who, train, validation, 'binary')
 
 /** Options of `logisticProblem`. */
 export interface LogisticProblemOptions {
@@ -769,25 +309,24 @@ export interface LogisticProblemOptions {
 
 /**
  * The bilevel logistic-regression problem of SID §6: Φ(w, λ) = w − α∇₁ℓ(w, λ) with the lower
- * objective of `logisticObjective` and the upper objective of `logisticUpper`. Validates the
- * data (shapes, finiteness), λ (`checkLambda`) and α; α defaults to 2/(L+τ) at this λ, which
- * gives the contraction constant q = (L−τ)/(L+τ).
+ * objective of `logisticObjective` and the upper objective of `logisticUpper`, on a snapshot of
+ * the data. Validates the data (shapes, finiteness, ±1 labels, non-empty training and
+ * validation sets), λ (`checkLambda`) and α; α defaults to 2/(L+τ) at this λ, which gives the
+ * contraction constant q = (L−τ)/(L+τ) (a Left naming the data scale and λ when it overflows).
  */
 export const logisticProblem = (
   train: Dataset, validation: Dataset, lambda: RVec, opts: LogisticProblemOptions,
 ): E.Either<HypergradError, ErmProblem> => {
+  const who = 'logisticProblem'
   if (opts.regularization !== 'scalar' && opts.regularization !== 'perFeature')
-    return E.left(hgError('config', `logisticProblem: regularization must be 'scalar' or 'perFeature', got ${String(opts.regularization)}`))
-  const valid = pipe(
-    validateDataset('logisticProblem: train', train, 1),
-    E.chain(() => validateDataset('logisticProblem: validation', validation)),
-    E.chain(() => validateSplit('logisticProblem', train, validation)),
-  )
-  if (E.isLeft(valid)) return valid
-  const lower = logisticObjective(train, opts.regularization)
+    return E.left(hgError('config', `${who}: regularization must be 'scalar' or 'perFeature', got ${String(opts.regularization)}`))
+  const data = validateBinarySplit(who, train, validation)
+  if (E.isLeft(data)) return data
+  const lower = logisticObjective(data.right.train, opts.regularization)
   const lam = lower.checkLambda(lambda)
   if (E.isLeft(lam)) return lam
-  const upper = logisticUpper(validation, lower.hyperDim)
-  const alpha = opts.alpha ?? optimalStep(lower.curvature(lam.right))
-  return ermProblem(lower, upper, { alpha, name: lower.name })
+  const upper = logisticUpper(data.right.validation, lower.hyperDim)
+  const alpha = opts.alpha !== undefined ? E.right(opts.alpha) : lower.step(who, lam.right)
+  if (E.isLeft(alpha)) return alpha
+  return ermProblem(lower, upper, { alpha: alpha.right, name: lower.name })
 }

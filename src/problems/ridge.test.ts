@@ -6,7 +6,10 @@ import type { Dataset } from '../data/dataset.js'
 import { denseOf, luSolve, matMul, symmetricEigenvalues, transpose } from '../linalg/matrix.js'
 import { matrix, type Matrix, type RVec, type Vec } from '../linalg/types.js'
 import * as R from '../random/rng.js'
-import { ridgeObjective, ridgeProblem, type RidgeRegularization } from './ridge.js'
+import { aid } from '../hypergrad/aid.js'
+import { csrFromDense, csrToDense, type CsrMatrix } from '../linalg/csr.js'
+import * as solvers from '../solvers/index.js'
+import { RIDGE_GRAM_MAX_FEATURES, ridgeObjective, ridgeProblem, type RidgeRegularization } from './ridge.js'
 
 const norm = (x: RVec): number => Math.sqrt(x.reduce((s, v) => s + v * v, 0))
 const diff = (x: RVec, y: RVec): Vec => Float64Array.from(x, (v, i) => v - y[i]!)
@@ -252,5 +255,65 @@ describe('ridgeProblem: domain, data and purity', () => {
     expect([lam, w, u].map((x) => Array.from(x))).toEqual(snap)
     expect(Array.from(b)).toEqual([1, 4])
     expect([train.X.data, train.y, validation.X.data, validation.y].map((x) => Array.from(x))).toEqual(snapData)
+  })
+})
+
+describe('ridge on CSR data', () => {
+  const sparse = (seed: number, n: number, p: number, density: number): Dataset<CsrMatrix> => {
+    const [u, r1] = R.uniforms(R.seed(seed), n * p)
+    const [g, r2] = R.normals(r1, n * p)
+    const [y] = R.normals(r2, n)
+    return { X: csrFromDense(matrix(n, p, Float64Array.from(u, (x, i) => (x < density ? g[i]! : 0)))), y }
+  }
+  const same = (a: RVec, b: RVec): boolean => a.length === b.length && a.every((x, i) => Object.is(x, b[i]))
+
+  it('gives the bits of the dense layout: values, gradients, Hessian products (full and minibatch), α and the closed form', () => {
+    const tr = sparse(3, 30, 12, 0.3)
+    const va = sparse(4, 20, 12, 0.3)
+    const dense = (d: Dataset<CsrMatrix>): Dataset => ({ X: csrToDense(d.X), y: d.y })
+    for (const reg of ['scalar', 'perFeature'] as const) {
+      const lam = reg === 'scalar' ? Float64Array.of(0.7) : Float64Array.from({ length: 12 }, (_, j) => 0.2 + 0.1 * j)
+      const a = orThrow(ridgeProblem(dense(tr), dense(va), lam, { regularization: reg }))
+      const b = orThrow(ridgeProblem(tr, va, lam, { regularization: reg }))
+      expect(Object.is(a.alpha, b.alpha)).toBe(true)
+      const [w] = R.normals(R.seed(5), 12)
+      const [u] = R.normals(R.seed(6), 12)
+      const batch = Int32Array.of(4, 0, 29, 4)
+      for (const bt of [undefined, batch]) {
+        expect(same(a.lower.grad(w, lam, bt), b.lower.grad(w, lam, bt))).toBe(true)
+        expect(same(a.lower.hvp(w, lam, u, bt), b.lower.hvp(w, lam, u, bt))).toBe(true)
+        expect(Object.is(a.lower.value(w, lam, bt), b.lower.value(w, lam, bt))).toBe(true)
+      }
+      expect(same(a.gradUpperW(w, lam), b.gradUpperW(w, lam))).toBe(true)
+      expect(same(a.hypergradient(lam), b.hypergradient(lam))).toBe(true)
+    }
+  })
+
+  it('with more features than RIDGE_GRAM_MAX_FEATURES: matrix-free products equal XᵀX·u, L bounds λ_max(XᵀX) + max λ, AID meets the closed form', () => {
+    const n = 25, p = RIDGE_GRAM_MAX_FEATURES + 76
+    const tr = sparse(7, n, p, 0.01)
+    const va = sparse(8, 15, p, 0.01)
+    const lam = Float64Array.of(0.5)
+    const prob = orThrow(ridgeProblem(tr, va, lam, { regularization: 'scalar' }))
+    const X = csrToDense(tr.X)
+    const [u] = R.normals(R.seed(9), p)
+    // XᵀX u + λu, and λ_max(XᵀX) = λ_max(XXᵀ) (n × n), computed densely here.
+    const xu = Float64Array.from({ length: n }, (_, i) => X.data.subarray(i * p, (i + 1) * p).reduce((s, x, j) => s + x * u[j]!, 0))
+    const want = Float64Array.from(u, (x) => 0.5 * x)
+    for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) want[j] = want[j]! + X.data[i * p + j]! * xu[i]!
+    expect(relErr(prob.lower.hvp(new Float64Array(p), lam, u), want)).toBeLessThan(1e-13)
+    const K = matMul(X, transpose(X))
+    const top = symmetricEigenvalues(K)[n - 1]!
+    const L = prob.lower.curvature(lam).L
+    expect(L).toBeGreaterThanOrEqual(top + 0.5)
+    expect(L).toBeLessThanOrEqual((top + 0.5) * (1 + 1e-8))
+    // Polyak's heavy ball for curvature in [τ, L] on Φ = w − α∇ℓ: step 4/(√L + √τ)², momentum ((√L − √τ)/(√L + √τ))².
+    const { tau } = prob.lower.curvature(lam)
+    const q = (Math.sqrt(L) - Math.sqrt(tau)) / (Math.sqrt(L) + Math.sqrt(tau))
+    const hb = solvers.lower.heavyBall({ beta: q * q, eta: 4 / (Math.sqrt(L) + Math.sqrt(tau)) ** 2 / prob.alpha })
+    const g = aid(prob, lam, { t: 3000, k: 300, lower: hb, linear: solvers.linear.conjugateGradient({ tol: 1e-13 }) })
+    if (E.isLeft(g)) throw new Error(g.left.message)
+    expect(g.right.status === 'diverged').toBe(false)
+    expect(relErr(g.right.gradient!, prob.hypergradient(lam))).toBeLessThan(1e-7)
   })
 })

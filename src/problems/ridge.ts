@@ -15,34 +15,37 @@
  *   w(λ) = H(λ)⁻¹ Xᵀy,
  *   ∇f(λ) = −w ⊙ v (perFeature) or −wᵀv (scalar),  v = H(λ)⁻¹ X_valᵀ(X_val w − y_val),
  * which is SID eq. 4–5 with ∂₁Φ = I − αH, ∂₂Φᵀv = −α·(w ⊙ v) (α cancels).
+ *
+ * X is dense or CSR; the two layouts of the same data give the same bits. With at most
+ * {@link RIDGE_GRAM_MAX_FEATURES} features the full-batch products use the Gram matrix XᵀX
+ * (p × p, formed once) and the curvature its eigenvalues; with more, the products are
+ * matrix-free, Xᵀ(Xw − y), and the curvature comes from σ_max(X)² (τ = min λ, L = σ_max² +
+ * max λ): nothing of size p² is formed unless the closed form is asked for.
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { pipe } from 'fp-ts/lib/function.js'
+import type { DesignDataset as Dataset } from '../data/dataset.js'
+import { snapshotDataset } from '../data/snapshot.js'
+import { validateDataset, validateSplit } from '../data/validate.js'
 import { hgError, type HypergradError } from '../errors.js'
-import { axpy, dot, gemv, gemvT } from '../linalg/kernels.js'
+import { designGemv, designGemvT, designRowAxpy, designRowDot, type DesignMatrix } from '../linalg/csr.js'
+import { weightedGramOf } from '../linalg/gram.js'
+import { axpy, dot, gemv } from '../linalg/kernels.js'
 import { cholesky, choleskySolve, symmetricEigenvalues } from '../linalg/matrix.js'
 import { assertDim, matrix, type Matrix, type RVec, type Vec } from '../linalg/types.js'
 import type { Batch, ClosedForm } from '../problem/bilevel.js'
-import { ErmProblem, ermProblem, optimalStep, type LowerObjective, type UpperObjective } from '../problem/erm.js'
-import type { Dataset } from '../data/dataset.js'
+import { checkedStep, ErmProblem, ermProblem, type LowerObjective, type UpperObjective } from '../problem/erm.js'
+import { squaredSpectralNorm } from '../problem/spectral.js'
+import { lambdaRange } from './losses.js'
 
 /** How λ regularizes: one weight for all features, or one per feature. */
 export type RidgeRegularization = 'scalar' | 'perFeature'
 
-/** XᵀX (p×p), fresh. */
-const gram = (X: Matrix): Matrix => {
-  const { rows: n, cols: p } = X
-  const g = new Float64Array(p * p)
-  for (let i = 0; i < n; i++) {
-    const o = i * p
-    for (let a = 0; a < p; a++) {
-      const xa = X.data[o + a]!
-      if (xa === 0) continue
-      for (let b = a; b < p; b++) g[a * p + b] = g[a * p + b]! + xa * X.data[o + b]!
-    }
-  }
-  for (let a = 0; a < p; a++) for (let b = a + 1; b < p; b++) g[b * p + a] = g[a * p + b]!
-  return matrix(p, p, g)
-}
+/** Up to this many features, ridge forms the Gram matrix XᵀX once and uses it (see the module comment). */
+export const RIDGE_GRAM_MAX_FEATURES = 1024
+
+/** XᵀX (p×p, fresh): the weighted Gram matrix with unit weights. */
+const gram = (X: DesignMatrix): Matrix => weightedGramOf(X, new Float64Array(X.rows).fill(1))
 
 /** Check λ: right length, every entry finite and > 0; the message names the entry at fault. */
 const checkRidgeLambda = (name: string, m: number, lambda: RVec): E.Either<HypergradError, RVec> => {
@@ -68,20 +71,33 @@ const weights = (reg: RidgeRegularization, p: number, lambda: RVec): RVec =>
 export const ridgeObjective = (train: Dataset, regularization: RidgeRegularization): LowerObjective =>
   ridgeParts(train, regularization).lower
 
-/** The lower objective together with the Gram matrix XᵀX and Xᵀy it precomputes (shared with RidgeProblem). */
-const ridgeParts = (train: Dataset, regularization: RidgeRegularization): { readonly lower: LowerObjective; readonly G: Matrix; readonly Xty: Vec } => {
-  const { X, y } = train
-  const n = X.rows
-  const p = X.cols
-  if (y.length !== n) throw new RangeError(`ridgeObjective: X is ${n}×${p} but y has length ${y.length}`)
+/** The lower objective together with the Gram matrix XᵀX (when formed) and Xᵀy it precomputes (shared with RidgeProblem). */
+const ridgeParts = (
+  train0: Dataset, regularization: RidgeRegularization,
+): { readonly lower: LowerObjective; readonly G: Matrix | undefined; readonly Xty: Vec; readonly train: Dataset; readonly dataScale: () => number } => {
+  const n = train0.X.rows
+  const p = train0.X.cols
+  if (train0.y.length !== n) throw new RangeError(`ridgeObjective: X is ${n}×${p} but y has length ${train0.y.length}`)
   if (n < 1 || p < 1) throw new RangeError(`ridgeObjective: X is ${n}×${p}; need at least one row and one column`)
   if (regularization !== 'scalar' && regularization !== 'perFeature')
     throw new RangeError(`ridgeObjective: regularization must be 'scalar' or 'perFeature', got ${String(regularization)}`)
+  const train = snapshotDataset(train0)
+  const { X, y } = train
   const m = regularization === 'perFeature' ? p : 1
   const name = `ridge(${regularization}, n=${n}, p=${p})`
-  const G = gram(X)
-  const Xty = gemvT(n, p, 1, X.data, p, 0, y, 1, 0, 0, new Float64Array(p), 1, 0)
+  const G = p <= RIDGE_GRAM_MAX_FEATURES ? gram(X) : undefined
+  const Xty = designGemvT(X, y, new Float64Array(p))
   let gramEig: { readonly min: number; readonly max: number } | undefined
+  /** λ_min and λ_max of XᵀX (exact from the Gram matrix; 0 and the safe σ_max(X)² without it), computed once. */
+  const eig = (): { readonly min: number; readonly max: number } => {
+    if (gramEig === undefined) {
+      if (G !== undefined) {
+        const ev = symmetricEigenvalues(G)
+        gramEig = { min: Math.max(0, ev[0]!), max: ev[ev.length - 1]! }
+      } else gramEig = { min: 0, max: squaredSpectralNorm(X) }
+    }
+    return gramEig
+  }
 
   const checkW = (what: string, w: RVec): void => assertDim(`${name}.${what}: w`, p, w.length)
   const checkL = (what: string, l: RVec): void => assertDim(`${name}.${what}: λ`, m, l.length)
@@ -104,6 +120,9 @@ const ridgeParts = (train: Dataset, regularization: RidgeRegularization): { read
     for (let j = 0; j < p; j++) s += lambda[j]! * w[j]! * w[j]!
     return 0.5 * s
   }
+  /** XᵀX u, from the Gram matrix or as Xᵀ(Xu). */
+  const gramTimes = (u: RVec): Vec =>
+    G !== undefined ? gemv(p, p, 1, G.data, p, 0, u, 1, 0, 0, new Float64Array(p), 1, 0) : designGemvT(X, designGemv(X, u, new Float64Array(n)), new Float64Array(p))
 
   const lower: LowerObjective = {
     name,
@@ -118,14 +137,14 @@ const ridgeParts = (train: Dataset, regularization: RidgeRegularization): { read
       let s = 0
       if (batch === undefined) {
         for (let i = 0; i < n; i++) {
-          const r = dot(p, X.data, 1, i * p, w, 1, 0) - y[i]!
+          const r = designRowDot(X, i, w) - y[i]!
           s += r * r
         }
       } else {
         checkBatch('value', batch)
         for (let k = 0; k < batch.length; k++) {
           const i = batch[k]!
-          const r = dot(p, X.data, 1, i * p, w, 1, 0) - y[i]!
+          const r = designRowDot(X, i, w) - y[i]!
           s += r * r
         }
         s *= n / batch.length
@@ -137,7 +156,7 @@ const ridgeParts = (train: Dataset, regularization: RidgeRegularization): { read
       checkL('grad', lambda)
       let g: Vec
       if (batch === undefined) {
-        g = gemv(p, p, 1, G.data, p, 0, w, 1, 0, 0, new Float64Array(p), 1, 0)
+        g = gramTimes(w)
         axpy(p, -1, Xty, 1, 0, g, 1, 0)
       } else {
         checkBatch('grad', batch)
@@ -145,8 +164,8 @@ const ridgeParts = (train: Dataset, regularization: RidgeRegularization): { read
         const scale = n / batch.length
         for (let k = 0; k < batch.length; k++) {
           const i = batch[k]!
-          const r = dot(p, X.data, 1, i * p, w, 1, 0) - y[i]!
-          axpy(p, scale * r, X.data, 1, i * p, g, 1, 0)
+          const r = designRowDot(X, i, w) - y[i]!
+          designRowAxpy(X, i, scale * r, g)
         }
       }
       return addReg(lambda, w, g)
@@ -156,14 +175,14 @@ const ridgeParts = (train: Dataset, regularization: RidgeRegularization): { read
       checkL('hvp', lambda)
       assertDim(`${name}.hvp: u`, p, u.length)
       let h: Vec
-      if (batch === undefined) h = gemv(p, p, 1, G.data, p, 0, u, 1, 0, 0, new Float64Array(p), 1, 0)
+      if (batch === undefined) h = gramTimes(u)
       else {
         checkBatch('hvp', batch)
         h = new Float64Array(p)
         const scale = n / batch.length
         for (let k = 0; k < batch.length; k++) {
           const i = batch[k]!
-          axpy(p, scale * dot(p, X.data, 1, i * p, u, 1, 0), X.data, 1, i * p, h, 1, 0)
+          designRowAxpy(X, i, scale * designRowDot(X, i, u), h)
         }
       }
       return addReg(lambda, u, h)
@@ -185,28 +204,20 @@ const ridgeParts = (train: Dataset, regularization: RidgeRegularization): { read
     },
     curvature: (lambda) => {
       checkL('curvature', lambda)
-      if (gramEig === undefined) {
-        const ev = symmetricEigenvalues(G)
-        gramEig = { min: Math.max(0, ev[0]!), max: ev[ev.length - 1]! }
-      }
-      let lo = Infinity
-      let hi = -Infinity
-      for (let j = 0; j < m; j++) {
-        lo = Math.min(lo, lambda[j]!)
-        hi = Math.max(hi, lambda[j]!)
-      }
-      return { tau: gramEig.min + lo, L: gramEig.max + hi }
+      const e = eig()
+      const { lo, hi } = lambdaRange(lambda)
+      return { tau: e.min + lo, L: e.max + hi }
     },
   }
-  return { lower, G, Xty }
+  return { lower, G, Xty, train, dataScale: () => eig().max }
 }
 
 /** E(w) = ½‖X_val w − y_val‖² (no direct dependence on λ). */
 const validationLoss = (validation: Dataset, m: number): UpperObjective => {
-  const { X, y } = validation
+  const { X, y } = snapshotDataset(validation)
   const residual = (w: RVec): Vec => {
     assertDim('ridge upper: w against X_val.cols', X.cols, w.length)
-    const r = gemv(X.rows, X.cols, 1, X.data, X.cols, 0, w, 1, 0, 0, new Float64Array(X.rows), 1, 0)
+    const r = designGemv(X, w, new Float64Array(X.rows))
     return axpy(X.rows, -1, y, 1, 0, r, 1, 0)
   }
   return {
@@ -214,7 +225,7 @@ const validationLoss = (validation: Dataset, m: number): UpperObjective => {
       const r = residual(w)
       return 0.5 * dot(r.length, r, 1, 0, r, 1, 0)
     },
-    gradW: (w) => gemvT(X.rows, X.cols, 1, X.data, X.cols, 0, residual(w), 1, 0, 0, new Float64Array(X.cols), 1, 0),
+    gradW: (w) => designGemvT(X, residual(w), new Float64Array(X.cols)),
     gradLambda: (_w, lambda) => {
       assertDim('ridge upper: λ', m, lambda.length)
       return new Float64Array(m)
@@ -243,8 +254,8 @@ export class RidgeProblem extends ErmProblem implements ClosedForm {
     readonly train: Dataset,
     readonly validation: Dataset,
     readonly regularization: RidgeRegularization,
-    /** XᵀX and Xᵀy of the training set. */
-    private readonly gram: Matrix,
+    /** XᵀX (undefined when not formed: more than RIDGE_GRAM_MAX_FEATURES features) and Xᵀy of the training set. */
+    private gram: Matrix | undefined,
     private readonly xty: RVec,
   ) {
     super(lower, upper, alpha, name)
@@ -254,6 +265,8 @@ export class RidgeProblem extends ErmProblem implements ClosedForm {
   private factor(lambda: RVec, what: string): Matrix {
     assertDim(`${this.name}.${what}: λ`, this.hyperDim, lambda.length)
     const p = this.dim
+    // The closed form needs XᵀX: formed here, once, when the problem has too many features to keep it.
+    if (this.gram === undefined) this.gram = gram(this.train.X)
     const h = Float64Array.from(this.gram.data)
     const wts = weights(this.regularization, p, lambda)
     for (let j = 0; j < p; j++) h[j * p + j] = h[j * p + j]! + wts[j]!
@@ -277,17 +290,11 @@ export class RidgeProblem extends ErmProblem implements ClosedForm {
   }
 }
 
-const checkDataset = (what: string, ds: Dataset): E.Either<HypergradError, Dataset> => {
-  const { X, y } = ds
-  if (X.rows !== y.length) return E.left(hgError('dimension', `ridgeProblem: ${what} X is ${X.rows}×${X.cols} but y has length ${y.length}`))
-  if (X.rows < 1 || X.cols < 1) return E.left(hgError('data', `ridgeProblem: ${what} X is ${X.rows}×${X.cols}; need at least one row and one column`))
-  for (let i = 0; i < X.data.length; i++)
-    if (!Number.isFinite(X.data[i]!))
-      return E.left(hgError('data', `ridgeProblem: ${what} X[${Math.floor(i / X.cols)}, ${i % X.cols}] = ${X.data[i]} is not finite`))
-  for (let i = 0; i < y.length; i++)
-    if (!Number.isFinite(y[i]!)) return E.left(hgError('data', `ridgeProblem: ${what} y[${i}] = ${y[i]} is not finite`))
-  return E.right(ds)
-}
+/** The training or validation set: at least one row and one column, finite, shapes agreeing. */
+const checkDataset = (what: string, ds: Dataset): E.Either<HypergradError, Dataset> =>
+  ds.X.cols < 1
+    ? E.left(hgError('data', `ridgeProblem: ${what} X is ${ds.X.rows}×${ds.X.cols}; need at least one row and one column`))
+    : validateDataset(`ridgeProblem: ${what}`, ds, 1)
 
 /**
  * Build the ridge bilevel problem on (train, validation). `lambda` fixes the default step
@@ -302,18 +309,22 @@ export const ridgeProblem = (
   const reg = opts.regularization
   if (reg !== 'scalar' && reg !== 'perFeature')
     return E.left(hgError('config', `ridgeProblem: regularization must be 'scalar' or 'perFeature', got ${String(reg)}`))
-  for (const [what, ds] of [['training', train], ['validation', validation]] as const) {
-    const c = checkDataset(what, ds)
-    if (E.isLeft(c)) return c
-  }
-  if (validation.X.cols !== train.X.cols)
-    return E.left(hgError('dimension', `ridgeProblem: training X has ${train.X.cols} columns, validation X has ${validation.X.cols}`))
-  const { lower, G, Xty } = ridgeParts(train, reg)
+  const tr = snapshotDataset(train)
+  const va = snapshotDataset(validation)
+  const valid = pipe(
+    checkDataset('training', tr),
+    E.chain(() => checkDataset('validation', va)),
+    E.chain(() => validateSplit('ridgeProblem', tr, va)),
+  )
+  if (E.isLeft(valid)) return valid
+  const { lower, G, Xty, dataScale } = ridgeParts(tr, reg)
   const checked = lower.checkLambda(lambda)
   if (E.isLeft(checked)) return checked
-  const alpha = opts.alpha ?? optimalStep(lower.curvature(lambda))
-  const upper = validationLoss(validation, lower.hyperDim)
-  return E.map(() => new RidgeProblem(lower, upper, alpha, lower.name, train, validation, reg, G, Xty))(
-    ermProblem(lower, upper, { alpha, name: lower.name }),
+  const alpha = opts.alpha !== undefined ? E.right(opts.alpha) : checkedStep('ridgeProblem', lower.curvature(lambda), { lambda, dataScale: dataScale(), factor: 1 })
+  if (E.isLeft(alpha)) return alpha
+  const upper = validationLoss(va, lower.hyperDim)
+  return E.map(() => new RidgeProblem(lower, upper, alpha.right, lower.name, tr, va, reg, G, Xty))(
+    ermProblem(lower, upper, { alpha: alpha.right, name: lower.name }),
   )
 }
+
