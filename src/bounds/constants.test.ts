@@ -152,7 +152,7 @@ describe('bounds/constants: solutions and values at the solution', () => {
     const cq = quad.constants(lq)
     expect(gq.q).toBe(cq.q)
     expect(gq.LPhi).toBeCloseTo(cq.LPhi, 10)
-    expect(gq.LE).toBeCloseTo(quad.upperLipschitz(lq, 0), 10)
+    expect(gq.gradUpperNormStar).toBeCloseTo(quad.upperLipschitz(lq, 0), 10)
     expect(gq.D).toBeCloseTo(distance(w0, quad.solution(lq)), 12)
     expect(gq.kappa).toBeCloseTo(16, 10)
     const er = orThrow(erQuadraticProblem({ rows: 30, cols: 3, seed: 2 }))

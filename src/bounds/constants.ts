@@ -265,7 +265,7 @@ export const grazziConstantsFor = (problem: BilevelProblem, lambda: RVec, opts: 
     nu2,
     mu1,
     mu2,
-    LE: norm(problem.gradUpperW(w, lambda)) + mu1 * radius,
+    gradUpperNormStar: norm(problem.gradUpperW(w, lambda)) + mu1 * radius,
     LPhi: crossJacobianNorm(problem, lambda, w) + nu2 * radius,
     D: distance(w0, w) + radius,
   }

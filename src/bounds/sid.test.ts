@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { orThrow, type HypergradError } from '../errors.js'
 import { gdContraction } from '../problem/erm.js'
 import {
-  c1,
+  thm31C1,
   cor41Bound,
   mseFloor,
   remark42Sigma1p,
@@ -265,8 +265,8 @@ describe('Thm 3.1–3.4 (eqs. 12–14)', () => {
     sigma: unit(0, 2),
   })
   it('c₁ = μ₂ + (μ₁L_Φ + ν₂L_E)/(1−q) + ν₁L_E L_Φ/(1−q)²', () => {
-    expect(orThrow(c1({ mu1: 1, mu2: 2, nu1: 3, nu2: 4, LPhi: 5, LE: 6, q: 0.5 }))).toBeCloseTo(2 + (5 + 24) / 0.5 + 90 / 0.25, 12)
-    expect(leftOf(c1({ mu1: 1, mu2: 2, nu1: 3, nu2: 4, LPhi: 5, LE: 6, q: 1 })).kind).toBe('domain')
+    expect(orThrow(thm31C1({ mu1: 1, mu2: 2, nu1: 3, nu2: 4, LPhi: 5, LE: 6, q: 0.5 }))).toBeCloseTo(2 + (5 + 24) / 0.5 + 90 / 0.25, 12)
+    expect(leftOf(thm31C1({ mu1: 1, mu2: 2, nu1: 3, nu2: 4, LPhi: 5, LE: 6, q: 1 })).kind).toBe('domain')
   })
   it('Thm 3.4 = Thm 3.2 + 2·Thm 3.3 ≥ (Thm 3.1(ii))² + Thm 3.2 + Thm 3.3, the decomposition (11)', () => {
     fc.assert(
@@ -278,7 +278,7 @@ describe('Thm 3.1–3.4 (eqs. 12–14)', () => {
         expectRelClose(mse, v1 + 2 * v2, 1e-12)
         expect(b.bias ** 2 + v1 + v2).toBeLessThanOrEqual(mse * (1 + 1e-12) + 1e-12)
         // c₁ given directly or through its ingredients gives the same bounds.
-        const cOne = orThrow(c1(k))
+        const cOne = orThrow(thm31C1(k))
         expectRelClose(orThrow(thm34MseBound({ ...k, c1: cOne })), mse, 1e-12)
         expectRelClose(orThrow(thm31Bias({ c1: cOne, LPhi: k.LPhi, nu2: k.nu2, rho: k.rho, sigma: k.sigma })).bias, b.bias, 1e-12)
       }),

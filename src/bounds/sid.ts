@@ -13,6 +13,12 @@
  * B(iii)) → LPhiHat, L_{E,λ} → LE, ν₁, ν₂, μ₁, μ₂ → nu1, nu2, mu1, mu2, m_{2,λ} → m2,
  * ρ_λ(t), σ_λ(k) (Assumption C) → rho, sigma, MSE_{w₀} = E‖w₀ − w*‖² → mse0.
  * See docs/theory/sid.md for the full map and how each constant is computed per problem.
+ *
+ * `LE` is always the paper's GLOBAL constant L_{E,λ} ≥ sup_w ‖∇₁E(w, λ)‖ (Assumption A(iv):
+ * E(·, λ) is L_{E,λ}-Lipschitz): the stochastic iterates are not confined near w(λ), so the
+ * value at the fixed point does not do. The deterministic bounds of ./grazzi2020.ts use the
+ * value ‖∇₁E(w(λ), λ)‖ instead, under the different name `gradUpperNormStar`. `LPhi` is a value
+ * at the fixed point in both (L_{Φ,λ} = ‖∂₂Φ(w(λ), λ)‖, Thm 3.1).
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { hgError, type ErrorKind, type HypergradError } from '../errors.js'
@@ -349,15 +355,17 @@ export interface C1Ingredients {
   readonly nu2: number
   /** L_{Φ,λ} = ‖∂₂Φ(w(λ), λ)‖. */
   readonly LPhi: number
+  /** L_{E,λ} ≥ sup_w ‖∇₁E(w, λ)‖ (global, Assumption A(iv)). */
   readonly LE: number
   readonly q: number
 }
 
 /**
- * c_{1,λ} of SID Thm 3.1:
+ * c_{1,λ} of SID Thm 3.1, with the global L_{E,λ}:
  *   c₁ = μ₂ + (μ₁L_Φ + ν₂L_E)/(1−q) + ν₁L_E L_Φ/(1−q)².
+ * (./grazzi2020.ts's `c1AtSolution` has the same shape with ‖∇₁E(w(λ))‖ in place of L_E.)
  */
-export const c1 = (p: C1Ingredients): E.Either<HypergradError, number> => {
+export const thm31C1 = (p: C1Ingredients): E.Either<HypergradError, number> => {
   const where = 'SID Thm 3.1 (c₁)'
   return validated(
     [
@@ -397,7 +405,7 @@ const resolveC1 = (where: string, p: C1Source & { readonly LPhi: number; readonl
     const e = nonNegative(where, 'c₁', p.c1)
     return e === undefined ? E.right(p.c1) : E.left(e)
   }
-  return E.mapLeft((err: HypergradError) => hgError(err.kind, `${where}: ${err.message}`))(c1({ ...p, LPhi: p.LPhi, nu2: p.nu2 }))
+  return E.mapLeft((err: HypergradError) => hgError(err.kind, `${where}: ${err.message}`))(thm31C1({ ...p, LPhi: p.LPhi, nu2: p.nu2 }))
 }
 
 /** Constants of Thm 3.1 (and 3.3): c₁ (or its ingredients), L_Φ, ν₂, and the rates ρ(t), σ(k). */
@@ -430,6 +438,7 @@ export const thm31Bias = (p: Thm31Params): E.Either<HypergradError, Thm31Bounds>
 /** Constants of Thm 3.2: m₂, L_E, q, L_Φ, ν₂ and the rates. */
 export interface Thm32Params extends Rates {
   readonly m2: number
+  /** L_{E,λ} ≥ sup_w ‖∇₁E(w, λ)‖ (global, Assumption A(iv)). */
   readonly LE: number
   readonly q: number
   readonly LPhi: number
