@@ -26,7 +26,11 @@ import {
   grazziConstantsFor,
   lipschitzConstants,
   logisticHessianLipschitz,
+  meanSquaredLabelledNorm,
+  remark42Sigma1pFor,
 } from './constants.js'
+import { remark42Sigma1p } from './sid.js'
+import { batchMeanVariance } from './variance.js'
 
 const dataset = (seed: number, n: number, p: number, labels: 'sign' | 'real', scale = 1): Dataset => {
   const [rx, ry] = R.split2(R.seed(seed))
@@ -174,5 +178,38 @@ describe('bounds/constants: solutions and values at the solution', () => {
     const inputs = orThrow(aPosterioriInputsAt(prob, lambda, r.w, r.v))
     expect(inputs.gradLowerNorm).toBeCloseTo(r.lowerResiduals[r.lowerResiduals.length - 1]! / prob.alpha, 10)
     expect(inputs.residualNorm).toBeCloseTo(r.linearResidual, 12)
+  })
+})
+
+describe('bounds/constants: σ₁′ of Remark 4.2 for the library\'s sum losses', () => {
+  it('bounds the exact variance of the minibatch gradient at every w, where the mean-loss σ₁′ (n² smaller) does not', () => {
+    const train = dataset(31, 12, 3, 'sign', 2)
+    const val = dataset(32, 6, 3, 'sign')
+    const logi = orThrow(logisticProblem(train, val, Float64Array.of(0.5, 1, 2), { regularization: 'perFeature' }))
+    const lamDc = R.uniformsIn(R.seed(33), 12, -2, 2)[0]
+    const dc = orThrow(dataCleaningProblem(train, val, lamDc))
+    let meanFormFails = false
+    for (const [problem, lambda] of [[logi, Float64Array.of(0.5, 1, 2)], [dc, lamDc]] as const) {
+      for (const [b, replace] of [[1, true], [3, false], [4, true]] as const) {
+        const { sigma1p, sigma2p } = orThrow(remark42Sigma1pFor(problem, { b, replace }))
+        expect(sigma2p).toBe(0)
+        const meanForm = orThrow(remark42Sigma1p({ lipPsi: 1, meanSquaredNorm: meanSquaredLabelledNorm(train.X, train.y), loss: 'mean', n: 12, batch: { b, replace } }))
+        expect(meanForm.sigma1p * 144).toBeCloseTo(sigma1p, 9)
+        for (let s = 0; s < 6; s++) {
+          const w = R.normals(R.seed(40 + s), 3)[0].map((x) => 3 * s * x)
+          const per = Array.from({ length: 12 }, (_, i) => problem.lower.grad(w, lambda, Int32Array.of(i)))
+          const v = batchMeanVariance(per, b, replace)
+          expect(v).toBeLessThanOrEqual(sigma1p * (1 + 1e-12))
+          if (v > meanForm.sigma1p) meanFormFails = true
+        }
+      }
+    }
+    expect(meanFormFails).toBe(true)
+  })
+  it('(1/n)Σ yᵢ²‖xᵢ‖², and a domain error for a problem without a logistic loss', () => {
+    expect(meanSquaredLabelledNorm(matrix(2, 2, Float64Array.of(1, 2, 3, 4)), Float64Array.of(2, -1))).toBeCloseTo((4 * 5 + 25) / 2, 12)
+    const quad = orThrow(quadraticProblem({ dim: 2, hyperDim: 1, nSamples: 2, seed: 1, tau: 1, L: 2 }))
+    const r = remark42Sigma1pFor(quad, { b: 1, replace: true })
+    expect(E.isLeft(r) && r.left.kind === 'domain' && /Remark 4\.2 needs a logistic or data-cleaning lower objective/.test(r.left.message)).toBe(true)
   })
 })

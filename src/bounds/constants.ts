@@ -28,6 +28,7 @@ import { QuadraticProblem } from '../problems/quadratic.js'
 import { RidgeProblem } from '../problems/ridge.js'
 import type { APosterioriInputs, ErConstants } from './ehrhardtRoberts.js'
 import type { GrazziConstants } from './grazzi2020.js'
+import { remark42Sigma1p } from './sid.js'
 
 /**
  * Lipschitz constants in w at a fixed λ. nu1, nu2, mu1, mu2 as in SID Assumption A; for ERM
@@ -100,6 +101,32 @@ export const dataCleaningCrossLipschitz = (X: Design, y: RVec, lambda: RVec): nu
     sumSq += c * c * r[i]! * r[i]!
   }
   return 0.25 * Math.min(Math.sqrt(squaredSpectralNorm({ rows: X.rows, cols: X.cols, data: X.data })) * maxC, Math.sqrt(sumSq))
+}
+
+/** (1/n) Σᵢ yᵢ²‖xᵢ‖² over the rows of X (E‖x‖² for labels ±1). */
+export const meanSquaredLabelledNorm = (X: Design, y: RVec): number => {
+  assertDim('meanSquaredLabelledNorm: labels y against the rows of X', X.rows, y.length)
+  const r = rowNorms(X)
+  let s = 0
+  for (let i = 0; i < X.rows; i++) s += y[i]! * y[i]! * r[i]! * r[i]!
+  return s / X.rows
+}
+
+/**
+ * σ₁′ and σ₂′ = 0 of SID Remark 4.2 (`remark42Sigma1p`) for the library's logistic-regression
+ * and data-cleaning problems, which are SUM losses ℓ = Σᵢ sᵢψ(yᵢxᵢᵀw) + R(w, λ) with minibatch
+ * estimates (n/b)Σ_{i∈B}: Lip(ψ) = 1 for the logistic loss, the weights sᵢ = σ(λᵢ) ≤ 1 (data
+ * cleaning) or 1, so σ₁′ = n² · (1/n)Σᵢ yᵢ²‖xᵢ‖² · batch factor. A Left of kind 'domain' for
+ * another problem or an invalid batch.
+ */
+export const remark42Sigma1pFor = (
+  problem: BilevelProblem,
+  batch: { readonly b: number; readonly replace: boolean },
+): E.Either<HypergradError, { readonly sigma1p: number; readonly sigma2p: 0 }> => {
+  if (!(problem instanceof ErmProblem && (problem.lower instanceof LogisticObjective || problem.lower instanceof DataCleaningObjective)))
+    return E.left(hgError('domain', `bounds/constants: Remark 4.2 needs a logistic or data-cleaning lower objective, got ${problem.name}`))
+  const { X, y } = problem.lower.train
+  return remark42Sigma1p({ lipPsi: 1, meanSquaredNorm: meanSquaredLabelledNorm(X, y), loss: 'sum', n: X.rows, batch })
 }
 
 const unknown = (problem: BilevelProblem): E.Either<HypergradError, never> =>

@@ -217,11 +217,22 @@ describe('Thm 4.3 (σ₁, σ₂ from a Lipschitz T̂)', () => {
 })
 
 describe('Remark 4.2', () => {
-  it('σ₁′ = Lip(ψ)² E‖x‖² times the minibatch factor, σ₂′ = 0', () => {
-    expect(orThrow(remark42Sigma1p({ lipPsi: 2, meanSquaredNorm: 3 }))).toEqual({ sigma1p: 12, sigma2p: 0 })
-    expect(orThrow(remark42Sigma1p({ lipPsi: 1, meanSquaredNorm: 3, batch: { n: 10, b: 2, replace: true } })).sigma1p).toBeCloseTo(1.5, 14)
-    expect(orThrow(remark42Sigma1p({ lipPsi: 1, meanSquaredNorm: 3, batch: { n: 10, b: 10, replace: false } })).sigma1p).toBe(0)
-    expect(leftOf(remark42Sigma1p({ lipPsi: 1, meanSquaredNorm: 3, batch: { n: 4, b: 5, replace: false } })).kind).toBe('domain')
+  it('σ₁′ = Lip(ψ)² E[y²‖x‖²] times the minibatch factor for a mean loss, n² times that for a sum loss; σ₂′ = 0', () => {
+    expect(orThrow(remark42Sigma1p({ lipPsi: 2, meanSquaredNorm: 3, loss: 'mean', n: 10 }))).toEqual({ sigma1p: 12, sigma2p: 0 })
+    expect(orThrow(remark42Sigma1p({ lipPsi: 2, meanSquaredNorm: 3, loss: 'sum', n: 10 }))).toEqual({ sigma1p: 1200, sigma2p: 0 })
+    expect(orThrow(remark42Sigma1p({ lipPsi: 1, meanSquaredNorm: 3, loss: 'mean', n: 10, batch: { b: 2, replace: true } })).sigma1p).toBeCloseTo(1.5, 14)
+    expect(orThrow(remark42Sigma1p({ lipPsi: 1, meanSquaredNorm: 3, loss: 'sum', n: 10, batch: { b: 2, replace: false } })).sigma1p).toBeCloseTo((300 * 8) / 18, 11)
+    expect(orThrow(remark42Sigma1p({ lipPsi: 1, meanSquaredNorm: 3, loss: 'sum', n: 10, batch: { b: 10, replace: false } })).sigma1p).toBe(0)
+  })
+  it('names what is invalid', () => {
+    const ok = { lipPsi: 1, meanSquaredNorm: 3, loss: 'sum', n: 4 } as const
+    expect(leftOf(remark42Sigma1p({ ...ok, batch: { b: 5, replace: false } })).message).toMatch(/SID Remark 4\.2: invalid minibatch: b = 5 from n = 4/)
+    expect(leftOf(remark42Sigma1p({ ...ok, batch: { b: 0, replace: true } })).message).toMatch(/minibatch: b = 0/)
+    expect(leftOf(remark42Sigma1p({ ...ok, n: 2.5 })).message).toMatch(/number of samples n must be an integer ≥ 1, got 2\.5/)
+    expect(leftOf(remark42Sigma1p({ ...ok, n: 0 })).kind).toBe('domain')
+    expect(leftOf(remark42Sigma1p({ ...ok, loss: 'median' as 'sum' })).message).toMatch(/loss must be 'mean' or 'sum', got median/)
+    expect(leftOf(remark42Sigma1p({ ...ok, lipPsi: -1 })).message).toMatch(/Lip\(ψ\) must be/)
+    expect(leftOf(remark42Sigma1p({ ...ok, meanSquaredNorm: Number.NaN })).message).toMatch(/E\[y²‖x‖²\] must be/)
   })
 })
 

@@ -195,6 +195,8 @@ export type Cor41Result = {
  * α = 2/(L+τ). Constant step η ≤ 1/(1+σ₂′): E‖wₜ − w*‖² ≤ r₁ᵗ(MSE₀ − r₂) + r₂ (22); decreasing
  * step β/(γ+t) with β above the threshold (23) and γ ≥ β(1+σ₂′): ≤ max{γ MSE₀, r₃}/(γ+t) (24).
  * r₁, r₂, r₃ are computed from the paper's closed forms (not through Thm 4.1/4.2).
+ * τ, L, σ₁′ and σ₂′ must describe one and the same ℓ: for a sum loss (`LossForm` 'sum', the
+ * library's problems) all are those of the sum, n times (σ₁′: n² times) the mean form's.
  */
 export const cor41Bound = (p: Cor41Params): E.Either<HypergradError, Cor41Result> => {
   const where = 'SID Cor 4.1'
@@ -241,28 +243,53 @@ export const cor41Bound = (p: Cor41Params): E.Either<HypergradError, Cor41Result
 }
 
 /**
- * SID Remark 4.2, eq. (27): for ℓ̂(w, i) = ψ(yᵢ wᵀxᵢ) + (τ/2)‖w‖² with ψ Lipschitz,
- * V[∇ℓ̂(w, i)] ≤ Lip(ψ)²·E‖xᵢ‖² for every w, so Assumption F(ii) holds with σ₂′ = 0 and σ₁′ this value.
- * For a minibatch of size b drawn from n samples the variance of the batch average is this times
- * the finite-population factor (1/b with replacement, (n−b)/(b(n−1)) without).
+ * How a lower objective ℓ(w, λ) = Σ-or-mean over samples + R(w, λ) weighs its n samples:
+ *  - 'mean': ℓ = (1/n) Σᵢ ψ(yᵢxᵢᵀw) + R(w, λ), the SID paper's form (eq. 26), whose one-sample
+ *    estimate is ℓ̂(w, i) = ψ(yᵢxᵢᵀw) + R(w, λ);
+ *  - 'sum': ℓ = Σᵢ ψ(yᵢxᵢᵀw) + R(w, λ), the form of the library's problems (logistic
+ *    regression, data cleaning), whose batch estimate is (n/b) Σ_{i∈B} ψ(yᵢxᵢᵀw) + R(w, λ):
+ *    every per-sample gradient, hence every variance, is n (resp. n²) times the mean form's.
+ * τ, L and σ₁′ given to `cor41Bound` must all be those of one form.
+ */
+export type LossForm = 'mean' | 'sum'
+
+/**
+ * SID Remark 4.2, eq. (27), for a loss of either form (`LossForm`) with labels of any size:
+ * when ψ is Lipschitz, the per-sample gradient of the data term is s·ψ'(yᵢxᵢᵀw)yᵢxᵢ (s = 1 for
+ * 'mean', s = n for 'sum'; the regularizer's gradient is the same on every sample and adds no
+ * variance), so
+ *   V[∇ℓ̂(w, i)] ≤ E‖s ψ'(yᵢxᵢᵀw) yᵢxᵢ‖² ≤ s² Lip(ψ)² (1/n)Σᵢ yᵢ²‖xᵢ‖²  for every w,
+ * and Assumption F(ii) holds with σ₂′ = 0 and σ₁′ this value. The paper states it for the mean
+ * form with |yᵢ| = 1: σ₁′ = Lip(ψ)² E‖x‖². A per-sample weight in [0, 1] (data cleaning's σ(λᵢ))
+ * keeps the bound. For a minibatch of b samples the variance of the batch average is this times
+ * the finite-population factor (1/b with replacement, (n−b)/(b(n−1)) without; default b = 1).
  */
 export const remark42Sigma1p = (p: {
   readonly lipPsi: number
-  /** (1/n) Σᵢ ‖xᵢ‖². */
+  /** (1/n) Σᵢ yᵢ²‖xᵢ‖² (= E‖x‖² for labels ±1). */
   readonly meanSquaredNorm: number
-  readonly batch?: { readonly n: number; readonly b: number; readonly replace: boolean }
+  readonly loss: LossForm
+  /** The number of samples n. */
+  readonly n: number
+  /** The minibatch: b samples, with or without replacement (default one sample). */
+  readonly batch?: { readonly b: number; readonly replace: boolean }
 }): E.Either<HypergradError, { readonly sigma1p: number; readonly sigma2p: 0 }> => {
   const where = 'SID Remark 4.2'
-  const checks: Check[] = [nonNegative(where, 'Lip(ψ)', p.lipPsi), nonNegative(where, 'E‖x‖²', p.meanSquaredNorm)]
-  const bt = p.batch
-  if (bt !== undefined) {
-    const ok = Number.isInteger(bt.n) && bt.n >= 1 && Number.isInteger(bt.b) && bt.b >= 1 && (bt.replace || bt.b <= bt.n)
-    if (!ok) checks.push(bad('domain', where, `invalid minibatch: b = ${bt.b} from n = ${bt.n} (replace: ${bt.replace})`))
-  }
-  return validated(checks, () => ({
-    sigma1p: p.lipPsi * p.lipPsi * p.meanSquaredNorm * (bt === undefined ? 1 : batchVarianceFactor(bt.n, bt.b, bt.replace)),
-    sigma2p: 0 as const,
-  }))
+  const b = p.batch?.b ?? 1
+  const replace = p.batch?.replace ?? true
+  return validated(
+    [
+      nonNegative(where, 'Lip(ψ)', p.lipPsi),
+      nonNegative(where, 'E[y²‖x‖²]', p.meanSquaredNorm),
+      p.loss === 'mean' || p.loss === 'sum' ? undefined : bad('domain', where, `loss must be 'mean' or 'sum', got ${String(p.loss)}`),
+      Number.isInteger(p.n) && p.n >= 1 ? undefined : bad('domain', where, `the number of samples n must be an integer ≥ 1, got ${p.n}`),
+      Number.isInteger(b) && b >= 1 && (replace || b <= p.n) ? undefined : bad('domain', where, `invalid minibatch: b = ${b} from n = ${p.n} (replace: ${replace})`),
+    ],
+    () => {
+      const s = p.loss === 'sum' ? p.n : 1
+      return { sigma1p: s * s * p.lipPsi * p.lipPsi * p.meanSquaredNorm * batchVarianceFactor(p.n, b, replace), sigma2p: 0 as const }
+    },
+  )
 }
 
 /**
