@@ -15,7 +15,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { hgError, type HypergradError } from '../errors.js'
-import { cholesky, choleskySolve, denseOf, spectralNorm } from '../linalg/matrix.js'
+import { cholesky, choleskySolve, denseOf } from '../linalg/matrix.js'
 import { assertDim, type RVec, type Vec } from '../linalg/types.js'
 import { distance, norm, sub } from '../linalg/vector.js'
 import type { BilevelProblem } from '../problem/bilevel.js'
@@ -28,6 +28,7 @@ import { QuadraticProblem } from '../problems/quadratic.js'
 import { RidgeProblem } from '../problems/ridge.js'
 import type { APosterioriInputs, ErConstants } from './ehrhardtRoberts.js'
 import type { GrazziConstants } from './grazzi2020.js'
+import { operatorNorm } from './norms.js'
 import { remark42Sigma1p } from './sid.js'
 
 /**
@@ -254,13 +255,46 @@ export const certifiedSolution = (problem: BilevelProblem, lambda: RVec, opts: C
   return E.right({ w, radius })
 }
 
-/** ‖∂₂Φ(w, λ)‖ (spectral norm of the d×m Jacobian, built from m products ∂₂Φ eⱼ). */
+/**
+ * ‖∂₂Φ(w, λ)‖, the spectral norm of the d×m Jacobian, without building it: α‖B(w)‖ for an ERM
+ * map (`crossHessianNorm`), else `operatorNorm` on the products ∂₂Φ μ and ∂₂Φᵀv.
+ */
 export const crossJacobianNorm = (problem: BilevelProblem, lambda: RVec, w: RVec): number =>
-  spectralNorm(denseOf(problem.hyperDim, (mu) => problem.jvpLambda(w, lambda, mu), problem.dim))
+  problem instanceof ErmProblem
+    ? problem.alpha * crossHessianNorm(problem, lambda, w)
+    : operatorNorm({
+        rows: problem.dim,
+        cols: problem.hyperDim,
+        apply: (mu) => problem.jvpLambda(w, lambda, mu),
+        applyT: (v) => problem.vjpLambda(w, lambda, v),
+      })
 
-/** ‖B(w)‖ = ‖∇²_{wλ}ℓ(w, λ)‖ of an ERM problem (= ‖∂₂Φ(w)‖/α). */
-export const crossHessianNorm = (problem: ErmProblem, lambda: RVec, w: RVec): number =>
-  spectralNorm(denseOf(problem.hyperDim, (mu) => problem.lower.crossJvp(w, lambda, mu), problem.dim))
+/** The regularization of a ridge or logistic-regression lower objective, where B(w)μ = μ₀w or μ ⊙ w. */
+const regularizationOf = (problem: ErmProblem): 'scalar' | 'perFeature' | undefined =>
+  problem instanceof RidgeProblem ? problem.regularization : problem.lower instanceof LogisticObjective ? problem.lower.regularization : undefined
+
+/**
+ * ‖B(w)‖ = ‖∇²_{wλ}ℓ(w, λ)‖ of an ERM problem (= ‖∂₂Φ(w)‖/α), from the structure where it is
+ * known — ridge and logistic regression: B(w) = w (one λ, norm ‖w‖) or diag(w) (one λ per
+ * feature, norm maxⱼ|wⱼ|) — else by `operatorNorm` on the products crossJvp and crossVjp.
+ * Time O(d) or a few products; memory O(d + m), never O(d·m).
+ */
+export const crossHessianNorm = (problem: ErmProblem, lambda: RVec, w: RVec): number => {
+  assertDim('crossHessianNorm: w', problem.dim, w.length)
+  const reg = regularizationOf(problem)
+  if (reg === 'scalar') return norm(w)
+  if (reg === 'perFeature') {
+    let m = 0
+    for (let j = 0; j < w.length; j++) m = Math.max(m, Math.abs(w[j]!))
+    return m
+  }
+  return operatorNorm({
+    rows: problem.dim,
+    cols: problem.hyperDim,
+    apply: (mu) => problem.lower.crossJvp(w, lambda, mu),
+    applyT: (v) => problem.lower.crossVjp(w, lambda, v),
+  })
+}
 
 /** Options of `grazziConstantsFor`. */
 export interface GrazziConstantsOptions {
