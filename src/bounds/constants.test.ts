@@ -26,11 +26,12 @@ import {
   grazziConstantsFor,
   lipschitzConstants,
   logisticHessianLipschitz,
+  linearSystemSigma2,
   meanSquaredLabelledNorm,
   remark42Sigma1pFor,
 } from './constants.js'
 import { remark42Sigma1p } from './sid.js'
-import { batchMeanVariance } from './variance.js'
+import { batchMeanVariance, perSampleJacobianNorm, varianceOfJacobianTProduct } from './variance.js'
 
 const dataset = (seed: number, n: number, p: number, labels: 'sign' | 'real', scale = 1): Dataset => {
   const [rx, ry] = R.split2(R.seed(seed))
@@ -211,5 +212,32 @@ describe('bounds/constants: σ₁′ of Remark 4.2 for the library\'s sum losses
     const quad = orThrow(quadraticProblem({ dim: 2, hyperDim: 1, nSamples: 2, seed: 1, tau: 1, L: 2 }))
     const r = remark42Sigma1pFor(quad, { b: 1, replace: true })
     expect(E.isLeft(r) && r.left.kind === 'domain' && /Remark 4\.2 needs a logistic or data-cleaning lower objective/.test(r.left.message)).toBe(true)
+  })
+})
+
+describe('bounds/constants: σ₂ of the linear-system map (29), for the two-phase schedule', () => {
+  it('is Thm 4.3 with L_T̂ = maxᵢ‖∂₁Φ̂ᵢ‖, makes Assumption D(iii) hold at every v, and is needed (σ₂ = 0 fails far from v*)', () => {
+    const P = orThrow(quadraticProblem({ dim: 3, hyperDim: 2, nSamples: 4, seed: 12, tau: 0.5, L: 4 }))
+    const lambda = Float64Array.of(0.3, -1)
+    const r = orThrow(exact(P, lambda))
+    if (r.status === 'diverged' || r.gradient === null) throw new Error('exact diverged')
+    const { w, v: vStar } = r
+    const sigma2 = orThrow(linearSystemSigma2(P, lambda, w))
+    const L = orThrow(perSampleJacobianNorm(P, w, lambda))
+    const q = P.contraction(lambda)
+    expect(sigma2).toBeCloseTo((2 * (L * L + q * q)) / ((1 - q) * (1 - q)), 12)
+    for (const [b, replace] of [[1, true], [2, false]] as const) {
+      const sigma1 = 2 * orThrow(varianceOfJacobianTProduct(P, w, lambda, vStar, b, replace))
+      let needed = false
+      for (let s = 0; s < 8; s++) {
+        const v = R.normals(R.seed(60 + s), 3)[0].map((x) => 10 ** (s - 3) * x)
+        const variance = orThrow(varianceOfJacobianTProduct(P, w, lambda, v, b, replace))
+        const psi = P.vjpW(w, lambda, v).map((x, i) => x + P.gradUpperW(w, lambda)[i]!)
+        const gap = distance(psi, v) ** 2
+        expect(variance).toBeLessThanOrEqual((sigma1 + sigma2 * gap) * (1 + 1e-9))
+        if (variance > sigma1) needed = true
+      }
+      expect(needed).toBe(true)
+    }
   })
 })

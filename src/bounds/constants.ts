@@ -18,7 +18,7 @@ import { hgError, type HypergradError } from '../errors.js'
 import { cholesky, choleskySolve, denseOf } from '../linalg/matrix.js'
 import { assertDim, type RVec, type Vec } from '../linalg/types.js'
 import { distance, norm, sub } from '../linalg/vector.js'
-import type { BilevelProblem } from '../problem/bilevel.js'
+import type { BilevelProblem, StochasticBilevelProblem } from '../problem/bilevel.js'
 import { ErmProblem } from '../problem/erm.js'
 import { ErQuadraticProblem } from '../problems/erQuadratic.js'
 import { LinearFixedPointProblem } from '../problems/linearFixedPoint.js'
@@ -29,7 +29,8 @@ import { RidgeProblem } from '../problems/ridge.js'
 import type { APosterioriInputs, ErConstants } from './ehrhardtRoberts.js'
 import type { GrazziConstants } from './grazzi2020.js'
 import { operatorNorm } from './norms.js'
-import { remark42Sigma1p } from './sid.js'
+import { remark42Sigma1p, thm43Sigmas } from './sid.js'
+import { perSampleJacobianNorm } from './variance.js'
 
 /**
  * Lipschitz constants in w at a fixed λ. nu1, nu2, mu1, mu2 as in SID Assumption A; for ERM
@@ -129,6 +130,21 @@ export const remark42Sigma1pFor = (
   const { X, y } = problem.lower.train
   return remark42Sigma1p({ lipPsi: 1, meanSquaredNorm: meanSquaredLabelledNorm(X, y), loss: 'sum', n: X.rows, batch })
 }
+
+/**
+ * σ₂ of Assumption D(iii) for the linear-system map of SID eq. (29) at w,
+ *   Ψ̂_w(v, B) = ∂₁Φ̂(w, λ, B)ᵀv + ∇₁E(w, λ),
+ * by Thm 4.3: Ψ̂_w(·, B) is Lipschitz with constant ‖∂₁Φ̂(w, λ, B)‖ ≤ L_T̂ = maxᵢ‖∂₁Φ̂ᵢ(w, λ)‖
+ * (`perSampleJacobianNorm`; a batch average has at most the largest per-sample norm) and its mean
+ * Ψ_w contracts with q = `problem.contraction(λ)`, so σ₂ = 2(L_T̂² + q²)/(1 − q)². It is positive
+ * whenever the per-sample maps are: the noise of (29) grows with ‖v‖, and the constant step of
+ * Thm 4.1 on (29) must satisfy η ≤ 1/(1 + σ₂). This is the σ₂ the 'twoPhase' schedule of the
+ * linear system needs (σ₂ = 0 would be the ERM lower level of Remark 4.2, not this map).
+ */
+export const linearSystemSigma2 = (problem: StochasticBilevelProblem, lambda: RVec, w: RVec): E.Either<HypergradError, number> =>
+  E.chain((LThat: number) => E.map((s: { readonly sigma2: number }) => s.sigma2)(thm43Sigmas({ varianceAtFixedPoint: 0, LThat, q: problem.contraction(lambda) })))(
+    perSampleJacobianNorm(problem, w, lambda),
+  )
 
 const unknown = (problem: BilevelProblem): E.Either<HypergradError, never> =>
   E.left(hgError('domain', `bounds/constants: no known Lipschitz constants for problem ${problem.name}; supply them by hand`))
