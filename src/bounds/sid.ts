@@ -33,6 +33,10 @@ const bad = (kind: ErrorKind, where: string, msg: string): HypergradError => hgE
 const nonNegative = (where: string, name: string, x: number): Check =>
   Number.isFinite(x) && x >= 0 ? undefined : bad('domain', where, `${name} must be a finite number ≥ 0, got ${x}`)
 
+/** `nonNegative` for each [name, value] pair, in order. */
+const nonNegatives = (where: string, values: ReadonlyArray<readonly [string, number]>): Check[] =>
+  values.map(([name, x]) => nonNegative(where, name, x))
+
 const positive = (where: string, name: string, x: number): Check =>
   Number.isFinite(x) && x > 0 ? undefined : bad('domain', where, `${name} must be a finite number > 0, got ${x}`)
 
@@ -75,15 +79,37 @@ const geometricApproach = (x: number, t: number, m0: number, r: number): number 
 
 // ─── §4: stochastic fixed-point iterations (17) ──────────────────────────────────────────────
 
-/** Constants of Thm 4.1: Assumption D with (q, σ₁, σ₂), constant step η, MSE_{w₀}, iteration t. */
-export interface Thm41Params {
+/** Assumption D(i)–(iii) of a stochastic map T̂: T contracts with q, V[T̂(w)] ≤ σ₁ + σ₂‖T(w) − w‖². */
+export interface AssumptionD {
   readonly q: number
   readonly sigma1: number
   readonly sigma2: number
-  readonly eta: number
+}
+
+const assumptionD = (where: string, p: AssumptionD): Check[] => [
+  contractionConstant(where, p.q),
+  nonNegative(where, 'σ₁', p.sigma1),
+  nonNegative(where, 'σ₂', p.sigma2),
+]
+
+/** The start and the iteration: MSE_{w₀} = E‖w₀ − w*‖² and t. */
+interface Run {
   readonly mse0: number
   readonly t: number
 }
+
+const run = (where: string, p: Run): Check[] => [nonNegative(where, 'MSE₀', p.mse0), iterationCount(where, 't', p.t)]
+
+/** Constants of Thm 4.1: Assumption D with (q, σ₁, σ₂), constant step η, MSE_{w₀}, iteration t. */
+export interface Thm41Params extends AssumptionD, Run {
+  readonly eta: number
+}
+
+const constantStep = (where: string, p: AssumptionD & { readonly eta: number }): Check[] => [
+  ...assumptionD(where, p),
+  positive(where, 'η', p.eta),
+  stepCap(where, p.eta, p.sigma2),
+]
 
 /**
  * SID Thm 4.1, eq. (18): for iteration (17) with constant step η ≤ 1/(1+σ₂),
@@ -92,47 +118,20 @@ export interface Thm41Params {
  */
 export const thm41MseBound = (p: Thm41Params): E.Either<HypergradError, number> => {
   const where = 'SID Thm 4.1'
-  return validated(
-    [
-      contractionConstant(where, p.q),
-      nonNegative(where, 'σ₁', p.sigma1),
-      nonNegative(where, 'σ₂', p.sigma2),
-      positive(where, 'η', p.eta),
-      nonNegative(where, 'MSE₀', p.mse0),
-      iterationCount(where, 't', p.t),
-      stepCap(where, p.eta, p.sigma2),
-    ],
-    () => {
-      const oneMinusQ2 = 1 - p.q * p.q
-      return geometricApproach(p.eta * oneMinusQ2, p.t, p.mse0, (p.eta * p.sigma1) / oneMinusQ2)
-    },
-  )
+  return validated([...constantStep(where, p), ...run(where, p)], () => {
+    const oneMinusQ2 = 1 - p.q * p.q
+    return geometricApproach(p.eta * oneMinusQ2, p.t, p.mse0, (p.eta * p.sigma1) / oneMinusQ2)
+  })
 }
 
 /** SID Thm 4.1, its limit: lim sup E‖wₜ − w*‖² ≤ ησ₁/(1−q²) (the plateau of a constant step). */
-export const thm41Plateau = (p: { readonly q: number; readonly sigma1: number; readonly sigma2: number; readonly eta: number }): E.Either<HypergradError, number> => {
-  const where = 'SID Thm 4.1 (limit)'
-  return validated(
-    [
-      contractionConstant(where, p.q),
-      nonNegative(where, 'σ₁', p.sigma1),
-      nonNegative(where, 'σ₂', p.sigma2),
-      positive(where, 'η', p.eta),
-      stepCap(where, p.eta, p.sigma2),
-    ],
-    () => (p.eta * p.sigma1) / (1 - p.q * p.q),
-  )
-}
+export const thm41Plateau = (p: AssumptionD & { readonly eta: number }): E.Either<HypergradError, number> =>
+  validated(constantStep('SID Thm 4.1 (limit)', p), () => (p.eta * p.sigma1) / (1 - p.q * p.q))
 
 /** Constants of Thm 4.2: Assumption D with (q, σ₁, σ₂), steps ηₜ = β/(γ+t), MSE_{w₀}, iteration t. */
-export interface Thm42Params {
-  readonly q: number
-  readonly sigma1: number
-  readonly sigma2: number
+export interface Thm42Params extends AssumptionD, Run {
   readonly beta: number
   readonly gamma: number
-  readonly mse0: number
-  readonly t: number
 }
 
 /**
@@ -144,13 +143,10 @@ export const thm42MseBound = (p: Thm42Params): E.Either<HypergradError, number> 
   const where = 'SID Thm 4.2'
   return validated(
     [
-      contractionConstant(where, p.q),
-      nonNegative(where, 'σ₁', p.sigma1),
-      nonNegative(where, 'σ₂', p.sigma2),
+      ...assumptionD(where, p),
       positive(where, 'β', p.beta),
       positive(where, 'γ', p.gamma),
-      nonNegative(where, 'MSE₀', p.mse0),
-      iterationCount(where, 't', p.t),
+      ...run(where, p),
       betaGamma(where, p.beta, p.gamma, p.q, p.sigma2),
     ],
     () => thm42Constant(p) / (p.gamma + p.t),
@@ -356,9 +352,7 @@ export const thm51Rates = (p: Thm51Params): E.Either<HypergradError, Thm51Rates>
       nonNegative(where, 'L_Φ̂', p.LPhiHat),
       positive(where, 'β', p.beta),
       positive(where, 'γ', p.gamma),
-      nonNegative(where, '‖w(λ)‖', p.wNorm),
-      nonNegative(where, 'σ₁', p.sigma1),
-      nonNegative(where, '‖∇₁E‖', p.gradUpperNorm),
+      ...nonNegatives(where, [['‖w(λ)‖', p.wNorm], ['σ₁', p.sigma1], ['‖∇₁E‖', p.gradUpperNorm]]),
       betaGamma(where, p.beta, p.gamma, p.q, sigma2),
     ],
     () => {
@@ -374,17 +368,21 @@ export const thm51Rates = (p: Thm51Params): E.Either<HypergradError, Thm51Rates>
 
 // ─── §3: the mean square error of SID ────────────────────────────────────────────────────────
 
-/** The ingredients of c_{1,λ} in Thm 3.1. */
-export interface C1Ingredients {
-  readonly mu1: number
-  readonly mu2: number
-  readonly nu1: number
-  readonly nu2: number
+/** The constants that the theorems of §3 share. */
+interface Section3Constants {
   /** L_{Φ,λ} = ‖∂₂Φ(w(λ), λ)‖. */
   readonly LPhi: number
+  readonly nu2: number
   /** L_{E,λ} ≥ sup_w ‖∇₁E(w, λ)‖ (global, Assumption A(iv)). */
   readonly LE: number
   readonly q: number
+}
+
+/** The ingredients of c_{1,λ} in Thm 3.1. */
+export interface C1Ingredients extends Section3Constants {
+  readonly mu1: number
+  readonly mu2: number
+  readonly nu1: number
 }
 
 /**
@@ -396,12 +394,7 @@ export const thm31C1 = (p: C1Ingredients): E.Either<HypergradError, number> => {
   const where = 'SID Thm 3.1 (c₁)'
   return validated(
     [
-      nonNegative(where, 'μ₁', p.mu1),
-      nonNegative(where, 'μ₂', p.mu2),
-      nonNegative(where, 'ν₁', p.nu1),
-      nonNegative(where, 'ν₂', p.nu2),
-      nonNegative(where, 'L_Φ', p.LPhi),
-      nonNegative(where, 'L_E', p.LE),
+      ...nonNegatives(where, [['μ₁', p.mu1], ['μ₂', p.mu2], ['ν₁', p.nu1], ['ν₂', p.nu2], ['L_Φ', p.LPhi], ['L_E', p.LE]]),
       contractionConstant(where, p.q),
     ],
     () => c1Of(p),
@@ -463,14 +456,16 @@ export const thm31Bias = (p: Thm31Params): E.Either<HypergradError, Thm31Bounds>
 }
 
 /** Constants of Thm 3.2: m₂, L_E, q, L_Φ, ν₂ and the rates. */
-export interface Thm32Params extends Rates {
+export interface Thm32Params extends Rates, Section3Constants {
   readonly m2: number
-  /** L_{E,λ} ≥ sup_w ‖∇₁E(w, λ)‖ (global, Assumption A(iv)). */
-  readonly LE: number
-  readonly q: number
-  readonly LPhi: number
-  readonly nu2: number
 }
+
+/** The checks of the floor 2m₂L_E²/(1−q)² (eq. 14), shared by Thm 3.2 and 3.4. */
+const floorChecks = (where: string, p: { readonly m2: number; readonly LE: number; readonly q: number }): Check[] => [
+  nonNegative(where, 'm₂', p.m2),
+  nonNegative(where, 'L_E', p.LE),
+  contractionConstant(where, p.q),
+]
 
 /**
  * SID Thm 3.2, eq. (12): the expected conditional variance
@@ -479,7 +474,7 @@ export interface Thm32Params extends Rates {
 export const thm32 = (p: Thm32Params): E.Either<HypergradError, number> => {
   const where = 'SID Thm 3.2'
   return validated(
-    [...ratesChecks(where, p), nonNegative(where, 'm₂', p.m2), nonNegative(where, 'L_E', p.LE), contractionConstant(where, p.q)],
+    [...ratesChecks(where, p), ...floorChecks(where, p)],
     () => floorOf(p) + 2 * (p.LPhi * p.LPhi + p.m2) * p.sigma + 2 * p.nu2 * p.nu2 * p.rho * p.sigma,
   )
 }
@@ -507,7 +502,7 @@ export const thm34MseBound = (p: Thm34Params): E.Either<HypergradError, number> 
   const source: C1Source = 'c1' in p ? { c1: p.c1 } : { mu1: p.mu1, mu2: p.mu2, nu1: p.nu1, LE: p.LE, q: p.q }
   return E.chain((cOne: number) =>
     validated(
-      [...ratesChecks(where, p), nonNegative(where, 'm₂', p.m2), nonNegative(where, 'L_E', p.LE), contractionConstant(where, p.q)],
+      [...ratesChecks(where, p), ...floorChecks(where, p)],
       () =>
         floorOf(p) +
         6 * cOne * cOne * p.rho +
@@ -526,5 +521,5 @@ const floorOf = (p: { readonly m2: number; readonly LE: number; readonly q: numb
  */
 export const mseFloor = (p: { readonly m2: number; readonly LE: number; readonly q: number }): E.Either<HypergradError, number> => {
   const where = 'SID eq. (14)'
-  return validated([nonNegative(where, 'm₂', p.m2), nonNegative(where, 'L_E', p.LE), contractionConstant(where, p.q)], () => floorOf(p))
+  return validated(floorChecks(where, p), () => floorOf(p))
 }

@@ -100,6 +100,20 @@ const finiteOrError = (where: string, what: string, xs: ReadonlyArray<RVec>): Gu
   return undefined
 }
 
+/** The exact variance of the average of a size-b batch of the n vectors `perSample(i)`; Left when one is not finite. */
+const exactVariance = (
+  where: string,
+  what: string,
+  n: number,
+  perSample: (i: number) => RVec,
+  sampling: { readonly b: number; readonly replace: boolean },
+): E.Either<HypergradError, number> => {
+  const xs: RVec[] = []
+  for (let i = 0; i < n; i++) xs.push(perSample(i))
+  const err = finiteOrError(where, what, xs)
+  return err === undefined ? E.right(batchMeanVariance(xs, sampling.b, sampling.replace)) : E.left(err)
+}
+
 const exactOver = (
   where: string,
   what: string,
@@ -110,12 +124,10 @@ const exactOver = (
   replace: boolean,
   perSample: (i: number) => RVec,
 ): E.Either<HypergradError, number> =>
-  E.chain(() => {
-    const xs: RVec[] = []
-    for (let i = 0; i < problem.nSamples; i++) xs.push(perSample(i))
-    const err = finiteOrError(where, what, xs)
-    return err === undefined ? E.right(batchMeanVariance(xs, b, replace)) : E.left(err)
-  })(checkInputs(where, problem, w, lambda, b, replace))
+  E.chain(() => exactVariance(where, what, problem.nSamples, perSample, { b, replace }))(checkInputs(where, problem, w, lambda, b, replace))
+
+/** An exact variance at (w, λ) over the minibatches of size b. */
+export type BatchExact = (problem: StochasticBilevelProblem, w: RVec, lambda: RVec, b: number, replace: boolean) => E.Either<HypergradError, number>
 
 /**
  * Exact V[Φ̂(w, λ, B)] for a minibatch B of size b, by evaluating the n per-sample maps Φ̂ᵢ(w, λ)
@@ -123,13 +135,7 @@ const exactOver = (
  * (1/b)(1/n)Σᵢ‖Φ̂ᵢ(w) − Φ(w)‖² with replacement. Assumes, as `Batch` documents, that Φ̂ on a
  * batch is the average of the per-sample maps.
  */
-export const varianceOfMap = (
-  problem: StochasticBilevelProblem,
-  w: RVec,
-  lambda: RVec,
-  b: number,
-  replace: boolean,
-): E.Either<HypergradError, number> =>
+export const varianceOfMap: BatchExact = (problem, w, lambda, b, replace) =>
   exactOver('varianceOfMap', 'Φ̂', problem, w, lambda, b, replace, (i) => problem.phiHat(w, lambda, single(i)))
 
 /**
@@ -168,24 +174,16 @@ export const varianceOfJacobianTProduct = (
  * for the n samples: n·d products, memory O(n·m), never a d×m matrix per sample. The paper's
  * m_{2,λ} is its supremum over w: this value is m₂ itself when ∂₂Φ̂ does not depend on w.
  */
-export const m2At = (
-  problem: StochasticBilevelProblem,
-  w: RVec,
-  lambda: RVec,
-  b: number,
-  replace: boolean,
-): E.Either<HypergradError, number> =>
+export const m2At: BatchExact = (problem, w, lambda, b, replace) =>
   E.chain(() => {
     const e = new Float64Array(problem.dim)
     let total = 0
     for (let j = 0; j < problem.dim; j++) {
       e.fill(0)
       e[j] = 1
-      const rows: RVec[] = []
-      for (let i = 0; i < problem.nSamples; i++) rows.push(crossRow(problem, w, lambda, single(i), e))
-      const err = finiteOrError('m2At', '∂₂Φ̂', rows)
-      if (err !== undefined) return E.left(err)
-      total += batchMeanVariance(rows, b, replace)
+      const row = exactVariance('m2At', '∂₂Φ̂', problem.nSamples, (i) => crossRow(problem, w, lambda, single(i), e), { b, replace })
+      if (E.isLeft(row)) return row
+      total += row.right
     }
     return E.right(total)
   })(checkInputs('m2At', problem, w, lambda, b, replace))
@@ -415,18 +413,34 @@ export const monteCarloVariance = (
     opts,
   )
 
-/** Two independent minibatches of size b from `r`, and the next Rng. */
-const twoBatches = (r: Rng, n: number, b: number, replace: boolean): readonly [Batch, Batch, Rng] => {
-  const [b1, r1] = minibatch(r, n, b, replace)
-  const [b2, r2] = minibatch(r1, n, b, replace)
-  return [b1, b2, r2]
+/**
+ * `pairedVariance` over pairs of independent minibatches of size b: `between(B₁, B₂)` is
+ * ½‖X_{B₁} − X_{B₂}‖² for the quantity X whose variance is wanted. Left on bad input.
+ */
+const overBatchPairs = (
+  where: string,
+  problem: StochasticBilevelProblem,
+  w: RVec,
+  lambda: RVec,
+  sampling: { readonly b: number; readonly replace: boolean; readonly rng: Rng; readonly opts: MonteCarloOptions },
+  between: (b1: Batch, b2: Batch) => number,
+): E.Either<HypergradError, ConfidenceInterval> => {
+  const { b, replace } = sampling
+  return E.chain(() =>
+    pairedVariance(
+      (r) => {
+        const [b1, r1] = minibatch(r, problem.nSamples, b, replace)
+        const [b2, r2] = minibatch(r1, problem.nSamples, b, replace)
+        return [between(b1, b2), r2]
+      },
+      sampling.rng,
+      sampling.opts,
+    ),
+  )(checkInputs(where, problem, w, lambda, b, replace))
 }
 
-/**
- * Monte Carlo V[Φ̂(w, λ, B)] over minibatches B of size b drawn from `rng` (for problems where
- * the n per-sample evaluations of `varianceOfMap` are too costly), with a confidence interval.
- */
-export const varianceOfMapMonteCarlo = (
+/** A Monte Carlo variance at (w, λ) over minibatches of size b drawn from `rng`. */
+export type BatchMonteCarlo = (
   problem: StochasticBilevelProblem,
   w: RVec,
   lambda: RVec,
@@ -434,17 +448,16 @@ export const varianceOfMapMonteCarlo = (
   replace: boolean,
   rng: Rng,
   opts: MonteCarloOptions,
-): E.Either<HypergradError, ConfidenceInterval> =>
-  E.chain(() =>
-    pairedVariance(
-      (r) => {
-        const [b1, b2, next] = twoBatches(r, problem.nSamples, b, replace)
-        return [halfSquaredDistance(problem.phiHat(w, lambda, b1), problem.phiHat(w, lambda, b2)), next]
-      },
-      rng,
-      opts,
-    ),
-  )(checkInputs('varianceOfMapMonteCarlo', problem, w, lambda, b, replace))
+) => E.Either<HypergradError, ConfidenceInterval>
+
+/**
+ * Monte Carlo V[Φ̂(w, λ, B)] over minibatches B of size b drawn from `rng` (for problems where
+ * the n per-sample evaluations of `varianceOfMap` are too costly), with a confidence interval.
+ */
+export const varianceOfMapMonteCarlo: BatchMonteCarlo = (problem, w, lambda, b, replace, rng, opts) =>
+  overBatchPairs('varianceOfMapMonteCarlo', problem, w, lambda, { b, replace, rng, opts }, (b1, b2) =>
+    halfSquaredDistance(problem.phiHat(w, lambda, b1), problem.phiHat(w, lambda, b2)),
+  )
 
 /**
  * Monte Carlo σ₁ = 2V[Φ̂(w*, λ, B)] (SID Thm 4.3) with a confidence interval (all ends doubled).
@@ -467,29 +480,14 @@ export const sigma1MonteCarlo = (
  * Monte Carlo V[∂₂Φ̂(w, λ, B)] in the Frobenius norm (see `m2At`), with a confidence interval.
  * Each pair of draws costs 2d products with ∂₂Φ̂ᵀ, taken one row at a time: memory O(d + m).
  */
-export const m2MonteCarlo = (
-  problem: StochasticBilevelProblem,
-  w: RVec,
-  lambda: RVec,
-  b: number,
-  replace: boolean,
-  rng: Rng,
-  opts: MonteCarloOptions,
-): E.Either<HypergradError, ConfidenceInterval> =>
-  E.chain(() =>
-    pairedVariance(
-      (r) => {
-        const [b1, b2, next] = twoBatches(r, problem.nSamples, b, replace)
-        const e = new Float64Array(problem.dim)
-        let y = 0
-        for (let j = 0; j < problem.dim; j++) {
-          e.fill(0)
-          e[j] = 1
-          y += halfSquaredDistance(crossRow(problem, w, lambda, b1, e), crossRow(problem, w, lambda, b2, e))
-        }
-        return [y, next]
-      },
-      rng,
-      opts,
-    ),
-  )(checkInputs('m2MonteCarlo', problem, w, lambda, b, replace))
+export const m2MonteCarlo: BatchMonteCarlo = (problem, w, lambda, b, replace, rng, opts) =>
+  overBatchPairs('m2MonteCarlo', problem, w, lambda, { b, replace, rng, opts }, (b1, b2) => {
+    const e = new Float64Array(problem.dim)
+    let y = 0
+    for (let j = 0; j < problem.dim; j++) {
+      e.fill(0)
+      e[j] = 1
+      y += halfSquaredDistance(crossRow(problem, w, lambda, b1, e), crossRow(problem, w, lambda, b2, e))
+    }
+    return y
+  })
