@@ -16,178 +16,45 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { aidBound, aidConjugateGradientBound, aidFixedPointBound, cgLinearError, fixedPointLinearError, itdReverseBound, type GrazziConstants } from '../src/bounds/grazzi2020.js'
-import { aPosterioriBound, aPrioriBoundAfter, type ErConstants } from '../src/bounds/ehrhardtRoberts.js'
+import { cgLinearError, fixedPointLinearError } from '../src/bounds/grazzi2020.js'
 import { thm31Bias, thm34MseBound } from '../src/bounds/sid.js'
 import * as hg from '../src/index.js'
-import {
-  scalarAdjoint,
-  scalarAPosterioriInputs,
-  scalarErConstants,
-  scalarGrazziConstants,
-  scalarHypergradient,
-  scalarProblem,
-  type ScalarSpec,
-} from './scalarBilevel.js'
+import { scalarAdjoint, scalarGrazziConstants, scalarHypergradient, scalarProblem, type ScalarSpec } from './scalarBilevel.js'
+import { BOUND_LABEL, boundsAt, draws, FAMILIES, gradientOf, LAMBDA, sound, specOf, within, type Bound, type Draw, type Family } from './tightnessFamilies.js'
 
 const { orThrow } = hg
-const LAMBDA = Float64Array.of(0)
 
-/** The gradient of a result, failing the test on a diverged run. */
-const gradientOf = (r: hg.HypergradResult): number => {
-  if (r.status === 'diverged' || r.gradient === null) throw new Error(`${r.method} diverged`)
-  return r.gradient[0]!
-}
-
-/** The rounding allowance of the true-error properties (properties/deterministicBounds.test.ts). */
-const sound = (err: number, bound: number, scale: number): boolean => err <= bound * (1 + 1e-9) + 1e-10 * (1 + scale)
-
-type Bound = 'itd' | 'aidFp' | 'aidCg' | 'aidGeneric' | 'erPrior' | 'erPostFp' | 'erPostCg'
-
-/** Every bound and its observed error at one instance and (t, k); `patch` zeroes constants. */
-const boundsAt = (s: ScalarSpec, w0: number, t: number, k: number, patch: { readonly g?: Partial<GrazziConstants>; readonly e?: Partial<ErConstants> } = {}) => {
-  const problem = scalarProblem(s)
-  const truth = scalarHypergradient(s)
-  const W0 = Float64Array.of(w0)
-  const lower = hg.solvers.lower.fixedPointIteration()
-  const itd = orThrow(hg.itd(problem, LAMBDA, { t, mode: 'reverse', w0: W0 }))
-  const fp = orThrow(hg.aid(problem, LAMBDA, { lower, linear: hg.solvers.linear.fixedPointLinear(), t, k, w0: W0 }))
-  const cg = orThrow(hg.aid(problem, LAMBDA, { lower, linear: hg.solvers.linear.conjugateGradient({ tol: 0 }), t, k, w0: W0 }))
-  const gc: GrazziConstants = { ...scalarGrazziConstants(s, w0), ...patch.g }
-  const ec: ErConstants = { ...scalarErConstants(s), ...patch.e }
-  const post = (r: hg.HypergradResult): number =>
-    orThrow(aPosterioriBound({ ...scalarAPosterioriInputs(s, problem, r.w, r.v), LH: ec.LH!, LB: ec.LB, Lf: ec.Lf, mu2: ec.mu2! }))
-  const wt = fp.w[0]!
-  const gd = { kind: 'gd', step: s.alpha } as const
-  const errFp = Math.abs(gradientOf(fp) - truth)
-  const errCg = Math.abs(gradientOf(cg) - truth)
-  const rows: Record<Bound, { readonly err: number; readonly bound: number }> = {
-    itd: { err: Math.abs(gradientOf(itd) - truth), bound: orThrow(itdReverseBound(gc, t)) },
-    aidFp: { err: errFp, bound: orThrow(aidFixedPointBound(gc, t, k)) },
-    aidCg: { err: errCg, bound: orThrow(aidConjugateGradientBound(gc, t, k)) },
-    aidGeneric: { err: errFp, bound: orThrow(aidBound(gc, { lowerError: Math.abs(wt), linearError: Math.abs(fp.v[0]! - scalarAdjoint(s, wt)) })) },
-    erPrior: { err: errFp, bound: orThrow(aPrioriBoundAfter(ec, { t, k, lower: gd, linear: gd, dist0: Math.abs(w0) })) },
-    erPostFp: { err: errFp, bound: post(fp) },
-    erPostCg: { err: errCg, bound: post(cg) },
-  }
-  return { rows, scale: Math.abs(truth) }
-}
-
-/** An instance of the family: q, D = w₀ − w* > 0, the constants' sizes, and (t, k). */
-interface Draw {
-  readonly q: number
-  readonly D: number
-  readonly nu1: number
-  readonly nu2: number
-  readonly mu1: number
-  readonly mu2: number
-  readonly g: number
-  readonly t: number
-  readonly k: number
-}
-
-/** The sign pattern under which every term adds (module comment). */
-const specOf = (d: Draw): ScalarSpec => ({ q: d.q, nu1: d.nu1, b: 1, beta2: -d.nu2, g: -d.g, gamma1: d.mu1, eta2: d.mu2, alpha: 0.5 })
-
-/** Numbers spread evenly over [lo, hi] (not fc.double, which crowds near 0). */
-const within = (lo: number, hi: number) => fc.integer({ min: 0, max: 1 << 16 }).map((i) => lo + ((hi - lo) * i) / (1 << 16))
-
-/** Draws with the given ranges; the constraints keep the signs of a, b, g fixed along the iterates. */
-const draws = (r: {
-  readonly q: readonly [number, number]
-  readonly D: readonly [number, number]
-  readonly nu1: readonly [number, number]
-  readonly nu2: readonly [number, number]
-  readonly mu1: readonly [number, number]
-  readonly mu2: readonly [number, number]
-  readonly g?: number
-  readonly t: readonly [number, number]
-  readonly k: readonly [number, number]
-}) =>
-  fc
-    .record({
-      q: within(...r.q),
-      D: within(...r.D),
-      nu1: within(...r.nu1),
-      nu2: within(...r.nu2),
-      mu1: within(...r.mu1),
-      mu2: within(...r.mu2),
-      t: fc.integer({ min: r.t[0], max: r.t[1] }),
-      k: fc.integer({ min: r.k[0], max: r.k[1] }),
-    })
-    .map((d): Draw => ({ ...d, g: r.g ?? 1 }))
-    .filter((d) => d.nu1 * d.D <= d.q / 2 && d.nu2 * d.D <= 0.5 && d.mu1 * d.D <= 0.9 * d.g)
-
-/** Soundness and the stated fraction for every bound listed, at one draw. */
-const expectTight = (d: Draw, fractions: Partial<Record<Bound, number>>): void => {
+/** Soundness and the stated fraction for every bound of the family, at one draw. */
+const expectTight = (family: Family, d: Draw): void => {
   const { rows, scale } = boundsAt(specOf(d), d.D, d.t, d.k)
-  for (const [name, f] of Object.entries(fractions) as Array<[Bound, number]>) {
+  for (const [name, f] of Object.entries(family.fractions) as Array<[Bound, number]>) {
     const { err, bound } = rows[name]
-    if (!sound(err, bound, scale)) expect.fail(`${name}: error ${err} above the bound ${bound} at ${JSON.stringify(d)}`)
-    if (!(err >= f * bound)) expect.fail(`${name}: error ${err} below ${f} × the bound ${bound} at ${JSON.stringify(d)}`)
+    if (!sound(err, bound, scale)) expect.fail(`${BOUND_LABEL[name]}: error ${err} above the bound ${bound} at ${JSON.stringify(d)}`)
+    if (!(err >= f * bound)) expect.fail(`${BOUND_LABEL[name]}: error ${err} below ${f} × the bound ${bound} at ${JSON.stringify(d)}`)
   }
 }
 
-/** The bounds with constant X set to 0 are below the error (X's terms are needed). */
-const expectNeeded = (d: Draw, patch: { readonly g: Partial<GrazziConstants>; readonly e: Partial<ErConstants> }, names: ReadonlyArray<Bound>): void => {
-  const { rows } = boundsAt(specOf(d), d.D, d.t, d.k, patch)
-  for (const name of names) {
+/** The bounds with the family's constant set to 0 are below the error: its terms are needed. */
+const expectNeeded = (family: Family, d: Draw): void => {
+  if (family.needed === undefined) return
+  const { rows } = boundsAt(specOf(d), d.D, d.t, d.k, family.needed.patch)
+  for (const name of family.needed.bounds) {
     const { err, bound } = rows[name]
-    if (!(err > bound)) expect.fail(`${name} without ${JSON.stringify(patch.g)}: ${bound} still covers the error ${err} at ${JSON.stringify(d)}`)
+    if (!(err > bound)) expect.fail(`${BOUND_LABEL[name]} without the ${family.needed.constant} terms: ${bound} still covers the error ${err} at ${JSON.stringify(d)}`)
   }
 }
-
-const BALANCED = draws({ q: [0.5, 0.8], D: [0.02, 0.08], nu1: [0.3, 1], nu2: [0.3, 1], mu1: [0.3, 1], mu2: [0.3, 1], t: [6, 14], k: [2, 14] })
 
 describe('tightness: the deterministic bounds are nearly attained on the scalar family', () => {
-  it('every constant of the same size: ITD ≥ 0.85, AID and E&R a priori ≥ 0.75, a posteriori ≥ 0.9 of their bounds', () => {
-    fc.assert(
-      fc.property(BALANCED, (d) =>
-        expectTight(d, { itd: 0.85, aidFp: 0.75, aidCg: 0.75, aidGeneric: 0.9, erPrior: 0.75, erPostFp: 0.9, erPostCg: 0.9 }),
-      ),
-      { numRuns: 30 },
-    )
-  })
-
-  // Each family makes one constant's terms dominate (others ≤ 0.05), with k large so that the
-  // linear solver's error does not hide the lower level's; the ITD families use t large enough
-  // for the t·q^{t−1} terms.
-  const small = [0.01, 0.05] as const
-  const big = [2, 5] as const
-  const AID_BOUNDS: ReadonlyArray<Bound> = ['aidFp', 'aidCg', 'erPrior', 'erPostFp', 'erPostCg']
-  const aidFamily = (x: 'nu1' | 'nu2' | 'mu1' | 'mu2') =>
-    draws({ q: [0.5, 0.8], D: [0.02, 0.08], nu1: small, nu2: small, mu1: small, mu2: small, [x]: big, t: [6, 14], k: [30, 40] })
-  const cases = [
-    { x: 'nu1', patch: { g: { nu1: 0 }, e: { LH: 0 } }, aid: { aidFp: 0.4, aidCg: 0.4, erPrior: 0.4, erPostFp: 0.75, erPostCg: 0.75 } },
-    { x: 'nu2', patch: { g: { nu2: 0 }, e: { LB: 0 } }, aid: { aidFp: 0.9, aidCg: 0.9, erPrior: 0.9, erPostFp: 0.95, erPostCg: 0.95 } },
-    { x: 'mu1', patch: { g: { mu1: 0 }, e: { Lf: 0 } }, aid: { aidFp: 0.9, aidCg: 0.9, erPrior: 0.9, erPostFp: 0.95, erPostCg: 0.95 } },
-    { x: 'mu2', patch: { g: { mu2: 0 }, e: { mu2: 0 } }, aid: { aidFp: 0.9, aidCg: 0.9, erPrior: 0.9, erPostFp: 0.95, erPostCg: 0.95 } },
-  ] as const
-  for (const { x, patch, aid } of cases) {
-    it(`${x} dominant: AID and E&R bounds nearly attained, and each is below the error without the ${x} terms`, () => {
+  for (const family of FAMILIES) {
+    const fractions = Object.entries(family.fractions).map(([b, f]) => `${b} ≥ ${f}`).join(', ')
+    const needed = family.needed === undefined ? '' : `; each is below the error without the ${family.needed.constant} terms`
+    it(`${family.name}: ${fractions}${needed}`, () => {
       fc.assert(
-        fc.property(aidFamily(x), (d) => {
-          expectTight(d, aid)
-          expectNeeded(d, patch, AID_BOUNDS)
+        fc.property(draws(family.ranges), (d) => {
+          expectTight(family, d)
+          expectNeeded(family, d)
         }),
-        { numRuns: 12 },
-      )
-    })
-  }
-  const itdFamilies = [
-    { x: 'nu1', f: 0.4, r: { q: [0.6, 0.8], D: [0.05, 0.1], nu1: big, nu2: small, mu1: small, mu2: small, t: [15, 25], k: [0, 0] }, patch: { g: { nu1: 0 }, e: {} } },
-    { x: 'nu2', f: 0.9, r: { q: [0.6, 0.8], D: [0.05, 0.1], nu1: small, nu2: big, mu1: small, mu2: small, t: [15, 25], k: [0, 0] }, patch: { g: { nu2: 0 }, e: {} } },
-    { x: 'mu1', f: 0.9, r: { q: [0.5, 0.8], D: [0.1, 0.2], nu1: small, nu2: small, mu1: [3, 5], mu2: small, t: [6, 14], k: [0, 0] }, patch: { g: { mu1: 0 }, e: {} } },
-    { x: 'mu2', f: 0.9, r: { q: [0.5, 0.8], D: [0.1, 0.2], nu1: small, nu2: small, mu1: small, mu2: [3, 5], g: 0.1, t: [6, 14], k: [0, 0] }, patch: { g: { mu2: 0 }, e: {} } },
-  ] as const
-  for (const { x, f, r, patch } of itdFamilies) {
-    it(`${x} dominant: the ITD bound is nearly attained (≥ ${f}) and below the error without the ${x} terms`, () => {
-      fc.assert(
-        fc.property(draws(r), (d) => {
-          expectTight(d, { itd: f })
-          expectNeeded(d, patch, ['itd'])
-        }),
-        { numRuns: 12 },
+        { numRuns: family.needed === undefined ? 30 : 12 },
       )
     })
   }

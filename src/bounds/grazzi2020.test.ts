@@ -242,3 +242,33 @@ describe('grazzi2020: linear-system rates', () => {
     )
   })
 })
+
+describe('grazzi2020: tightness of the conjugate-gradient error (G9): its factor 2 and its √κ are needed', () => {
+  const norm = (x: ArrayLike<number>): number => Math.sqrt(Array.from(x).reduce((s, z) => s + z * z, 0))
+  const errorAfter = (diag: Float64Array, b: Float64Array, v0: Float64Array, k: number): number =>
+    norm(cgDiagonal(diag, b, v0, k).map((x, i) => x - b[i]! / diag[i]!))
+  const zero: GrazziConstants = { q: 0.5, nu1: 0, nu2: 0, mu1: 0, mu2: 0, gradUpperNormStar: 0, LPhi: 0, D: 0 }
+  it('from v₀ = 0 one step reaches 0.84 of 2ρ‖∇₁E‖/(1 − q): more than half, so the factor 2 of (G8) cannot go', () => {
+    // Spectrum (1 − q)·{1, κ} with κ = 1.5 (≤ (1 + q)/(1 − q)), the right-hand side near the worst direction.
+    for (const q of [0.2, 0.5, 0.9]) {
+      const diag = Float64Array.of(1 - q, 1.5 * (1 - q))
+      const b = Float64Array.of(0.7097, 0.7045)
+      const c: GrazziConstants = { ...zero, q, gradUpperNormStar: norm(b), kappa: 1.5 }
+      const bound = orThrow(cgLinearError(c, 1, 0))
+      const err = errorAfter(diag, b, new Float64Array(2), 1)
+      expect(err).toBeLessThanOrEqual(bound * (1 + 1e-12))
+      expect(err / bound).toBeGreaterThan(0.84)
+    }
+  })
+  it('from a warm start the error-route branch 2√κρᵏ(‖v₀‖ + ·) is reached to 0.39: more than 1/√κ, so its √κ cannot go', () => {
+    // q = 0.8 (κ = 9), k = 3, ∇₁E = 0: the bound is 2√κρ³‖v₀‖, the smaller branch.
+    const diag = Float64Array.of(0.2, 1.8, 0.926, 0.6732, 1.4809)
+    const v0 = Float64Array.of(-1.8436, 0.5747, -0.0187, -1.3515, -0.8957)
+    const c: GrazziConstants = { ...zero, q: 0.8 }
+    const bound = orThrow(cgLinearError(c, 3, 0, norm(v0)))
+    const err = errorAfter(diag, new Float64Array(5), v0, 3)
+    expect(err).toBeLessThanOrEqual(bound * (1 + 1e-12))
+    expect(err / bound).toBeGreaterThan(0.39)
+    expect(err / bound).toBeGreaterThan(1 / Math.sqrt(9))
+  })
+})

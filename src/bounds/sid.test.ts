@@ -333,3 +333,85 @@ describe('edge cases', () => {
     expect(orThrow(thm41MseBound({ ...p, t: 7 }))).toBeCloseTo(0.5, 15)
   })
 })
+
+/**
+ * Tightness: on the scalar affine iteration (17) (a = q, additive noise of variance s², so σ₁ = s²
+ * and σ₂ = 0), the exact second moment against each bound.
+ */
+describe('tightness of the SID bounds on the scalar affine iteration', () => {
+  it('Thm 4.1 with η = 1: the exact second moment equals the bound at every t, and the plateau ησ₁/(1−q²)', () => {
+    fc.assert(
+      fc.property(unit(0, 0.95), unit(0.01, 4), unit(0, 9), fc.integer({ min: 0, max: 120 }), (q, s2, e0sq, T) => {
+        const exact = scalarMse(q, s2, e0sq, () => 1, T)
+        for (let t = 0; t <= T; t++) expectRelClose(exact[t]!, orThrow(thm41MseBound({ q, sigma1: s2, sigma2: 0, eta: 1, mse0: e0sq, t })), 1e-10)
+        expectRelClose(scalarMse(q, s2, e0sq, () => 1, 4000)[4000]!, orThrow(thm41Plateau({ q, sigma1: s2, sigma2: 0, eta: 1 })), 1e-10)
+      }),
+    )
+  })
+  it('Thm 4.2: at t = 4000 the exact second moment reaches ≥ 0.8 of the bound, near (β(1−q²) − 1)/(2β(1−q) − 1)', () => {
+    fc.assert(
+      fc.property(unit(0.85, 0.95), unit(2, 4), unit(0.1, 4), (q, c, s2) => {
+        const beta = c / (1 - q * q)
+        const T = 4000
+        const exact = scalarMse(q, s2, 0, (t) => beta / (beta + t), T)[T]!
+        const bound = orThrow(thm42MseBound({ q, sigma1: s2, sigma2: 0, beta, gamma: beta, mse0: 0, t: T }))
+        expect(exact).toBeLessThanOrEqual(bound)
+        expect(exact / bound).toBeGreaterThan(0.8)
+        expect(exact / bound).toBeCloseTo((c - 1) / (2 * beta * (1 - q) - 1), 1)
+      }),
+    )
+  })
+  it("Cor 4.1, constant step (22): attained at η = 1 for τ = L; at η < 1 its plateau r₂ is (2 − η) × the exact one", () => {
+    fc.assert(
+      fc.property(unit(0.1, 5), unit(0.01, 3), unit(0, 4), unit(0.3, 1), (L, sigma1p, e0sq, eta) => {
+        // SGD on ℓ = (L/2)w² with gradient noise of variance σ₁′ and α = 1/L: wₜ₊₁ = (1 − η)wₜ − (η/L)ξₜ.
+        for (const alphaChoice of ['1/L', '2/(L+tau)'] as const) {
+          const at = (t: number, step: number) => orThrow(cor41Bound({ alphaChoice, tau: L, L, sigma1p, sigma2p: 0, eta: step, mse0: e0sq, t })).bound
+          const one = scalarMse(0, sigma1p / (L * L), e0sq, () => 1, 5)
+          for (let t = 0; t <= 5; t++) expectRelClose(one[t]!, at(t, 1), 1e-10)
+          const plateau = scalarMse(0, sigma1p / (L * L), e0sq, () => eta, 3000)[3000]!
+          expectRelClose(at(3000, eta) / plateau, 2 - eta, 1e-6)
+        }
+      }),
+    )
+  })
+  it('Cor 4.1, decreasing steps (24): asymptotically (β − 1)/(2β − 1) ≥ 0.4 of the bound (τ = L, β ∈ [3, 6])', () => {
+    fc.assert(
+      fc.property(unit(0.1, 5), unit(0.01, 3), unit(3, 6), (L, sigma1p, beta) => {
+        const T = 20_000
+        const exact = scalarMse(0, sigma1p / (L * L), 0, (t) => beta / (beta + t), T)[T]!
+        const bound = orThrow(cor41Bound({ alphaChoice: '1/L', tau: L, L, sigma1p, sigma2p: 0, beta, gamma: beta, mse0: 0, t: T })).bound
+        expect(exact).toBeLessThanOrEqual(bound)
+        expect(exact / bound).toBeGreaterThan(0.4 * 0.99)
+        expect(exact / bound).toBeCloseTo((beta - 1) / (2 * beta - 1), 2)
+      }),
+    )
+  })
+  it('Thm 5.1: σ(0) is attained (‖v₀ − v*‖² = ‖∇₁E‖²/(1−q)²); ρ(t) reaches ≥ 0.3 of the bound as t grows (σ_{λ,1} = 2V is doubled)', () => {
+    fc.assert(
+      fc.property(unit(0.5, 0.6), unit(3, 4), unit(0.1, 2), unit(0.1, 2), (q, c, s2, g) => {
+        // ∂₁Φ̂ = q on every sample: L_Φ̂ = q, σ_{λ,2} = 4q²/(1−q)², γ = β(1 + σ_{λ,2}).
+        const beta = c / (1 - q * q)
+        const gamma = beta * (1 + (4 * q * q) / ((1 - q) * (1 - q)))
+        const r = orThrow(thm51Rates({ q, LPhiHat: q, beta, gamma, wNorm: 0, sigma1: 2 * s2, gradUpperNorm: g }))
+        if (gamma >= (2 * beta * beta * q * q) / (c - 1)) expectRelClose(r.sigma(0), (g / (1 - q)) ** 2, 1e-12)
+        const T = 40_000
+        const exact = scalarMse(q, s2, 0, (t) => beta / (gamma + t), T)[T]!
+        expect(exact).toBeLessThanOrEqual(r.rho(T))
+        expect(exact / r.rho(T)).toBeGreaterThan(0.3)
+      }),
+    )
+  })
+  it('eq. (14): with exact solutions the MSE is m₂‖v*‖², half of the floor 2m₂L_E²/(1−q)² when ∇₁E is constant', () => {
+    // Two equally likely samples with ∂₂Φ̂ = b ± δ (m₂ = δ²), ∇₁E ≡ g, ∂₁Φ = q: v* = g/(1 − q).
+    fc.assert(
+      fc.property(unit(0, 0.95), unit(-2, 2), unit(0.01, 2), unit(-3, 3), (q, b, delta, g) => {
+        const v = g / (1 - q)
+        const estimates = [(b + delta) * v, (b - delta) * v]
+        const mse = estimates.reduce((s, e) => s + (e - b * v) ** 2, 0) / 2
+        expectRelClose(mse / orThrow(mseFloor({ m2: delta * delta, LE: Math.abs(g), q })), 0.5, 1e-12)
+        expectRelClose(mse / orThrow(thm34MseBound({ m2: delta * delta, LE: Math.abs(g), q, LPhi: Math.abs(b), nu2: 1, rho: 0, sigma: 0, c1: 1 })), 0.5, 1e-12)
+      }),
+    )
+  })
+})
