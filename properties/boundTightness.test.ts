@@ -16,10 +16,11 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { cgLinearError, fixedPointLinearError } from '../src/bounds/grazzi2020.js'
+import { aPosterioriBound } from '../src/bounds/ehrhardtRoberts.js'
+import { aidBound, cgLinearError, fixedPointLinearError } from '../src/bounds/grazzi2020.js'
 import { thm31Bias, thm34MseBound } from '../src/bounds/sid.js'
 import * as hg from '../src/index.js'
-import { scalarAdjoint, scalarGrazziConstants, scalarHypergradient, scalarProblem, type ScalarSpec } from './scalarBilevel.js'
+import { scalarAdjoint, scalarAPosterioriInputs, scalarGrazziConstants, scalarHypergradient, scalarProblem, type ScalarSpec } from './scalarBilevel.js'
 import { BOUND_LABEL, boundsAt, draws, FAMILIES, gradientOf, LAMBDA, sound, specOf, within, type Bound, type Draw, type Family } from './tightnessFamilies.js'
 
 const { orThrow } = hg
@@ -159,6 +160,51 @@ describe('tightness: SID Thm 3.1 (bias) and Thm 3.4 (MSE) on the deterministic s
         expect(err * err).toBeGreaterThanOrEqual(0.12 * mse)
       }),
       { numRuns: 25 },
+    )
+  })
+})
+
+describe('tightness: the second-order terms ν₂μ₁Δ²/(1 − q) of (G6) and L_BL_fε²/τ of (R4)', () => {
+  // ν₁ = μ₂ = 0 and k = 80, so that only the lower level's error remains, with Δ = |wₜ − w*|
+  // not small. When b and g both grow along the iterates (β₂, γ₁ > 0) the error of AID is
+  // exactly c₁Δ + ν₂μ₁Δ²/(1 − q); when both shrink (β₂ < 0 < γ₁, g* < 0) the a posteriori bound,
+  // which reads b and g at ŵ, is exactly the error. Either bound without its Δ² term is below it.
+  const family = fc.record({ q: within(0.3, 0.8), nu2: within(0.5, 2), mu1: within(0.5, 2), D: within(0.1, 0.3), t: fc.integer({ min: 0, max: 2 }) })
+  const run = (s: ScalarSpec, D: number, t: number) => {
+    const problem = scalarProblem(s)
+    const r = orThrow(
+      hg.aid(problem, LAMBDA, { lower: hg.solvers.lower.fixedPointIteration(), linear: hg.solvers.linear.fixedPointLinear(), t, k: 80, w0: Float64Array.of(D) }),
+    )
+    return { r, problem, err: Math.abs(gradientOf(r) - scalarHypergradient(s)), delta: Math.abs(r.w[0]!) }
+  }
+  it('growing b and g: AID error = c₁Δ + ν₂μ₁Δ²/(1 − q) = (G6) at the actual Δ, σ; without ν₂μ₁Δ²/(1 − q) it is exceeded', () => {
+    fc.assert(
+      fc.property(family, ({ q, nu2, mu1, D, t }) => {
+        const s: ScalarSpec = { q, nu1: 0, b: 1, beta2: nu2, g: 1, gamma1: mu1, eta2: 0, alpha: 0.5 }
+        const { r, err, delta } = run(s, D, t)
+        const c = scalarGrazziConstants(s, D)
+        const bound = orThrow(aidBound(c, { lowerError: delta, linearError: Math.abs(r.v[0]! - scalarAdjoint(s, r.w[0]!)) }))
+        expect(err / bound).toBeGreaterThan(1 - 1e-6)
+        expect(err).toBeLessThanOrEqual(bound * (1 + 1e-9))
+        expect(err).toBeGreaterThan(bound - (nu2 * mu1 * delta * delta) / (1 - q) + 1e-3 * bound)
+      }),
+      { numRuns: 20 },
+    )
+  })
+  it('shrinking b and g: the a posteriori bound equals the error; without L_BL_fε²/τ it is exceeded', () => {
+    fc.assert(
+      fc.property(family, ({ q, nu2, mu1, D, t }) => {
+        const s: ScalarSpec = { q, nu1: 0, b: 1, beta2: -nu2, g: -1, gamma1: mu1, eta2: 0, alpha: 0.5 }
+        if (!(nu2 * D < 0.9 && mu1 * D < 0.9)) return
+        const { r, problem, err } = run(s, D, t)
+        const inputs = scalarAPosterioriInputs(s, problem, r.w, r.v)
+        const bound = orThrow(aPosterioriBound(inputs))
+        const eps = inputs.gradLowerNorm / inputs.tau
+        expect(err / bound).toBeGreaterThan(1 - 1e-6)
+        expect(err).toBeLessThanOrEqual(bound * (1 + 1e-9))
+        expect(err).toBeGreaterThan(bound - (inputs.LB * inputs.Lf * eps * eps) / inputs.tau + 1e-3 * bound)
+      }),
+      { numRuns: 20 },
     )
   })
 })
