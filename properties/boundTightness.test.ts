@@ -91,6 +91,7 @@ describe('tightness: the linear-system errors of AID (G7, G9)', () => {
             v0: Float64Array.of(-v0),
           }),
         )
+        gradientOf(r) // fails on a diverged run
         const wt = r.w[0]!
         const err = Math.abs(r.v[0]! - scalarAdjoint(s, wt))
         const c = scalarGrazziConstants(s, D)
@@ -116,6 +117,7 @@ describe('tightness: the linear-system errors of AID (G7, G9)', () => {
             w0: Float64Array.of(D),
           }),
         )
+        gradientOf(r) // fails on a diverged run
         const wt = r.w[0]!
         const err = Math.abs(r.v[0]! - scalarAdjoint(s, wt))
         const c = scalarGrazziConstants(s, D)

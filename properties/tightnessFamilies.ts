@@ -69,10 +69,10 @@ export const boundsAt = (s: ScalarSpec, w0: number, t: number, k: number, patch:
   const ec: ErConstants = { ...scalarErConstants(s), ...patch.e }
   const post = (r: hg.HypergradResult): number =>
     orThrow(aPosterioriBound({ ...scalarAPosterioriInputs(s, problem, r.w, r.v), LH: ec.LH!, LB: ec.LB, Lf: ec.Lf, mu2: ec.mu2! }))
-  const wt = fp.w[0]!
-  const gd = { kind: 'gd', step: s.alpha } as const
   const errFp = Math.abs(gradientOf(fp) - truth)
   const errCg = Math.abs(gradientOf(cg) - truth)
+  const wt = fp.w[0]!
+  const gd = { kind: 'gd', step: s.alpha } as const
   const rows: Record<Bound, { readonly err: number; readonly bound: number }> = {
     itd: { err: Math.abs(gradientOf(itd) - truth), bound: orThrow(itdReverseBound(gc, t)) },
     aidFp: { err: errFp, bound: orThrow(aidFixedPointBound(gc, t, k)) },

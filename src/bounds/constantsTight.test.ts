@@ -3,6 +3,7 @@
  * right ones: each Lipschitz constant is attained, or equals its documented form (K3)–(K4), and
  * the values at the solution add exactly the Lipschitz constant times the certified radius.
  */
+import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import type { Dataset } from '../data/dataset.js'
 import { orThrow } from '../errors.js'
@@ -10,6 +11,7 @@ import { denseOf, spectralNorm } from '../linalg/matrix.js'
 import { matrix, type RVec } from '../linalg/types.js'
 import { distance, norm } from '../linalg/vector.js'
 import type { BilevelProblem } from '../problem/bilevel.js'
+import { ermProblem } from '../problem/erm.js'
 import { dataCleaningProblem } from '../problems/dataCleaning.js'
 import { erQuadraticProblem } from '../problems/erQuadratic.js'
 import { linearFixedPointProblem } from '../problems/linearFixedPoint.js'
@@ -18,6 +20,7 @@ import { quadraticProblem } from '../problems/quadratic.js'
 import { ridgeProblem } from '../problems/ridge.js'
 import * as R from '../random/rng.js'
 import {
+  aPosterioriInputsAt,
   certifiedRadius,
   certifiedSolution,
   crossJacobianNorm,
@@ -191,5 +194,68 @@ describe('the values at the solution: value at ŵ plus Lipschitz constant × cer
     const fromStart = orThrow(certifiedSolution(p, lambda, { maxIter: 300, w0: sol.w }))
     expect(fromStart.radius).toBeLessThanOrEqual(sol.radius)
     expect(orThrow(certifiedSolution(p, lambda, { tol: 1e-3 })).radius).toBeLessThanOrEqual(1e-3)
+  })
+})
+
+describe('certifiedSolution and certifiedRadius, step by step', () => {
+  it('a contraction Φ(w) = w/2 + 1 from 0: the radius after i steps is 2^{1−i}; the budget is shared by the two phases', () => {
+    const plain = {
+      name: 'halving',
+      dim: 1,
+      hyperDim: 1,
+      symmetric: true,
+      checkLambda: (l: RVec) => E.right(Float64Array.from(l)),
+      contraction: () => 0.5,
+      phi: (w: RVec) => Float64Array.of(w[0]! / 2 + 1),
+    } as unknown as BilevelProblem
+    const lam = Float64Array.of(0)
+    // 10 steps (the first phase stops at the budget, before 1e-4).
+    const ten = orThrow(certifiedSolution(plain, lam, { maxIter: 10, tol: 1e-300 }))
+    expect(ten.radius).toBe(2 ** -9)
+    expect(ten.w[0]).toBe(2 * (1 - 2 ** -10))
+    // 30 steps allowed: the first phase reaches 2^{−14} ≤ 1e-4 in 15 steps, the second 2^{−19} ≤ 2e-6 in 5 more.
+    const more = orThrow(certifiedSolution(plain, lam, { maxIter: 30, tol: 2e-6 }))
+    expect(more.radius).toBe(2 ** -19)
+    expect(orThrow(certifiedSolution(plain, lam, { maxIter: 30, tol: 2e-6, w0: Float64Array.of(2) })).radius).toBe(0)
+  })
+  it('closed-form problems: the solution with radius 0; ERM problems: Newton steps reach 1e-10 within a budget of 5 fixed-point steps', () => {
+    const quad = orThrow(quadraticProblem({ dim: 3, hyperDim: 1, nSamples: 2, seed: 2 }))
+    const lq = Float64Array.of(0.5)
+    const sq = orThrow(certifiedSolution(quad, lq, { maxIter: 1 }))
+    expect(sq.radius).toBe(0)
+    expect(Array.from(sq.w)).toEqual(Array.from(quad.solution(lq)))
+    const lambda = Float64Array.of(0.01)
+    const p = orThrow(logisticProblem(dataset(13, 30, 4, 'sign'), dataset(14, 8, 4, 'sign'), lambda, { regularization: 'scalar' }))
+    const sol = orThrow(certifiedSolution(p, lambda, { maxIter: 5 }))
+    expect(sol.radius).toBeLessThan(1e-10)
+    expect(certifiedRadius(p, lambda, sol.w)).toBe(sol.radius)
+  })
+  it('with a step longer than 2/(L + τ) the two certificates differ and the radius is the smaller (the gradient one); κ = L/τ', () => {
+    // λ = 5: L/τ ≈ 3, so that q = αL − 1 = 0.8 and 1 − q < ατ.
+    const lambda = Float64Array.of(5)
+    const base = orThrow(logisticProblem(dataset(15, 20, 3, 'sign'), dataset(16, 8, 3, 'sign'), lambda, { regularization: 'scalar' }))
+    const { tau, L } = base.lower.curvature(lambda)
+    const long = orThrow(ermProblem(base.lower, base.upperObjective, { alpha: 1.8 / L }))
+    const w = Float64Array.of(0.4, -0.3, 0.2)
+    const viaPhi = distance(long.phi(w, lambda), w) / (1 - long.contraction(lambda))
+    const viaGrad = norm(long.lower.grad(w, lambda)) / tau
+    expect(viaGrad).toBeLessThan(viaPhi * 0.9)
+    expect(certifiedRadius(long, lambda, w)).toBeCloseTo(viaGrad, 12)
+    const q = long.contraction(lambda)
+    expect(L / tau).toBeLessThan((1 + q) / (1 - q))
+    expect(orThrow(grazziConstantsFor(long, lambda, { solution: { w, radius: 0 } })).kappa).toBeCloseTo(L / tau, 12)
+  })
+  it('aPosterioriInputsAt carries τ and the Lipschitz constants of the problem; (K4) keeps the labels squared', () => {
+    const lambda = R.uniformsIn(R.seed(17), 5, -1, 1)[0]
+    const train = dataset(18, 5, 2, 'sign')
+    const p = orThrow(dataCleaningProblem(train, dataset(19, 4, 2, 'sign'), lambda))
+    const lip = orThrow(lipschitzConstants(p, lambda))
+    const x = orThrow(aPosterioriInputsAt(p, lambda, Float64Array.of(0.1, 0.2), Float64Array.of(1, -1)))
+    expect(x).toMatchObject({ tau: p.lower.curvature(lambda).tau, LB: lip.LB, LH: lip.LH, Lf: lip.mu1, mu2: lip.mu2 })
+    expect(lip.LB).toBeGreaterThan(0)
+    expect(lip.LH).toBeGreaterThan(0)
+    const X = matrix(1, 2, Float64Array.of(3, 4))
+    const s = 1 / (1 + Math.exp(-0.3))
+    expect(dataCleaningCrossLipschitz(X, Float64Array.of(2), Float64Array.of(0.3))).toBeCloseTo(0.25 * s * (1 - s) * 4 * 25, 12)
   })
 })
