@@ -13,6 +13,8 @@ export default defineConfig({
   },
   test: {
     include: ['src/**/*.test.ts', 'laws/**/*.test.ts', 'properties/**/*.test.ts', 'examples/**/*.test.ts'],
+    // Mutation testing's sandbox and reports are never test sources.
+    exclude: ['**/node_modules/**', '.stryker-tmp/**', 'reports/**'],
     setupFiles: ['./vitest.setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,

@@ -193,7 +193,7 @@ describe('Thm 4.3: V[Φ̂(w)] ≤ σ₁ + σ₂‖Φ(w) − w‖² exactly, at r
     for (let i = 0; i < X.rows * X.cols; i++) msq += X.data[i]! ** 2 / X.rows
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 1e6 }), fc.integer({ min: 1, max: 5 }), fc.boolean(), spread(0.01, 100), (s, b, replace, scale) => {
-        const { sigma1p } = orThrow(remark42Sigma1p({ lipPsi: 1, meanSquaredNorm: msq, batch: { n: P.nSamples, b, replace } }))
+        const { sigma1p } = orThrow(remark42Sigma1p({ lipPsi: 1, meanSquaredNorm: msq, loss: 'mean', n: P.nSamples, batch: { b, replace } }))
         for (const w of randomPoints(s, 3, P.dim, new Float64Array(P.dim), scale)) {
           const per = Array.from({ length: P.nSamples }, (_, i) => lower.grad(w, LOGISTIC_LAMBDA, Int32Array.of(i)))
           expect(batchMeanVariance(per, b, replace)).toBeLessThanOrEqual(sigma1p * TIGHT)

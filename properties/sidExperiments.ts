@@ -214,7 +214,7 @@ export const lowerLogistic = (kind: 'thm41' | 'thm42' | 'cor41', N = 400): Lower
   if (kind === 'cor41') {
     let msq = 0 // (1/n) Σᵢ ‖xᵢ‖²
     for (let i = 0; i < fx.X.data.length; i++) msq += fx.X.data[i]! ** 2 / fx.X.rows
-    const { sigma1p } = orThrow(remark42Sigma1p({ lipPsi: 1, meanSquaredNorm: msq, batch: { n: P.nSamples, b, replace } }))
+    const { sigma1p } = orThrow(remark42Sigma1p({ lipPsi: 1, meanSquaredNorm: msq, loss: 'mean', n: P.nSamples, batch: { b, replace } }))
     schedule = constantOrThrow(1)
     bound = (t) => orThrow(cor41Bound({ alphaChoice: '2/(L+tau)', tau: c.tau, L: c.L, sigma1p, sigma2p: 0, eta: 1, mse0, t })).bound
     constants = { ...constants, sigma1p, eta: 1 }

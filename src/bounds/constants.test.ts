@@ -26,8 +26,13 @@ import {
   grazziConstantsFor,
   lipschitzConstants,
   logisticHessianLipschitz,
+  linearSystemSigma2,
+  meanSquaredLabelledNorm,
+  remark42Sigma1pFor,
 } from './constants.js'
 import { estimateOf } from '../hypergrad/fixtures.test-util.js'
+import { remark42Sigma1p } from './sid.js'
+import { batchMeanVariance, perSampleJacobianNorm, varianceOfJacobianTProduct } from './variance.js'
 
 const dataset = (seed: number, n: number, p: number, labels: 'sign' | 'real', scale = 1): Dataset => {
   const [rx, ry] = R.split2(R.seed(seed))
@@ -153,7 +158,7 @@ describe('bounds/constants: solutions and values at the solution', () => {
     const cq = quad.constants(lq)
     expect(gq.q).toBe(cq.q)
     expect(gq.LPhi).toBeCloseTo(cq.LPhi, 10)
-    expect(gq.LE).toBeCloseTo(quad.upperLipschitz(lq, 0), 10)
+    expect(gq.gradUpperNormStar).toBeCloseTo(quad.upperLipschitz(lq, 0), 10)
     expect(gq.D).toBeCloseTo(distance(w0, quad.solution(lq)), 12)
     expect(gq.kappa).toBeCloseTo(16, 10)
     const er = orThrow(erQuadraticProblem({ rows: 30, cols: 3, seed: 2 }))
@@ -175,5 +180,65 @@ describe('bounds/constants: solutions and values at the solution', () => {
     const inputs = orThrow(aPosterioriInputsAt(prob, lambda, r.w, r.v))
     expect(inputs.gradLowerNorm).toBeCloseTo(r.lowerResiduals[r.lowerResiduals.length - 1]! / prob.alpha, 10)
     expect(inputs.residualNorm).toBeCloseTo(r.linearResidual!, 12)
+  })
+})
+
+describe('bounds/constants: σ₁′ of Remark 4.2 for the library\'s sum losses', () => {
+  it('bounds the exact variance of the minibatch gradient at every w, where the mean-loss σ₁′ (n² smaller) does not', () => {
+    const train = dataset(31, 12, 3, 'sign', 2)
+    const val = dataset(32, 6, 3, 'sign')
+    const logi = orThrow(logisticProblem(train, val, Float64Array.of(0.5, 1, 2), { regularization: 'perFeature' }))
+    const lamDc = R.uniformsIn(R.seed(33), 12, -2, 2)[0]
+    const dc = orThrow(dataCleaningProblem(train, val, lamDc))
+    let meanFormFails = false
+    for (const [problem, lambda] of [[logi, Float64Array.of(0.5, 1, 2)], [dc, lamDc]] as const) {
+      for (const [b, replace] of [[1, true], [3, false], [4, true]] as const) {
+        const { sigma1p, sigma2p } = orThrow(remark42Sigma1pFor(problem, { b, replace }))
+        expect(sigma2p).toBe(0)
+        const meanForm = orThrow(remark42Sigma1p({ lipPsi: 1, meanSquaredNorm: meanSquaredLabelledNorm(train.X, train.y), loss: 'mean', n: 12, batch: { b, replace } }))
+        expect(meanForm.sigma1p * 144).toBeCloseTo(sigma1p, 9)
+        for (let s = 0; s < 6; s++) {
+          const w = R.normals(R.seed(40 + s), 3)[0].map((x) => 3 * s * x)
+          const per = Array.from({ length: 12 }, (_, i) => problem.lower.grad(w, lambda, Int32Array.of(i)))
+          const v = batchMeanVariance(per, b, replace)
+          expect(v).toBeLessThanOrEqual(sigma1p * (1 + 1e-12))
+          if (v > meanForm.sigma1p) meanFormFails = true
+        }
+      }
+    }
+    expect(meanFormFails).toBe(true)
+  })
+  it('(1/n)Σ yᵢ²‖xᵢ‖², and a domain error for a problem without a logistic loss', () => {
+    expect(meanSquaredLabelledNorm(matrix(2, 2, Float64Array.of(1, 2, 3, 4)), Float64Array.of(2, -1))).toBeCloseTo((4 * 5 + 25) / 2, 12)
+    const quad = orThrow(quadraticProblem({ dim: 2, hyperDim: 1, nSamples: 2, seed: 1, tau: 1, L: 2 }))
+    const r = remark42Sigma1pFor(quad, { b: 1, replace: true })
+    expect(E.isLeft(r) && r.left.kind === 'domain' && /Remark 4\.2 needs a logistic or data-cleaning lower objective/.test(r.left.message)).toBe(true)
+  })
+})
+
+describe('bounds/constants: σ₂ of the linear-system map (29), for the two-phase schedule', () => {
+  it('is Thm 4.3 with L_T̂ = maxᵢ‖∂₁Φ̂ᵢ‖, makes Assumption D(iii) hold at every v, and is needed (σ₂ = 0 fails far from v*)', () => {
+    const P = orThrow(quadraticProblem({ dim: 3, hyperDim: 2, nSamples: 4, seed: 12, tau: 0.5, L: 4 }))
+    const lambda = Float64Array.of(0.3, -1)
+    const r = orThrow(exact(P, lambda))
+    if (r.status === 'diverged' || r.gradient === null) throw new Error('exact diverged')
+    const { w, v: vStar } = r
+    const sigma2 = orThrow(linearSystemSigma2(P, lambda, w))
+    const L = orThrow(perSampleJacobianNorm(P, w, lambda))
+    const q = P.contraction(lambda)
+    expect(sigma2).toBeCloseTo((2 * (L * L + q * q)) / ((1 - q) * (1 - q)), 12)
+    for (const [b, replace] of [[1, true], [2, false]] as const) {
+      const sigma1 = 2 * orThrow(varianceOfJacobianTProduct(P, w, lambda, vStar, b, replace))
+      let needed = false
+      for (let s = 0; s < 8; s++) {
+        const v = R.normals(R.seed(60 + s), 3)[0].map((x) => 10 ** (s - 3) * x)
+        const variance = orThrow(varianceOfJacobianTProduct(P, w, lambda, v, b, replace))
+        const psi = P.vjpW(w, lambda, v).map((x, i) => x + P.gradUpperW(w, lambda)[i]!)
+        const gap = distance(psi, v) ** 2
+        expect(variance).toBeLessThanOrEqual((sigma1 + sigma2 * gap) * (1 + 1e-9))
+        if (variance > sigma1) needed = true
+      }
+      expect(needed).toBe(true)
+    }
   })
 })

@@ -16,10 +16,10 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { hgError, type HypergradError } from '../errors.js'
 import { rowNorms, type DesignMatrix } from '../linalg/csr.js'
-import { cholesky, choleskySolve, denseOf, spectralNorm } from '../linalg/matrix.js'
+import { cholesky, choleskySolve, denseOf } from '../linalg/matrix.js'
 import { assertDim, type RVec, type Vec } from '../linalg/types.js'
 import { distance, norm, sub } from '../linalg/vector.js'
-import type { BilevelProblem } from '../problem/bilevel.js'
+import type { BilevelProblem, StochasticBilevelProblem } from '../problem/bilevel.js'
 import { ErmProblem } from '../problem/erm.js'
 import { ErQuadraticProblem } from '../problems/erQuadratic.js'
 import { LinearFixedPointProblem } from '../problems/linearFixedPoint.js'
@@ -29,6 +29,9 @@ import { QuadraticProblem } from '../problems/quadratic.js'
 import { RidgeProblem } from '../problems/ridge.js'
 import type { APosterioriInputs, ErConstants } from './ehrhardtRoberts.js'
 import type { GrazziConstants } from './grazzi2020.js'
+import { operatorNorm } from './norms.js'
+import { remark42Sigma1p, thm43Sigmas } from './sid.js'
+import { perSampleJacobianNorm } from './variance.js'
 
 /**
  * Lipschitz constants in w at a fixed λ. nu1, nu2, mu1, mu2 as in SID Assumption A; for ERM
@@ -91,6 +94,47 @@ export const dataCleaningCrossLipschitz = (X: Design, y: RVec, lambda: RVec): nu
   }
   return 0.25 * Math.min(Math.sqrt(squaredSpectralNorm(X)) * maxC, Math.sqrt(sumSq))
 }
+
+/** (1/n) Σᵢ yᵢ²‖xᵢ‖² over the rows of X (E‖x‖² for labels ±1). */
+export const meanSquaredLabelledNorm = (X: Design, y: RVec): number => {
+  assertDim('meanSquaredLabelledNorm: labels y against the rows of X', X.rows, y.length)
+  const r = rowNorms(X)
+  let s = 0
+  for (let i = 0; i < X.rows; i++) s += y[i]! * y[i]! * r[i]! * r[i]!
+  return s / X.rows
+}
+
+/**
+ * σ₁′ and σ₂′ = 0 of SID Remark 4.2 (`remark42Sigma1p`) for the library's logistic-regression
+ * and data-cleaning problems, which are SUM losses ℓ = Σᵢ sᵢψ(yᵢxᵢᵀw) + R(w, λ) with minibatch
+ * estimates (n/b)Σ_{i∈B}: Lip(ψ) = 1 for the logistic loss, the weights sᵢ = σ(λᵢ) ≤ 1 (data
+ * cleaning) or 1, so σ₁′ = n² · (1/n)Σᵢ yᵢ²‖xᵢ‖² · batch factor. A Left of kind 'domain' for
+ * another problem or an invalid batch.
+ */
+export const remark42Sigma1pFor = (
+  problem: BilevelProblem,
+  batch: { readonly b: number; readonly replace: boolean },
+): E.Either<HypergradError, { readonly sigma1p: number; readonly sigma2p: 0 }> => {
+  if (!(problem instanceof ErmProblem && (problem.lower instanceof LogisticObjective || problem.lower instanceof DataCleaningObjective)))
+    return E.left(hgError('domain', `bounds/constants: Remark 4.2 needs a logistic or data-cleaning lower objective, got ${problem.name}`))
+  const { X, y } = problem.lower.train
+  return remark42Sigma1p({ lipPsi: 1, meanSquaredNorm: meanSquaredLabelledNorm(X, y), loss: 'sum', n: X.rows, batch })
+}
+
+/**
+ * σ₂ of Assumption D(iii) for the linear-system map of SID eq. (29) at w,
+ *   Ψ̂_w(v, B) = ∂₁Φ̂(w, λ, B)ᵀv + ∇₁E(w, λ),
+ * by Thm 4.3: Ψ̂_w(·, B) is Lipschitz with constant ‖∂₁Φ̂(w, λ, B)‖ ≤ L_T̂ = maxᵢ‖∂₁Φ̂ᵢ(w, λ)‖
+ * (`perSampleJacobianNorm`; a batch average has at most the largest per-sample norm) and its mean
+ * Ψ_w contracts with q = `problem.contraction(λ)`, so σ₂ = 2(L_T̂² + q²)/(1 − q)². It is positive
+ * whenever the per-sample maps are: the noise of (29) grows with ‖v‖, and the constant step of
+ * Thm 4.1 on (29) must satisfy η ≤ 1/(1 + σ₂). This is the σ₂ the 'twoPhase' schedule of the
+ * linear system needs (σ₂ = 0 would be the ERM lower level of Remark 4.2, not this map).
+ */
+export const linearSystemSigma2 = (problem: StochasticBilevelProblem, lambda: RVec, w: RVec): E.Either<HypergradError, number> =>
+  E.chain((LThat: number) => E.map((s: { readonly sigma2: number }) => s.sigma2)(thm43Sigmas({ varianceAtFixedPoint: 0, LThat, q: problem.contraction(lambda) })))(
+    perSampleJacobianNorm(problem, w, lambda),
+  )
 
 const unknown = (problem: BilevelProblem): E.Either<HypergradError, never> =>
   E.left(hgError('domain', `bounds/constants: no known Lipschitz constants for problem ${problem.name}; supply them by hand`))
@@ -217,13 +261,46 @@ export const certifiedSolution = (problem: BilevelProblem, lambda: RVec, opts: C
   return E.right({ w, radius })
 }
 
-/** ‖∂₂Φ(w, λ)‖ (spectral norm of the d×m Jacobian, built from m products ∂₂Φ eⱼ). */
+/**
+ * ‖∂₂Φ(w, λ)‖, the spectral norm of the d×m Jacobian, without building it: α‖B(w)‖ for an ERM
+ * map (`crossHessianNorm`), else `operatorNorm` on the products ∂₂Φ μ and ∂₂Φᵀv.
+ */
 export const crossJacobianNorm = (problem: BilevelProblem, lambda: RVec, w: RVec): number =>
-  spectralNorm(denseOf(problem.hyperDim, (mu) => problem.jvpLambda(w, lambda, mu), problem.dim))
+  problem instanceof ErmProblem
+    ? problem.alpha * crossHessianNorm(problem, lambda, w)
+    : operatorNorm({
+        rows: problem.dim,
+        cols: problem.hyperDim,
+        apply: (mu) => problem.jvpLambda(w, lambda, mu),
+        applyT: (v) => problem.vjpLambda(w, lambda, v),
+      })
 
-/** ‖B(w)‖ = ‖∇²_{wλ}ℓ(w, λ)‖ of an ERM problem (= ‖∂₂Φ(w)‖/α). */
-export const crossHessianNorm = (problem: ErmProblem, lambda: RVec, w: RVec): number =>
-  spectralNorm(denseOf(problem.hyperDim, (mu) => problem.lower.crossJvp(w, lambda, mu), problem.dim))
+/** The regularization of a ridge or logistic-regression lower objective, where B(w)μ = μ₀w or μ ⊙ w. */
+const regularizationOf = (problem: ErmProblem): 'scalar' | 'perFeature' | undefined =>
+  problem instanceof RidgeProblem ? problem.regularization : problem.lower instanceof LogisticObjective ? problem.lower.regularization : undefined
+
+/**
+ * ‖B(w)‖ = ‖∇²_{wλ}ℓ(w, λ)‖ of an ERM problem (= ‖∂₂Φ(w)‖/α), from the structure where it is
+ * known — ridge and logistic regression: B(w) = w (one λ, norm ‖w‖) or diag(w) (one λ per
+ * feature, norm maxⱼ|wⱼ|) — else by `operatorNorm` on the products crossJvp and crossVjp.
+ * Time O(d) or a few products; memory O(d + m), never O(d·m).
+ */
+export const crossHessianNorm = (problem: ErmProblem, lambda: RVec, w: RVec): number => {
+  assertDim('crossHessianNorm: w', problem.dim, w.length)
+  const reg = regularizationOf(problem)
+  if (reg === 'scalar') return norm(w)
+  if (reg === 'perFeature') {
+    let m = 0
+    for (let j = 0; j < w.length; j++) m = Math.max(m, Math.abs(w[j]!))
+    return m
+  }
+  return operatorNorm({
+    rows: problem.dim,
+    cols: problem.hyperDim,
+    apply: (mu) => problem.lower.crossJvp(w, lambda, mu),
+    applyT: (v) => problem.lower.crossVjp(w, lambda, v),
+  })
+}
 
 /** Options of `grazziConstantsFor`. */
 export interface GrazziConstantsOptions {
@@ -255,7 +332,7 @@ export const grazziConstantsFor = (problem: BilevelProblem, lambda: RVec, opts: 
     nu2,
     mu1,
     mu2,
-    LE: norm(problem.gradUpperW(w, lambda)) + mu1 * radius,
+    gradUpperNormStar: norm(problem.gradUpperW(w, lambda)) + mu1 * radius,
     LPhi: crossJacobianNorm(problem, lambda, w) + nu2 * radius,
     D: distance(w0, w) + radius,
   }

@@ -203,3 +203,48 @@ describe('ehrhardtRoberts: solver rates against the iterations themselves', () =
     )
   })
 })
+
+describe('ehrhardtRoberts: tightness of the solver rates (each constant is needed)', () => {
+  it('gradient descent at the optimal step: ‖xₖ − x*‖ = q_GDᵏ‖x₀ − x*‖ along the eigenvector of τ (ratio 1)', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0.05, max: 2, noNaN: true }), fc.double({ min: 1.5, max: 400, noNaN: true }), fc.integer({ min: 0, max: 60 }), (tau, ratio, k) => {
+        const c = { tau, L: tau * ratio }
+        const x = heavyBallRun(Float64Array.of(tau, c.L), Float64Array.of(0, 0), Float64Array.of(1, 0), 2 / (c.L + tau), 0, k)
+        expect(norm(x) / orThrow(gdBound(c, k, 1))).toBeCloseTo(1, 9)
+      }),
+    )
+  })
+  it('CG residual (R11): with r₀ ∝ (√κ, 1) on the spectrum {τ, L}, ‖r₁‖ = (√κ + 1)²/(4κ) of the bound, more than 1/√κ of it', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0.05, max: 2, noNaN: true }), fc.double({ min: 2, max: 400, noNaN: true }), (tau, kappa) => {
+        const c = { tau, L: tau * kappa }
+        const g = Float64Array.of(Math.sqrt(kappa), 1)
+        const diag = Float64Array.of(tau, c.L)
+        const x = cgRun(diag, g, new Float64Array(2), 1)
+        const r1 = norm(x.map((xi, i) => diag[i]! * xi - g[i]!))
+        const bound = orThrow(cgResidualBound(c, 1, norm(g)))
+        const s = Math.sqrt(kappa)
+        expect(r1 / bound).toBeCloseTo(((s + 1) * (s + 1)) / (4 * kappa), 9)
+        // Without the √κ (2ρ‖r₀‖) the bound would fail: (√κ + 1)²/(4√κ) > 1.
+        expect(r1).toBeGreaterThan(bound / s)
+      }),
+    )
+  })
+  it('CG adjoint error (R12): one step from 0 reaches 0.84 of 2ρ‖r₀‖/τ, so its factor 2 cannot go', () => {
+    for (const tau of [0.1, 1, 7]) {
+      const c = { tau, L: 1.5 * tau }
+      const g = Float64Array.of(0.7097, 0.7045)
+      const diag = Float64Array.of(tau, c.L)
+      const x = cgRun(diag, g, new Float64Array(2), 1)
+      const err = norm(x.map((xi, i) => xi - g[i]! / diag[i]!))
+      const bound = orThrow(cgAdjointErrorBound(c, 1, norm(g)))
+      expect(err).toBeLessThanOrEqual(bound * (1 + 1e-12))
+      expect(err / bound).toBeGreaterThan(0.84)
+    }
+  })
+  it('the a posteriori lower error ‖∇ℓ(ŵ)‖/τ (R1) is attained along the eigenvector of τ', () => {
+    const tau = 0.3
+    // ℓ = ½(τ x₀² + 5 x₁²), ŵ − w* = (2, 0): ‖∇ℓ(ŵ)‖/τ = ‖ŵ − w*‖.
+    expect(orThrow(lowerErrorAPosteriori(tau * 2, tau))).toBeCloseTo(2, 14)
+  })
+})

@@ -60,12 +60,11 @@ export interface Lipschitz {
   readonly mu2?: number
 }
 
-const checkLipschitz = (c: Lipschitz): ReadonlyArray<E.Either<HypergradError, number>> => [
-  nonNeg('LB', c.LB),
-  nonNeg('Lf', c.Lf),
-  nonNeg('LH', c.LH),
-  nonNeg('mu2', c.mu2),
-]
+/** `nonNeg` of each named field of x (a missing optional field passes). */
+const nonNegFields = <T extends object>(x: T, keys: ReadonlyArray<keyof T & string>): ReadonlyArray<E.Either<HypergradError, number>> =>
+  keys.map((k) => nonNeg(k, x[k] as number | undefined))
+
+const LIPSCHITZ_KEYS = ['LB', 'Lf', 'LH', 'mu2'] as const
 
 /**
  * The bound shared by both forms (docs eq. (R4)), with ε ≥ ‖ŵ − w*‖, δ ≥ ‖p − A(ŵ)⁻¹∇₁E(ŵ)‖,
@@ -102,14 +101,7 @@ export interface APosterioriInputs extends Lipschitz {
  */
 export const aPosterioriBound = (x: APosterioriInputs): E.Either<HypergradError, number> =>
   guarded(
-    [
-      positiveTau(x.tau),
-      nonNeg('gradLowerNorm', x.gradLowerNorm),
-      nonNeg('residualNorm', x.residualNorm),
-      nonNeg('BNorm', x.BNorm),
-      nonNeg('gradUpperNorm', x.gradUpperNorm),
-      ...checkLipschitz(x),
-    ],
+    [positiveTau(x.tau), ...nonNegFields(x, ['gradLowerNorm', 'residualNorm', 'BNorm', 'gradUpperNorm', ...LIPSCHITZ_KEYS])],
     () => core(x.tau, x, x.gradLowerNorm / x.tau, x.residualNorm / x.tau, x.BNorm, x.gradUpperNorm),
   )
 
@@ -136,12 +128,7 @@ export const aPrioriBound = (x: APrioriInputs): E.Either<HypergradError, number>
   guarded(
     [
       positiveTau(x.tau),
-      nonNeg('lowerError', x.lowerError),
-      nonNeg('residualBound', x.residualBound),
-      x.adjointError === undefined ? E.right(0) : nonNeg('adjointError', x.adjointError),
-      nonNeg('BNormStar', x.BNormStar),
-      nonNeg('gradUpperNormStar', x.gradUpperNormStar),
-      ...checkLipschitz(x),
+      ...nonNegFields(x, ['lowerError', 'residualBound', 'adjointError', 'BNormStar', 'gradUpperNormStar', ...LIPSCHITZ_KEYS]),
     ],
     () => {
       const eps = x.lowerError

@@ -14,7 +14,7 @@ import {
   type GrazziConstants,
 } from './grazzi2020.js'
 
-const base: GrazziConstants = { q: 0.7, nu1: 0.3, nu2: 0.2, mu1: 1.5, mu2: 0.4, LE: 2, LPhi: 1.1, D: 3 }
+const base: GrazziConstants = { q: 0.7, nu1: 0.3, nu2: 0.2, mu1: 1.5, mu2: 0.4, gradUpperNormStar: 2, LPhi: 1.1, D: 3 }
 
 /** Rounding allowance for comparisons with a computed error (the bounds hold in exact arithmetic). */
 const floor = (scale: number): number => 1e-12 * (1 + scale)
@@ -27,7 +27,7 @@ describe('grazzi2020: validation', () => {
     ['q NaN', { q: Number.NaN }],
     ['negative ν₁', { nu1: -1 }],
     ['infinite D', { D: Infinity }],
-    ['NaN L_E', { LE: Number.NaN }],
+    ['NaN ‖∇₁E(w*)‖', { gradUpperNormStar: Number.NaN }],
     ['κ < 1', { kappa: 0.5 }],
   ]
   it.each(bad)('%s gives a domain error from every bound', (_name, patch) => {
@@ -65,7 +65,7 @@ describe('grazzi2020: limits and monotonicity', () => {
     nu2: fc.double({ min: 0, max: 5, noNaN: true }),
     mu1: fc.double({ min: 0, max: 5, noNaN: true }),
     mu2: fc.double({ min: 0, max: 5, noNaN: true }),
-    LE: fc.double({ min: 0, max: 5, noNaN: true }),
+    gradUpperNormStar: fc.double({ min: 0, max: 5, noNaN: true }),
     LPhi: fc.double({ min: 0, max: 5, noNaN: true }),
     D: fc.double({ min: 0, max: 5, noNaN: true }),
   })
@@ -115,7 +115,7 @@ describe('grazzi2020: the scalar linear contraction, in closed form', () => {
       fc.property(instance, ({ q, lambda, e, c, w0, t, k }) => {
         const wStar = lambda / (1 - q)
         const grad = (wStar - e) / (1 - q) + c * lambda
-        const consts: GrazziConstants = { q, nu1: 0, nu2: 0, mu1: 1, mu2: 0, LE: Math.abs(wStar - e), LPhi: 1, D: Math.abs(w0 - wStar) }
+        const consts: GrazziConstants = { q, nu1: 0, nu2: 0, mu1: 1, mu2: 0, gradUpperNormStar: Math.abs(wStar - e), LPhi: 1, D: Math.abs(w0 - wStar) }
         const wt = q ** t * w0 + (lambda * (1 - q ** t)) / (1 - q)
         const itd = ((wt - e) * (1 - q ** t)) / (1 - q) + c * lambda
         const aidFp = ((wt - e) * (1 - q ** k)) / (1 - q) + c * lambda
@@ -166,7 +166,7 @@ describe('grazzi2020: a scalar nonlinear contraction (ν₁, ν₂ ≠ 0, exact 
           const at = q * Math.cos(ws[t]! + lambda)
           let v = 0
           for (let j = 0; j < k; j++) v = at * v + (ws[t]! - e)
-          const c: GrazziConstants = { q, nu1: q, nu2: q, mu1: 1, mu2: 0, LE: Math.abs(w - e), LPhi: Math.abs(a), D: Math.abs(w0 - w) }
+          const c: GrazziConstants = { q, nu1: q, nu2: q, mu1: 1, mu2: 0, gradUpperNormStar: Math.abs(w - e), LPhi: Math.abs(a), D: Math.abs(w0 - w) }
           const tol = floor(Math.abs(grad) + 1 / (1 - q))
           expect(Math.abs(itd - grad)).toBeLessThanOrEqual(orThrow(itdReverseBound(c, t)) + tol)
           expect(Math.abs(at * v - grad)).toBeLessThanOrEqual(orThrow(aidFixedPointBound(c, t, k)) + tol)
@@ -220,7 +220,7 @@ describe('grazzi2020: linear-system rates', () => {
     fc.assert(
       fc.property(system, ({ q, diag, b, v0, k }) => {
         const vStar = b.map((bi, i) => bi / diag[i]!)
-        const c: GrazziConstants = { q, nu1: 0, nu2: 0, mu1: 0, mu2: 0, LE: norm(b), LPhi: 0, D: 0 }
+        const c: GrazziConstants = { q, nu1: 0, nu2: 0, mu1: 0, mu2: 0, gradUpperNormStar: norm(b), LPhi: 0, D: 0 }
         const zero = new Float64Array(diag.length)
         const errCold = norm(cgDiagonal(diag, b, zero, k).map((x, i) => x - vStar[i]!))
         expect(errCold).toBeLessThanOrEqual(orThrow(cgLinearError(c, k, 0)) + floor(norm(vStar)))
@@ -235,10 +235,40 @@ describe('grazzi2020: linear-system rates', () => {
         const vStar = b.map((bi, i) => bi / diag[i]!)
         const v = Float64Array.from(v0)
         for (let j = 0; j < k; j++) for (let i = 0; i < v.length; i++) v[i] = (1 - diag[i]!) * v[i]! + b[i]!
-        const c: GrazziConstants = { q, nu1: 0, nu2: 0, mu1: 0, mu2: 0, LE: norm(b), LPhi: 0, D: 0 }
+        const c: GrazziConstants = { q, nu1: 0, nu2: 0, mu1: 0, mu2: 0, gradUpperNormStar: norm(b), LPhi: 0, D: 0 }
         const err = norm(v.map((x, i) => x - vStar[i]!))
         expect(err).toBeLessThanOrEqual(orThrow(fixedPointLinearError(c, k, 0, norm(v0))) + floor(norm(vStar) + norm(v0)))
       }),
     )
+  })
+})
+
+describe('grazzi2020: tightness of the conjugate-gradient error (G9): its factor 2 and its √κ are needed', () => {
+  const norm = (x: ArrayLike<number>): number => Math.sqrt(Array.from(x).reduce((s, z) => s + z * z, 0))
+  const errorAfter = (diag: Float64Array, b: Float64Array, v0: Float64Array, k: number): number =>
+    norm(cgDiagonal(diag, b, v0, k).map((x, i) => x - b[i]! / diag[i]!))
+  const zero: GrazziConstants = { q: 0.5, nu1: 0, nu2: 0, mu1: 0, mu2: 0, gradUpperNormStar: 0, LPhi: 0, D: 0 }
+  it('from v₀ = 0 one step reaches 0.84 of 2ρ‖∇₁E‖/(1 − q): more than half, so the factor 2 of (G8) cannot go', () => {
+    // Spectrum (1 − q)·{1, κ} with κ = 1.5 (≤ (1 + q)/(1 − q)), the right-hand side near the worst direction.
+    for (const q of [0.2, 0.5, 0.9]) {
+      const diag = Float64Array.of(1 - q, 1.5 * (1 - q))
+      const b = Float64Array.of(0.7097, 0.7045)
+      const c: GrazziConstants = { ...zero, q, gradUpperNormStar: norm(b), kappa: 1.5 }
+      const bound = orThrow(cgLinearError(c, 1, 0))
+      const err = errorAfter(diag, b, new Float64Array(2), 1)
+      expect(err).toBeLessThanOrEqual(bound * (1 + 1e-12))
+      expect(err / bound).toBeGreaterThan(0.84)
+    }
+  })
+  it('from a warm start the error-route branch 2√κρᵏ(‖v₀‖ + ·) is reached to 0.39: more than 1/√κ, so its √κ cannot go', () => {
+    // q = 0.8 (κ = 9), k = 3, ∇₁E = 0: the bound is 2√κρ³‖v₀‖, the smaller branch.
+    const diag = Float64Array.of(0.2, 1.8, 0.926, 0.6732, 1.4809)
+    const v0 = Float64Array.of(-1.8436, 0.5747, -0.0187, -1.3515, -0.8957)
+    const c: GrazziConstants = { ...zero, q: 0.8 }
+    const bound = orThrow(cgLinearError(c, 3, 0, norm(v0)))
+    const err = errorAfter(diag, new Float64Array(5), v0, 3)
+    expect(err).toBeLessThanOrEqual(bound * (1 + 1e-12))
+    expect(err / bound).toBeGreaterThan(0.39)
+    expect(err / bound).toBeGreaterThan(1 / Math.sqrt(9))
   })
 })

@@ -20,8 +20,11 @@ import { hgError, type HypergradError } from '../errors.js'
  *   nu2   Lipschitz constant of w ↦ ∂₂Φ(w, λ),
  *   mu1   Lipschitz constant of w ↦ ∇₁E(w, λ),
  *   mu2   Lipschitz constant of w ↦ ∇₂E(w, λ),
- *   LE    ≥ ‖∇₁E(w(λ), λ)‖ at the fixed point only (the bounds add μ₁‖wₜ − w(λ)‖ themselves
- *         wherever ∇₁E is needed at an iterate, so no global bound on ∇₁E is assumed),
+ *   gradUpperNormStar ≥ ‖∇₁E(w(λ), λ)‖, the value AT THE FIXED POINT only (the bounds add
+ *         μ₁‖wₜ − w(λ)‖ themselves wherever ∇₁E is needed at an iterate, so no global bound on
+ *         ∇₁E is assumed). This is not SID's L_{E,λ} (`LE` in ./sid.ts), a global constant
+ *         ≥ sup_w ‖∇₁E(w, λ)‖ that a quadratic E does not have; the same name as in
+ *         `ErConstants` (./ehrhardtRoberts.ts),
  *   LPhi  ≥ ‖∂₂Φ(w(λ), λ)‖ at the fixed point,
  *   D     ≥ ‖w₀ − w(λ)‖,
  *   kappa (optional, AID-CG only) ≥ the condition number of I − ∂₁Φ(wₜ, λ)ᵀ; defaults to
@@ -33,7 +36,7 @@ export interface GrazziConstants {
   readonly nu2: number
   readonly mu1: number
   readonly mu2: number
-  readonly LE: number
+  readonly gradUpperNormStar: number
   readonly LPhi: number
   readonly D: number
   readonly kappa?: number
@@ -45,7 +48,7 @@ const domain = (message: string): E.Either<HypergradError, never> => E.left(hgEr
 export const checkGrazziConstants = (c: GrazziConstants): E.Either<HypergradError, GrazziConstants> => {
   if (!(Number.isFinite(c.q) && c.q >= 0 && c.q < 1))
     return domain(`grazzi2020: the contraction constant q must lie in [0, 1), got ${c.q}`)
-  for (const key of ['nu1', 'nu2', 'mu1', 'mu2', 'LE', 'LPhi', 'D'] as const) {
+  for (const key of ['nu1', 'nu2', 'mu1', 'mu2', 'gradUpperNormStar', 'LPhi', 'D'] as const) {
     const x = c[key]
     if (!(Number.isFinite(x) && x >= 0)) return domain(`grazzi2020: ${key} must be a finite number ≥ 0, got ${x}`)
   }
@@ -67,17 +70,18 @@ const guarded = (checks: ReadonlyArray<E.Either<HypergradError, unknown>>, compu
 }
 
 /**
- * c₁ = μ₂ + (μ₁L_Φ + ν₂L_E)/(1 − q) + ν₁L_E L_Φ/(1 − q)²: the first-order coefficient of
- * ‖wₜ − w(λ)‖ in the AID error (SID Thm 3.1; docs/theory/deterministic.md eq. (G5)).
- * Unchecked: pass validated constants.
+ * c₁ = μ₂ + (μ₁L_Φ + ν₂G*)/(1 − q) + ν₁G*L_Φ/(1 − q)² with G* = ‖∇₁E(w(λ))‖: the first-order
+ * coefficient of ‖wₜ − w(λ)‖ in the deterministic AID error (docs/theory/deterministic.md
+ * eq. (G5)). The shape of SID Thm 3.1's c_{1,λ} (`thm31C1` in ./sid.ts), but built from the
+ * values at the fixed point, not from the global L_{E,λ}. Unchecked: pass validated constants.
  */
-export const c1 = (c: GrazziConstants): number => {
+export const c1AtSolution = (c: GrazziConstants): number => {
   const s = 1 - c.q
-  return c.mu2 + (c.mu1 * c.LPhi + c.nu2 * c.LE) / s + (c.nu1 * c.LE * c.LPhi) / (s * s)
+  return c.mu2 + (c.mu1 * c.LPhi + c.nu2 * c.gradUpperNormStar) / s + (c.nu1 * c.gradUpperNormStar * c.LPhi) / (s * s)
 }
 
-/** ‖∇₁E(w', λ)‖ ≤ L_E + μ₁‖w' − w(λ)‖ for every w' within `dist` of the fixed point (eq. (G2)). */
-const gradUpperNear = (c: GrazziConstants, dist: number): number => c.LE + c.mu1 * dist
+/** ‖∇₁E(w', λ)‖ ≤ G* + μ₁‖w' − w(λ)‖ for every w' within `dist` of the fixed point (eq. (G2)). */
+const gradUpperNear = (c: GrazziConstants, dist: number): number => c.gradUpperNormStar + c.mu1 * dist
 
 /**
  * The lower-level error of t steps of fixed-point iteration wᵢ₊₁ = Φ(wᵢ, λ):
@@ -88,14 +92,14 @@ export const fixedPointLowerError = (c: GrazziConstants, t: number): E.Either<Hy
 
 /** The plain AID bound of eq. (G6): c₁Δ + ν₂μ₁Δ²/(1 − q) + (L_Φ + ν₂Δ)σ. */
 const aidCore = (c: GrazziConstants, delta: number, sigma: number): number =>
-  c1(c) * delta + (c.nu2 * c.mu1 * delta * delta) / (1 - c.q) + (c.LPhi + c.nu2 * delta) * sigma
+  c1AtSolution(c) * delta + (c.nu2 * c.mu1 * delta * delta) / (1 - c.q) + (c.LPhi + c.nu2 * delta) * sigma
 
 /**
  * The AID error bound for any pair of solvers (docs eq. (G6)): given Δ ≥ ‖wₜ − w(λ)‖ and
  * σ ≥ ‖vₖ − v(wₜ, λ)‖ (v(w, λ) the solution of SID eq. (5) at w),
  *   ‖∇̂f − ∇f‖ ≤ c₁Δ + ν₂μ₁Δ²/(1 − q) + (L_Φ + ν₂Δ)σ.
  * This is SID Thm 3.1(i) in the deterministic case, plus the second-order term ν₂μ₁Δ²/(1 − q)
- * that appears because L_E bounds ‖∇₁E‖ at w(λ) only.
+ * that appears because G* bounds ‖∇₁E‖ at w(λ) only.
  */
 export const aidBound = (
   c: GrazziConstants,
@@ -109,7 +113,7 @@ export const aidBound = (
 /**
  * ‖vₖ − v(wₜ)‖ after k steps of the fixed-point linear solver vⱼ₊₁ = ∂₁Φ(wₜ)ᵀvⱼ + ∇₁E(wₜ) from v₀
  * with ‖v₀‖ ≤ v0Norm, given Δ ≥ ‖wₜ − w(λ)‖ (docs eq. (G7)):
- *   σ_FP(k) = qᵏ (‖v₀‖ + (L_E + μ₁Δ)/(1 − q)).
+ *   σ_FP(k) = qᵏ (‖v₀‖ + (G* + μ₁Δ)/(1 − q)).
  */
 export const fixedPointLinearError = (c: GrazziConstants, k: number, lowerError: number, v0Norm = 0): E.Either<HypergradError, number> =>
   guarded(
@@ -129,7 +133,7 @@ export const cgRate = (kappa: number): number => {
 /**
  * ‖vₖ − v(wₜ)‖ after k conjugate-gradient steps on (I − ∂₁Φ(wₜ)ᵀ)v = ∇₁E(wₜ) (symmetric ∂₁Φ)
  * from v₀ with ‖v₀‖ ≤ v0Norm, given Δ ≥ ‖wₜ − w(λ)‖ (docs eq. (G8)–(G9)). With ρ = cgRate(κ),
- * Ḡ = L_E + μ₁Δ:
+ * Ḡ = G* + μ₁Δ:
  *   σ_CG(k) = 2ρᵏ · min( √κ (‖v₀‖ + Ḡ/(1 − q)),  (Ḡ + (1 + q)‖v₀‖)/(1 − q) ),
  * the energy-norm bound ‖eₖ‖_M ≤ 2ρᵏ‖e₀‖_M translated to the 2-norm two ways (from v₀ = 0 the
  * second form has no √κ factor). Exact arithmetic: in floating point the true error stalls at
@@ -155,7 +159,7 @@ export interface AidOptions {
 /**
  * AID-FP a priori bound (docs eq. (G10)): t fixed-point steps on the lower problem from w₀,
  * then k fixed-point steps on the linear system from v₀ (default v₀ = 0). With Δₜ = qᵗD:
- *   ‖∇̂f − ∇f‖ ≤ c₁Δₜ + ν₂μ₁Δₜ²/(1 − q) + (L_Φ + ν₂Δₜ) qᵏ (‖v₀‖ + (L_E + μ₁Δₜ)/(1 − q)).
+ *   ‖∇̂f − ∇f‖ ≤ c₁Δₜ + ν₂μ₁Δₜ²/(1 − q) + (L_Φ + ν₂Δₜ) qᵏ (‖v₀‖ + (G* + μ₁Δₜ)/(1 − q)).
  * It is O(qᵗ + qᵏ) and tends to 0 as t, k → ∞.
  */
 export const aidFixedPointBound = (c: GrazziConstants, t: number, k: number, opts: AidOptions = {}): E.Either<HypergradError, number> =>
@@ -189,18 +193,18 @@ const sumOneMinusPowers = (q: number, t: number): number => {
 
 /**
  * ITD (reverse mode) a priori bound (docs eq. (G12)): the exact derivative of E(wₜ(λ), λ) where
- * wᵢ₊₁ = Φ(wᵢ, λ), i = 0..t−1, and w₀ does not depend on λ. With Ḡ = L_E + μ₁qᵗD:
- *   ‖∇̂f − ∇f‖ ≤ μ₂qᵗD + L_Φ L_E qᵗ/(1 − q) + L_Φ μ₁ D qᵗ(1 − qᵗ)/(1 − q)
+ * wᵢ₊₁ = Φ(wᵢ, λ), i = 0..t−1, and w₀ does not depend on λ. With Ḡ = G* + μ₁qᵗD:
+ *   ‖∇̂f − ∇f‖ ≤ μ₂qᵗD + L_Φ G* qᵗ/(1 − q) + L_Φ μ₁ D qᵗ(1 − qᵗ)/(1 − q)
  *              + ν₂ D Ḡ t q^{t−1} + ν₁ L_Φ D Ḡ q^{t−1} (t − (1 − qᵗ)/(1 − q))/(1 − q),
  * the last two terms being 0 at t = 0. It is O(t qᵗ) and tends to 0 as t → ∞.
  */
 export const itdReverseBound = (c: GrazziConstants, t: number): E.Either<HypergradError, number> =>
   guarded([checkGrazziConstants(c), checkCount('t', t)], () => {
-    const { q, D, LE, LPhi, mu1, mu2, nu1, nu2 } = c
+    const { q, D, gradUpperNormStar: G, LPhi, mu1, mu2, nu1, nu2 } = c
     const s = 1 - q
     const qt = q ** t
-    const gBar = LE + mu1 * qt * D
-    const base = mu2 * qt * D + (LPhi * LE * qt) / s + (LPhi * mu1 * D * qt * (1 - qt)) / s
+    const gBar = G + mu1 * qt * D
+    const base = mu2 * qt * D + (LPhi * G * qt) / s + (LPhi * mu1 * D * qt * (1 - qt)) / s
     if (t === 0) return base
     const qt1 = q ** (t - 1)
     return base + nu2 * D * gBar * t * qt1 + (nu1 * LPhi * D * gBar * qt1 * sumOneMinusPowers(q, t)) / s

@@ -13,6 +13,12 @@
  * B(iii)) → LPhiHat, L_{E,λ} → LE, ν₁, ν₂, μ₁, μ₂ → nu1, nu2, mu1, mu2, m_{2,λ} → m2,
  * ρ_λ(t), σ_λ(k) (Assumption C) → rho, sigma, MSE_{w₀} = E‖w₀ − w*‖² → mse0.
  * See docs/theory/sid.md for the full map and how each constant is computed per problem.
+ *
+ * `LE` is always the paper's GLOBAL constant L_{E,λ} ≥ sup_w ‖∇₁E(w, λ)‖ (Assumption A(iv):
+ * E(·, λ) is L_{E,λ}-Lipschitz): the stochastic iterates are not confined near w(λ), so the
+ * value at the fixed point does not do. The deterministic bounds of ./grazzi2020.ts use the
+ * value ‖∇₁E(w(λ), λ)‖ instead, under the different name `gradUpperNormStar`. `LPhi` is a value
+ * at the fixed point in both (L_{Φ,λ} = ‖∂₂Φ(w(λ), λ)‖, Thm 3.1).
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { hgError, type ErrorKind, type HypergradError } from '../errors.js'
@@ -26,6 +32,10 @@ const bad = (kind: ErrorKind, where: string, msg: string): HypergradError => hgE
 
 const nonNegative = (where: string, name: string, x: number): Check =>
   Number.isFinite(x) && x >= 0 ? undefined : bad('domain', where, `${name} must be a finite number ≥ 0, got ${x}`)
+
+/** `nonNegative` for each [name, value] pair, in order. */
+const nonNegatives = (where: string, values: ReadonlyArray<readonly [string, number]>): Check[] =>
+  values.map(([name, x]) => nonNegative(where, name, x))
 
 const positive = (where: string, name: string, x: number): Check =>
   Number.isFinite(x) && x > 0 ? undefined : bad('domain', where, `${name} must be a finite number > 0, got ${x}`)
@@ -69,15 +79,37 @@ const geometricApproach = (x: number, t: number, m0: number, r: number): number 
 
 // ─── §4: stochastic fixed-point iterations (17) ──────────────────────────────────────────────
 
-/** Constants of Thm 4.1: Assumption D with (q, σ₁, σ₂), constant step η, MSE_{w₀}, iteration t. */
-export interface Thm41Params {
+/** Assumption D(i)–(iii) of a stochastic map T̂: T contracts with q, V[T̂(w)] ≤ σ₁ + σ₂‖T(w) − w‖². */
+export interface AssumptionD {
   readonly q: number
   readonly sigma1: number
   readonly sigma2: number
-  readonly eta: number
+}
+
+const assumptionD = (where: string, p: AssumptionD): Check[] => [
+  contractionConstant(where, p.q),
+  nonNegative(where, 'σ₁', p.sigma1),
+  nonNegative(where, 'σ₂', p.sigma2),
+]
+
+/** The start and the iteration: MSE_{w₀} = E‖w₀ − w*‖² and t. */
+interface Run {
   readonly mse0: number
   readonly t: number
 }
+
+const run = (where: string, p: Run): Check[] => [nonNegative(where, 'MSE₀', p.mse0), iterationCount(where, 't', p.t)]
+
+/** Constants of Thm 4.1: Assumption D with (q, σ₁, σ₂), constant step η, MSE_{w₀}, iteration t. */
+export interface Thm41Params extends AssumptionD, Run {
+  readonly eta: number
+}
+
+const constantStep = (where: string, p: AssumptionD & { readonly eta: number }): Check[] => [
+  ...assumptionD(where, p),
+  positive(where, 'η', p.eta),
+  stepCap(where, p.eta, p.sigma2),
+]
 
 /**
  * SID Thm 4.1, eq. (18): for iteration (17) with constant step η ≤ 1/(1+σ₂),
@@ -86,47 +118,20 @@ export interface Thm41Params {
  */
 export const thm41MseBound = (p: Thm41Params): E.Either<HypergradError, number> => {
   const where = 'SID Thm 4.1'
-  return validated(
-    [
-      contractionConstant(where, p.q),
-      nonNegative(where, 'σ₁', p.sigma1),
-      nonNegative(where, 'σ₂', p.sigma2),
-      positive(where, 'η', p.eta),
-      nonNegative(where, 'MSE₀', p.mse0),
-      iterationCount(where, 't', p.t),
-      stepCap(where, p.eta, p.sigma2),
-    ],
-    () => {
-      const oneMinusQ2 = 1 - p.q * p.q
-      return geometricApproach(p.eta * oneMinusQ2, p.t, p.mse0, (p.eta * p.sigma1) / oneMinusQ2)
-    },
-  )
+  return validated([...constantStep(where, p), ...run(where, p)], () => {
+    const oneMinusQ2 = 1 - p.q * p.q
+    return geometricApproach(p.eta * oneMinusQ2, p.t, p.mse0, (p.eta * p.sigma1) / oneMinusQ2)
+  })
 }
 
 /** SID Thm 4.1, its limit: lim sup E‖wₜ − w*‖² ≤ ησ₁/(1−q²) (the plateau of a constant step). */
-export const thm41Plateau = (p: { readonly q: number; readonly sigma1: number; readonly sigma2: number; readonly eta: number }): E.Either<HypergradError, number> => {
-  const where = 'SID Thm 4.1 (limit)'
-  return validated(
-    [
-      contractionConstant(where, p.q),
-      nonNegative(where, 'σ₁', p.sigma1),
-      nonNegative(where, 'σ₂', p.sigma2),
-      positive(where, 'η', p.eta),
-      stepCap(where, p.eta, p.sigma2),
-    ],
-    () => (p.eta * p.sigma1) / (1 - p.q * p.q),
-  )
-}
+export const thm41Plateau = (p: AssumptionD & { readonly eta: number }): E.Either<HypergradError, number> =>
+  validated(constantStep('SID Thm 4.1 (limit)', p), () => (p.eta * p.sigma1) / (1 - p.q * p.q))
 
 /** Constants of Thm 4.2: Assumption D with (q, σ₁, σ₂), steps ηₜ = β/(γ+t), MSE_{w₀}, iteration t. */
-export interface Thm42Params {
-  readonly q: number
-  readonly sigma1: number
-  readonly sigma2: number
+export interface Thm42Params extends AssumptionD, Run {
   readonly beta: number
   readonly gamma: number
-  readonly mse0: number
-  readonly t: number
 }
 
 /**
@@ -138,13 +143,10 @@ export const thm42MseBound = (p: Thm42Params): E.Either<HypergradError, number> 
   const where = 'SID Thm 4.2'
   return validated(
     [
-      contractionConstant(where, p.q),
-      nonNegative(where, 'σ₁', p.sigma1),
-      nonNegative(where, 'σ₂', p.sigma2),
+      ...assumptionD(where, p),
       positive(where, 'β', p.beta),
       positive(where, 'γ', p.gamma),
-      nonNegative(where, 'MSE₀', p.mse0),
-      iterationCount(where, 't', p.t),
+      ...run(where, p),
       betaGamma(where, p.beta, p.gamma, p.q, p.sigma2),
     ],
     () => thm42Constant(p) / (p.gamma + p.t),
@@ -189,6 +191,8 @@ export type Cor41Result = {
  * α = 2/(L+τ). Constant step η ≤ 1/(1+σ₂′): E‖wₜ − w*‖² ≤ r₁ᵗ(MSE₀ − r₂) + r₂ (22); decreasing
  * step β/(γ+t) with β above the threshold (23) and γ ≥ β(1+σ₂′): ≤ max{γ MSE₀, r₃}/(γ+t) (24).
  * r₁, r₂, r₃ are computed from the paper's closed forms (not through Thm 4.1/4.2).
+ * τ, L, σ₁′ and σ₂′ must describe one and the same ℓ: for a sum loss (`LossForm` 'sum', the
+ * library's problems) all are those of the sum, n times (σ₁′: n² times) the mean form's.
  */
 export const cor41Bound = (p: Cor41Params): E.Either<HypergradError, Cor41Result> => {
   const where = 'SID Cor 4.1'
@@ -235,28 +239,53 @@ export const cor41Bound = (p: Cor41Params): E.Either<HypergradError, Cor41Result
 }
 
 /**
- * SID Remark 4.2, eq. (27): for ℓ̂(w, i) = ψ(yᵢ wᵀxᵢ) + (τ/2)‖w‖² with ψ Lipschitz,
- * V[∇ℓ̂(w, i)] ≤ Lip(ψ)²·E‖xᵢ‖² for every w, so Assumption F(ii) holds with σ₂′ = 0 and σ₁′ this value.
- * For a minibatch of size b drawn from n samples the variance of the batch average is this times
- * the finite-population factor (1/b with replacement, (n−b)/(b(n−1)) without).
+ * How a lower objective ℓ(w, λ) = Σ-or-mean over samples + R(w, λ) weighs its n samples:
+ *  - 'mean': ℓ = (1/n) Σᵢ ψ(yᵢxᵢᵀw) + R(w, λ), the SID paper's form (eq. 26), whose one-sample
+ *    estimate is ℓ̂(w, i) = ψ(yᵢxᵢᵀw) + R(w, λ);
+ *  - 'sum': ℓ = Σᵢ ψ(yᵢxᵢᵀw) + R(w, λ), the form of the library's problems (logistic
+ *    regression, data cleaning), whose batch estimate is (n/b) Σ_{i∈B} ψ(yᵢxᵢᵀw) + R(w, λ):
+ *    every per-sample gradient, hence every variance, is n (resp. n²) times the mean form's.
+ * τ, L and σ₁′ given to `cor41Bound` must all be those of one form.
+ */
+export type LossForm = 'mean' | 'sum'
+
+/**
+ * SID Remark 4.2, eq. (27), for a loss of either form (`LossForm`) with labels of any size:
+ * when ψ is Lipschitz, the per-sample gradient of the data term is s·ψ'(yᵢxᵢᵀw)yᵢxᵢ (s = 1 for
+ * 'mean', s = n for 'sum'; the regularizer's gradient is the same on every sample and adds no
+ * variance), so
+ *   V[∇ℓ̂(w, i)] ≤ E‖s ψ'(yᵢxᵢᵀw) yᵢxᵢ‖² ≤ s² Lip(ψ)² (1/n)Σᵢ yᵢ²‖xᵢ‖²  for every w,
+ * and Assumption F(ii) holds with σ₂′ = 0 and σ₁′ this value. The paper states it for the mean
+ * form with |yᵢ| = 1: σ₁′ = Lip(ψ)² E‖x‖². A per-sample weight in [0, 1] (data cleaning's σ(λᵢ))
+ * keeps the bound. For a minibatch of b samples the variance of the batch average is this times
+ * the finite-population factor (1/b with replacement, (n−b)/(b(n−1)) without; default b = 1).
  */
 export const remark42Sigma1p = (p: {
   readonly lipPsi: number
-  /** (1/n) Σᵢ ‖xᵢ‖². */
+  /** (1/n) Σᵢ yᵢ²‖xᵢ‖² (= E‖x‖² for labels ±1). */
   readonly meanSquaredNorm: number
-  readonly batch?: { readonly n: number; readonly b: number; readonly replace: boolean }
+  readonly loss: LossForm
+  /** The number of samples n. */
+  readonly n: number
+  /** The minibatch: b samples, with or without replacement (default one sample). */
+  readonly batch?: { readonly b: number; readonly replace: boolean }
 }): E.Either<HypergradError, { readonly sigma1p: number; readonly sigma2p: 0 }> => {
   const where = 'SID Remark 4.2'
-  const checks: Check[] = [nonNegative(where, 'Lip(ψ)', p.lipPsi), nonNegative(where, 'E‖x‖²', p.meanSquaredNorm)]
-  const bt = p.batch
-  if (bt !== undefined) {
-    const ok = Number.isInteger(bt.n) && bt.n >= 1 && Number.isInteger(bt.b) && bt.b >= 1 && (bt.replace || bt.b <= bt.n)
-    if (!ok) checks.push(bad('domain', where, `invalid minibatch: b = ${bt.b} from n = ${bt.n} (replace: ${bt.replace})`))
-  }
-  return validated(checks, () => ({
-    sigma1p: p.lipPsi * p.lipPsi * p.meanSquaredNorm * (bt === undefined ? 1 : batchVarianceFactor(bt.n, bt.b, bt.replace)),
-    sigma2p: 0 as const,
-  }))
+  const b = p.batch?.b ?? 1
+  const replace = p.batch?.replace ?? true
+  return validated(
+    [
+      nonNegative(where, 'Lip(ψ)', p.lipPsi),
+      nonNegative(where, 'E[y²‖x‖²]', p.meanSquaredNorm),
+      p.loss === 'mean' || p.loss === 'sum' ? undefined : bad('domain', where, `loss must be 'mean' or 'sum', got ${String(p.loss)}`),
+      Number.isInteger(p.n) && p.n >= 1 ? undefined : bad('domain', where, `the number of samples n must be an integer ≥ 1, got ${p.n}`),
+      Number.isInteger(b) && b >= 1 && (replace || b <= p.n) ? undefined : bad('domain', where, `invalid minibatch: b = ${b} from n = ${p.n} (replace: ${replace})`),
+    ],
+    () => {
+      const s = p.loss === 'sum' ? p.n : 1
+      return { sigma1p: s * s * p.lipPsi * p.lipPsi * p.meanSquaredNorm * batchVarianceFactor(p.n, b, replace), sigma2p: 0 as const }
+    },
+  )
 }
 
 /**
@@ -323,9 +352,7 @@ export const thm51Rates = (p: Thm51Params): E.Either<HypergradError, Thm51Rates>
       nonNegative(where, 'L_Φ̂', p.LPhiHat),
       positive(where, 'β', p.beta),
       positive(where, 'γ', p.gamma),
-      nonNegative(where, '‖w(λ)‖', p.wNorm),
-      nonNegative(where, 'σ₁', p.sigma1),
-      nonNegative(where, '‖∇₁E‖', p.gradUpperNorm),
+      ...nonNegatives(where, [['‖w(λ)‖', p.wNorm], ['σ₁', p.sigma1], ['‖∇₁E‖', p.gradUpperNorm]]),
       betaGamma(where, p.beta, p.gamma, p.q, sigma2),
     ],
     () => {
@@ -341,32 +368,33 @@ export const thm51Rates = (p: Thm51Params): E.Either<HypergradError, Thm51Rates>
 
 // ─── §3: the mean square error of SID ────────────────────────────────────────────────────────
 
-/** The ingredients of c_{1,λ} in Thm 3.1. */
-export interface C1Ingredients {
-  readonly mu1: number
-  readonly mu2: number
-  readonly nu1: number
-  readonly nu2: number
+/** The constants that the theorems of §3 share. */
+interface Section3Constants {
   /** L_{Φ,λ} = ‖∂₂Φ(w(λ), λ)‖. */
   readonly LPhi: number
+  readonly nu2: number
+  /** L_{E,λ} ≥ sup_w ‖∇₁E(w, λ)‖ (global, Assumption A(iv)). */
   readonly LE: number
   readonly q: number
 }
 
+/** The ingredients of c_{1,λ} in Thm 3.1. */
+export interface C1Ingredients extends Section3Constants {
+  readonly mu1: number
+  readonly mu2: number
+  readonly nu1: number
+}
+
 /**
- * c_{1,λ} of SID Thm 3.1:
+ * c_{1,λ} of SID Thm 3.1, with the global L_{E,λ}:
  *   c₁ = μ₂ + (μ₁L_Φ + ν₂L_E)/(1−q) + ν₁L_E L_Φ/(1−q)².
+ * (./grazzi2020.ts's `c1AtSolution` has the same shape with ‖∇₁E(w(λ))‖ in place of L_E.)
  */
-export const c1 = (p: C1Ingredients): E.Either<HypergradError, number> => {
+export const thm31C1 = (p: C1Ingredients): E.Either<HypergradError, number> => {
   const where = 'SID Thm 3.1 (c₁)'
   return validated(
     [
-      nonNegative(where, 'μ₁', p.mu1),
-      nonNegative(where, 'μ₂', p.mu2),
-      nonNegative(where, 'ν₁', p.nu1),
-      nonNegative(where, 'ν₂', p.nu2),
-      nonNegative(where, 'L_Φ', p.LPhi),
-      nonNegative(where, 'L_E', p.LE),
+      ...nonNegatives(where, [['μ₁', p.mu1], ['μ₂', p.mu2], ['ν₁', p.nu1], ['ν₂', p.nu2], ['L_Φ', p.LPhi], ['L_E', p.LE]]),
       contractionConstant(where, p.q),
     ],
     () => c1Of(p),
@@ -397,7 +425,7 @@ const resolveC1 = (where: string, p: C1Source & { readonly LPhi: number; readonl
     const e = nonNegative(where, 'c₁', p.c1)
     return e === undefined ? E.right(p.c1) : E.left(e)
   }
-  return E.mapLeft((err: HypergradError) => hgError(err.kind, `${where}: ${err.message}`))(c1({ ...p, LPhi: p.LPhi, nu2: p.nu2 }))
+  return E.mapLeft((err: HypergradError) => hgError(err.kind, `${where}: ${err.message}`))(thm31C1({ ...p, LPhi: p.LPhi, nu2: p.nu2 }))
 }
 
 /** Constants of Thm 3.1 (and 3.3): c₁ (or its ingredients), L_Φ, ν₂, and the rates ρ(t), σ(k). */
@@ -428,13 +456,16 @@ export const thm31Bias = (p: Thm31Params): E.Either<HypergradError, Thm31Bounds>
 }
 
 /** Constants of Thm 3.2: m₂, L_E, q, L_Φ, ν₂ and the rates. */
-export interface Thm32Params extends Rates {
+export interface Thm32Params extends Rates, Section3Constants {
   readonly m2: number
-  readonly LE: number
-  readonly q: number
-  readonly LPhi: number
-  readonly nu2: number
 }
+
+/** The checks of the floor 2m₂L_E²/(1−q)² (eq. 14), shared by Thm 3.2 and 3.4. */
+const floorChecks = (where: string, p: { readonly m2: number; readonly LE: number; readonly q: number }): Check[] => [
+  nonNegative(where, 'm₂', p.m2),
+  nonNegative(where, 'L_E', p.LE),
+  contractionConstant(where, p.q),
+]
 
 /**
  * SID Thm 3.2, eq. (12): the expected conditional variance
@@ -443,7 +474,7 @@ export interface Thm32Params extends Rates {
 export const thm32 = (p: Thm32Params): E.Either<HypergradError, number> => {
   const where = 'SID Thm 3.2'
   return validated(
-    [...ratesChecks(where, p), nonNegative(where, 'm₂', p.m2), nonNegative(where, 'L_E', p.LE), contractionConstant(where, p.q)],
+    [...ratesChecks(where, p), ...floorChecks(where, p)],
     () => floorOf(p) + 2 * (p.LPhi * p.LPhi + p.m2) * p.sigma + 2 * p.nu2 * p.nu2 * p.rho * p.sigma,
   )
 }
@@ -471,7 +502,7 @@ export const thm34MseBound = (p: Thm34Params): E.Either<HypergradError, number> 
   const source: C1Source = 'c1' in p ? { c1: p.c1 } : { mu1: p.mu1, mu2: p.mu2, nu1: p.nu1, LE: p.LE, q: p.q }
   return E.chain((cOne: number) =>
     validated(
-      [...ratesChecks(where, p), nonNegative(where, 'm₂', p.m2), nonNegative(where, 'L_E', p.LE), contractionConstant(where, p.q)],
+      [...ratesChecks(where, p), ...floorChecks(where, p)],
       () =>
         floorOf(p) +
         6 * cOne * cOne * p.rho +
@@ -490,5 +521,5 @@ const floorOf = (p: { readonly m2: number; readonly LE: number; readonly q: numb
  */
 export const mseFloor = (p: { readonly m2: number; readonly LE: number; readonly q: number }): E.Either<HypergradError, number> => {
   const where = 'SID eq. (14)'
-  return validated([nonNegative(where, 'm₂', p.m2), nonNegative(where, 'L_E', p.LE), contractionConstant(where, p.q)], () => floorOf(p))
+  return validated(floorChecks(where, p), () => floorOf(p))
 }

@@ -18,10 +18,10 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { hgError, type HypergradError } from '../errors.js'
-import { denseOf, spectralNorm } from '../linalg/matrix.js'
 import type { RVec, Vec } from '../linalg/types.js'
 import type { Batch, StochasticBilevelProblem } from '../problem/bilevel.js'
 import { minibatch, type Rng } from '../random/rng.js'
+import { operatorNorm } from './norms.js'
 
 // ─── exact variances of batch averages ───────────────────────────────────────────────────────
 
@@ -67,6 +67,13 @@ export const batchMeanVariance = (samples: ReadonlyArray<RVec>, b: number, repla
 
 const single = (i: number): Batch => Int32Array.of(i)
 
+/** Row j of ∂₂Φ̂(w, λ, B) (= ∂₂Φ̂ᵀeⱼ for the unit vector e = eⱼ), checked to have length m. */
+const crossRow = (problem: StochasticBilevelProblem, w: RVec, lambda: RVec, batch: Batch, e: RVec): Vec => {
+  const row = problem.vjpLambdaHat(w, lambda, batch, e)
+  if (row.length !== problem.hyperDim) throw new RangeError(`m2: vjpLambdaHat returned length ${row.length}, expected hyperDim ${problem.hyperDim}`)
+  return row
+}
+
 type Guard = HypergradError | undefined
 
 const checkInputs = (
@@ -93,6 +100,20 @@ const finiteOrError = (where: string, what: string, xs: ReadonlyArray<RVec>): Gu
   return undefined
 }
 
+/** The exact variance of the average of a size-b batch of the n vectors `perSample(i)`; Left when one is not finite. */
+const exactVariance = (
+  where: string,
+  what: string,
+  n: number,
+  perSample: (i: number) => RVec,
+  sampling: { readonly b: number; readonly replace: boolean },
+): E.Either<HypergradError, number> => {
+  const xs: RVec[] = []
+  for (let i = 0; i < n; i++) xs.push(perSample(i))
+  const err = finiteOrError(where, what, xs)
+  return err === undefined ? E.right(batchMeanVariance(xs, sampling.b, sampling.replace)) : E.left(err)
+}
+
 const exactOver = (
   where: string,
   what: string,
@@ -103,12 +124,10 @@ const exactOver = (
   replace: boolean,
   perSample: (i: number) => RVec,
 ): E.Either<HypergradError, number> =>
-  E.chain(() => {
-    const xs: RVec[] = []
-    for (let i = 0; i < problem.nSamples; i++) xs.push(perSample(i))
-    const err = finiteOrError(where, what, xs)
-    return err === undefined ? E.right(batchMeanVariance(xs, b, replace)) : E.left(err)
-  })(checkInputs(where, problem, w, lambda, b, replace))
+  E.chain(() => exactVariance(where, what, problem.nSamples, perSample, { b, replace }))(checkInputs(where, problem, w, lambda, b, replace))
+
+/** An exact variance at (w, λ) over the minibatches of size b. */
+export type BatchExact = (problem: StochasticBilevelProblem, w: RVec, lambda: RVec, b: number, replace: boolean) => E.Either<HypergradError, number>
 
 /**
  * Exact V[Φ̂(w, λ, B)] for a minibatch B of size b, by evaluating the n per-sample maps Φ̂ᵢ(w, λ)
@@ -116,13 +135,7 @@ const exactOver = (
  * (1/b)(1/n)Σᵢ‖Φ̂ᵢ(w) − Φ(w)‖² with replacement. Assumes, as `Batch` documents, that Φ̂ on a
  * batch is the average of the per-sample maps.
  */
-export const varianceOfMap = (
-  problem: StochasticBilevelProblem,
-  w: RVec,
-  lambda: RVec,
-  b: number,
-  replace: boolean,
-): E.Either<HypergradError, number> =>
+export const varianceOfMap: BatchExact = (problem, w, lambda, b, replace) =>
   exactOver('varianceOfMap', 'Φ̂', problem, w, lambda, b, replace, (i) => problem.phiHat(w, lambda, single(i)))
 
 /**
@@ -154,36 +167,26 @@ export const varianceOfJacobianTProduct = (
   return exactOver('varianceOfJacobianTProduct', '∂₁Φ̂ᵀv', problem, w, lambda, b, replace, (i) => problem.vjpWHat(w, lambda, single(i), v))
 }
 
-/** The d×m matrix ∂₂Φ̂ᵢ(w, λ) flattened row by row: row j is ∂₂Φ̂ᵢᵀ eⱼ (d products). */
-const crossJacobianRows = (problem: StochasticBilevelProblem, w: RVec, lambda: RVec, i: number): Vec => {
-  const d = problem.dim
-  const m = problem.hyperDim
-  const out = new Float64Array(d * m)
-  const e = new Float64Array(d)
-  const batch = single(i)
-  for (let j = 0; j < d; j++) {
-    e.fill(0)
-    e[j] = 1
-    const row = problem.vjpLambdaHat(w, lambda, batch, e)
-    if (row.length !== m) throw new RangeError(`m2At: vjpLambdaHat returned length ${row.length}, expected hyperDim ${m}`)
-    out.set(row, j * m)
-  }
-  return out
-}
-
 /**
  * Exact V[∂₂Φ̂(w, λ, B)] = E‖∂₂Φ̂_B − ∂₂Φ‖_F² at w, in the Frobenius norm (an upper bound on the
- * spectral-norm variance that SID Assumption B(iv) uses; n·d products). The paper's m_{2,λ} is
- * its supremum over w: this value is m₂ itself when ∂₂Φ̂ does not depend on w.
+ * spectral-norm variance that SID Assumption B(iv) uses). The Frobenius variance is the sum over
+ * the d rows ∂₂Φ̂ᵢᵀeⱼ of the variance of their batch average, so one row index is held at a time
+ * for the n samples: n·d products, memory O(n·m), never a d×m matrix per sample. The paper's
+ * m_{2,λ} is its supremum over w: this value is m₂ itself when ∂₂Φ̂ does not depend on w.
  */
-export const m2At = (
-  problem: StochasticBilevelProblem,
-  w: RVec,
-  lambda: RVec,
-  b: number,
-  replace: boolean,
-): E.Either<HypergradError, number> =>
-  exactOver('m2At', '∂₂Φ̂', problem, w, lambda, b, replace, (i) => crossJacobianRows(problem, w, lambda, i))
+export const m2At: BatchExact = (problem, w, lambda, b, replace) =>
+  E.chain(() => {
+    const e = new Float64Array(problem.dim)
+    let total = 0
+    for (let j = 0; j < problem.dim; j++) {
+      e.fill(0)
+      e[j] = 1
+      const row = exactVariance('m2At', '∂₂Φ̂', problem.nSamples, (i) => crossRow(problem, w, lambda, single(i), e), { b, replace })
+      if (E.isLeft(row)) return row
+      total += row.right
+    }
+    return E.right(total)
+  })(checkInputs('m2At', problem, w, lambda, b, replace))
 
 /**
  * max over the points `ws` of `m2At`: the largest variance of ∂₂Φ̂ seen. A lower estimate of the
@@ -208,18 +211,23 @@ export const m2Sup = (
 }
 
 /**
- * max over the samples i of ‖∂₁Φ̂ᵢ(w, λ)‖₂ (the spectral norm of each per-sample Jacobian,
- * built densely from d products; n small-matrix eigenproblems). A minibatch average has norm at
- * most this, so it is a valid L_{Φ̂} (Assumption B(iii), Thm 4.3's L_T̂) at w; it is the global
- * constant when ∂₁Φ̂ does not depend on w (affine maps), otherwise a lower estimate of the sup.
+ * max over the samples i of ‖∂₁Φ̂ᵢ(w, λ)‖₂, each spectral norm by `operatorNorm` from the
+ * products jvpWHat and vjpWHat (exact for d ≤ 64, else a converged power iteration's upper
+ * bound; never a dense d×d matrix). A minibatch average has norm at most this, so it is a valid
+ * L_{Φ̂} (Assumption B(iii), Thm 4.3's L_T̂) at w; it is the global constant when ∂₁Φ̂ does not
+ * depend on w (affine maps), otherwise a lower estimate of the sup.
  */
 export const perSampleJacobianNorm = (problem: StochasticBilevelProblem, w: RVec, lambda: RVec): E.Either<HypergradError, number> =>
   E.chain(() => {
     let best = 0
     for (let i = 0; i < problem.nSamples; i++) {
       const batch = single(i)
-      const J = denseOf(problem.dim, (u) => problem.jvpWHat(w, lambda, batch, u))
-      const s = spectralNorm(J)
+      const s = operatorNorm({
+        rows: problem.dim,
+        cols: problem.dim,
+        apply: (u) => problem.jvpWHat(w, lambda, batch, u),
+        applyT: (v) => problem.vjpWHat(w, lambda, batch, v),
+      })
       if (!Number.isFinite(s)) return E.left(hgError('domain', `perSampleJacobianNorm: ∂₁Φ̂ of sample ${i} is not finite`))
       best = Math.max(best, s)
     }
@@ -359,6 +367,31 @@ export interface MonteCarloOptions extends IntervalOptions {
 }
 
 /**
+ * The interval of the mean of P independent half squared distances Yⱼ = ½‖X_{2j} − X_{2j+1}‖²,
+ * `halfSquaredDistance` giving one Yⱼ (from two fresh draws) and the next Rng.
+ */
+const pairedVariance = (
+  halfSquaredDistance: (rng: Rng) => readonly [number, Rng],
+  rng: Rng,
+  opts: MonteCarloOptions,
+): E.Either<HypergradError, ConfidenceInterval> => {
+  const P = opts.pairs
+  if (!(Number.isInteger(P) && P >= 2)) return E.left(hgError('domain', `monteCarloVariance: pairs must be an integer ≥ 2, got ${P}`))
+  const ys = new Float64Array(P)
+  let r = rng
+  for (let j = 0; j < P; j++) [ys[j], r] = halfSquaredDistance(r)
+  return E.map((ci: ConfidenceInterval) => ({ ...ci, lower: Math.max(0, ci.lower) }))(meanConfidenceInterval(ys, opts))
+}
+
+/** ½‖a − b‖² (throws a RangeError when the lengths differ). */
+const halfSquaredDistance = (a: RVec, b: RVec): number => {
+  if (a.length !== b.length) throw new RangeError(`monteCarloVariance: draws have lengths ${a.length} and ${b.length}`)
+  let s = 0
+  for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2
+  return 0.5 * s
+}
+
+/**
  * A Monte Carlo estimate of V[X] = E‖X − EX‖² from 2P independent draws of X, with a confidence
  * interval. The draws are paired: Yⱼ = ½‖X_{2j} − X_{2j+1}‖² are P independent, unbiased
  * estimates of V[X] (E‖X − X′‖² = 2V[X] for independent copies), so the estimate is their mean
@@ -369,28 +402,45 @@ export const monteCarloVariance = (
   draw: (rng: Rng) => readonly [RVec, Rng],
   rng: Rng,
   opts: MonteCarloOptions,
-): E.Either<HypergradError, ConfidenceInterval> => {
-  const P = opts.pairs
-  if (!(Number.isInteger(P) && P >= 2)) return E.left(hgError('domain', `monteCarloVariance: pairs must be an integer ≥ 2, got ${P}`))
-  const ys = new Float64Array(P)
-  let r = rng
-  for (let j = 0; j < P; j++) {
-    const [a, r1] = draw(r)
-    const [b, r2] = draw(r1)
-    r = r2
-    if (a.length !== b.length) throw new RangeError(`monteCarloVariance: draws have lengths ${a.length} and ${b.length}`)
-    let s = 0
-    for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2
-    ys[j] = 0.5 * s
-  }
-  return E.map((ci: ConfidenceInterval) => ({ ...ci, lower: Math.max(0, ci.lower) }))(meanConfidenceInterval(ys, opts))
-}
+): E.Either<HypergradError, ConfidenceInterval> =>
+  pairedVariance(
+    (r) => {
+      const [a, r1] = draw(r)
+      const [b, r2] = draw(r1)
+      return [halfSquaredDistance(a, b), r2]
+    },
+    rng,
+    opts,
+  )
 
 /**
- * Monte Carlo V[Φ̂(w, λ, B)] over minibatches B of size b drawn from `rng` (for problems where
- * the n per-sample evaluations of `varianceOfMap` are too costly), with a confidence interval.
+ * `pairedVariance` over pairs of independent minibatches of size b: `between(B₁, B₂)` is
+ * ½‖X_{B₁} − X_{B₂}‖² for the quantity X whose variance is wanted. Left on bad input.
  */
-export const varianceOfMapMonteCarlo = (
+const overBatchPairs = (
+  where: string,
+  problem: StochasticBilevelProblem,
+  w: RVec,
+  lambda: RVec,
+  sampling: { readonly b: number; readonly replace: boolean; readonly rng: Rng; readonly opts: MonteCarloOptions },
+  between: (b1: Batch, b2: Batch) => number,
+): E.Either<HypergradError, ConfidenceInterval> => {
+  const { b, replace } = sampling
+  return E.chain(() =>
+    pairedVariance(
+      (r) => {
+        const [b1, r1] = minibatch(r, problem.nSamples, b, replace)
+        const [b2, r2] = minibatch(r1, problem.nSamples, b, replace)
+        return [between(b1, b2), r2]
+      },
+      sampling.rng,
+      sampling.opts,
+    ),
+  )(checkInputs(where, problem, w, lambda, b, replace))
+}
+
+/** A Monte Carlo variance at (w, λ) over minibatches of size b drawn from `rng`. */
+export type BatchMonteCarlo = (
   problem: StochasticBilevelProblem,
   w: RVec,
   lambda: RVec,
@@ -398,17 +448,16 @@ export const varianceOfMapMonteCarlo = (
   replace: boolean,
   rng: Rng,
   opts: MonteCarloOptions,
-): E.Either<HypergradError, ConfidenceInterval> =>
-  E.chain(() =>
-    monteCarloVariance(
-      (r) => {
-        const [batch, next] = minibatch(r, problem.nSamples, b, replace)
-        return [problem.phiHat(w, lambda, batch), next]
-      },
-      rng,
-      opts,
-    ),
-  )(checkInputs('varianceOfMapMonteCarlo', problem, w, lambda, b, replace))
+) => E.Either<HypergradError, ConfidenceInterval>
+
+/**
+ * Monte Carlo V[Φ̂(w, λ, B)] over minibatches B of size b drawn from `rng` (for problems where
+ * the n per-sample evaluations of `varianceOfMap` are too costly), with a confidence interval.
+ */
+export const varianceOfMapMonteCarlo: BatchMonteCarlo = (problem, w, lambda, b, replace, rng, opts) =>
+  overBatchPairs('varianceOfMapMonteCarlo', problem, w, lambda, { b, replace, rng, opts }, (b1, b2) =>
+    halfSquaredDistance(problem.phiHat(w, lambda, b1), problem.phiHat(w, lambda, b2)),
+  )
 
 /**
  * Monte Carlo σ₁ = 2V[Φ̂(w*, λ, B)] (SID Thm 4.3) with a confidence interval (all ends doubled).
@@ -428,34 +477,17 @@ export const sigma1MonteCarlo = (
   )
 
 /**
- * Monte Carlo V[∂₂Φ̂(w, λ, B)] in the Frobenius norm (see `m2At`), with a confidence interval;
- * each draw costs d products with ∂₂Φ̂ᵀ.
+ * Monte Carlo V[∂₂Φ̂(w, λ, B)] in the Frobenius norm (see `m2At`), with a confidence interval.
+ * Each pair of draws costs 2d products with ∂₂Φ̂ᵀ, taken one row at a time: memory O(d + m).
  */
-export const m2MonteCarlo = (
-  problem: StochasticBilevelProblem,
-  w: RVec,
-  lambda: RVec,
-  b: number,
-  replace: boolean,
-  rng: Rng,
-  opts: MonteCarloOptions,
-): E.Either<HypergradError, ConfidenceInterval> =>
-  E.chain(() =>
-    monteCarloVariance(
-      (r) => {
-        const [batch, next] = minibatch(r, problem.nSamples, b, replace)
-        const d = problem.dim
-        const m = problem.hyperDim
-        const out = new Float64Array(d * m)
-        const e = new Float64Array(d)
-        for (let j = 0; j < d; j++) {
-          e.fill(0)
-          e[j] = 1
-          out.set(problem.vjpLambdaHat(w, lambda, batch, e), j * m)
-        }
-        return [out, next]
-      },
-      rng,
-      opts,
-    ),
-  )(checkInputs('m2MonteCarlo', problem, w, lambda, b, replace))
+export const m2MonteCarlo: BatchMonteCarlo = (problem, w, lambda, b, replace, rng, opts) =>
+  overBatchPairs('m2MonteCarlo', problem, w, lambda, { b, replace, rng, opts }, (b1, b2) => {
+    const e = new Float64Array(problem.dim)
+    let y = 0
+    for (let j = 0; j < problem.dim; j++) {
+      e.fill(0)
+      e[j] = 1
+      y += halfSquaredDistance(crossRow(problem, w, lambda, b1, e), crossRow(problem, w, lambda, b2, e))
+    }
+    return y
+  })

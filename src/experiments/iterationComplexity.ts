@@ -160,7 +160,7 @@ const logisticConstants = (problem: ErmProblem, lambda: RVec, w: RVec, radius: n
     nu2,
     mu1,
     mu2,
-    LE: norm(problem.gradUpperW(w, lambda)) + mu1 * radius,
+    gradUpperNormStar: norm(problem.gradUpperW(w, lambda)) + mu1 * radius,
     LPhi: problem.alpha * wMax + nu2 * radius,
     D: norm(w) + radius,
     kappa: Math.min(L / tau, (1 + q) / (1 - q)),
