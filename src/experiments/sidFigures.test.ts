@@ -10,6 +10,7 @@ import { matrix } from '../linalg/types.js'
 import { logisticProblem } from '../problems/logistic.js'
 import { normals, seed, split } from '../random/rng.js'
 import { experiments, write, type ExperimentOutput } from './registry.js'
+import { linearSystemSigma2 } from '../bounds/constants.js'
 import { sidAtBudgets, sidTask, type SidFig1Config, type SidTaskResult } from './sidFigures.js'
 
 const right = <A>(e: E.Either<unknown, A>): A => {
@@ -46,10 +47,11 @@ describe('sidAtBudgets', () => {
     const problem = right(logisticProblem(train, validation, lambda, { regularization: 'scalar' }))
     const truth = new Float64Array(1)
     for (const variant of PRESET_NAMES) {
-      const cells = right(sidAtBudgets(problem, lambda, variant, [3, 1, 4], 10, 17, truth))
+      const extra = variant === 'twoPhase' ? { sigma2Linear: right(linearSystemSigma2(problem, lambda, new Float64Array(problem.dim))) } : {}
+      const cells = right(sidAtBudgets(problem, lambda, variant, [3, 1, 4], 10, 17, truth, extra))
       expect(cells.map((c) => c.epochs)).toEqual([1, 3, 4])
       for (const c of cells) {
-        const g = estimateOf(sidWithPreset(variant, problem, lambda, { epochs: c.epochs, batchSize: 10, seed: 17 })).gradient[0]!
+        const g = estimateOf(sidWithPreset(variant, problem, lambda, { ...extra, epochs: c.epochs, batchSize: 10, seed: 17 })).gradient[0]!
         // truth = 0, so the squared error is the squared estimate: bit for bit.
         expect(c.sqErr).toBe(g * g)
       }

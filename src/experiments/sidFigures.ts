@@ -32,6 +32,7 @@ import { MNIST_D, type MnistOddEven } from '../data/mnist.js'
 import { sidPreset, type PresetName } from '../hypergrad/presets.js'
 import { sid, sidStreams, type SidOptions } from '../hypergrad/sid.js'
 import type { RVec, Vec } from '../linalg/types.js'
+import { linearSystemSigma2 } from '../bounds/constants.js'
 import type { BilevelProblem } from '../problem/bilevel.js'
 import { logisticProblem, type Regularization } from '../problems/logistic.js'
 import { seed as rngSeed, uniformsIn } from '../random/rng.js'
@@ -231,11 +232,12 @@ export const sidEstimatesAtBudgets = (
   budgets: ReadonlyArray<number>,
   batchSize: number,
   seed: number,
+  presetOptions: { readonly sigma2Linear?: number } = {},
 ): E.Either<HypergradError, SidEstimate[]> => {
   const sorted = [...new Set(budgets)].sort((a, b) => a - b)
   const plans: Array<{ readonly epochs: number; readonly opts: SidOptions }> = []
   for (const epochs of sorted) {
-    const o = sidPreset(variant, problem, lambda, { epochs, batchSize, seed })
+    const o = sidPreset(variant, problem, lambda, { ...presetOptions, epochs, batchSize, seed })
     if (E.isLeft(o)) return o
     plans.push({ epochs, opts: o.right })
   }
@@ -310,7 +312,9 @@ export const sidAtBudgets = (
   batchSize: number,
   seed: number,
   truth: RVec,
-): E.Either<HypergradError, SidCell[]> => E.map((es: SidEstimate[]) => es.map((e) => cellOf(e, truth)))(sidEstimatesAtBudgets(problem, lambda, variant, budgets, batchSize, seed))
+  presetOptions: { readonly sigma2Linear?: number } = {},
+): E.Either<HypergradError, SidCell[]> =>
+  E.map((es: SidEstimate[]) => es.map((e) => cellOf(e, truth)))(sidEstimatesAtBudgets(problem, lambda, variant, budgets, batchSize, seed, presetOptions))
 
 const summarizeTruth = (t: LogisticTruth): TruthSummary => ({
   value: t.value,
@@ -377,7 +381,12 @@ const variantPiece = (input: SidTaskInput, variant: PresetName): E.Either<Hyperg
   if (E.isLeft(problemE)) return problemE
   const problem = problemE.right
   const { tau, L } = problem.lower.curvature(lambda)
-  const estimates = sidEstimatesAtBudgets(problem, lambda, variant, input.epochs, input.batchSize, sidSeedOf(input.seed, input.run))
+  // 'twoPhase' needs σ₂ of the linear system's map (Thm 4.3): certified at w = 0, where every
+  // per-sample logistic Hessian is largest (ψ'' ≤ ψ''(0) = 1/4), so it bounds σ₂ at every w.
+  const sigma2 = variant === 'twoPhase' ? linearSystemSigma2(problem, lambda, new Float64Array(problem.dim)) : E.right(undefined)
+  if (E.isLeft(sigma2)) return sigma2
+  const presetOptions = sigma2.right === undefined ? {} : { sigma2Linear: sigma2.right }
+  const estimates = sidEstimatesAtBudgets(problem, lambda, variant, input.epochs, input.batchSize, sidSeedOf(input.seed, input.run), presetOptions)
   if (E.isLeft(estimates)) return estimates
   let lo = Infinity
   let hi = -Infinity
