@@ -70,7 +70,7 @@ const defaultSchedule = (q: number): E.Either<HypergradError, Schedule> => {
  * Newton-CG needs (measured in bench/tune.bench.ts). The budget t, k is a cap: the accuracy of
  * each evaluation follows the outer progress (outer/ermOracle.ts).
  */
-export const AUTO_EXACT_MAX_DIM = 100
+export const AUTO_EXACT_MAX_DIM = 16
 export type ConcreteMethod = Exclude<MethodConfig, { readonly name: 'auto' }>
 export const resolveAuto = (method: MethodConfig, dim: number): ConcreteMethod =>
   method.name !== 'auto' ? method : dim <= AUTO_EXACT_MAX_DIM ? { name: 'exact' } : { name: 'aid', lower: 'newtonCg', linear: 'cg', t: 50, k: 10_000 }

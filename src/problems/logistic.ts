@@ -321,6 +321,62 @@ export const rowHvpPassReference = (
   return out
 }
 
+/**
+ * The per-row factors Aᵢ = yᵢ²ψ''(yᵢxᵢᵀw) of the full-batch Hessian-vector product at w, each
+ * computed exactly as {@link rowHvpPassReference} computes the factor of its coefficient
+ * (xᵢᵀw with one accumulator in column order; the coefficient is then Aᵢ·xᵢᵀu), so that
+ * {@link rowHvpPassFactors} gives the same bits. Overwrites out (length n) and returns it.
+ */
+export const rowHvpFactors = (X: RVec, n: number, p: number, y: RVec, w: RVec, out: Vec): Vec => {
+  for (let i = 0; i < n; i++) {
+    const o = i * p
+    let z = 0
+    for (let j = 0; j < p; j++) z += X[o + j]! * w[j]!
+    const yi = y[i]!
+    out[i] = 1 * rowWeight(0, EMPTY, EMPTY, i) * yi * yi * d2psi(yi * z)
+  }
+  return out
+}
+
+/**
+ * The full-batch Hessian-vector product's data part Σ Aᵢ(xᵢᵀu)xᵢ from the factors of
+ * {@link rowHvpFactors}: the same bits as {@link rowHvpPass} at the w of the factors (the same
+ * dots xᵢᵀu, coefficients and block axpys), without the dots xᵢᵀw and the exponentials — the
+ * product that conjugate gradient repeats at one w. Runs on the WebAssembly row engine when
+ * rowHvpPass would. Overwrites out (length p) and returns it.
+ */
+export const rowHvpPassFactors = (X: RVec, n: number, p: number, y: RVec, w: RVec, A: RVec, u: RVec, out: Vec): Vec => {
+  const engine = autoRowEngine(X, n, p)
+  if (engine !== undefined) {
+    const coef: RowCoef = (_z, s, c) => {
+      for (let k = 0; k < c.length; k++) c[k] = A[k]! * s[k]!
+    }
+    return engine.hvpPass(w, u, undefined, coef, out) ?? rowHvpPassReference(X, n, p, y, w, u, undefined, 1, 0, EMPTY, EMPTY, out)
+  }
+  out.fill(0)
+  for (let k = 0; k < n; k += 4) {
+    const left = n - k
+    const i1 = left > 1 ? k + 1 : k
+    const i2 = left > 2 ? k + 2 : k
+    const i3 = left > 3 ? k + 3 : k
+    const o0 = k * p, o1 = i1 * p, o2 = i2 * p, o3 = i3 * p
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0
+    for (let j = 0; j < p; j++) {
+      const uj = u[j]!
+      s0 += X[o0 + j]! * uj
+      s1 += X[o1 + j]! * uj
+      s2 += X[o2 + j]! * uj
+      s3 += X[o3 + j]! * uj
+    }
+    const c0 = A[k]! * s0
+    const c1 = left > 1 ? A[i1]! * s1 : 0
+    const c2 = left > 2 ? A[i2]! * s2 : 0
+    const c3 = left > 3 ? A[i3]! * s3 : 0
+    axpy4(X, p, o0, o1, o2, o3, c0, c1, c2, c3, out)
+  }
+  return out
+}
+
 /** Σ_{k<m} scale · weight_i · ψ(yᵢ xᵢᵀw): the data part of the loss, in one pass. Allocates nothing. */
 export const rowValue = (
   X: RVec, n: number, p: number, y: RVec, w: RVec,
@@ -542,6 +598,7 @@ export class LogisticObjective implements FusedObjective {
   private readonly X: RVec
   private readonly y: RVec
   private readonly yMaxSq: number
+  private factors: { readonly w: Vec; readonly A: Vec } | undefined
 
   constructor(readonly train: Dataset, readonly regularization: Regularization) {
     checkDataset('logisticObjective: train', train)
@@ -606,9 +663,27 @@ export class LogisticObjective implements FusedObjective {
     assertNoAlias(`${this.name}.hvpInto`, out, u)
     assertNoAlias(`${this.name}.hvpInto`, out, lambda)
     const scale = batchScale(`${this.name}.hvp`, this.nSamples, batch)
-    rowHvpPass(this.X, this.nSamples, this.dim, this.y, w, u, batch, scale, 0, EMPTY, EMPTY, out)
+    if (batch === undefined) rowHvpPassFactors(this.X, this.nSamples, this.dim, this.y, w, this.factorsAt(w), u, out)
+    else rowHvpPass(this.X, this.nSamples, this.dim, this.y, w, u, batch, scale, 0, EMPTY, EMPTY, out)
     addDiagInto(this.dim, lambda, u, out)
     return out
+  }
+
+  /**
+   * The factors of the full-batch Hessian at w (`rowHvpFactors`), kept for the last w seen: the
+   * products that conjugate gradient makes at one w then skip the dots xᵢᵀw and the
+   * exponentials (same bits). The kept w is a private copy, compared entry by entry.
+   */
+  private factorsAt(w: RVec): RVec {
+    const memo = this.factors
+    if (memo !== undefined) {
+      let same = true
+      for (let j = 0; j < w.length && same; j++) same = Object.is(memo.w[j], w[j])
+      if (same) return memo.A
+    }
+    const A = rowHvpFactors(this.X, this.nSamples, this.dim, this.y, w, memo?.A ?? new Float64Array(this.nSamples))
+    this.factors = { w: Float64Array.from(w), A }
+    return A
   }
 
   grad(w: RVec, lambda: RVec, batch?: Batch): Vec {
