@@ -242,6 +242,7 @@ const Outer = strict(
     gradTol: PositiveNumber,
     fTol: PositiveNumber,
     maxEvaluations: PositiveInt,
+    maxSeconds: PositiveNumber,
     memory: PositiveInt,
     maxStep: PositiveNumber,
     xTol: PositiveNumber,
