@@ -5,11 +5,11 @@ import type { Dataset } from '../data/dataset.js'
 import { readLibsvmFile } from '../data/libsvm.js'
 import { mnistOddEven } from '../data/mnist.js'
 import { hgError, type HypergradError } from '../errors.js'
-import type { Vec } from '../linalg/types.js'
-import type { ErmProblem } from '../problem/erm.js'
+import type { RVec, Vec } from '../linalg/types.js'
+import { ermProblem, optimalStep, type ErmProblem } from '../problem/erm.js'
 import { dataCleaningProblem } from '../problems/dataCleaning.js'
 import { logisticProblem } from '../problems/logistic.js'
-import { ridgeProblem } from '../problems/ridge.js'
+import { RidgeProblem, ridgeProblem } from '../problems/ridge.js'
 import type { Sizes } from '../config/cost.js'
 import type { DataConfig, EstimateConfig, ProblemName, Regularization } from './config.js'
 
@@ -101,6 +101,28 @@ export const problemFor = (
       return wrap(dataCleaningProblem(splits.train, splits.validation, lambda, cfg.rho !== undefined ? { rho: cfg.rho } : {}))
   }
 }
+
+/**
+ * The problems of a config at every λ of a run, with the set-up done once: the data are
+ * validated and the objectives built (with their cached constants: σ_max(X)², XᵀX for ridge) by
+ * the first `problemFor`, and each λ then only checks λ and picks α = 2/(L+τ) there, as
+ * `problemFor` does (the same problem, bit for bit, without the passes over the data).
+ */
+export const problemFamily = (
+  cfg: Pick<EstimateConfig, 'problem' | 'regularization' | 'rho'>,
+  splits: Splits,
+  lambda0: Vec,
+): E.Either<HypergradError, (lambda: RVec) => E.Either<HypergradError, ErmProblem>> => E.map(familyOf)(problemFor(cfg, splits, lambda0))
+
+/** The problems at every λ from one built by `problemFor` (see `problemFamily`). */
+export const familyOf =
+  (p0: ErmProblem) =>
+  (lambda: RVec): E.Either<HypergradError, ErmProblem> => {
+    const lam = p0.lower.checkLambda(lambda)
+    if (E.isLeft(lam)) return E.left(hgError(lam.left.kind, `config.lambda: ${lam.left.message}`))
+    const alpha = optimalStep(p0.lower.curvature(lam.right))
+    return p0 instanceof RidgeProblem ? p0.withStep(alpha) : ermProblem(p0.lower, p0.upperObjective, { alpha, name: p0.name })
+  }
 
 export interface Built {
   readonly splits: Splits

@@ -36,7 +36,7 @@ const MnistData = strict('an object with "mnist"', {
 export type DataConfig = t.TypeOf<typeof FilesData> | t.TypeOf<typeof MnistData>
 const FILE_FIELDS = ['train', 'validation', 'test', 'nFeatures'] as const
 
-export const lowerNames = ['gd', 'heavyBall'] as const
+export const lowerNames = ['gd', 'heavyBall', 'newtonCg', 'lbfgs'] as const
 export const linearNames = ['fp', 'cg', 'neumann', 'heavyBall'] as const
 export const presetNames: ReadonlyArray<PresetName> = PRESET_NAMES
 export const stochLowerNames = ['sgd', 'svrg', 'saga', 'gd'] as const
@@ -50,6 +50,7 @@ const FinalSamplesCodec = new t.Type<'one' | 'exact' | number, 'one' | 'exact' |
 )
 
 const Exact = strict('an exact method', { name: t.literal('exact') })
+const Auto = strict('an automatic method', { name: t.literal('auto') })
 const Aid = strict(
   'an AID method',
   { name: t.literal('aid'), lower: oneOf(lowerNames, 'a lower solver'), linear: oneOf(linearNames, 'a linear solver'), t: NonNegativeInt, k: NonNegativeInt },
@@ -75,12 +76,13 @@ const SidCustom = strict(
 )
 export type MethodConfig =
   | t.TypeOf<typeof Exact>
+  | t.TypeOf<typeof Auto>
   | t.TypeOf<typeof Aid>
   | t.TypeOf<typeof Itd>
   | t.TypeOf<typeof SidPreset>
   | t.TypeOf<typeof SidCustom>
 
-const methodNames = ['exact', 'aid', 'itd', 'sid'] as const
+const methodNames = ['auto', 'exact', 'aid', 'itd', 'sid'] as const
 const MethodName = t.type({ name: oneOf(methodNames, 'a method name') }, 'a method (an object with a "name")')
 
 /** The fields of a SID method that a preset sets itself. */
@@ -117,6 +119,8 @@ export const decodeMethod = (u: unknown): E.Either<HypergradError, MethodConfig>
       switch (name) {
         case 'exact':
           return decodeWith(Exact, u, 'config.method')
+        case 'auto':
+          return decodeWith(Auto, u, 'config.method')
         case 'aid':
           return decodeWith(Aid, u, 'config.method')
         case 'itd':
@@ -238,6 +242,7 @@ const Outer = strict(
     gradTol: PositiveNumber,
     fTol: PositiveNumber,
     maxEvaluations: PositiveInt,
+    maxSeconds: PositiveNumber,
     memory: PositiveInt,
     maxStep: PositiveNumber,
     xTol: PositiveNumber,
@@ -256,7 +261,9 @@ export interface TuneConfig extends EstimateConfig {
   readonly outer: OuterConfig
 }
 
-const TuneBase = strict('a tune config (an object)', { ...BASE_REQUIRED, outer: t.unknown }, BASE_OPTIONAL)
+/** A tune config may leave the method out: `{ "name": "auto" }` then (methods.ts `resolveAuto` says what that is). */
+const { method: _method, ...TUNE_REQUIRED } = BASE_REQUIRED
+const TuneBase = strict('a tune config (an object)', { ...TUNE_REQUIRED, outer: t.unknown }, { ...BASE_OPTIONAL, method: t.unknown })
 
 /** The settings of the outer loop that contradict the method or λ. */
 const outerSettings = (c: TuneConfig): E.Either<HypergradError, TuneConfig> => {
@@ -266,7 +273,9 @@ const outerSettings = (c: TuneConfig): E.Either<HypergradError, TuneConfig> => {
   if (outer.tolerance !== undefined && c.method.name !== 'aid')
     return contradiction(
       'config.outer.tolerance',
-      `accuracy control uses the a posteriori bound of AID; method "${c.method.name}" runs with its fixed budget (drop outer.tolerance or use method "aid")`,
+      c.method.name === 'auto'
+        ? 'accuracy control uses the a posteriori bound of AID: give method "aid" with its solvers and budget (the automatic method sets its own accuracy)'
+        : `accuracy control uses the a posteriori bound of AID; method "${c.method.name}" runs with its fixed budget (drop outer.tolerance or use method "aid")`,
     )
   if (outer.logScale === true) {
     if (outer.bounds !== undefined && !(outer.bounds[0] > 0))
@@ -285,7 +294,7 @@ export const decodeTuneConfig = (u: unknown): E.Either<HypergradError, TuneConfi
     E.chain((b) =>
       pipe(
         E.Do,
-        E.apS('base', fromBase(b)),
+        E.apS('base', fromBase({ ...b, method: b.method === undefined ? { name: 'auto' } : b.method })),
         E.apS(
           'outer',
           pipe(

@@ -6,10 +6,12 @@
  */
 import { aidCost, exactCost, finalDrawCost, itdCost, presetCost, presetSteps, sidCost, SPEED, workSeconds, type Charge, type Cost, type Sizes } from '../config/cost.js'
 import type { MethodConfig, OuterConfig } from './config.js'
+import { resolveAuto } from './methods.js'
 
 /** The charges of one hypergradient by `method` on a problem of the given sizes. */
-export const methodCharges = (method: MethodConfig, s: Sizes): Charge[] => {
+export const methodCharges = (given: MethodConfig, s: Sizes): Charge[] => {
   const at = (k: string) => `config.method.${k}`
+  const method = resolveAuto(given, s.cols)
   switch (method.name) {
     case 'exact':
       return [{ field: 'config.method.name', value: 'exact', cost: exactCost(s), holds: `the dense ${s.cols} × ${s.cols} system and its factor` }]
@@ -26,7 +28,9 @@ export const methodCharges = (method: MethodConfig, s: Sizes): Charge[] => {
       ]
     }
     case 'aid': {
-      const c = aidCost(s, method.t, method.k)
+      // A Newton-CG step costs up to min(2d, 1000) Hessian-vector products and a few passes; an L-BFGS step a few passes.
+      const perStep = method.lower === 'newtonCg' ? Math.min(2 * s.cols, 1000) + 4 : method.lower === 'lbfgs' ? 4 : 1
+      const c = aidCost(s, method.t * perStep, method.k)
       const share = method.t + method.k === 0 ? 1 : method.t / (method.t + method.k)
       const part = (x: Cost, f: number): Cost => ({ seconds: x.seconds * f, bytes: x.bytes * f, heapBytes: x.heapBytes * f })
       return [
@@ -51,7 +55,8 @@ export const methodCharges = (method: MethodConfig, s: Sizes): Charge[] => {
 }
 
 /** Steps of the lower solver a method runs (for the time note). */
-export const methodSteps = (method: MethodConfig, s: Sizes): number => {
+export const methodSteps = (given: MethodConfig, s: Sizes): number => {
+  const method = resolveAuto(given, s.cols)
   switch (method.name) {
     case 'exact':
       return 1

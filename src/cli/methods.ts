@@ -5,6 +5,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { hgError, type HypergradError } from '../errors.js'
 import type { RVec } from '../linalg/types.js'
+import { norm } from '../linalg/vector.js'
 import type { ErmProblem } from '../problem/erm.js'
 import { aid } from '../hypergrad/aid.js'
 import { exact } from '../hypergrad/exact.js'
@@ -23,6 +24,8 @@ import { stochasticNeumann } from '../solvers/linear/stochasticNeumann.js'
 import { svrgLinear } from '../solvers/linear/svrgLinear.js'
 import { fixedPointIteration } from '../solvers/lower/fixedPoint.js'
 import { heavyBall } from '../solvers/lower/heavyBall.js'
+import { lbfgs } from '../solvers/lower/lbfgs.js'
+import { newtonCg } from '../solvers/lower/newtonCg.js'
 import { heavyBallParamsFor } from '../solvers/params.js'
 import { saga } from '../solvers/lower/saga.js'
 import { sgd } from '../solvers/lower/sgd.js'
@@ -59,10 +62,24 @@ const defaultSchedule = (q: number): E.Either<HypergradError, Schedule> => {
   return decreasing(beta, beta)
 }
 
+/**
+ * The automatic method (a tune config without "method", or `{ "name": "auto" }`) for a problem
+ * with d weights: `exact` (Newton with dense Cholesky solves) up to AUTO_EXACT_MAX_DIM weights,
+ * AID with Newton-CG on ℓ and conjugate gradient above, where d Hessian-vector products per
+ * dense Jacobian and the O(d³) factorization cost more than the few CG passes that a warm-started
+ * Newton-CG needs (measured in bench/tune.bench.ts). The budget t, k is a cap: the accuracy of
+ * each evaluation follows the outer progress (outer/ermOracle.ts).
+ */
+export const AUTO_EXACT_MAX_DIM = 16
+export type ConcreteMethod = Exclude<MethodConfig, { readonly name: 'auto' }>
+export const resolveAuto = (method: MethodConfig, dim: number): ConcreteMethod =>
+  method.name !== 'auto' ? method : dim <= AUTO_EXACT_MAX_DIM ? { name: 'exact' } : { name: 'aid', lower: 'newtonCg', linear: 'cg', t: 50, k: 10_000 }
+
 /** The lower and linear solvers an AID config names (heavy ball with the optimal parameters for τ, L). */
 export const aidSolvers = (method: Extract<MethodConfig, { name: 'aid' }>, problem: ErmProblem, lambda: RVec): E.Either<HypergradError, [LowerSolver, LinearSolver]> =>
   attempt((): [LowerSolver, LinearSolver] => {
-    const lower = method.lower === 'gd' ? fixedPointIteration() : (() => {
+    const tol = method.tolLower !== undefined ? { tol: method.tolLower } : {}
+    const lower = method.lower === 'gd' ? fixedPointIteration() : method.lower === 'newtonCg' ? newtonCg(tol) : method.lower === 'lbfgs' ? lbfgs(tol) : (() => {
       const p = hbParams(problem, lambda)
       return heavyBall({ beta: method.momentum ?? p.beta, eta: p.eta })
     })()
@@ -92,6 +109,13 @@ export const runMethod = (
   const w0 = warm.w0 !== undefined ? { w0: warm.w0 } : {}
   const v0 = warm.v0 !== undefined ? { v0: warm.v0 } : {}
   switch (method.name) {
+    case 'auto': {
+      const m = resolveAuto(method, problem.dim)
+      if (m.name !== 'aid') return runMethod(m, problem, lambda, seed, warm, tolerances)
+      // One hypergradient to full accuracy: ‖Φ(w) − w‖ ≤ 1e-12·α‖∇ℓ(0)‖ and CG to 1e-12 relative.
+      const scale = problem.alpha * norm(problem.lower.grad(new Float64Array(problem.dim), lambda))
+      return runMethod({ ...m, tolLower: Math.max(1e-12 * scale, Number.MIN_VALUE), tolLinear: 1e-12 }, problem, lambda, seed, warm, tolerances)
+    }
     case 'exact':
       return exact(problem, lambda, warm.w0 !== undefined ? { w: warm.w0 } : {})
     case 'itd':
@@ -166,7 +190,7 @@ export const runMethod = (
  */
 export const checkMethod = (method: MethodConfig, problem: ErmProblem, lambda: RVec, seed: number): E.Either<HypergradError, void> => {
   const none: MethodConfig | undefined =
-    method.name === 'exact'
+    method.name === 'exact' || method.name === 'auto'
       ? undefined
       : method.name === 'itd'
         ? { ...method, t: 0 }

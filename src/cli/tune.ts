@@ -7,16 +7,19 @@ import { formatSeconds } from '../config/resources.js'
 import type { Dataset } from '../data/dataset.js'
 import type { HypergradError } from '../errors.js'
 import type { RVec } from '../linalg/types.js'
-import { aidAdaptive, type AdaptiveResult } from '../outer/adaptive.js'
+import { maxOf, minOf } from '../linalg/vector.js'
+import type { HypergradResult } from '../hypergrad/types.js'
+import type { ErmProblem } from '../problem/erm.js'
+import type { LinearSolver, LowerSolver } from '../solvers/types.js'
+import { ermOracle } from '../outer/ermOracle.js'
 import { tune, type HyperOracle, type TuneOptions, type TuneStep } from '../outer/tune.js'
 import { toCsv } from '../report/csv.js'
-import { maxOf, minOf } from '../experiments/common.js'
-import { buildFrom, loadData, problemFor, sizesOf, type Splits } from './build.js'
+import { buildFrom, familyOf, loadData, sizesOf, type Built, type Splits } from './build.js'
 import { decodeTuneConfig, type OuterOptimizerName, type TuneConfig } from './config.js'
-import { aPosterioriAt, NOTE_SECONDS, shownNumber, type Outcome } from './estimate.js'
+import { NOTE_SECONDS, shownNumber, type Outcome } from './estimate.js'
 import { describeFsError, EXIT, must, note, prepareOutDir, readJson, type Progress } from './io.js'
 import { tuneCharges } from './limits.js'
-import { aidSolvers, checkMethod, runMethod } from './methods.js'
+import { aidSolvers, checkMethod, resolveAuto, runMethod } from './methods.js'
 
 export interface TuneOutput {
   readonly lambda: number | number[]
@@ -52,47 +55,58 @@ export const classifierMetrics = (ds: Dataset, w: RVec): { loss: number; accurac
   return { loss, accuracy: correct / Math.max(rows, 1) }
 }
 
-export const tuneFromConfig = (cfg: TuneConfig, splits: Splits, onStep?: (s: TuneStep) => void): E.Either<HypergradError, TuneOutput> => {
-  const built = buildFrom(cfg, splits)
-  if (E.isLeft(built)) return built
-  const { lambda: lambda0 } = built.right
-  const m = cfg.method
-  // Each step rebuilds the problem at its λ, with α = 2/(L+τ) there. The linear system's solution
-  // v = (α∇²ℓ)⁻¹∇₁E scales with 1/α, so the oracle hands back p = αv (which does not depend on α)
-  // and divides a warm start by its own α: right whichever λ the previous call was at (a line
-  // search's trials are not the accepted points).
-  const oracle: HyperOracle = ({ lambda, warm, tolerance, step }) => {
-    const p = problemFor(cfg, splits, Float64Array.from(lambda))
+/**
+ * The oracle of a tune config. Every deterministic method (exact, aid, and the automatic
+ * choice) runs through `ermOracle`: the objectives are built once (`problemFamily`), w and αv
+ * are warm-started through every evaluation, and AID's tolerances follow the outer progress
+ * when the optimizer is lbfgs or secant (or the method is automatic) and the config sets none.
+ * ITD and SID evaluate the configured method at each λ, warm-started.
+ */
+export const oracleFor = (cfg: TuneConfig, built: Built): E.Either<HypergradError, HyperOracle> => {
+  const at = familyOf(built.problem)
+  const m = resolveAuto(cfg.method, built.problem.dim)
+  const seed = (step: number) => cfg.seed + step
+  if (m.name === 'exact') return ermOracle(at, { method: { name: 'exact' }, seed })
+  if (m.name === 'aid') {
+    const own = m.lower === 'newtonCg' || m.lower === 'lbfgs'
+    const fixed = m.tolLower !== undefined || m.tolLinear !== undefined || m.tol !== undefined
+    const progress = !fixed && (cfg.method.name === 'auto' || cfg.outer.optimizer === 'lbfgs' || cfg.outer.optimizer === 'secant')
+    const solvers = (problem: ErmProblem, lambda: RVec) => aidSolvers(m, problem, lambda)
+    return ermOracle(at, {
+      method: {
+        name: 'aid',
+        // newtonCg and lbfgs are built by the oracle at each evaluation with that evaluation's tolerances.
+        lower: own && progress ? m.lower as 'newtonCg' | 'lbfgs' : (problem, lambda) => E.map(([lower]: [LowerSolver, LinearSolver]) => lower)(solvers(problem, lambda)),
+        linear: (problem, lambda) => E.map(([, linear]: [LowerSolver, LinearSolver]) => linear)(solvers(problem, lambda)),
+        t: m.t,
+        k: m.k,
+        accuracy: progress ? 'progress' : { ...(m.tolLower !== undefined ? { tolLower: m.tolLower } : {}), ...(m.tolLinear !== undefined ? { tolLinear: m.tolLinear } : {}) },
+      },
+      seed,
+      // The a posteriori bound of every step, as before the fast path (it costs several passes).
+      certify: !progress,
+    })
+  }
+  return E.right(({ lambda, warm, step }) => {
+    const p = at(lambda)
     if (E.isLeft(p)) return p
     const problem = p.right
     const a = problem.alpha
-    const w0 = warm.w !== undefined ? { w0: warm.w } : {}
-    const v0 = warm.v !== undefined ? { v0: warm.v.map((x) => x / a) } : {}
-    const scaled = <R extends { readonly v: Float64Array }>(r: R): R => ({ ...r, v: r.v.map((x) => x * a) })
-    if (m.name === 'aid' && tolerance !== undefined) {
-      const solvers = aidSolvers(m, problem, lambda)
-      if (E.isLeft(solvers)) return solvers
-      return E.map((r: AdaptiveResult) => scaled(r))(
-        aidAdaptive(problem, lambda, {
-          lower: solvers.right[0],
-          linear: solvers.right[1],
-          tolerance,
-          maxT: m.t,
-          maxK: m.k,
-          ...w0,
-          ...v0,
-        }),
-      )
-    }
-    const r = runMethod(m, problem, lambda, cfg.seed + step, { ...w0, ...v0 })
-    if (E.isLeft(r)) return r
-    const bound = m.name === 'aid' ? aPosterioriAt(problem, lambda, r.right) : null
-    return E.right(scaled(bound === null ? r.right : { ...r.right, bound }))
-  }
+    const r = runMethod(m, problem, lambda, seed(step), { ...(warm.w !== undefined ? { w0: warm.w } : {}), ...(warm.v !== undefined ? { v0: warm.v.map((x) => x / a) } : {}) })
+    return E.map((res: HypergradResult) => ({ ...res, v: res.v.map((x) => x * a) }))(r)
+  })
+}
+
+export const tuneFromConfig = (cfg: TuneConfig, splits: Splits, onStep?: (s: TuneStep) => void, prebuilt?: Built): E.Either<HypergradError, TuneOutput> => {
+  const built = prebuilt !== undefined ? E.right(prebuilt) : buildFrom(cfg, splits)
+  if (E.isLeft(built)) return built
+  const { lambda: lambda0 } = built.right
+  const oracle = oracleFor(cfg, built.right)
+  if (E.isLeft(oracle)) return oracle
   const test = splits.test
   const start = performance.now()
   const outer = cfg.outer
-  const r = tune(lambda0, oracle, {
+  const r = tune(lambda0, oracle.right, {
     ...outer,
     optimizer: tuneOptimizer(outer.optimizer),
     ...(test !== undefined && cfg.problem !== 'ridge'
@@ -169,7 +183,7 @@ export const tuneCommand = async (
   progress.start(cfg.outer.steps, 'tune')
   let out: TuneOutput
   try {
-    out = must(tuneFromConfig(cfg, splits, (s) => progress.update(s.step + 1)))
+    out = must(tuneFromConfig(cfg, splits, (s) => progress.update(s.step + 1), start))
   } finally {
     progress.stop()
   }

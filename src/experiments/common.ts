@@ -29,19 +29,7 @@ export const median = (xs: ArrayLike<number>): number => {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
 }
 
-/** The largest value (−∞ for none); unlike Math.max(...xs), any length (no spread onto the stack). */
-export const maxOf = (xs: ArrayLike<number>): number => {
-  let m = -Infinity
-  for (let i = 0; i < xs.length; i++) m = Math.max(m, xs[i]!)
-  return m
-}
-
-/** The smallest value (+∞ for none), for any length. */
-export const minOf = (xs: ArrayLike<number>): number => {
-  let m = Infinity
-  for (let i = 0; i < xs.length; i++) m = Math.min(m, xs[i]!)
-  return m
-}
+export { maxOf, minOf } from '../linalg/vector.js'
 
 /** A finite number, or null (JSON has no NaN or Infinity). */
 export const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null)

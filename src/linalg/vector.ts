@@ -39,3 +39,17 @@ export const isFiniteVec = (x: RVec): boolean => {
   for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return false
   return true
 }
+
+/** The largest value (−∞ for none); unlike Math.max(...xs), any length (no spread onto the stack). */
+export const maxOf = (xs: ArrayLike<number>): number => {
+  let m = -Infinity
+  for (let i = 0; i < xs.length; i++) m = Math.max(m, xs[i]!)
+  return m
+}
+
+/** The smallest value (+∞ for none), for any length. */
+export const minOf = (xs: ArrayLike<number>): number => {
+  let m = Infinity
+  for (let i = 0; i < xs.length; i++) m = Math.min(m, xs[i]!)
+  return m
+}

@@ -52,12 +52,35 @@ describe('tune', () => {
     expect(warm.right.trajectory.map((s) => s.t)).toEqual([10, 1, 1, 1, 1])
     expect(cold.right.trajectory.map((s) => s.t)).toEqual([10, 10, 10, 10, 10])
   })
+  it('maxSeconds: no evaluation starts after the budget; the first point is always evaluated', () => {
+    let calls = 0
+    const slow: HyperOracle = (req) => {
+      calls++
+      const t0 = performance.now()
+      while (performance.now() - t0 < 20);
+      return oracle(req)
+    }
+    const r = tune(Float64Array.of(1, 1, 1), slow, { optimizer: 'gd', steps: 100, stepSize: 0.1, logScale: true, maxSeconds: 0.05 })
+    if (E.isLeft(r)) throw new Error(r.left.message)
+    expect(r.right.status).toBe('maxIter')
+    expect(r.right.reason).toMatch(/maxSeconds = 0\.05 spent/)
+    expect(calls).toBeGreaterThanOrEqual(2)
+    expect(calls).toBeLessThan(100)
+    // every evaluation but the last started within the budget
+    const starts = r.right.trajectory.map((s, i) => (i === 0 ? 0 : r.right.trajectory[i - 1]!.seconds))
+    for (const t of starts) expect(t).toBeLessThan(0.05)
+    const tiny = tune(Float64Array.of(1, 1, 1), slow, { optimizer: 'gd', steps: 100, stepSize: 0.1, maxSeconds: 1e-9 })
+    if (E.isLeft(tiny)) throw new Error(tiny.left.message)
+    expect(tiny.right.trajectory).toHaveLength(1)
+  })
   it('rejects bad options with one-line errors', () => {
     const bad = [
       [{ optimizer: 'newton' as 'gd', steps: 3, stepSize: 0.1 }, /optimizer/],
       [{ optimizer: 'gd' as const, steps: 3, stepSize: -1 }, /stepSize/],
       [{ optimizer: 'gd' as const, steps: 0, stepSize: 1 }, /steps/],
       [{ optimizer: 'gd' as const, steps: 3, stepSize: 1, bounds: [5, 5] as const }, /empty box/],
+      [{ optimizer: 'gd' as const, steps: 3, stepSize: 1, maxSeconds: 0 }, /outer\.maxSeconds must be a number > 0, got 0/],
+      [{ optimizer: 'lbfgs' as const, steps: 3, maxSeconds: Number.NaN }, /outer\.maxSeconds/],
     ] as const
     for (const [o, re] of bad) {
       const r = tune(Float64Array.of(1), oracle, o)

@@ -49,6 +49,8 @@ export interface TuneOptions extends Omit<OptimizerConfig, 'optimizer'> {
   readonly steps: number
   /** The most oracle calls, trials included; default 100·steps (the library's optimizers take at most ~40 per step). */
   readonly maxEvaluations?: number
+  /** A wall-time budget: no evaluation starts after this many seconds from the start of the loop. */
+  readonly maxSeconds?: number
   /** Warm-start the lower iterate and/or the linear-system solution (default both). */
   readonly warmStart?: boolean | { readonly lower: boolean; readonly linear: boolean }
   /**
@@ -96,7 +98,7 @@ export interface TuneResult {
   readonly trajectory: ReadonlyArray<TuneStep>
   /**
    * converged: gradTol, fTol or the optimizer's own criterion; maxIter: a budget was spent —
-   * steps, maxEvaluations, or the optimizer's own trials (a line search that found no decrease,
+   * steps, maxEvaluations, maxSeconds, or the optimizer's own trials (a line search that found no decrease,
    * which `reason` names); diverged: the hypergradient method diverged at a later evaluation
    * (`divergedAt`).
    */
@@ -128,6 +130,7 @@ export const checkTuneOptions = (o: TuneOptions, lambda0: RVec): E.Either<Hyperg
     }),
     E.chain(() => option(outerField, 'steps', o.steps, NaN, { min: 1, max: Infinity, integer: true })),
     E.chain(() => optional('maxEvaluations', o.maxEvaluations, { min: 1, max: Infinity, integer: true })),
+    E.chain(() => optional('maxSeconds', o.maxSeconds, POSITIVE)),
     E.chain(() => optional('gradTol', o.gradTol, NONNEGATIVE)),
     E.chain(() => optional('fTol', o.fTol, NONNEGATIVE)),
     E.chain(() => (o.tolerance === 'adaptive' ? E.right(undefined) : optional('tolerance', o.tolerance, POSITIVE))),
@@ -189,6 +192,8 @@ export const tune = (lambda0: RVec, oracle: HyperOracle, opts: TuneOptions): E.E
   for (;;) {
     const step = trajectory.length
     if (evaluations >= maxEvaluations) return done('maxIter', `maxEvaluations = ${maxEvaluations} oracle calls spent`)
+    if (opts.maxSeconds !== undefined && current !== undefined && performance.now() - start >= 1000 * opts.maxSeconds)
+      return done('maxIter', `maxSeconds = ${opts.maxSeconds} spent after ${evaluations} oracle calls`)
     const lambda = Float64Array.from(proposal.x)
     const bad = lambda.findIndex((l) => !Number.isFinite(l))
     if (bad >= 0) return E.left(hgError('divergence', `outer step ${step}: the optimizer proposed λ[${bad}] = ${lambda[bad]}`))

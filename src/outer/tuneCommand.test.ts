@@ -79,6 +79,73 @@ const closedForm = (lambda: number): number => {
   return s / 2
 }
 
+// A held-out-like logistic problem: 150 training and 120 validation rows, 12 standardized
+// features, labels from a sparse linear model with heavy noise (an interior optimum in λ).
+const logisticDir = (() => {
+  const n = 150, nv = 120, q = 12
+  const [a, b, c, d, e] = R.split(R.seed(11), 5) as [R.Rng, R.Rng, R.Rng, R.Rng, R.Rng]
+  const [w0] = R.normals(a, q)
+  const make = (rx: R.Rng, re: R.Rng, rows: number) => {
+    const [x] = R.normals(rx, rows * q)
+    const [noise] = R.normals(re, rows)
+    const y = Float64Array.from({ length: rows }, (_, i) => {
+      let z = 0
+      for (let j = 0; j < q; j += 2) z += x[i * q + j]! * w0[j]!
+      return z + 2.5 * noise[i]! >= 0 ? 1 : -1
+    })
+    return { X: matrix(rows, q, x), y }
+  }
+  const tr = make(b, d, n)
+  const va = make(c, e, nv)
+  const dir2 = mkdtempSync(join(tmpdir(), 'hypergrad-tune-logistic-'))
+  writeFileSync(join(dir2, 'train.svm'), formatLibsvm(tr))
+  writeFileSync(join(dir2, 'val.svm'), formatLibsvm(va))
+  return { dir: dir2, train: tr, validation: va, q }
+})()
+
+/**
+ * f′(λ) of the held-out-like logistic problem from scratch: w(λ) by Newton's method with the dense
+ * Hessian XᵀDX + λI (Cholesky), then f′ = −∇E(w)ᵀ(XᵀDX + λI)⁻¹w.
+ */
+const logisticSlope = (lambda: number): number => {
+  const { train: tr, validation: va, q } = logisticDir
+  const sig = (t: number) => 1 / (1 + Math.exp(-t))
+  let w = new Float64Array(q)
+  const hessianAt = (v: Float64Array) => {
+    const H = new Float64Array(q * q)
+    for (let i = 0; i < tr.X.rows; i++) {
+      let z = 0
+      for (let j = 0; j < q; j++) z += tr.X.data[i * q + j]! * v[j]!
+      const s = sig(tr.y[i]! * z)
+      const dd = s * (1 - s)
+      for (let j = 0; j < q; j++) for (let k = 0; k < q; k++) H[j * q + k] = H[j * q + k]! + dd * tr.X.data[i * q + j]! * tr.X.data[i * q + k]!
+    }
+    for (let j = 0; j < q; j++) H[j * q + j] = H[j * q + j]! + lambda
+    return cholesky(matrix(q, q, H))!
+  }
+  for (let it = 0; it < 60; it++) {
+    const g = Float64Array.from(w, (x) => lambda * x)
+    for (let i = 0; i < tr.X.rows; i++) {
+      let z = 0
+      for (let j = 0; j < q; j++) z += tr.X.data[i * q + j]! * w[j]!
+      const c = -tr.y[i]! * sig(-tr.y[i]! * z)
+      for (let j = 0; j < q; j++) g[j] = g[j]! + c * tr.X.data[i * q + j]!
+    }
+    const step = choleskySolve(hessianAt(w), g)
+    w = Float64Array.from(w, (x, j) => x - step[j]!)
+    if (Math.hypot(...step) <= 1e-15 * (1 + Math.hypot(...w))) break
+  }
+  const gE = new Float64Array(q)
+  for (let i = 0; i < va.X.rows; i++) {
+    let z = 0
+    for (let j = 0; j < q; j++) z += va.X.data[i * q + j]! * w[j]!
+    const c = -va.y[i]! * sig(-va.y[i]! * z)
+    for (let j = 0; j < q; j++) gE[j] = gE[j]! + c * va.X.data[i * q + j]!
+  }
+  const v = choleskySolve(hessianAt(w), gE)
+  return -v.reduce((s, x, j) => s + x * w[j]!, 0)
+}
+
 describe('hypergrad tune', () => {
   it('every bad outer config exits with status 2 and one line naming the field', async () => {
     const cases: Array<[string, Record<string, unknown>, RegExp]> = [
@@ -93,6 +160,11 @@ describe('hypergrad tune', () => {
       ['tolerance', { outer: { ...base.outer, tolerance: 1e-3 } }, /config\.outer\.tolerance: .*method "exact"/],
       ['bad-tolerance', { outer: { ...base.outer, tolerance: -1 } }, /config\.outer\.tolerance/],
       ['log-lambda', { lambda: -1 }, /lambda/],
+      ['lower-name', { method: { name: 'aid', lower: 'newton', linear: 'cg', t: 5, k: 5 } }, /config\.method\.lower: .*"newtonCg".*"lbfgs"/],
+      ['lower-momentum', { method: { name: 'aid', lower: 'newtonCg', linear: 'cg', t: 5, k: 5, momentum: 0.5 } }, /config\.method\.momentum: the momentum of heavy ball, but lower is "newtonCg"/],
+      ['auto-tolerance', { method: undefined, outer: { ...base.outer, tolerance: 1e-3 } }, /config\.outer\.tolerance: .*give method "aid"/],
+      ['auto-field', { method: { name: 'auto', t: 3 } }, /config\.method\.t: unknown field/],
+      ['lbfgs-memory', { outer: { optimizer: 'lbfgs', steps: 5, memory: 0 } }, /config\.outer\.memory/],
     ]
     for (const [name, patch, re] of cases) {
       const r = await runHere(['tune', config(`${name}.json`, { ...base, ...patch }), '--json', '--quiet'])
@@ -117,6 +189,45 @@ describe('hypergrad tune', () => {
     expect(best).toBeGreaterThan(logs[0]!)
     expect(best).toBeLessThan(logs[logs.length - 1]!)
     expect(Math.abs(Math.log(out.lambda) - best)).toBeLessThan(2e-3)
+  })
+
+  it('lbfgs on log λ reaches the argmin of a held-out-like logistic problem to 1e-3 (against a dense truth), with the method left out, exact, or AID with Newton-CG or L-BFGS on ℓ', async () => {
+    // The argmin: the zero of the dense f′ by bisection on log λ.
+    let [a, b] = [Math.log(1e-3), Math.log(1e3)]
+    expect(logisticSlope(Math.exp(a))).toBeLessThan(0)
+    expect(logisticSlope(Math.exp(b))).toBeGreaterThan(0)
+    for (let i = 0; i < 60; i++) {
+      const m = (a + b) / 2
+      if (logisticSlope(Math.exp(m)) < 0) a = m
+      else b = m
+    }
+    const argmin = Math.exp((a + b) / 2)
+    const methods: Array<Record<string, unknown> | undefined> = [
+      undefined,
+      { name: 'exact' },
+      { name: 'aid', lower: 'newtonCg', linear: 'cg', t: 50, k: 500 },
+      { name: 'aid', lower: 'lbfgs', linear: 'cg', t: 500, k: 500 },
+    ]
+    for (const method of methods) {
+      const cfg = {
+        problem: 'logistic',
+        data: { train: 'train.svm', validation: 'val.svm', nFeatures: logisticDir.q },
+        lambda: 1,
+        ...(method === undefined ? {} : { method }),
+        outer: { optimizer: 'lbfgs', steps: 40, logScale: true, gradTol: 1e-9 },
+      }
+      const path = join(logisticDir.dir, `tune-${String(method?.['lower'] ?? method?.['name'] ?? 'auto')}.json`)
+      writeFileSync(path, JSON.stringify(cfg))
+      const r = await runHere(['tune', path, '--json', '--quiet'])
+      const label = JSON.stringify(method ?? 'auto')
+      expect(r.stderr, label).toBe('')
+      expect(r.code, label).toBe(0)
+      const out = JSON.parse(r.stdout) as { lambda: number; status: string; trajectory: Array<{ evaluations: number; value: number | null; gradNorm: number | null }> }
+      expect(Math.abs(out.lambda / argmin - 1), label).toBeLessThan(1e-3)
+      expect(out.status, label).toBe('converged')
+      expect(out.trajectory.at(-1)!.evaluations, label).toBeLessThanOrEqual(20)
+      for (const s of out.trajectory) expect(Number.isFinite(s.value) && Number.isFinite(s.gradNorm), label).toBe(true)
+    }
   })
 
   it('lbfgs and secant on log λ reach the closed-form minimizer to 1e-3 in a few oracle calls; AID warm-started works alike', async () => {

@@ -7,7 +7,7 @@ import { cholesky, choleskySolve, denseOf, luSolve, matTVec, matVec, spectralNor
 import { matrix, type Matrix, type RVec, type Vec } from '../linalg/types.js'
 import * as R from '../random/rng.js'
 import {
-  d2psi, dpsi, gradInto, hvpInto, logisticObjective, logisticProblem, logisticUpper, psi, squaredSpectralNorm,
+  d2psi, dpsi, gradInto, hvpInto, logisticObjective, logisticProblem, logisticUpper, psi, rowHvpPassReference, squaredSpectralNorm,
   type LogisticObjective, type Regularization,
 } from './logistic.js'
 
@@ -316,6 +316,51 @@ describe('logisticObjective: fused kernels', () => {
       }),
       { numRuns: 25 },
     )
+  })
+
+  it('the full-batch product keeps the Hessian factors of the last w: the same bits as the one-pass kernel, at that w and after w changes', () => {
+    fc.assert(
+      fc.property(caseArb, fc.boolean(), ({ seed, n, p, reg, scaled }, zeroCol) => {
+        const d = makeData(seed, n, p, zeroCol, scaled)
+        const obj = logisticObjective(d, reg)
+        const lam = lambdaFor(reg, seed + 2, p)
+        const reference = (w: RVec, u: RVec): Vec => {
+          const out = rowHvpPassReference(d.X.data, n, p, d.y, w, u, undefined, 1, 0, new Float64Array(0), new Float64Array(0), new Float64Array(p))
+          for (let j = 0; j < p; j++) out[j] = out[j]! + (lam.length === 1 ? lam[0]! : lam[j]!) * u[j]!
+          return out
+        }
+        const w1 = vecOf(seed + 1, p, 0.7)
+        const w2 = vecOf(seed + 5, p, 0.7)
+        for (const [w, k] of [[w1, 0], [w1, 1], [w2, 2], [w1, 3], [w1, 4]] as const) {
+          const u = vecOf(seed + 10 + k, p)
+          expect(obj.hvp(w, lam, u)).toEqual(reference(w, u))
+        }
+        // The kept w is a copy: writing to the caller's w afterwards changes the product.
+        const w = Float64Array.from(w1)
+        const u = vecOf(seed + 20, p)
+        obj.hvp(w, lam, u)
+        w[0] = w[0]! + 1
+        expect(obj.hvp(w, lam, u)).toEqual(reference(w, u))
+      }),
+      { numRuns: 20 },
+    )
+  })
+
+  it('on the WebAssembly row engine (a sparse 401 × 170 matrix), the kept factors give the same bits as the one-pass kernel', () => {
+    const n = 401, p = 170
+    const [x] = R.normals(R.seed(77), n * p)
+    const [keep] = R.uniforms(R.seed(78), n * p)
+    const X = matrix(n, p, Float64Array.from(x, (v, k) => (keep[k]! < 0.2 ? v : 0)))
+    const y = Float64Array.from({ length: n }, (_, i) => (x[i * p]! > 0 ? 1 : -1))
+    const obj = logisticObjective({ X, y }, 'perFeature')
+    const lam = vecOf(79, p, 0.1).map((v) => Math.abs(v) + 0.01)
+    for (const k of [0, 1, 2]) {
+      const w = vecOf(80 + (k === 2 ? 1 : 0), p, 0.3)
+      const u = vecOf(90 + k, p)
+      const ref = rowHvpPassReference(X.data, n, p, y, w, u, undefined, 1, 0, new Float64Array(0), new Float64Array(0), new Float64Array(p))
+      for (let j = 0; j < p; j++) ref[j] = ref[j]! + lam[j]! * u[j]!
+      expect(obj.hvp(w, lam, u)).toEqual(ref)
+    }
   })
 
   it('a minibatch is the scaled sum of its rows, repeats counted (blocks of four and partial blocks)', () => {

@@ -261,6 +261,17 @@ export class RidgeProblem extends ErmProblem implements ClosedForm {
     super(lower, upper, alpha, name)
   }
 
+  /**
+   * The same problem with the step α of Φ = w − α∇ℓ replaced (an outer loop moves λ and picks
+   * α = 2/(L+τ) at each λ): XᵀX and Xᵀy are shared, not recomputed. Left when α is not
+   * positive and finite.
+   */
+  withStep(alpha: number): E.Either<HypergradError, RidgeProblem> {
+    return E.map(() => new RidgeProblem(this.lower, this.upperObjective, alpha, this.name, this.train, this.validation, this.regularization, this.gram, this.xty))(
+      ermProblem(this.lower, this.upperObjective, { alpha, name: this.name }),
+    )
+  }
+
   /** The Cholesky factor of H(λ) = XᵀX + diag(λ); throws a RangeError if H is not positive definite. */
   private factor(lambda: RVec, what: string): Matrix {
     assertDim(`${this.name}.${what}: λ`, this.hyperDim, lambda.length)
