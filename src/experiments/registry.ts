@@ -9,6 +9,8 @@
  *   iteration-complexity  Grazzi et al. 2020, error against t = k (iterationComplexity.ts)
  *   bounds                Ehrhardt & Roberts §4.1, error against a priori and a posteriori bounds
  *                         (boundsExperiment.ts)
+ *   er-budget-split       Ehrhardt & Roberts §4.1, a fixed budget split between the two solvers
+ *                         (budgetSplit.ts)
  *   grazzi-krr, grazzi-biased-reg, grazzi-hyper-rep, grazzi-equilibrium
  *                         Grazzi et al. 2020 §5's other problems, error against t = k (grazziProblems.ts)
  *   tune-mnist            hypergradient tuning (AID, SID) against grid and random search at equal
@@ -39,6 +41,7 @@ import { hgError, type HypergradError } from '../errors.js'
 import { PRESET_NAMES } from '../hypergrad/presets.js'
 import { toCsv } from '../report/csv.js'
 import { boundsCost, boundsDefaults, runBounds, type BoundsConfig } from './boundsExperiment.js'
+import { budgetSplitCost, budgetSplitDefaults, budgetSplitFields, checkBudgetSplit, decodeBudgetSplit, runBudgetSplit, type BudgetSplitConfig } from './budgetSplit.js'
 import { checkDataCleaning, dataCleaningCost, dataCleaningDefaults, dataCleaningFields, decodeDataCleaning, runDataCleaning, type DataCleaningConfig } from './dataCleaningExperiment.js'
 import { checkGrazzi, decodeGrazzi, grazziCost, GZ_FIELDS, gzBiasedRegDefaults, gzEquilibriumDefaults, gzHyperRepDefaults, gzKrrDefaults, runGrazzi, type GzBiasedRegConfig, type GzEquilibriumConfig, type GzHyperRepConfig, type GzKrrConfig } from './grazziProblems.js'
 import { iterationComplexityCost, iterationComplexityDefaults, runIterationComplexity, type IterationComplexityConfig } from './iterationComplexity.js'
@@ -384,6 +387,17 @@ export const experiments = {
     cost: boundsCost,
     check: (c) => (c.rows >= c.cols ? E.right(undefined) : E.left(configError('bounds', `rows ${c.rows} must be ≥ cols ${c.cols}`))),
     run: runBounds,
+  }),
+  'er-budget-split': define<BudgetSplitConfig>({
+    name: 'er-budget-split',
+    title: 'A fixed total budget split between the lower solver (GD, heavy ball, FISTA) and the linear solver (GD, heavy ball, CG): error and both bounds',
+    reference: 'Ehrhardt & Roberts (IMA J. Appl. Math. 2024), §4.1',
+    fields: budgetSplitFields,
+    defaults: budgetSplitDefaults,
+    decode: decodeBudgetSplit,
+    cost: budgetSplitCost,
+    check: checkBudgetSplit,
+    run: runBudgetSplit,
   }),
   'grazzi-krr': define<GzKrrConfig>({
     name: 'grazzi-krr',
