@@ -25,10 +25,10 @@ import {
   gzEquilibriumDefaults,
   gzHyperRepDefaults,
   gzKrrDefaults,
-  type GzMethod,
   type GzProblem,
   type GzTaskResult,
 } from './grazziProblems.js'
+import type { SweepMethod } from './errorSweep.js'
 import { experiments, write } from './registry.js'
 
 const task = (problem: GzProblem, config: object): GzTaskResult => {
@@ -36,7 +36,7 @@ const task = (problem: GzProblem, config: object): GzTaskResult => {
   if (!out.ok) throw new Error(out.error.message)
   return out.value
 }
-const err = (r: GzTaskResult, m: GzMethod, t: number): number => r.points.find((p) => p.method === m && p.t === t)!.relError!
+const err = (r: GzTaskResult, m: SweepMethod, t: number): number => r.points.find((p) => p.method === m && p.t === t)!.relError!
 
 /** Every method's error is finite and decreases from t = 0 to each later t of the grid. */
 const decreasing = (r: GzTaskResult, grid: ReadonlyArray<number>): void => {

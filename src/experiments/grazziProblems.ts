@@ -21,9 +21,7 @@
  *
  * The paper's exact data and settings are not all available here (its data sets, λ values and
  * sizes are not in the summary the library has): the choices are the library's, stated per
- * field. The lower-level iterates are computed once up to the largest t and AID at t starts
- * from the stored wₜ with no further lower steps (the same result as t steps from 0: the
- * iteration is deterministic); ITD is run afresh for each t.
+ * field. The sweep over t is errorSweep.ts's (shared with iteration-complexity).
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
@@ -33,12 +31,9 @@ import { carsRegression, CARS_ROWS } from '../data/cars.js'
 import { MNIST_D, MNIST_N } from '../data/mnist.js'
 import { mnistPooled, POOLED_D } from '../data/mnistPooled.js'
 import { hgError, type HypergradError } from '../errors.js'
-import { aid } from '../hypergrad/aid.js'
 import { exact } from '../hypergrad/exact.js'
-import { itd } from '../hypergrad/itd.js'
-import type { HypergradResult } from '../hypergrad/types.js'
 import type { Matrix, RVec, Vec } from '../linalg/types.js'
-import { distance, norm } from '../linalg/vector.js'
+import { norm } from '../linalg/vector.js'
 import type { BilevelProblem } from '../problem/bilevel.js'
 import { powerIteration } from '../problem/constants.js'
 import type { ErmProblem } from '../problem/erm.js'
@@ -48,12 +43,6 @@ import { hyperRepresentationProblem } from '../problems/hyperRepresentation.js'
 import { kernelRidgeProblem } from '../problems/kernelRidge.js'
 import { normals, seed as rngSeed } from '../random/rng.js'
 import type { Panel, Series } from '../report/figure.js'
-import { tap } from '../solvers/combinators.js'
-import { conjugateGradient } from '../solvers/linear/conjugateGradient.js'
-import { fixedPointLinear } from '../solvers/linear/fixedPoint.js'
-import { fixedPointIteration } from '../solvers/lower/fixedPoint.js'
-import { runLower } from '../solvers/run.js'
-import type { LinearSolver } from '../solvers/types.js'
 import {
   finiteOrNull,
   fmt,
@@ -70,7 +59,7 @@ import {
   type SharedSplit,
   type TaskGroup,
 } from './common.js'
-import { gmres } from './gmres.js'
+import { errorsAgainstT, SWEEP_LABEL, type SweepMethod, type SweepPoint } from './errorSweep.js'
 import type { CsvRow, ExperimentCost, ExperimentOutput, FieldSpec, RunOptions, TaskOutcome } from './types.js'
 
 // ── configurations ─────────────────────────────────────────────────────────────────────────
@@ -242,16 +231,11 @@ export const checkGrazzi =
 
 // ── instances ──────────────────────────────────────────────────────────────────────────────
 
-/** The methods: the third is AID-CG, or AID-GMRES where conjugate gradient does not apply. */
-export type GzMethod = 'itd' | 'aidFp' | 'aidCg' | 'aidGmres'
-
-/** The legend label of each method. */
-export const GZ_LABEL: Readonly<Record<GzMethod, string>> = { itd: 'ITD (reverse)', aidFp: 'AID-FP', aidCg: 'AID-CG', aidGmres: 'AID-GMRES' }
 
 interface Instance {
   readonly problem: BilevelProblem
   readonly lambda: Vec
-  readonly methods: ReadonlyArray<GzMethod>
+  readonly methods: ReadonlyArray<SweepMethod>
   /** κ = L/τ of the lower objective (ERM problems), else NaN. */
   readonly kappa: number
 }
@@ -271,7 +255,7 @@ const dense = (d: { readonly X: unknown; readonly y: RVec }): E.Either<Hypergrad
   return X.layout === undefined && X.data instanceof Float64Array ? E.right({ X: X as Matrix, y: d.y }) : E.left(hgError('data', 'grazzi: the builders need a dense data matrix'))
 }
 
-const ERM_METHODS: ReadonlyArray<GzMethod> = ['itd', 'aidFp', 'aidCg']
+const ERM_METHODS: ReadonlyArray<SweepMethod> = ['itd', 'aidFp', 'aidCg']
 
 const ermInstance = (problem: E.Either<HypergradError, ErmProblem>, lambda: Vec): E.Either<HypergradError, Instance> =>
   E.map((p: ErmProblem) => {
@@ -375,17 +359,6 @@ const instanceOf = (input: GzTaskInput): E.Either<HypergradError, Instance> => {
 
 // ── one task ───────────────────────────────────────────────────────────────────────────────
 
-/** One method at one t. */
-export interface GzPoint {
-  readonly method: GzMethod
-  readonly t: number
-  /** Linear-system steps actually run (a Krylov method may stop early, exact to rounding). */
-  readonly k: number
-  readonly error: number | null
-  readonly relError: number | null
-  readonly status: 'converged' | 'maxIter' | 'diverged'
-}
-
 /** The result of one task: every method at every t on one instance. */
 export interface GzTaskResult {
   readonly problem: GzProblem
@@ -398,59 +371,8 @@ export interface GzTaskResult {
   readonly gradNorm: number
   /** Newton steps of the ground truth and its final ‖w − Φ(w)‖. */
   readonly truthSteps: number
-  readonly points: ReadonlyArray<GzPoint>
+  readonly points: ReadonlyArray<SweepPoint>
   readonly seconds: number
-}
-
-const LINEAR: Readonly<Record<Exclude<GzMethod, 'itd'>, () => LinearSolver>> = {
-  aidFp: () => fixedPointLinear(),
-  aidCg: () => conjugateGradient(),
-  aidGmres: () => gmres(),
-}
-
-/**
- * The error of each method at every t of the grid on one instance, against the truth (see the
- * module comment for how the lower iterates are shared).
- */
-export const errorsAgainstT = (
-  problem: BilevelProblem,
-  lambda: RVec,
-  truth: RVec,
-  iterations: ReadonlyArray<number>,
-  methods: ReadonlyArray<GzMethod>,
-): E.Either<HypergradError, GzPoint[]> => {
-  const gNorm = norm(truth)
-  const grid = [...new Set(iterations)].sort((a, b) => a - b)
-  const maxT = grid[grid.length - 1] ?? 0
-  const stored = new Map<number, Vec>()
-  const wanted = new Set(grid)
-  const keep = tap(fixedPointIteration(), (st) => {
-    if (wanted.has(st.iter)) stored.set(st.iter, st.w)
-  })
-  const prefix = runLower(keep, problem, lambda, new Float64Array(problem.dim), rngSeed(0), { maxIter: maxT })
-  if (E.isLeft(prefix)) return prefix
-  const points: GzPoint[] = []
-  const record = (method: GzMethod, tt: number, r: E.Either<HypergradError, HypergradResult> | undefined): E.Either<HypergradError, void> => {
-    if (r !== undefined && E.isLeft(r) && r.left.kind !== 'divergence') return r
-    const res = r !== undefined && E.isRight(r) ? r.right : undefined
-    const ok = res !== undefined && res.status !== 'diverged'
-    const err = ok ? distance(res.gradient, truth) : NaN
-    points.push({ method, t: tt, k: res?.k ?? tt, error: finiteOrNull(err), relError: finiteOrNull(err / gNorm), status: ok && Number.isFinite(err) ? res.status : 'diverged' })
-    return E.right(undefined)
-  }
-  for (const tt of grid)
-    for (const m of methods) {
-      const wt = stored.get(tt)
-      const r =
-        m === 'itd'
-          ? itd(problem, lambda, { t: tt, mode: 'reverse' })
-          : wt === undefined
-            ? undefined
-            : aid(problem, lambda, { lower: fixedPointIteration(), linear: LINEAR[m](), t: 0, k: tt, w0: wt })
-      const done = record(m, tt, r)
-      if (E.isLeft(done)) return done
-    }
-  return E.right(points)
 }
 
 /** One task: build the instance, its exact hypergradient, and the errors at every t. */
@@ -576,9 +498,9 @@ export const runGrazzi =
     const aggregate: unknown[] = []
     for (const m of methods) {
       const at = grid.map((tt) => meanStd(results.map((r) => r.points.find((q) => q.method === m && q.t === tt)?.relError ?? null)))
-      series.push({ name: GZ_LABEL[m], x: grid, mean: at.map((a) => a.mean), std: at.map((a) => a.std), points: true })
+      series.push({ name: SWEEP_LABEL[m], x: grid, mean: at.map((a) => a.mean), std: at.map((a) => a.std), points: true })
       const last = at[at.length - 1]!
-      cells.push(`${GZ_LABEL[m]} ${fmt(last.mean)} ± ${fmt(last.std)}`)
+      cells.push(`${SWEEP_LABEL[m]} ${fmt(last.mean)} ± ${fmt(last.std)}`)
       aggregate.push({ method: m, t: grid, relError: at })
     }
     const q = meanStd(results.map((r) => r.q)).mean
