@@ -4,9 +4,10 @@
  *
  *   ℓ(w, λ) = Σᵢ ½(xᵢᵀw − yᵢ)² + (ρ/2)‖w − λ‖²,     E(w) = ½‖X_val w − y_val‖²,
  *
- * written with the `ad` engine; `adErmProblem` derives Φ = w − α∇ℓ and every product. λ enters
- * only the regularizer, so the problem is separable (SID eq. 15), and ℓ(·, λ) is ρ-strongly
- * convex: τ = ρ, L by power iteration (exact here, ℓ is quadratic in w).
+ * written with the `ad` engine in src/problems/biasedRegularization.ts (`problems.biasedRegularizationProblem`,
+ * which also offers the logistic loss); `adErmProblem` derives Φ = w − α∇ℓ and every product. λ
+ * enters only the regularizer, so the problem is separable (SID eq. 15), and ℓ(·, λ) is
+ * ρ-strongly convex: τ = ρ, L by power iteration (exact here, ℓ is quadratic in w).
  *
  *   npx tsx examples/biasedRegularization.ts
  *
@@ -17,35 +18,15 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { ad, adErmProblem, aid, linalg, orThrow, random, solvers, tune } from 'hypergrad'
-import type { HypergradError, HypergradResult, Matrix, RVec, Vec } from 'hypergrad'
+import { aid, linalg, orThrow, problems, random, solvers, tune } from 'hypergrad'
+import type { HypergradError, HypergradResult, RVec, Vec } from 'hypergrad'
 import type { problem as P } from 'hypergrad'
 
-export interface Regression {
-  readonly X: Matrix
-  readonly y: RVec
-}
+export type Regression = problems.DenseData
 
-/** The biased-regularization problem (see the module comment). */
+/** The biased-regularization problem with the squared loss (the library's `problems.biasedRegularizationProblem`). */
 export const biasedRegularization = (train: Regression, validation: Regression, rho: number, lambda0: RVec): E.Either<HypergradError, P.ErmProblem> =>
-  adErmProblem({
-    name: 'biasedRegularization',
-    dim: train.X.cols,
-    hyperDim: train.X.cols,
-    nSamples: train.X.rows,
-    lower: (w, lambda, batch) => {
-      const r = ad.sub(ad.matvec(batch.rows(train.X), w), batch.rows(train.y))
-      const shift = ad.sub(w, lambda)
-      return ad.add(ad.mul(0.5 * batch.scale, ad.dot(r, r)), ad.mul(rho / 2, ad.dot(shift, shift)))
-    },
-    upper: (w) => {
-      const r = ad.sub(ad.matvec(validation.X, w), validation.y)
-      return ad.mul(0.5, ad.dot(r, r))
-    },
-    lambda0,
-    tau: () => rho,
-    separable: true,
-  })
+  problems.biasedRegularizationProblem(train, validation, rho, lambda0)
 
 /** ∇f(λ) by AID: heavy ball (optimal parameters for [τ, L]) and conjugate gradient, both to tight tolerances. */
 export const hypergradient = (problem: P.ErmProblem, lambda: RVec, warm?: Vec): E.Either<HypergradError, HypergradResult> => {

@@ -14,8 +14,9 @@
  *
  * so that ‖A‖₂ ≤ ‖A‖_F < 0.9 for every λ: since |tanh'| ≤ 1, Φ(·, λ) is a contraction with
  * q = ‖A‖₂ everywhere, and gradient steps on λ cannot leave the domain (Grazzi et al. project A
- * onto a ball instead). Written with the `ad` engine; `adFixedPointProblem` derives ∂₁Φ u, ∂₁Φᵀ v,
- * ∂₂Φ μ, ∂₂Φᵀ v and ∇E.
+ * onto a ball instead). Written with the `ad` engine in src/problems/equilibrium.ts
+ * (`problems.equilibriumProblem`, on digits from `data.mnistPooled`); `adFixedPointProblem`
+ * derives ∂₁Φ u, ∂₁Φᵀ v, ∂₂Φ μ, ∂₂Φᵀ v and ∇E.
  *
  *   npx tsx examples/equilibrium.ts
  *
@@ -25,90 +26,26 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { ad, adFixedPointProblem, aid, data, linalg, orThrow, random, solvers, tune } from 'hypergrad'
-import type { BilevelProblem, HypergradError, HypergradResult, Matrix, RVec, Vec } from 'hypergrad'
+import { aid, data, orThrow, problems, solvers, tune } from 'hypergrad'
+import type { BilevelProblem, HypergradError, HypergradResult, RVec, Vec } from 'hypergrad'
 
 /** Digits as pooled pixels and labels 0–9. */
-export interface Digits {
-  /** n × 49: the mean of each 4 × 4 block of the 28 × 28 image. */
-  readonly X: Matrix
-  readonly labels: Float64Array
-}
+export type Digits = data.PooledDigits
 
 /** n digits of MNIST (in the library's reference shuffle, from `offset`), pooled to 7 × 7. */
-export const mnistDigits = (n: number, offset = 0): E.Either<HypergradError, Digits> =>
-  E.map((all: data.MnistDigits) => {
-    const order = data.referencePermutation()
-    const X = new Float64Array(n * 49)
-    const labels = new Float64Array(n)
-    for (let i = 0; i < n; i++) {
-      const src = order[offset + i]!
-      labels[i] = all.digits[src]!
-      for (let r = 0; r < 28; r++)
-        for (let c = 0; c < 28; c++) {
-          const cell = Math.floor(r / 4) * 7 + Math.floor(c / 4)
-          X[i * 49 + cell] = X[i * 49 + cell]! + all.X.data[src * 784 + r * 28 + c]! / 16
-        }
-    }
-    return { X: linalg.matrix(n, 49, X), labels }
-  })(data.readMnist())
+export const mnistDigits = (n: number, offset = 0): E.Either<HypergradError, Digits> => data.mnistPooled(n, offset)
 
 /** Where each block of λ starts, for k hidden units, p pixels and C classes. */
-export const layout = (k: number, p: number, C: number) => {
-  const A = 0, B = k * k, c = B + k * p, R = c + k, r0 = R + k * C
-  return { A, B, c, R, r0, size: r0 + C }
-}
-
-const CLASSES = 10
-
-/** A = 0.9 Ã/√(1 + ‖Ã‖²_F) from the packed λ. */
-export const matrixA = (lambda: RVec, k: number): Matrix => {
-  const a = lambda.subarray(0, k * k)
-  const s = 0.9 / Math.sqrt(1 + a.reduce((t, x) => t + x * x, 0))
-  return linalg.matrix(k, k, a.map((x) => s * x))
-}
+export const layout = (k: number, p: number, C: number) => problems.equilibriumLayout(k, p, C)
 
 /** ‖A‖₂, the contraction constant of Φ(·, λ). */
-export const normA = (lambda: RVec, k: number): number => linalg.spectralNorm(matrixA(lambda, k))
+export const normA = (lambda: RVec, k: number): number => problems.equilibriumContraction(lambda, k)
 
-/** The equilibrium model on the digits with k hidden units (see the module comment). */
-export const equilibriumProblem = (digits: Digits, k: number, lambda0: RVec): E.Either<HypergradError, BilevelProblem> => {
-  const { X, labels } = digits
-  const n = X.rows, p = X.cols
-  const at = layout(k, p, CLASSES)
-  return adFixedPointProblem({
-    name: 'equilibrium',
-    dim: [n, k],
-    hyperDim: at.size,
-    phi: (W, l) => {
-      const At = ad.slice(l, at.A, k, k)
-      const A = ad.div(ad.mul(0.9, At), ad.sqrt(ad.add(1, ad.dot(At, At))))
-      const B = ad.slice(l, at.B, k, p)
-      const c = ad.slice(l, at.c, 1, k)
-      return ad.tanh(ad.add(ad.add(ad.matmul(W, A, { transB: true }), ad.matmul(X, B, { transB: true })), c))
-    },
-    upper: (W, l) => {
-      const scores = ad.add(ad.matmul(W, ad.slice(l, at.R, k, CLASSES)), ad.slice(l, at.r0, 1, CLASSES))
-      return ad.mul(1 / n, ad.sum(ad.softmaxCrossEntropy(scores, labels)))
-    },
-    lambda0,
-    contraction: (l) => normA(l, k),
-  })
-}
+/** The equilibrium model on the digits with k hidden units (the library's `problems.equilibriumProblem`). */
+export const equilibriumProblem = (digits: Digits, k: number, lambda0: RVec): E.Either<HypergradError, BilevelProblem> => problems.equilibriumProblem(digits, k, lambda0)
 
 /** A starting λ: Ã with ‖Ã‖_F = 1 (so ‖A‖_F = 0.9/√2), B and R of small random entries, c and r₀ zero. */
-export const initialLambda = (k: number, p: number, seed: number): Vec => {
-  const at = layout(k, p, CLASSES)
-  const l = new Float64Array(at.size)
-  const [a, r1] = random.normals(random.seed(seed), k * k)
-  const [b, r2] = random.normals(r1, k * p)
-  const [r] = random.normals(r2, k * CLASSES)
-  const s = 1 / Math.sqrt(a.reduce((t, x) => t + x * x, 0))
-  l.set(a.map((x) => s * x), at.A)
-  l.set(b.map((x) => x / Math.sqrt(p)), at.B)
-  l.set(r.map((x) => 0.5 * x), at.R)
-  return l
-}
+export const initialLambda = (k: number, p: number, seed: number): Vec => problems.equilibriumInitialLambda(k, p, seed)
 
 /** ∇f(λ) by AID with fixed-point iterations on both levels, each to an error below 1e-12 (q = ‖A‖₂). */
 export const hypergradient = (problem: BilevelProblem, lambda: RVec, warm?: Vec): E.Either<HypergradError, HypergradResult> => {

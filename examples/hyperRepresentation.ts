@@ -5,7 +5,8 @@
  *   ℓ(w, Λ) = Σᵢ ½(h(xᵢ)ᵀw − yᵢ)² + (ρ/2)‖w‖²,     E(w, Λ) = ½ Σ_val (h(xᵢ)ᵀw − yᵢ)²,
  *
  * with Λ ∈ R^{k×p} (λ is its row-major flattening, a k × p matrix inside the engine). Written with
- * the `ad` engine; `adErmProblem` derives every product, including the cross terms through the
+ * the `ad` engine in src/problems/hyperRepresentation.ts (`problems.hyperRepresentationProblem`);
+ * `adErmProblem` derives every product, including the cross terms through the
  * representation (Λ enters the data term: the problem is not separable) and ∇_Λ E. ℓ(·, Λ) is
  * ρ-strongly convex (τ = ρ), and its curvature depends on Λ: the step α of Φ = w − α∇ℓ is fixed
  * once, so it is set from a bound valid for every Λ, L ≤ ‖H‖²_F + ρ ≤ nk + ρ (|tanh| < 1);
@@ -20,41 +21,16 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { ad, adErmProblem, aid, linalg, orThrow, random, solvers, tune } from 'hypergrad'
-import type { HypergradError, HypergradResult, Matrix, RVec, Vec } from 'hypergrad'
+import { aid, linalg, orThrow, problems, random, solvers, tune } from 'hypergrad'
+import type { HypergradError, HypergradResult, RVec, Vec } from 'hypergrad'
 import { problem as hgProblem } from 'hypergrad'
 import type { problem as P } from 'hypergrad'
 
-export interface Regression {
-  readonly X: Matrix
-  readonly y: RVec
-}
+export type Regression = problems.DenseData
 
-/** h(x) = tanh(Λx) for the rows x of a data matrix (or of the minibatch's rows): an n × k node. */
-const features = (X: Matrix | ad.DataRows, lambda: ad.Node): ad.Node => ad.tanh(ad.matmul(X, lambda, { transB: true }))
-
-/** The hyper-representation problem with k features and ridge weight ρ (see the module comment). */
-export const hyperRepresentation = (train: Regression, validation: Regression, k: number, rho: number, lambda0: RVec): E.Either<HypergradError, P.ErmProblem> => {
-  const p = train.X.cols
-  return adErmProblem({
-    name: 'hyperRepresentation',
-    dim: k,
-    hyperDim: [k, p],
-    nSamples: train.X.rows,
-    lower: (w, lambda, batch) => {
-      const r = ad.sub(ad.matvec(features(batch.rows(train.X), lambda), w), batch.rows(train.y))
-      return ad.add(ad.mul(0.5 * batch.scale, ad.dot(r, r)), ad.mul(rho / 2, ad.dot(w, w)))
-    },
-    upper: (w, lambda) => {
-      const r = ad.sub(ad.matvec(features(validation.X, lambda), w), validation.y)
-      return ad.mul(0.5, ad.dot(r, r))
-    },
-    lambda0,
-    tau: () => rho,
-    L: () => train.X.rows * k + rho,
-    separable: false,
-  })
-}
+/** The hyper-representation problem with k features and ridge weight ρ (the library's `problems.hyperRepresentationProblem`). */
+export const hyperRepresentation = (train: Regression, validation: Regression, k: number, rho: number, lambda0: RVec): E.Either<HypergradError, P.ErmProblem> =>
+  problems.hyperRepresentationProblem(train, validation, k, rho, lambda0)
 
 /** ∇f(Λ) by AID: heavy ball (optimal parameters for [τ, L] at this Λ) and conjugate gradient, both to tight tolerances. */
 export const hypergradient = (problem: P.ErmProblem, lambda: RVec, warm?: Vec): E.Either<HypergradError, HypergradResult> => {

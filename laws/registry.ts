@@ -17,7 +17,10 @@ import { orThrow, type HypergradError } from '../src/errors.js'
 import type { Vec } from '../src/linalg/types.js'
 import type { BilevelProblem } from '../src/problem/bilevel.js'
 import type { ErmProblem } from '../src/problem/erm.js'
+import { carsRegression } from '../src/data/cars.js'
+import { biasedRegularizationProblem } from '../src/problems/biasedRegularization.js'
 import { dataCleaningProblem } from '../src/problems/dataCleaning.js'
+import { kernelRidgeProblem } from '../src/problems/kernelRidge.js'
 import { erQuadraticProblem } from '../src/problems/erQuadratic.js'
 import { linearFixedPointProblem } from '../src/problems/linearFixedPoint.js'
 import { logisticProblem } from '../src/problems/logistic.js'
@@ -87,6 +90,8 @@ const softmaxLambda0: Record<SoftmaxRegularization, Vec> = {
 const ridgeCsr = sparsified(ridgeData)
 const logisticCsr = sparsified(logisticData)
 const cleaningCsr = sparsified(cleaningData)
+const carsData = orThrow(carsRegression({ nTrain: 8, nVal: 5, seed: 3 }))
+const biasLambda0 = rng.normals(rng.seed(43), 4)[0]
 
 /** Every registered problem. */
 export const registry: ReadonlyArray<RegistryEntry> = [
@@ -230,5 +235,21 @@ export const registry: ReadonlyArray<RegistryEntry> = [
     stochastic: true,
     batchSize: 2,
     data: softmaxData,
+  },
+  {
+    name: 'kernelRidge (cars)',
+    build: withSafeStep((alpha) => kernelRidgeProblem(carsData.train, carsData.validation, Float64Array.of(0.3, -0.5), alpha === undefined ? {} : { alpha })),
+    lambda0: Float64Array.of(0.3, -0.5),
+    stochastic: true,
+    batchSize: 1,
+    data: carsData,
+  },
+  {
+    name: 'biasedRegularization (logistic)',
+    build: () => orThrow(biasedRegularizationProblem(logisticData.train, logisticData.validation, 0.5, biasLambda0, { loss: 'logistic' })),
+    lambda0: biasLambda0,
+    stochastic: true,
+    batchSize: 2,
+    data: logisticData,
   },
 ]

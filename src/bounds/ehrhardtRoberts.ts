@@ -236,10 +236,33 @@ export const cgResidualBound = (c: Curvature, k: number, r0: number): E.Either<H
 export const cgAdjointErrorBound = (c: Curvature, k: number, r0: number): E.Either<HypergradError, number> =>
   E.chain(() => guarded([count('k', k), nonNeg('r0', r0)], () => (2 * cgRho(c) ** k * r0) / c.tau))(checkCurvature(c))
 
+/**
+ * k steps of the library's `fista({ restart: false })` with step s ≤ 1/L on a τ-strongly
+ * convex, L-smooth ℓ (docs eq. (R14)): Beck & Teboulle's estimate-sequence argument with the
+ * library's momentum sequence (s₀ = 1, the first extrapolation at the second step) gives
+ * ℓ(xₖ) − ℓ* ≤ 10‖x₀ − x*‖²/(s(k + 2)²), and (τ/2)‖xₖ − x*‖² ≤ ℓ(xₖ) − ℓ*, so
+ *   ‖xₖ − x*‖ ≤ 2√5 ‖x₀ − x*‖/((k + 2)√(sτ)).
+ * A rate O(1/k), not linear: FISTA's momentum sequence does not use τ. Default s = 1/(L + τ),
+ * the step of `fista()` (η = ½ on Φ = w − α∇ℓ with α = 2/(L + τ)). Left when s > 1/L or s ≤ 0.
+ */
+export const fistaBound = (c: Curvature, k: number, initial: number, step?: number): E.Either<HypergradError, number> => {
+  const cc = checkCurvature(c)
+  if (E.isLeft(cc)) return cc
+  const s = step ?? 1 / (c.L + c.tau)
+  if (!(Number.isFinite(s) && s > 0 && s <= 1 / c.L)) return domain(`ehrhardtRoberts: FISTA's bound needs a step in (0, 1/L] = (0, ${1 / c.L}], got ${s}`)
+  return guarded([count('k', k), nonNeg('initial', initial)], () => (2 * Math.sqrt(5) * initial) / ((k + 2) * Math.sqrt(s * c.tau)))
+}
+
 // ── A priori bound as a function of t and k ────────────────────────────────────────────────
 
-/** The lower-level solver of an a priori bound. Heavy ball requires a quadratic ℓ (see `ErConstants.quadraticLower`). */
-export type LowerSolverSpec = { readonly kind: 'gd'; readonly step?: number } | { readonly kind: 'heavyBall'; readonly params?: HeavyBallParams }
+/**
+ * The lower-level solver of an a priori bound. Heavy ball requires a quadratic ℓ (see
+ * `ErConstants.quadraticLower`); FISTA (without restarts) takes its step s ≤ 1/L.
+ */
+export type LowerSolverSpec =
+  | { readonly kind: 'gd'; readonly step?: number }
+  | { readonly kind: 'heavyBall'; readonly params?: HeavyBallParams }
+  | { readonly kind: 'fista'; readonly step?: number }
 
 /** The linear-system solver of an a priori bound, on A p = ∇₁E(ŵ) (GD with step s is AID-FP when s = α). */
 export type LinearSolverSpec =
@@ -272,6 +295,7 @@ export interface ErRun {
 /** ε ≥ ‖wₜ − w*‖ after t steps of the given lower solver from ‖w₀ − w*‖ ≤ dist0. */
 export const lowerErrorAPriori = (c: ErConstants, lower: LowerSolverSpec, t: number, dist0: number): E.Either<HypergradError, number> => {
   if (lower.kind === 'gd') return gdBound(c, t, dist0, lower.step)
+  if (lower.kind === 'fista') return fistaBound(c, t, dist0, lower.step)
   if (c.quadraticLower !== true)
     return domain('ehrhardtRoberts: the heavy-ball lower-level bound holds for quadratic ℓ only (set quadraticLower when it is)')
   return heavyBallBound(c, t, dist0, lower.params)

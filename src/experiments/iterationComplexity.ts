@@ -16,10 +16,9 @@
  * al. 2020 (bounds/grazzi2020.ts: O(t qᵗ) for ITD, O(qᵗ + qᵏ) for AID-FP, O(qᵗ + ρᵏ) with
  * ρ = (√κ − 1)/(√κ + 1) for AID-CG), divided by ‖∇f‖, is reported as a reference series.
  *
- * The lower-level iterates are computed once up to the largest t; AID at t is started from the
- * stored wₜ with no further lower steps, which gives exactly AID's result with t steps from 0
- * (the fixed-point stream is deterministic). ITD is run afresh for each t (its surrogate
- * gradient depends on the whole trajectory).
+ * The sweep over t is errorSweep.ts's, shared with the grazzi-* experiments: the lower-level
+ * iterates are computed once up to the largest t and AID at t starts from the stored wₜ (exactly
+ * AID's result with t steps from 0); ITD is run afresh for each t.
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { grazziConstantsFor, lipschitzConstants } from '../bounds/constants.js'
@@ -27,22 +26,13 @@ import { aidCost, exactCost, fullBatchCost, itdCost, STATE_BYTES, type Sizes } f
 import { MNIST_D } from '../data/mnist.js'
 import { aidConjugateGradientBound, aidFixedPointBound, itdReverseBound, type GrazziConstants } from '../bounds/grazzi2020.js'
 import { hgError, type HypergradError } from '../errors.js'
-import { aid } from '../hypergrad/aid.js'
-import { itd } from '../hypergrad/itd.js'
-import type { HypergradResult } from '../hypergrad/types.js'
 import type { RVec, Vec } from '../linalg/types.js'
-import { distance, norm } from '../linalg/vector.js'
+import { norm } from '../linalg/vector.js'
 import type { ErmProblem } from '../problem/erm.js'
 import { logisticProblem } from '../problems/logistic.js'
 import { quadraticProblem } from '../problems/quadratic.js'
 import { seed as rngSeed, uniformsIn } from '../random/rng.js'
 import type { Panel, Series } from '../report/figure.js'
-import { conjugateGradient } from '../solvers/linear/conjugateGradient.js'
-import { fixedPointLinear } from '../solvers/linear/fixedPoint.js'
-import { tap } from '../solvers/combinators.js'
-import { fixedPointIteration } from '../solvers/lower/fixedPoint.js'
-import { runLower } from '../solvers/run.js'
-import type { LinearSolver } from '../solvers/types.js'
 import type { CsvRow, ExperimentCost, ExperimentOutput, RunOptions, TaskOutcome } from './types.js'
 import {
   finiteOrNull,
@@ -60,6 +50,7 @@ import {
   type SharedSplit,
   type TaskGroup,
 } from './common.js'
+import { errorsAgainstT } from './errorSweep.js'
 import { sidSeedOf } from './sidFigures.js'
 import { logisticTruth } from './truth.js'
 
@@ -228,47 +219,9 @@ const taskEither = (input: IcTaskInput): E.Either<HypergradError, IcTaskResult> 
   const { problem, lambda, truth, constants } = inst.right
   const gNorm = norm(truth)
   const grid = [...new Set(input.iterations)].sort((a, b) => a - b)
-  const maxT = grid[grid.length - 1] ?? 0
-
-  // The shared lower-level prefix (fixed-point iteration from 0).
-  const stored = new Map<number, Vec>()
-  const wanted = new Set(grid)
-  const keep = tap(fixedPointIteration(), (st) => {
-    if (wanted.has(st.iter)) stored.set(st.iter, st.w)
-  })
-  const prefix = runLower(keep, problem, lambda, new Float64Array(problem.dim), rngSeed(0), { maxIter: maxT })
-  if (E.isLeft(prefix)) return prefix
-  const lowerDiverged = prefix.right.divergedAt ?? Infinity
-  for (const t of [...stored.keys()]) if (t >= lowerDiverged) stored.delete(t)
-
-  const points: IcPoint[] = []
-  const record = (method: IcMethod, t: number, r: E.Either<HypergradError, HypergradResult> | undefined): E.Either<HypergradError, void> => {
-    if (r !== undefined && E.isLeft(r) && r.left.kind !== 'divergence') return r
-    const res = r !== undefined && E.isRight(r) ? r.right : undefined
-    const ok = res !== undefined && res.status !== 'diverged'
-    const err = ok ? distance(res.gradient, truth) : NaN
-    points.push({
-      method,
-      t,
-      k: res?.k ?? t,
-      error: finiteOrNull(err),
-      relError: finiteOrNull(err / gNorm),
-      bound: boundOf(method, constants, t),
-      status: ok && Number.isFinite(err) ? res.status : 'diverged',
-    })
-    return E.right(undefined)
-  }
-  const linear: Record<'aidFp' | 'aidCg', LinearSolver> = { aidFp: fixedPointLinear(), aidCg: conjugateGradient() }
-  for (const t of grid) {
-    const r = record('itd', t, itd(problem, lambda, { t, mode: 'reverse' }))
-    if (E.isLeft(r)) return r
-    const wt = stored.get(t)
-    for (const m of ['aidFp', 'aidCg'] as const) {
-      const a = t >= lowerDiverged || wt === undefined ? undefined : aid(problem, lambda, { lower: fixedPointIteration(), linear: linear[m], t: 0, k: t, w0: wt })
-      const rr = record(m, t, a)
-      if (E.isLeft(rr)) return rr
-    }
-  }
+  const sweep = errorsAgainstT(problem, lambda, truth, grid, IC_METHODS)
+  if (E.isLeft(sweep)) return sweep
+  const points: IcPoint[] = sweep.right.map((p) => ({ ...p, method: p.method as IcMethod, bound: boundOf(p.method as IcMethod, constants, p.t) }))
   const { tau, L } = problem.lower.curvature(lambda)
   return E.right({
     problem: input.problem,

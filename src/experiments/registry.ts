@@ -9,6 +9,10 @@
  *   iteration-complexity  Grazzi et al. 2020, error against t = k (iterationComplexity.ts)
  *   bounds                Ehrhardt & Roberts §4.1, error against a priori and a posteriori bounds
  *                         (boundsExperiment.ts)
+ *   er-budget-split       Ehrhardt & Roberts §4.1, a fixed budget split between the two solvers
+ *                         (budgetSplit.ts)
+ *   grazzi-krr, grazzi-biased-reg, grazzi-hyper-rep, grazzi-equilibrium
+ *                         Grazzi et al. 2020 §5's other problems, error against t = k (grazziProblems.ts)
  *   tune-mnist            hypergradient tuning (AID, SID) against grid and random search at equal
  *                         wall-clock time (tuneMnist.ts)
  *   data-cleaning         data hyper-cleaning with one weight per training sample
@@ -37,7 +41,9 @@ import { hgError, type HypergradError } from '../errors.js'
 import { PRESET_NAMES } from '../hypergrad/presets.js'
 import { toCsv } from '../report/csv.js'
 import { boundsCost, boundsDefaults, runBounds, type BoundsConfig } from './boundsExperiment.js'
+import { budgetSplitCost, budgetSplitDefaults, budgetSplitFields, checkBudgetSplit, decodeBudgetSplit, runBudgetSplit, type BudgetSplitConfig } from './budgetSplit.js'
 import { checkDataCleaning, dataCleaningCost, dataCleaningDefaults, dataCleaningFields, decodeDataCleaning, runDataCleaning, type DataCleaningConfig } from './dataCleaningExperiment.js'
+import { checkGrazzi, decodeGrazzi, grazziCost, GZ_FIELDS, gzBiasedRegDefaults, gzEquilibriumDefaults, gzHyperRepDefaults, gzKrrDefaults, runGrazzi, type GzBiasedRegConfig, type GzEquilibriumConfig, type GzHyperRepConfig, type GzKrrConfig } from './grazziProblems.js'
 import { iterationComplexityCost, iterationComplexityDefaults, runIterationComplexity, type IterationComplexityConfig } from './iterationComplexity.js'
 import { runSidFig1, runSidFig2, sidFig1Defaults, sidFig2Defaults, sidFiguresCost, type SidFig1Config, type SidFig2Config } from './sidFigures.js'
 import { checkTuneMnist, decodeTuneMnist, runTuneMnist, tuneMnistCost, tuneMnistDefaults, tuneMnistFields, type TuneMnistConfig } from './tuneMnist.js'
@@ -381,6 +387,61 @@ export const experiments = {
     cost: boundsCost,
     check: (c) => (c.rows >= c.cols ? E.right(undefined) : E.left(configError('bounds', `rows ${c.rows} must be ≥ cols ${c.cols}`))),
     run: runBounds,
+  }),
+  'er-budget-split': define<BudgetSplitConfig>({
+    name: 'er-budget-split',
+    title: 'A fixed total budget split between the lower solver (GD, heavy ball, FISTA) and the linear solver (GD, heavy ball, CG): error and both bounds',
+    reference: 'Ehrhardt & Roberts (IMA J. Appl. Math. 2024), §4.1',
+    fields: budgetSplitFields,
+    defaults: budgetSplitDefaults,
+    decode: decodeBudgetSplit,
+    cost: budgetSplitCost,
+    check: checkBudgetSplit,
+    run: runBudgetSplit,
+  }),
+  'grazzi-krr': define<GzKrrConfig>({
+    name: 'grazzi-krr',
+    title: 'ITD, AID-FP and AID-CG against t = k: kernel ridge regression (RBF width and ridge) on the cars table',
+    reference: 'Grazzi, Franceschi, Pontil, Salzo (ICML 2020), §5',
+    fields: GZ_FIELDS.krr,
+    defaults: gzKrrDefaults,
+    decode: decodeGrazzi('krr'),
+    cost: grazziCost('krr'),
+    check: checkGrazzi('krr'),
+    run: runGrazzi('krr'),
+  }),
+  'grazzi-biased-reg': define<GzBiasedRegConfig>({
+    name: 'grazzi-biased-reg',
+    title: 'ITD, AID-FP and AID-CG against t = k: biased regularization on MNIST odd/even',
+    reference: 'Grazzi, Franceschi, Pontil, Salzo (ICML 2020), §5',
+    fields: GZ_FIELDS.biasedReg,
+    defaults: gzBiasedRegDefaults,
+    decode: decodeGrazzi('biasedReg'),
+    cost: grazziCost('biasedReg'),
+    check: checkGrazzi('biasedReg'),
+    run: runGrazzi('biasedReg'),
+  }),
+  'grazzi-hyper-rep': define<GzHyperRepConfig>({
+    name: 'grazzi-hyper-rep',
+    title: 'ITD, AID-FP and AID-CG against t = k: hyper-representation tanh(Λx) with a ridge head on MNIST',
+    reference: 'Grazzi, Franceschi, Pontil, Salzo (ICML 2020), §5',
+    fields: GZ_FIELDS.hyperRep,
+    defaults: gzHyperRepDefaults,
+    decode: decodeGrazzi('hyperRep'),
+    cost: grazziCost('hyperRep'),
+    check: checkGrazzi('hyperRep'),
+    run: runGrazzi('hyperRep'),
+  }),
+  'grazzi-equilibrium': define<GzEquilibriumConfig>({
+    name: 'grazzi-equilibrium',
+    title: 'ITD, AID-FP and AID-GMRES (CG does not apply) against t = k: an equilibrium model on MNIST',
+    reference: 'Grazzi, Franceschi, Pontil, Salzo (ICML 2020), §5',
+    fields: GZ_FIELDS.equilibrium,
+    defaults: gzEquilibriumDefaults,
+    decode: decodeGrazzi('equilibrium'),
+    cost: grazziCost('equilibrium'),
+    check: checkGrazzi('equilibrium'),
+    run: runGrazzi('equilibrium'),
   }),
   'tune-mnist': define<TuneMnistConfig>({
     name: 'tune-mnist',

@@ -1,0 +1,97 @@
+/**
+ * The sweep that iteration-complexity and the grazzi-* experiments share (Grazzi et al. 2020
+ * §5): the error of ITD (reverse mode), AID-FP, AID-CG or AID-GMRES at every t = k of a grid,
+ * all after t steps of the fixed-point iteration wᵢ₊₁ = Φ(wᵢ, λ) from w₀ = 0, against a truth.
+ * The lower-level iterates are computed once up to the largest t; AID at t starts from the
+ * stored wₜ with no further lower steps (the same result as t steps from 0: the iteration is
+ * deterministic); ITD is run afresh for each t (its surrogate gradient depends on the whole
+ * trajectory). Iterates at or after a divergence of the lower stream give diverged points.
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import type { HypergradError } from '../errors.js'
+import { aid } from '../hypergrad/aid.js'
+import { itd } from '../hypergrad/itd.js'
+import type { HypergradResult } from '../hypergrad/types.js'
+import type { RVec, Vec } from '../linalg/types.js'
+import { distance, norm } from '../linalg/vector.js'
+import type { BilevelProblem } from '../problem/bilevel.js'
+import { seed as rngSeed } from '../random/rng.js'
+import { tap } from '../solvers/combinators.js'
+import { conjugateGradient } from '../solvers/linear/conjugateGradient.js'
+import { fixedPointLinear } from '../solvers/linear/fixedPoint.js'
+import { fixedPointIteration } from '../solvers/lower/fixedPoint.js'
+import { runLower } from '../solvers/run.js'
+import type { LinearSolver } from '../solvers/types.js'
+import { finiteOrNull } from './common.js'
+import { gmres } from './gmres.js'
+
+/** The methods: ITD, and AID with the fixed-point, conjugate-gradient or GMRES linear solver. */
+export type SweepMethod = 'itd' | 'aidFp' | 'aidCg' | 'aidGmres'
+
+/** The legend label of each method. */
+export const SWEEP_LABEL: Readonly<Record<SweepMethod, string>> = { itd: 'ITD (reverse)', aidFp: 'AID-FP', aidCg: 'AID-CG', aidGmres: 'AID-GMRES' }
+
+/** One method at one t. */
+export interface SweepPoint {
+  readonly method: SweepMethod
+  readonly t: number
+  /** Linear-system steps actually run (a Krylov method may stop early, exact to rounding). */
+  readonly k: number
+  readonly error: number | null
+  readonly relError: number | null
+  readonly status: 'converged' | 'maxIter' | 'diverged'
+}
+
+const LINEAR: Readonly<Record<Exclude<SweepMethod, 'itd'>, () => LinearSolver>> = {
+  aidFp: () => fixedPointLinear(),
+  aidCg: () => conjugateGradient(),
+  aidGmres: () => gmres(),
+}
+
+/**
+ * The error of each method at every t of the grid on one instance, against the truth (see the
+ * module comment for how the lower iterates are shared).
+ */
+export const errorsAgainstT = (
+  problem: BilevelProblem,
+  lambda: RVec,
+  truth: RVec,
+  iterations: ReadonlyArray<number>,
+  methods: ReadonlyArray<SweepMethod>,
+): E.Either<HypergradError, SweepPoint[]> => {
+  const gNorm = norm(truth)
+  const grid = [...new Set(iterations)].sort((a, b) => a - b)
+  const maxT = grid[grid.length - 1] ?? 0
+  const stored = new Map<number, Vec>()
+  const wanted = new Set(grid)
+  const keep = tap(fixedPointIteration(), (st) => {
+    if (wanted.has(st.iter)) stored.set(st.iter, st.w)
+  })
+  const prefix = runLower(keep, problem, lambda, new Float64Array(problem.dim), rngSeed(0), { maxIter: maxT })
+  if (E.isLeft(prefix)) return prefix
+  const lowerDiverged = prefix.right.divergedAt ?? Infinity
+  for (const tt of [...stored.keys()]) if (tt >= lowerDiverged) stored.delete(tt)
+  const points: SweepPoint[] = []
+  const record = (method: SweepMethod, tt: number, r: E.Either<HypergradError, HypergradResult> | undefined): E.Either<HypergradError, void> => {
+    if (r !== undefined && E.isLeft(r) && r.left.kind !== 'divergence') return r
+    const res = r !== undefined && E.isRight(r) ? r.right : undefined
+    const ok = res !== undefined && res.status !== 'diverged'
+    const err = ok ? distance(res.gradient, truth) : NaN
+    points.push({ method, t: tt, k: res?.k ?? tt, error: finiteOrNull(err), relError: finiteOrNull(err / gNorm), status: ok && Number.isFinite(err) ? res.status : 'diverged' })
+    return E.right(undefined)
+  }
+  for (const tt of grid)
+    for (const m of methods) {
+      const wt = stored.get(tt)
+      const r =
+        m === 'itd'
+          ? itd(problem, lambda, { t: tt, mode: 'reverse' })
+          : wt === undefined
+            ? undefined
+            : aid(problem, lambda, { lower: fixedPointIteration(), linear: LINEAR[m](), t: 0, k: tt, w0: wt })
+      const done = record(m, tt, r)
+      if (E.isLeft(done)) return done
+    }
+  return E.right(points)
+}
+
