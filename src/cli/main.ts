@@ -6,21 +6,13 @@
  * --debug or HYPERGRAD_DEBUG=1).
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
-import { readFileSync } from 'node:fs'
 import { DEFAULT_MAX_HOURS, type Limits } from '../config/cost.js'
 import { machineResources } from '../config/resources.js'
+import { libraryVersion } from '../config/version.js'
 import { HypergradException } from '../errors.js'
 import type { Outcome } from './estimate.js'
 import { EXIT, exitCodeOf, oneLine, oneLineText, progressBar, UserError } from './io.js'
 
-const version = (): string => {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }
-    return pkg.version ?? '0.0.0'
-  } catch {
-    return '0.0.0'
-  }
-}
 
 const positiveInt = (what: string) => (s: string): number => {
   const n = Number(s)
@@ -50,7 +42,7 @@ const emit = (o: Outcome): number => {
 export const program = (setCode: (code: number) => void): Command => {
   const cmd = new Command('hypergrad')
     .description('Hypergradients for bilevel optimization: AID, ITD, SID, error bounds, and the papers\' experiments')
-    .version(version())
+    .version(libraryVersion())
     // Set before the subcommands are added, so that they inherit it: commander reports a usage
     // error as a CommanderError instead of exiting the process.
     .exitOverride()
