@@ -378,9 +378,6 @@ export interface ExperimentSweep<C> {
   readonly assemble: (config: C, results: ReadonlyArray<unknown>, timing: SweepTiming) => E.Either<HypergradError, ExperimentOutput<C>>
 }
 
-/** The tasks of a sweep in order, with the group of each. */
-export const sweepTasks = (s: Sweep): ReadonlyArray<Task> => s.groups.flatMap((g) => g.tasks)
-
 /** Run the tasks of a sweep on the pool; their results in task order. */
 export const runSweepTasks = async (s: Sweep, opts: RunOptions): Promise<E.Either<HypergradError, unknown[]>> => {
   const res = await runOutcomes<unknown>(s.groups, opts, s.splitSlots === undefined ? {} : { splitSlots: s.splitSlots })

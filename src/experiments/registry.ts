@@ -41,8 +41,8 @@ import { iterationComplexity, iterationComplexityCost, iterationComplexityDefaul
 import { SAMPLINGS, SID_VARIANTS, sidFig1, sidFig1Defaults, sidFig2, sidFig2Defaults, sidFiguresCost, type SidFig1Config, type SidFig2Config } from './sidFigures.js'
 import { checkTuneMnist, decodeTuneMnist, tuneMnist, tuneMnistCost, tuneMnistDefaults, tuneMnistFields, type TuneMnistConfig } from './tuneMnist.js'
 import { libraryVersion } from '../config/version.js'
-import { maxOf, runSweep, runSweepTasks, sweepTasks, type ExperimentSweep } from './common.js'
-import { checkShards, decodeShard, SHARD_FORMAT, sliceSweep, sweepFingerprint, type CheckedShards, type Shard, type ShardFile } from './shard.js'
+import { maxOf, runSweep, runSweepTasks, type ExperimentSweep } from './common.js'
+import { checkShards, decodeShard, SHARD_FORMAT, sliceSweep, sweepFingerprint, sweepTasks, type CheckedShards, type Shard, type ShardFile } from './shard.js'
 import type { ExperimentCost, ExperimentOutput, FieldSpec, Overrides, RunOptions } from './types.js'
 
 export type { CsvRow, ExperimentCost, ExperimentOutput, FieldKind, FieldSpec, FigureSpec, Overrides, RunOptions, TaskOutcome, Timing } from './types.js'

@@ -25,7 +25,11 @@ import { createHash } from 'node:crypto'
 import * as E from 'fp-ts/lib/Either.js'
 import { showValue } from '../config/show.js'
 import { hgError, type HypergradError } from '../errors.js'
-import { sweepTasks, type Sweep } from './common.js'
+import type { Sweep } from './common.js'
+import type { Task } from './pool.js'
+
+/** The tasks of a sweep, in order. */
+export const sweepTasks = (s: Sweep): ReadonlyArray<Task> => s.groups.flatMap((g) => g.tasks)
 
 /** Slice `index` (1 ≤ index ≤ count) of `count`. */
 export interface Shard {
@@ -100,9 +104,10 @@ export const encodeExact = (x: unknown): unknown => {
     if (tag === undefined) throw new RangeError(`encodeExact: cannot encode a ${x.constructor.name}`)
     return { [tag]: Array.from(x as unknown as ArrayLike<number>, encodeNumber) }
   }
-  if (typeof x === 'object' && Object.getPrototypeOf(x) === Object.prototype) {
+  const proto: unknown = typeof x === 'object' ? Object.getPrototypeOf(x) : undefined
+  if (proto === Object.prototype || proto === null) {
     const out: Record<string, unknown> = {}
-    for (const [k, v] of Object.entries(x)) {
+    for (const [k, v] of Object.entries(x as object)) {
       if (k.startsWith('$')) throw new RangeError(`encodeExact: the key ${JSON.stringify(k)} is reserved for tags`)
       out[k] = encodeExact(v)
     }
