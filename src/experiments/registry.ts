@@ -42,7 +42,7 @@ import { SAMPLINGS, SID_VARIANTS, sidFig1, sidFig1Defaults, sidFig2, sidFig2Defa
 import { checkTuneMnist, decodeTuneMnist, tuneMnist, tuneMnistCost, tuneMnistDefaults, tuneMnistFields, type TuneMnistConfig } from './tuneMnist.js'
 import { libraryVersion } from '../config/version.js'
 import { maxOf, runSweep, runSweepTasks, type ExperimentSweep } from './common.js'
-import { checkShards, decodeShard, SHARD_FORMAT, sliceSweep, sweepFingerprint, sweepTasks, type CheckedShards, type Shard, type ShardFile } from './shard.js'
+import { checkShards, decodeShard, SHARD_FORMAT, shardRange, sliceSweep, sweepFingerprint, sweepTasks, type CheckedShards, type Shard, type ShardFile } from './shard.js'
 import type { ExperimentCost, ExperimentOutput, FieldSpec, Overrides, RunOptions } from './types.js'
 
 export type { CsvRow, ExperimentCost, ExperimentOutput, FieldKind, FieldSpec, FigureSpec, Overrides, RunOptions, TaskOutcome, Timing } from './types.js'
@@ -227,8 +227,12 @@ const shownField = (v: unknown): string =>
 /** The workers a run gets and its cost, or the error naming the field that weighs most on the limit passed. */
 const planRun = <C>(d: Definition<C>, config: C, opts: PlanOptions, res: Resources): E.Either<HypergradError, RunPlan> => {
   let costOf = d.cost
-  if (opts.shard !== undefined) {
-    const { from, to, total } = sliceSweep(d.experiment.sweep(config), opts.shard)
+  const shard = opts.shard
+  if (shard !== undefined) {
+    // The slice of the cost's task count (the tasks themselves are listed only once the run is
+    // known to be affordable: a huge run is refused before its list is made).
+    const total = d.cost(config).tasks
+    const { from, to } = shardRange(total, shard)
     const share = total === 0 ? 0 : (to - from) / total
     costOf = (c: C) => sliceCost(d.cost(c), share, to - from)
   }
