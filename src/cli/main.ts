@@ -6,21 +6,15 @@
  * --debug or HYPERGRAD_DEBUG=1).
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
-import { readFileSync } from 'node:fs'
+import * as E from 'fp-ts/lib/Either.js'
 import { DEFAULT_MAX_HOURS, type Limits } from '../config/cost.js'
 import { machineResources } from '../config/resources.js'
+import { libraryVersion } from '../config/version.js'
 import { HypergradException } from '../errors.js'
+import { parseShard, type Shard } from '../experiments/shard.js'
 import type { Outcome } from './estimate.js'
 import { EXIT, exitCodeOf, oneLine, oneLineText, progressBar, UserError } from './io.js'
 
-const version = (): string => {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }
-    return pkg.version ?? '0.0.0'
-  } catch {
-    return '0.0.0'
-  }
-}
 
 const positiveInt = (what: string) => (s: string): number => {
   const n = Number(s)
@@ -32,6 +26,13 @@ const positiveNumber = (what: string) => (s: string): number => {
   const n = Number(s)
   if (!(s.trim() !== '' && Number.isFinite(n) && n > 0)) throw new InvalidArgumentError(`${what} must be a positive number, got "${oneLineText(s).slice(0, 40)}"`)
   return n
+}
+
+/** --shard i/n, checked by the shards' own parser (shard.ts). */
+const shardArg = (s: string): Shard => {
+  const r = parseShard(s)
+  if (E.isLeft(r)) throw new InvalidArgumentError(r.left.message.replace(/^--shard: /, ''))
+  return r.right
 }
 
 const maxHoursOption = () =>
@@ -50,7 +51,7 @@ const emit = (o: Outcome): number => {
 export const program = (setCode: (code: number) => void): Command => {
   const cmd = new Command('hypergrad')
     .description('Hypergradients for bilevel optimization: AID, ITD, SID, error bounds, and the papers\' experiments')
-    .version(version())
+    .version(libraryVersion())
     // Set before the subcommands are added, so that they inherit it: commander reports a usage
     // error as a CommanderError instead of exiting the process.
     .exitOverride()
@@ -77,11 +78,21 @@ export const program = (setCode: (code: number) => void): Command => {
     .option('--set <field=value...>', 'any other field of the experiment (see `hypergrad reproduce list`)')
     .option('--out <dir>', 'output folder (default: out/<experiment>)')
     .option('--workers <n>', 'worker threads (default and at most: the number of cores)', positiveInt('--workers'))
+    .option('--shard <i/n>', 'run slice i of n of the tasks and write shard-i-of-n.json (default folder out/<experiment>/shards); `hypergrad merge` puts the slices together', shardArg)
     .option('--quiet', 'no progress bar')
     .addOption(maxHoursOption())
-    .action(async (experiment: string, o: { runs?: number; epochs?: string; lambdas?: string; set?: string[]; out?: string; workers?: number; quiet?: boolean; maxHours?: number }) => {
+    .action(async (experiment: string, o: { runs?: number; epochs?: string; lambdas?: string; set?: string[]; out?: string; workers?: number; shard?: Shard; quiet?: boolean; maxHours?: number }) => {
       const { reproduceCommand } = await import('./reproduce.js')
       setCode(emit(await reproduceCommand(experiment, o, limitsOf(o), (interruptible) => progressBar(o.quiet === true, { interruptible }))))
+    })
+  cmd
+    .command('merge')
+    .description('put the slices of a sharded run (reproduce --shard i/n) together: the results.json, results.csv and figures of one run')
+    .argument('<path...>', 'folders of shard-i-of-n.json files, or shard files')
+    .option('--out <dir>', 'output folder (default: out/<experiment>)')
+    .action(async (paths: string[], o: { out?: string }) => {
+      const { mergeCommand } = await import('./merge.js')
+      setCode(emit(await mergeCommand(paths, o)))
     })
   cmd
     .command('tune')
@@ -103,7 +114,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
   const debug = argv.includes('--debug') || process.env['HYPERGRAD_DEBUG'] === '1'
   const args = argv.filter((a) => a !== '--debug')
   if (args.length === 0) {
-    process.stderr.write('hypergrad: a command is needed: estimate, tune or reproduce (hypergrad --help describes them)\n')
+    process.stderr.write('hypergrad: a command is needed: estimate, tune, reproduce or merge (hypergrad --help describes them)\n')
     return EXIT.input
   }
   let code: number = EXIT.ok

@@ -150,8 +150,8 @@ const writeTuneFiles = async (out: TuneOutput, dir: string): Promise<E.Either<st
     const x = out.trajectory.map((s) => s.step)
     const svg = await lineFigure(
       [
-        { title: 'validation loss', series: [{ name: 'f(λ)', x, mean: out.trajectory.map((s) => s.value ?? NaN) }] },
-        { title: 'hypergradient norm', series: [{ name: '‖∇̂f(λ)‖', x, mean: out.trajectory.map((s) => s.gradNorm ?? NaN) }] },
+        { title: 'validation loss', series: [{ name: 'f(λ)', x, y: out.trajectory.map((s) => s.value ?? NaN) }] },
+        { title: 'hypergradient norm', series: [{ name: '‖∇̂f(λ)‖', x, y: out.trajectory.map((s) => s.gradNorm ?? NaN) }] },
       ],
       { xLabel: 'outer step', yLabel: '', logY: true },
     )

@@ -15,8 +15,8 @@
  *
  * The a posteriori bound is evaluated at each computed (wₜ, vₖ) from ‖∇₁ℓ(wₜ)‖ and the true
  * linear residual (`aPosterioriInputsAt`); the a priori one needs only the constants and the
- * iteration counts. A run is one problem instance (its own seed); the figure shows the mean and
- * standard deviation over the runs.
+ * iteration counts. A run is one problem instance (its own seed); the figure shows the median
+ * and the 10–90% quantiles over the runs.
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { aPosterioriInputsAt, erConstantsFor } from '../bounds/constants.js'
@@ -43,9 +43,8 @@ import { heavyBall } from '../solvers/lower/heavyBall.js'
 import { heavyBallParams } from '../solvers/params.js'
 import { unfold } from '../solvers/solver.js'
 import type { LinearSolver, LowerSolver } from '../solvers/types.js'
-import type { Task } from './pool.js'
 import type { CsvRow, ExperimentCost, ExperimentOutput, RunOptions, TaskOutcome } from './types.js'
-import { finiteOrNull, fmt, meanStd, median, outcomeOf, resultBytes, runOutcomes, WORKER_BYTES, type TaskGroup } from './common.js'
+import { bandNote, bandSeries, finiteOrNull, fmt, median, outcomeOf, resultBytes, runSweep, spread, WORKER_BYTES, type ExperimentSweep } from './common.js'
 
 /** The configuration of the bounds experiment. */
 export interface BoundsConfig {
@@ -61,8 +60,8 @@ export interface BoundsConfig {
   readonly seed: number
 }
 
-/** Defaults: 5 instances of the 1000×10 problem, 100 lower and 200 linear iterations. */
-export const boundsDefaults: BoundsConfig = { runs: 5, rows: 1000, cols: 10, lowerIterations: 100, linearIterations: 200, seed: 0 }
+/** Defaults: 16 instances of the 1000×10 problem (the figures' quantiles), 100 lower and 200 linear iterations. */
+export const boundsDefaults: BoundsConfig = { runs: 16, rows: 1000, cols: 10, lowerIterations: 100, linearIterations: 200, seed: 0 }
 
 /** The five panels: two lower-level solvers, three linear solvers. */
 export type BoundsSolver = 'lowerGd' | 'lowerHeavyBall' | 'linearGd' | 'linearHeavyBall' | 'linearCg'
@@ -319,90 +318,97 @@ const pct = (x: number): string => (Number.isFinite(x) ? `${(100 * x).toFixed(0)
 /**
  * The bounds experiment: one task per instance; figures bounds-lower.svg (the two lower-level
  * solvers) and bounds-linear.svg (the three linear solvers), one panel per solver: the true
- * error, the a priori and the a posteriori bounds, log scale, mean ± std over the instances.
- * "a priori" uses the exact ‖w₀ − w*‖ (from the closed form); "a priori (est. D)" replaces
- * it by ‖∇ℓ(w₀)‖/τ, which a user without w* can evaluate.
+ * error, the a priori and the a posteriori bounds, log scale, median and 10–90% band over the
+ * instances. "a priori" uses the exact ‖w₀ − w*‖ (from the closed form); "a priori (est. D)"
+ * replaces it by ‖∇ℓ(w₀)‖/τ, which a user without w* can evaluate.
  */
-export const runBounds = async (config: BoundsConfig, opts: RunOptions = {}): Promise<E.Either<HypergradError, ExperimentOutput<BoundsConfig>>> => {
-  const started = performance.now()
-  const groups: TaskGroup[] = []
-  for (let run = 0; run < config.runs; run++) groups.push({ tasks: [{ module: 'boundsExperiment', fn: 'boundsTask', input: { ...config, run } satisfies BoundsTaskInput }] })
-  const res = await runOutcomes<BoundsTaskResult>(groups, opts)
-  if (E.isLeft(res)) return res
-  const results = res.right
-  const panels: Panel[] = []
-  const comparisons: BoundsComparison[] = []
-  const rows: CsvRow[] = []
-  const lines = [
-    `bounds (E&R §4.1, ${config.rows}×${config.cols}, λ = 1, ${config.runs} instances): median of bound/error over the iterates, and how often the a posteriori bound is the tighter one`,
-  ]
-  for (const solver of BOUNDS_SOLVERS) {
-    const maxIter = solver.startsWith('lower') ? config.lowerIterations : config.linearIterations
-    const xs = Array.from({ length: maxIter + 1 }, (_, i) => i)
-    const pick = (f: (p: BoundsPoint) => number | null) =>
-      xs.map((i) => meanStd(results.map((r) => { const p = r.points.find((q) => q.solver === solver && q.iter === i); return p === undefined ? null : f(p) })))
-    const err = pick((p) => p.error)
-    const pri = pick((p) => p.aPriori)
-    const priC = pick((p) => p.aPrioriComputable)
-    const post = pick((p) => p.aPosteriori)
-    const series: Series[] = [
-      { name: 'true error', x: xs, mean: err.map((a) => a.mean), std: err.map((a) => a.std) },
-      { name: 'a priori', x: xs, mean: pri.map((a) => a.mean), std: pri.map((a) => a.std) },
-      ...(solver.startsWith('lower') ? [{ name: 'a priori (est. D)', x: xs, mean: priC.map((a) => a.mean), std: priC.map((a) => a.std) }] : []),
-      { name: 'a posteriori', x: xs, mean: post.map((a) => a.mean), std: post.map((a) => a.std) },
+export const boundsExperiment: ExperimentSweep<BoundsConfig> = {
+  sweep: (config) => ({
+    groups: Array.from({ length: config.runs }, (_, run) => ({ tasks: [{ module: 'boundsExperiment', fn: 'boundsTask', input: { ...config, run } satisfies BoundsTaskInput }] })),
+  }),
+  assemble: (config, raw, timing) => {
+    const results = raw as ReadonlyArray<BoundsTaskResult>
+    const panels: Panel[] = []
+    const comparisons: BoundsComparison[] = []
+    const rows: CsvRow[] = []
+    const lines = [
+      `bounds (E&R §4.1, ${config.rows}×${config.cols}, λ = 1, ${config.runs} instances): median of bound/error over the iterates, and how often the a posteriori bound is the tighter one`,
     ]
-    panels.push({ title: BOUNDS_LABEL[solver], series })
-    const cmp = compareBounds(results, solver)
-    comparisons.push(cmp)
-    const computable = solver.startsWith('lower')
-      ? `, a priori with computable D ×${fmt(cmp.medianRatioAPrioriComputable)} (a posteriori tighter at ${pct(cmp.aPosterioriTighterThanComputableFraction)})`
-      : ''
-    lines.push(
-      `${BOUNDS_LABEL[solver].padEnd(34)} a posteriori ×${fmt(cmp.medianRatioAPosteriori)}, a priori ×${fmt(cmp.medianRatioAPriori)} (a posteriori tighter at ${pct(cmp.aPosterioriTighterFraction)} of iterates)${computable}` +
-        (cmp.violations > 0 ? `  VIOLATIONS: ${cmp.violations}` : ''),
-    )
-  }
-  for (const r of results)
-    for (const p of r.points)
-      rows.push({
-        experiment: 'bounds',
-        run: r.run,
-        solver: p.solver,
-        iter: p.iter,
-        error: p.error,
-        a_priori: p.aPriori,
-        a_priori_computable: p.aPrioriComputable,
-        a_posteriori: p.aPosteriori,
-        true_grad_norm: r.gradNorm,
-      })
-  return E.right({
-    experiment: 'bounds',
-    config,
-    rows,
-    figures: [
-      {
-        file: 'bounds-lower.svg',
-        panels: panels.slice(0, 2),
-        options: {
-          title: `E&R §4.1 (${config.rows}×${config.cols}, λ = 1): lower-level solvers, accurate linear solve`,
-          xLabel: 't (lower-level iterations)',
-          yLabel: '‖∇̂f − ∇f‖ and its bounds',
-          logY: true,
+    for (const solver of BOUNDS_SOLVERS) {
+      const maxIter = solver.startsWith('lower') ? config.lowerIterations : config.linearIterations
+      const xs = Array.from({ length: maxIter + 1 }, (_, i) => i)
+      const pick = (f: (p: BoundsPoint) => number | null) =>
+        xs.map((i) =>
+          spread(
+            results.map((r) => {
+              const p = r.points.find((q) => q.solver === solver && q.iter === i)
+              return p === undefined ? null : f(p)
+            }),
+          ),
+        )
+      const series: Series[] = [
+        bandSeries('true error', xs, pick((p) => p.error)),
+        bandSeries('a priori', xs, pick((p) => p.aPriori)),
+        ...(solver.startsWith('lower') ? [bandSeries('a priori (est. D)', xs, pick((p) => p.aPrioriComputable))] : []),
+        bandSeries('a posteriori', xs, pick((p) => p.aPosteriori)),
+      ]
+      panels.push({ title: BOUNDS_LABEL[solver], series })
+      const cmp = compareBounds(results, solver)
+      comparisons.push(cmp)
+      const computable = solver.startsWith('lower')
+        ? `, a priori with computable D ×${fmt(cmp.medianRatioAPrioriComputable)} (a posteriori tighter at ${pct(cmp.aPosterioriTighterThanComputableFraction)})`
+        : ''
+      lines.push(
+        `${BOUNDS_LABEL[solver].padEnd(34)} a posteriori ×${fmt(cmp.medianRatioAPosteriori)}, a priori ×${fmt(cmp.medianRatioAPriori)} (a posteriori tighter at ${pct(cmp.aPosterioriTighterFraction)} of iterates)${computable}` +
+          (cmp.violations > 0 ? `  VIOLATIONS: ${cmp.violations}` : ''),
+      )
+    }
+    for (const r of results)
+      for (const p of r.points)
+        rows.push({
+          experiment: 'bounds',
+          run: r.run,
+          solver: p.solver,
+          iter: p.iter,
+          error: p.error,
+          a_priori: p.aPriori,
+          a_priori_computable: p.aPrioriComputable,
+          a_posteriori: p.aPosteriori,
+          true_grad_norm: r.gradNorm,
+        })
+    const stats = bandNote(config.runs, 'instance')
+    return E.right({
+      experiment: 'bounds',
+      config,
+      rows,
+      figures: [
+        {
+          file: 'bounds-lower.svg',
+          panels: panels.slice(0, 2),
+          options: {
+            title: `E&R §4.1 (${config.rows}×${config.cols}, λ = 1): lower-level solvers, accurate linear solve; ${stats}`,
+            xLabel: 't (lower-level iterations)',
+            yLabel: '‖∇̂f − ∇f‖ and its bounds',
+            logY: true,
+          },
         },
-      },
-      {
-        file: 'bounds-linear.svg',
-        panels: panels.slice(2),
-        options: {
-          title: `E&R §4.1 (${config.rows}×${config.cols}, λ = 1): linear solvers at the exact w*`,
-          xLabel: 'k (linear-solver iterations)',
-          yLabel: '‖∇̂f − ∇f‖ and its bounds',
-          logY: true,
+        {
+          file: 'bounds-linear.svg',
+          panels: panels.slice(2),
+          options: {
+            title: `E&R §4.1 (${config.rows}×${config.cols}, λ = 1): linear solvers at the exact w*; ${stats}`,
+            xLabel: 'k (linear-solver iterations)',
+            yLabel: '‖∇̂f − ∇f‖ and its bounds',
+            logY: true,
+          },
         },
-      },
-    ],
-    summary: lines.join('\n'),
-    details: { comparisons, tasks: results.map(({ seconds: _s, ...rest }) => rest) },
-    timing: { wallSeconds: (performance.now() - started) / 1000, workers: opts.workers ?? 0, taskSeconds: results.map((r) => r.seconds) },
-  })
+      ],
+      summary: lines.join('\n'),
+      details: { comparisons, tasks: results.map(({ seconds: _s, ...rest }) => rest) },
+      timing: { ...timing, taskSeconds: results.map((r) => r.seconds) },
+    })
+  },
 }
+
+/** Run the bounds experiment (see {@link boundsExperiment}). */
+export const runBounds = (config: BoundsConfig, opts: RunOptions = {}): Promise<E.Either<HypergradError, ExperimentOutput<BoundsConfig>>> => runSweep(boundsExperiment, config, opts)

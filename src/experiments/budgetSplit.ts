@@ -42,7 +42,7 @@ import { heavyBall } from '../solvers/lower/heavyBall.js'
 import { heavyBallParams as hbRelaxation } from '../solvers/params.js'
 import { unfold } from '../solvers/solver.js'
 import type { LinearSolver, LowerSolver } from '../solvers/types.js'
-import { finiteOrNull, fmt, meanStd, outcomeOf, resultBytes, runOutcomes, WORKER_BYTES, type TaskGroup } from './common.js'
+import { bandNote, bandSeries, finiteOrNull, fmt, outcomeOf, resultBytes, spread, WORKER_BYTES, type ExperimentSweep, type Sweep, type SweepTiming, type TaskGroup } from './common.js'
 import type { CsvRow, ExperimentCost, ExperimentOutput, FieldSpec, RunOptions, TaskOutcome } from './types.js'
 
 /** The configuration of er-budget-split. */
@@ -247,32 +247,33 @@ const argmin = (xs: ReadonlyArray<number>): number => {
 /**
  * The experiment: one task per instance; the figure er-budget-split.svg, one panel per solver
  * pair (true error, a priori and a posteriori bounds against t, with k = B − t; log scale;
- * mean ± std over the instances).
+ * median and 10–90% band over the instances).
  */
-export const runBudgetSplit = async (config: BudgetSplitConfig, opts: RunOptions = {}): Promise<E.Either<HypergradError, ExperimentOutput<BudgetSplitConfig>>> => {
-  const started = performance.now()
+const budgetSplitSweep = (config: BudgetSplitConfig): Sweep => {
   const groups: TaskGroup[] = []
   for (let run = 0; run < config.runs; run++) groups.push({ tasks: [{ module: 'budgetSplit', fn: 'budgetSplitTask', input: { ...config, run } satisfies SplitTaskInput }] })
-  const res = await runOutcomes<SplitTaskResult>(groups, opts)
-  if (E.isLeft(res)) return res
-  const results = res.right
+  return { groups }
+}
+
+const assembleBudgetSplit = (config: BudgetSplitConfig, raw: ReadonlyArray<unknown>, timing: SweepTiming): E.Either<HypergradError, ExperimentOutput<BudgetSplitConfig>> => {
+  const results = raw as ReadonlyArray<SplitTaskResult>
   const splits = splitsOf(config)
   const panels: Panel[] = []
   const choices: SplitChoice[] = []
   const lines = [
-    `er-budget-split (E&R §4.1, ${config.rows}×${config.cols}, λ = 1, B = ${config.budget}, ${config.runs} instances): the split t (k = B − t) of least mean error, and the mean error at the split each bound would choose`,
+    `er-budget-split (E&R §4.1, ${config.rows}×${config.cols}, λ = 1, B = ${config.budget}, ${config.runs} instances): the split t (k = B − t) of least median error, and the median error at the split each bound would choose (medians over the instances)`,
   ]
   for (const lo of SPLIT_LOWER)
     for (const li of SPLIT_LINEAR) {
       const at = (f: (p: SplitPoint) => number | null) =>
-        splits.map((tt) => meanStd(results.map((r) => { const p = r.points.find((q) => q.lower === lo && q.linear === li && q.t === tt); return p === undefined ? null : f(p) })))
+        splits.map((tt) => spread(results.map((r) => { const p = r.points.find((q) => q.lower === lo && q.linear === li && q.t === tt); return p === undefined ? null : f(p) })))
       const err = at((p) => p.error)
       const pri = at((p) => p.aPriori)
       const post = at((p) => p.aPosteriori)
       const series: Series[] = [
-        { name: 'true error', x: splits, mean: err.map((a) => a.mean), std: err.map((a) => a.std) },
-        { name: 'a priori', x: splits, mean: pri.map((a) => a.mean), std: pri.map((a) => a.std) },
-        { name: 'a posteriori', x: splits, mean: post.map((a) => a.mean), std: post.map((a) => a.std) },
+        bandSeries('true error', splits, err),
+        bandSeries('a priori', splits, pri),
+        bandSeries('a posteriori', splits, post),
       ]
       panels.push({ title: `lower ${LOWER_LABEL[lo]}, linear ${LINEAR_LABEL[li]}`, series })
       let violations = 0
@@ -280,10 +281,10 @@ export const runBudgetSplit = async (config: BudgetSplitConfig, opts: RunOptions
         for (const p of r.points)
           if (p.lower === lo && p.linear === li && p.error !== null)
             for (const b of [p.aPriori, p.aPosteriori]) if (b !== null && b + 1e-9 * r.gradNorm < p.error) violations++
-      const e = err.map((a) => a.mean)
+      const e = err.map((a) => a.median)
       const best = argmin(e)
-      const bPost = argmin(post.map((a) => a.mean))
-      const bPri = argmin(pri.map((a) => a.mean))
+      const bPost = argmin(post.map((a) => a.median))
+      const bPri = argmin(pri.map((a) => a.median))
       const choice: SplitChoice = {
         lower: lo,
         linear: li,
@@ -314,7 +315,7 @@ export const runBudgetSplit = async (config: BudgetSplitConfig, opts: RunOptions
         file: 'er-budget-split.svg',
         panels,
         options: {
-          title: `E&R §4.1 (${config.rows}×${config.cols}, λ = 1): a budget of B = ${config.budget} iterations, t lower and B − t linear`,
+          title: `E&R §4.1 (${config.rows}×${config.cols}, λ = 1): a budget of B = ${config.budget} iterations, t lower and B − t linear; ${bandNote(config.runs, 'instance')}`,
           xLabel: 't (lower-level iterations; the linear solver has B − t)',
           yLabel: '‖∇̂f − ∇f‖ and its bounds',
           logY: true,
@@ -326,6 +327,9 @@ export const runBudgetSplit = async (config: BudgetSplitConfig, opts: RunOptions
     ],
     summary: lines.join('\n'),
     details: { choices, tasks: results.map(({ seconds: _s, ...rest }) => rest) },
-    timing: { wallSeconds: (performance.now() - started) / 1000, workers: opts.workers ?? 0, taskSeconds: results.map((r) => r.seconds) },
+    timing: { ...timing, taskSeconds: results.map((r) => r.seconds) },
   })
 }
+
+/** The er-budget-split experiment: one task per instance, assembled into the figure and the choices of split. */
+export const budgetSplit: ExperimentSweep<BudgetSplitConfig> = { sweep: budgetSplitSweep, assemble: assembleBudgetSplit }

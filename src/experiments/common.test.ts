@@ -1,7 +1,8 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import { mnistOddEven } from '../data/mnist.js'
-import { fixed, fmt, maxOf, meanStd, median, minOf, releaseSplitCache, runOutcomes, type TaskGroup } from './common.js'
+import fc from 'fast-check'
+import { fixed, fmt, fmtSpread, maxOf, meanStd, median, minOf, quantileOfSorted, releaseSplitCache, runOutcomes, spread, type TaskGroup } from './common.js'
 import { splitDigest } from './poolFixture.js'
 
 // Three groups (three splits), two tasks each, small splits.
@@ -54,6 +55,44 @@ describe('summary statistics', () => {
     expect([maxOf([]), minOf([])]).toEqual([-Infinity, Infinity])
     expect(meanStd([1, null, 3, NaN, Infinity])).toEqual({ mean: 2, std: Math.SQRT2, count: 2 })
     expect([fmt(NaN), fixed(Infinity, 2), fmt(1234.5), fixed(0.125, 2)]).toEqual(['—', '—', '1.23e+3', '0.13'])
+  })
+
+  it('quantiles interpolate between order statistics (type 7, as numpy and R by default)', () => {
+    // numpy.quantile([1, 2, 3, 4], [0.1, 0.5, 0.9]) = [1.3, 2.5, 3.7]
+    const s = Float64Array.of(1, 2, 3, 4)
+    expect(quantileOfSorted(s, 0.1)).toBeCloseTo(1.3, 14)
+    expect(quantileOfSorted(s, 0.5)).toBe(2.5)
+    expect(quantileOfSorted(s, 0.9)).toBeCloseTo(3.7, 14)
+    expect([quantileOfSorted(s, 0), quantileOfSorted(s, 1), quantileOfSorted([], 0.5)]).toEqual([1, 4, NaN])
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { minLength: 1, maxLength: 40 }), fc.double({ min: 0, max: 1, noNaN: true }), (xs, p) => {
+        const sorted = Float64Array.from(xs).sort()
+        const n = sorted.length
+        const q = quantileOfSorted(sorted, p)
+        // Between the two order statistics around h = (n − 1)p, and exactly one of them at h = k.
+        const lo = sorted[Math.floor((n - 1) * p)]!
+        const hi = sorted[Math.min(n - 1, Math.ceil((n - 1) * p))]!
+        expect(q).toBeGreaterThanOrEqual(lo)
+        expect(q).toBeLessThanOrEqual(hi)
+        for (let k = 0; k < n; k++) expect(quantileOfSorted(sorted, n === 1 ? 0 : k / (n - 1))).toBe(sorted[k])
+        // The median is the middle value, or the mean of the middle two for an even count, bit for bit.
+        const middle = n % 2 === 1 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2
+        expect(median(xs)).toBe(middle)
+        expect(spread(xs).median).toBe(middle)
+      }),
+    )
+  })
+
+  it('spread: a diverged run is an unbounded error (it ranks last) or is left out', () => {
+    const errors = [3, null, 1, 2, NaN]
+    const unbounded = spread(errors, 'unbounded')
+    expect(unbounded).toEqual({ median: 3, q10: 1.4, q90: Infinity, mean: Infinity, count: 5, nonFinite: 2 })
+    const dropped = spread(errors)
+    expect(dropped).toMatchObject({ median: 2, mean: 2, count: 3, nonFinite: 2 })
+    expect(dropped.q10).toBeCloseTo(1.2, 14)
+    expect(dropped.q90).toBeCloseTo(2.8, 14)
+    expect(spread([])).toEqual({ median: NaN, q10: NaN, q90: NaN, mean: NaN, count: 0, nonFinite: 0 })
+    expect(fmtSpread(unbounded)).toBe('3.00e+0 [1.40e+0, —]')
   })
 })
 

@@ -9,7 +9,8 @@ import type { HypergradError } from '../errors.js'
 import { MNIST_D, mnistOddEven, type FloatAllocator, type MnistOddEven } from '../data/mnist.js'
 import { freezeDataset } from '../data/snapshot.js'
 import { defaultWorkers, runTasks, type Task } from './pool.js'
-import type { RunOptions, TaskOutcome } from './types.js'
+import type { Series } from '../report/figure.js'
+import type { ExperimentOutput, RunOptions, TaskOutcome } from './types.js'
 
 /** Mean and sample standard deviation (0 for one value) of the finite values; NaN when none is finite. */
 export const meanStd = (xs: ReadonlyArray<number | null>): { readonly mean: number; readonly std: number; readonly count: number } => {
@@ -22,12 +23,91 @@ export const meanStd = (xs: ReadonlyArray<number | null>): { readonly mean: numb
 }
 
 /** The median of the values (the mean of the two middle ones for an even count); NaN for none. */
-export const median = (xs: ArrayLike<number>): number => {
-  if (xs.length === 0) return NaN
-  const s = Float64Array.from(xs).sort()
-  const m = s.length >> 1
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+export const median = (xs: ArrayLike<number>): number => quantileOfSorted(Float64Array.from(xs).sort(), 0.5)
+
+/**
+ * The p-quantile of ascending values by linear interpolation between order statistics: with
+ * h = (n − 1)p and f = h − ⌊h⌋, (1 − f)x₍⌊h⌋₎ + f x₍⌊h⌋+1₎ (Hyndman and Fan's type 7, the default of R
+ * and numpy; p = ½ gives the usual median). +∞ values rank last: a quantile that falls on or
+ * beyond one is +∞. NaN for no values.
+ */
+export const quantileOfSorted = (sorted: ArrayLike<number>, p: number): number => {
+  const n = sorted.length
+  if (n === 0) return NaN
+  const h = (n - 1) * p
+  const lo = Math.floor(h)
+  const f = h - lo
+  const a = sorted[lo]!
+  if (f === 0 || lo + 1 >= n) return a
+  const b = sorted[lo + 1]!
+  // (1 − f)a + fb: for f = ½ exactly (a + b)/2, the usual median of an even count.
+  return b === Infinity ? Infinity : (1 - f) * a + f * b
 }
+
+/**
+ * What the experiments report of a sample over runs (seeds): the median and the 10% and 90%
+ * quantiles (the line and the band of the figures), and the mean, which heavy tails make an
+ * unstable estimate and which is reported as such.
+ */
+export interface Spread {
+  readonly median: number
+  readonly q10: number
+  readonly q90: number
+  /** The arithmetic mean of the values counted (+∞ when one of them is unbounded). */
+  readonly mean: number
+  /** The values counted. */
+  readonly count: number
+  /** Values that were missing or not finite: counted as +∞ ('unbounded') or left out ('drop'). */
+  readonly nonFinite: number
+}
+
+/**
+ * The spread of a sample. A missing (null) or non-finite value — a run that diverged — is
+ * either an unbounded error, +∞, which ranks above every finite one (`missing: 'unbounded'`,
+ * for errors: the median stays finite while fewer than half the runs diverge), or left out
+ * (`'drop'`, the default, for quantities that have no direction such as an accuracy).
+ */
+export const spread = (xs: ReadonlyArray<number | null | undefined>, missing: 'drop' | 'unbounded' = 'drop'): Spread => {
+  const kept: number[] = []
+  let nonFinite = 0
+  for (const x of xs) {
+    if (typeof x === 'number' && Number.isFinite(x)) kept.push(x)
+    else {
+      nonFinite++
+      if (missing === 'unbounded') kept.push(Infinity)
+    }
+  }
+  const s = Float64Array.from(kept).sort()
+  let sum = 0
+  for (const x of s) sum += x
+  return {
+    median: quantileOfSorted(s, 0.5),
+    q10: quantileOfSorted(s, 0.1),
+    q90: quantileOfSorted(s, 0.9),
+    mean: s.length === 0 ? NaN : sum / s.length,
+    count: s.length,
+    nonFinite,
+  }
+}
+
+/** A spread for the summary tables: "median [10%, 90%]" ("—" for what is not finite). */
+export const fmtSpread = (s: Spread): string => `${fmt(s.median)} [${fmt(s.q10)}, ${fmt(s.q90)}]`
+
+/** A spread with its mean: "median [10%, 90%], mean m". */
+export const fmtSpreadMean = (s: Spread): string => `${fmtSpread(s)}, mean ${fmt(s.mean)}`
+
+/** A figure series from spreads: the median as the line, the 10–90% quantiles as the band. */
+export const bandSeries = (name: string, x: ReadonlyArray<number>, spreads: ReadonlyArray<Spread>, points = false): Series => ({
+  name,
+  x,
+  y: spreads.map((s) => s.median),
+  lo: spreads.map((s) => s.q10),
+  hi: spreads.map((s) => s.q90),
+  ...(points ? { points } : {}),
+})
+
+/** How the figures and tables describe the statistics over `count` runs (or instances, seeds: `noun`). */
+export const bandNote = (count: number, noun = 'run'): string => `median and 10–90% quantiles over ${count} ${noun}${count === 1 ? '' : 's'}`
 
 export { maxOf, minOf } from '../linalg/vector.js'
 
@@ -260,4 +340,48 @@ export const runOutcomes = async <R>(
     values.push(o.value)
   }
   return E.right(values)
+}
+
+// ── an experiment as a sweep of tasks ─────────────────────────────────────────────────────────
+
+/**
+ * The pool tasks of an experiment's run, in a fixed order that depends on its configuration
+ * alone: every task derives its randomness from its own input, so its result does not depend
+ * on which tasks run beside it, in which thread, or on which machine (see shard.ts).
+ */
+export interface Sweep {
+  readonly groups: ReadonlyArray<TaskGroup>
+  /** The most data splits held at once (default: one per worker; see {@link runOutcomes}). */
+  readonly splitSlots?: number
+}
+
+/** The timing that a run gives `assemble`: the wall clock of the whole run and the workers asked for (0: the pool's default). */
+export interface SweepTiming {
+  readonly wallSeconds: number
+  readonly workers: number
+}
+
+/**
+ * An experiment as two pure halves around the pool: `sweep` lists its tasks, `assemble` makes
+ * its output (tables, figures, every run's numbers) from the tasks' results in task order. A
+ * run, a slice of a run (`--shard`) and a merge of slices all use these two.
+ */
+export interface ExperimentSweep<C> {
+  readonly sweep: (config: C) => Sweep
+  readonly assemble: (config: C, results: ReadonlyArray<unknown>, timing: SweepTiming) => E.Either<HypergradError, ExperimentOutput<C>>
+}
+
+/** Run the tasks of a sweep on the pool; their results in task order. */
+export const runSweepTasks = async (s: Sweep, opts: RunOptions): Promise<E.Either<HypergradError, unknown[]>> => {
+  const res = await runOutcomes<unknown>(s.groups, opts, s.splitSlots === undefined ? {} : { splitSlots: s.splitSlots })
+  releaseSplitCache()
+  return res
+}
+
+/** Run an experiment's whole sweep, then assemble its output. */
+export const runSweep = async <C>(x: ExperimentSweep<C>, config: C, opts: RunOptions = {}): Promise<E.Either<HypergradError, ExperimentOutput<C>>> => {
+  const started = performance.now()
+  const res = await runSweepTasks(x.sweep(config), opts)
+  if (E.isLeft(res)) return res
+  return x.assemble(config, res.right, { wallSeconds: (performance.now() - started) / 1000, workers: opts.workers ?? 0 })
 }

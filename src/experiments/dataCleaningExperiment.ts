@@ -42,9 +42,8 @@ import type { Panel, Series } from '../report/figure.js'
 import { conjugateGradient } from '../solvers/linear/conjugateGradient.js'
 import { heavyBall } from '../solvers/lower/heavyBall.js'
 import { heavyBallParamsFor } from '../solvers/params.js'
-import type { Task } from './pool.js'
 import type { CsvRow, ExperimentCost, ExperimentOutput, FieldSpec, RunOptions, TaskOutcome } from './types.js'
-import { finiteOrNull, fixed, maxOf, meanStd, mnistSizes, mnistProblemBytes, outcomeOf, resultBytes, runOutcomes, splitBytes, WORKER_BYTES } from './common.js'
+import { bandNote, bandSeries, finiteOrNull, fixed, maxOf, mnistSizes, mnistProblemBytes, outcomeOf, resultBytes, runSweep, splitBytes, spread, WORKER_BYTES, type ExperimentSweep } from './common.js'
 import { classifierScores, solveLower } from './tuneMnist.js'
 
 // ── configuration ────────────────────────────────────────────────────────────────────────────
@@ -77,13 +76,14 @@ export interface DataCleaningConfig {
 
 /**
  * Defaults: 2000 training / 1000 validation / 2000 test digits, 30% of the training labels
- * flipped, ρ = 10, λ₀ = 0, 60 Adam steps of 0.2, 4 runs. At 2000 × 784 one pass over the
- * training set is a few milliseconds, κ = L/ρ is about 2·10³, and a warm-started AID-CG step
- * needs some 40–165 lower and 15–32 CG passes: about 8–12 s of tuning per run on one core
- * (measured on a shared 2-core machine), 20–30 s for the four runs on two workers.
+ * flipped, ρ = 10, λ₀ = 0, 60 Adam steps of 0.2, 16 runs (the quantiles over seeds). At
+ * 2000 × 784 one pass over the training set is a few milliseconds, κ = L/ρ is about 2·10³, and
+ * a warm-started AID-CG step needs some 40–165 lower and 15–32 CG passes: about 8–12 s of
+ * tuning per run on one core (measured on a shared 2-core machine), 1.5–2 minutes for the 16
+ * runs on two workers.
  */
 export const dataCleaningDefaults: DataCleaningConfig = {
-  runs: 4,
+  runs: 16,
   nTrain: 2000,
   nVal: 1000,
   nTest: 2000,
@@ -102,7 +102,7 @@ export const dataCleaningDefaults: DataCleaningConfig = {
 
 /** The fields of data-cleaning, for the command line. */
 export const dataCleaningFields: ReadonlyArray<FieldSpec> = [
-  { name: 'runs', kind: 'int', doc: 'independent runs, each its own split and flips (default 4)' },
+  { name: 'runs', kind: 'int', doc: 'independent runs, each its own split and flips (default 16): medians and 10–90% quantiles over them' },
   { name: 'nTrain', kind: 'int', doc: 'MNIST training rows = number of hyperparameters (default 2000)' },
   { name: 'nVal', kind: 'int', doc: 'validation rows (default 1000)' },
   { name: 'nTest', kind: 'int', doc: 'test rows (default 2000)' },
@@ -388,111 +388,118 @@ export const dataCleaningCost = (c: DataCleaningConfig): ExperimentCost => {
 
 // ── the experiment ───────────────────────────────────────────────────────────────────────────
 
+/** A quantity over the runs with d decimals: "median [10%, 90%], mean m" (the value itself for one run). */
 const pm = (xs: ReadonlyArray<number>, d: number): string => {
-  const { mean, std } = meanStd(xs)
-  return xs.length > 1 ? `${fixed(mean, d)} ± ${fixed(std, d)}` : fixed(mean, d)
+  const s = spread(xs)
+  return xs.length > 1 ? `${fixed(s.median, d)} [${fixed(s.q10, d)}, ${fixed(s.q90, d)}], mean ${fixed(s.mean, d)}` : fixed(s.median, d)
 }
 
 /**
  * data-cleaning: one task per run; figure data-cleaning.svg (validation loss, test accuracy
- * with the two baselines, detection of the flipped samples; mean ± std over the runs against
- * the outer step), results.csv (one row per run × step), and a summary table.
+ * with the two baselines, detection of the flipped samples; median and 10–90% band over the
+ * runs against the outer step), results.csv (one row per run × step), and a summary table.
  */
-export const runDataCleaning = async (config: DataCleaningConfig, opts: RunOptions = {}): Promise<E.Either<HypergradError, ExperimentOutput<DataCleaningConfig>>> => {
-  const started = performance.now()
-  const tasks: Task[] = Array.from({ length: config.runs }, (_, run) => ({
-    module: 'dataCleaningExperiment',
-    fn: 'dataCleaningTask',
-    input: { ...config, run } satisfies DataCleaningTaskInput,
-  }))
-  const res = await runOutcomes<DataCleaningTaskResult>([{ tasks }], opts)
-  if (E.isLeft(res)) return res
-  const results = res.right
-  const nSteps = maxOf(results.map((r) => r.points.length))
-  const xs = Array.from({ length: nSteps }, (_, i) => i)
-  const across = (f: (p: CleaningPoint) => number) => xs.map((i) => meanStd(results.map((r) => (r.points[i] === undefined ? NaN : f(r.points[i]!)))))
-  const line = (name: string, f: (p: CleaningPoint) => number): Series => {
-    const a = across(f)
-    return { name, x: xs, mean: a.map((s) => s.mean), std: a.map((s) => s.std) }
-  }
-  const flat = (name: string, v: number): Series => ({ name, x: xs, mean: xs.map(() => v) })
-  const pct = Math.round(100 * config.flagFraction)
-  const panels: Panel[] = [
-    {
-      title: 'validation loss E(w)',
-      series: [
-        line('cleaned (AID-CG)', (p) => p.value),
-        flat('corrupted set', meanStd(results.map((r) => r.corrupted.value)).mean),
-        flat('clean subset only', meanStd(results.map((r) => r.clean.value)).mean),
-      ],
-    },
-    {
-      title: 'test accuracy',
-      series: [
-        line('cleaned (AID-CG)', (p) => p.testAccuracy),
-        flat('corrupted set', meanStd(results.map((r) => r.corrupted.testAccuracy)).mean),
-        flat('clean subset only', meanStd(results.map((r) => r.clean.testAccuracy)).mean),
-      ],
-    },
-    {
-      title: `flipped samples among the lowest ${pct}% of λ`,
-      series: [line('precision', (p) => p.precision), line('recall', (p) => p.recall), line('AUC', (p) => p.auc)],
-    },
-  ]
-  const rows: CsvRow[] = results.flatMap((r) =>
-    r.points.map((p) => ({
-      experiment: 'data-cleaning',
-      run: r.run,
-      step: p.step,
-      seconds: p.seconds,
-      validation_loss: finiteOrNull(p.value),
-      grad_norm: finiteOrNull(p.gradNorm),
-      test_accuracy: finiteOrNull(p.testAccuracy),
-      test_loss: finiteOrNull(p.testLoss),
-      precision: finiteOrNull(p.precision),
-      recall: finiteOrNull(p.recall),
-      auc: finiteOrNull(p.auc),
-      mean_weight_flipped: finiteOrNull(p.meanWeightFlipped),
-      mean_weight_clean: finiteOrNull(p.meanWeightClean),
-      t: p.t,
-      k: p.k,
-      corrupted_test_accuracy: r.corrupted.testAccuracy,
-      clean_test_accuracy: r.clean.testAccuracy,
-    })),
-  )
-  const runs = results.length
-  const lines = [
-    `data-cleaning: MNIST odd/even ${config.nTrain}/${config.nVal}/${config.nTest}, ${Math.round(100 * config.flipFraction)}% of training labels flipped, ρ = ${config.rho}, ${config.steps} Adam steps, ${runs} run${runs > 1 ? 's' : ''} (mean ± std)`,
-    `${'model'.padEnd(34)} ${'validation loss'.padStart(18)} ${'test accuracy'.padStart(18)}`,
-    `${'trained on the corrupted set'.padEnd(34)} ${pm(results.map((r) => r.corrupted.value), 1).padStart(18)} ${pm(results.map((r) => r.corrupted.testAccuracy), 4).padStart(18)}`,
-    `${'trained on the clean subset'.padEnd(34)} ${pm(results.map((r) => r.clean.value), 1).padStart(18)} ${pm(results.map((r) => r.clean.testAccuracy), 4).padStart(18)}`,
-    `${'data cleaning (final λ, refit)'.padEnd(34)} ${pm(results.map((r) => r.cleaned.value), 1).padStart(18)} ${pm(results.map((r) => r.cleaned.testAccuracy), 4).padStart(18)}`,
-    `flipped among the lowest ${pct}% of λ: precision ${pm(results.map((r) => r.final.precision), 3)}, recall ${pm(results.map((r) => r.final.recall), 3)}, AUC ${pm(results.map((r) => r.final.auc), 3)}; mean weight σ(λ) flipped ${pm(results.map((r) => r.final.meanWeightFlipped), 3)} vs clean ${pm(results.map((r) => r.final.meanWeightClean), 3)}`,
-    `tuning time per run ${pm(results.map((r) => r.seconds.tune), 1)} s`,
-    ...results.filter((r) => r.status === 'diverged').map((r) => `run ${r.run}: DIVERGED at outer step ${r.points.length} (the numbers above include its last good step)`),
-  ]
-  return E.right({
-    experiment: 'data-cleaning',
-    config,
-    rows,
-    figures: [
+export const dataCleaning: ExperimentSweep<DataCleaningConfig> = {
+  sweep: (config) => ({
+    groups: [
       {
-        file: 'data-cleaning.svg',
-        panels,
-        options: {
-          title: `Data hyper-cleaning on MNIST odd/even: ${config.nTrain} per-sample weights, ${Math.round(100 * config.flipFraction)}% labels flipped`,
-          xLabel: 'outer step',
-          yLabel: '',
-          columns: 3,
-        },
+        tasks: Array.from({ length: config.runs }, (_, run) => ({
+          module: 'dataCleaningExperiment',
+          fn: 'dataCleaningTask',
+          input: { ...config, run } satisfies DataCleaningTaskInput,
+        })),
       },
     ],
-    summary: lines.join('\n'),
-    details: { results },
-    timing: {
-      wallSeconds: (performance.now() - started) / 1000,
-      workers: opts.workers ?? 0,
-      taskSeconds: results.map((r) => r.seconds.load + r.seconds.baselines + r.seconds.tune + r.seconds.refit),
-    },
-  })
+  }),
+  assemble: (config, raw, timing) => {
+    const results = raw as ReadonlyArray<DataCleaningTaskResult>
+    const nSteps = maxOf(results.map((r) => r.points.length))
+    const xs = Array.from({ length: nSteps }, (_, i) => i)
+    const line = (name: string, f: (p: CleaningPoint) => number): Series =>
+      bandSeries(
+        name,
+        xs,
+        xs.map((i) => spread(results.map((r) => (r.points[i] === undefined ? null : f(r.points[i]!))))),
+      )
+    const flat = (name: string, v: number): Series => ({ name, x: xs, y: xs.map(() => v) })
+    const mid = (f: (r: DataCleaningTaskResult) => number): number => spread(results.map(f)).median
+    const pct = Math.round(100 * config.flagFraction)
+    const panels: Panel[] = [
+      {
+        title: 'validation loss E(w)',
+        series: [line('cleaned (AID-CG)', (p) => p.value), flat('corrupted set', mid((r) => r.corrupted.value)), flat('clean subset only', mid((r) => r.clean.value))],
+      },
+      {
+        title: 'test accuracy',
+        series: [
+          line('cleaned (AID-CG)', (p) => p.testAccuracy),
+          flat('corrupted set', mid((r) => r.corrupted.testAccuracy)),
+          flat('clean subset only', mid((r) => r.clean.testAccuracy)),
+        ],
+      },
+      {
+        title: `flipped samples among the lowest ${pct}% of λ`,
+        series: [line('precision', (p) => p.precision), line('recall', (p) => p.recall), line('AUC', (p) => p.auc)],
+      },
+    ]
+    const rows: CsvRow[] = results.flatMap((r) =>
+      r.points.map((p) => ({
+        experiment: 'data-cleaning',
+        run: r.run,
+        step: p.step,
+        seconds: p.seconds,
+        validation_loss: finiteOrNull(p.value),
+        grad_norm: finiteOrNull(p.gradNorm),
+        test_accuracy: finiteOrNull(p.testAccuracy),
+        test_loss: finiteOrNull(p.testLoss),
+        precision: finiteOrNull(p.precision),
+        recall: finiteOrNull(p.recall),
+        auc: finiteOrNull(p.auc),
+        mean_weight_flipped: finiteOrNull(p.meanWeightFlipped),
+        mean_weight_clean: finiteOrNull(p.meanWeightClean),
+        t: p.t,
+        k: p.k,
+        corrupted_test_accuracy: r.corrupted.testAccuracy,
+        clean_test_accuracy: r.clean.testAccuracy,
+      })),
+    )
+    const runs = results.length
+    const lines = [
+      `data-cleaning: MNIST odd/even ${config.nTrain}/${config.nVal}/${config.nTest}, ${Math.round(100 * config.flipFraction)}% of training labels flipped, ρ = ${config.rho}, ${config.steps} Adam steps, ${runs} run${runs > 1 ? 's' : ''}${runs > 1 ? ' (median [10%, 90%] over the runs, and the mean)' : ''}`,
+      `${'model'.padEnd(34)} ${'validation loss'.padEnd(36)} test accuracy`,
+      `${'trained on the corrupted set'.padEnd(34)} ${pm(results.map((r) => r.corrupted.value), 1).padEnd(36)} ${pm(results.map((r) => r.corrupted.testAccuracy), 4)}`,
+      `${'trained on the clean subset'.padEnd(34)} ${pm(results.map((r) => r.clean.value), 1).padEnd(36)} ${pm(results.map((r) => r.clean.testAccuracy), 4)}`,
+      `${'data cleaning (final λ, refit)'.padEnd(34)} ${pm(results.map((r) => r.cleaned.value), 1).padEnd(36)} ${pm(results.map((r) => r.cleaned.testAccuracy), 4)}`,
+      `flipped among the lowest ${pct}% of λ: precision ${pm(results.map((r) => r.final.precision), 3)}; recall ${pm(results.map((r) => r.final.recall), 3)}; AUC ${pm(results.map((r) => r.final.auc), 3)}`,
+      `mean weight σ(λ) of the flipped samples ${pm(results.map((r) => r.final.meanWeightFlipped), 3)}; of the clean ones ${pm(results.map((r) => r.final.meanWeightClean), 3)}`,
+      ...results.filter((r) => r.status === 'diverged').map((r) => `run ${r.run}: DIVERGED at outer step ${r.points.length} (the numbers above include its last good step)`),
+    ]
+    return E.right({
+      experiment: 'data-cleaning',
+      config,
+      rows,
+      figures: [
+        {
+          file: 'data-cleaning.svg',
+          panels,
+          options: {
+            title: `Data hyper-cleaning on MNIST odd/even: ${config.nTrain} per-sample weights, ${Math.round(100 * config.flipFraction)}% labels flipped; ${bandNote(runs)}`,
+            xLabel: 'outer step',
+            yLabel: '',
+            columns: 3,
+          },
+        },
+      ],
+      summary: lines.join('\n'),
+      details: { results },
+      timing: {
+        ...timing,
+        taskSeconds: results.map((r) => r.seconds.load + r.seconds.baselines + r.seconds.tune + r.seconds.refit),
+        phases: results.map((r) => ({ run: r.run, ...r.seconds })),
+      },
+    })
+  },
 }
+
+/** Run data-cleaning (see {@link dataCleaning}). */
+export const runDataCleaning = (config: DataCleaningConfig, opts: RunOptions = {}): Promise<E.Either<HypergradError, ExperimentOutput<DataCleaningConfig>>> => runSweep(dataCleaning, config, opts)

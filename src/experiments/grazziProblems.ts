@@ -44,9 +44,14 @@ import { kernelRidgeProblem } from '../problems/kernelRidge.js'
 import { normals, seed as rngSeed } from '../random/rng.js'
 import type { Panel, Series } from '../report/figure.js'
 import {
+  bandNote,
+  bandSeries,
   finiteOrNull,
   fmt,
+  fmtSpreadMean,
   meanStd,
+  spread,
+  type ExperimentSweep,
   mnistProblemBytes,
   mnistSizes,
   outcomeOf,
@@ -472,39 +477,36 @@ const TITLE: Readonly<Record<GzProblem, string>> = {
 }
 
 /**
- * Run one of the four experiments: one task per instance; the figure `<name>.svg` (relative
- * error against t = k, log scale, mean ± std over the instances), results.csv with one row per
+ * One of the four experiments as a sweep: one task per instance; the figure `<name>.svg`
+ * (relative error against t = k, log scale, median and 10–90% band over the instances), results.csv with one row per
  * instance × method × t, and a summary of the errors at the largest t.
  */
-export const runGrazzi =
-  <P extends GzProblem>(p: P) =>
-  async (config: GzConfigs[P], opts: RunOptions = {}): Promise<E.Either<HypergradError, ExperimentOutput<GzConfigs[P]>>> => {
-    const started = performance.now()
-    const name = GZ_NAME[p]
+export const grazziSweep = <P extends GzProblem>(p: P): ExperimentSweep<GzConfigs[P]> => ({
+  sweep: (config) => {
     const groups: TaskGroup[] = []
     for (let run = 0; run < config.runs; run++)
       groups.push({
         ...(p === 'biasedReg' ? { split: { split: 'seeded' as const, seed: config.seed + run, nTrain: (config as GzBiasedRegConfig).nTrain, nVal: (config as GzBiasedRegConfig).nVal } } : {}),
         tasks: [{ module: 'grazziProblems', fn: 'grazziTask', input: { problem: p, config: { ...config, iterations: [...config.iterations] }, run } satisfies GzTaskInput }],
       })
-    const res = await runOutcomes<GzTaskResult>(groups, opts)
-    releaseSplitCache()
-    if (E.isLeft(res)) return res
-    const results = res.right
+    return { groups }
+  },
+  assemble: (config, raw, timing) => {
+    const results = raw as ReadonlyArray<GzTaskResult>
+    const name = GZ_NAME[p]
     const grid = [...new Set(config.iterations)].sort((a, b) => a - b)
     const methods = [...new Set(results.flatMap((r) => r.points.map((q) => q.method)))]
     const series: Series[] = []
     const cells: string[] = []
     const aggregate: unknown[] = []
     for (const m of methods) {
-      const at = grid.map((tt) => meanStd(results.map((r) => r.points.find((q) => q.method === m && q.t === tt)?.relError ?? null)))
-      series.push({ name: SWEEP_LABEL[m], x: grid, mean: at.map((a) => a.mean), std: at.map((a) => a.std), points: true })
-      const last = at[at.length - 1]!
-      cells.push(`${SWEEP_LABEL[m]} ${fmt(last.mean)} ± ${fmt(last.std)}`)
+      const at = grid.map((tt) => spread(results.map((r) => r.points.find((q) => q.method === m && q.t === tt)?.relError ?? null), 'unbounded'))
+      series.push(bandSeries(SWEEP_LABEL[m], grid, at, true))
+      cells.push(`${SWEEP_LABEL[m]} ${fmtSpreadMean(at[at.length - 1]!)}`)
       aggregate.push({ method: m, t: grid, relError: at })
     }
-    const q = meanStd(results.map((r) => r.q)).mean
-    const kappa = meanStd(results.map((r) => r.kappa)).mean
+    const q = spread(results.map((r) => r.q)).median
+    const kappa = spread(results.map((r) => r.kappa)).median
     const shape = `d = ${results[0]?.dim ?? '—'}, m = ${results[0]?.hyperDim ?? '—'}, q ≈ ${q.toFixed(4)}${Number.isFinite(kappa) ? `, κ ≈ ${kappa.toFixed(0)}` : ''}`
     const panels: Panel[] = [{ title: `${TITLE[p]} (${shape})`, series }]
     const rows: CsvRow[] = []
@@ -519,11 +521,13 @@ export const runGrazzi =
         {
           file: `${name}.svg`,
           panels,
-          options: { title: `Grazzi et al. 2020 §5: hypergradient error against t = k`, xLabel: 't = k (iterations)', yLabel: '‖∇̂f − ∇f‖ / ‖∇f‖', logY: true, width: 420, height: 280 },
+          options: { title: `Grazzi et al. 2020 §5: hypergradient error against t = k; ${bandNote(config.runs, 'instance')}`, xLabel: 't = k (iterations)', yLabel: '‖∇̂f − ∇f‖ / ‖∇f‖', logY: true, width: 420, height: 280 },
         },
       ],
-      summary: [`${name}: relative error ‖∇̂f − ∇f‖/‖∇f‖ at t = k = ${grid[grid.length - 1]}, mean ± std over ${config.runs} instances (${shape})`, cells.join(' | ')].join('\n'),
+      summary: [`${name}: relative error ‖∇̂f − ∇f‖/‖∇f‖ at t = k = ${grid[grid.length - 1]}: median [10%, 90%] over ${config.runs} instances, and the mean (${shape})`, cells.join(' | ')].join('\n'),
       details: { aggregate, tasks: results.map(({ seconds: _s, ...rest }) => rest) },
-      timing: { wallSeconds: (performance.now() - started) / 1000, workers: opts.workers ?? 0, taskSeconds: results.map((r) => r.seconds) },
+      timing: { ...timing, taskSeconds: results.map((r) => r.seconds) },
     })
-  }
+  },
+})
+

@@ -35,19 +35,22 @@ import { seed as rngSeed, uniformsIn } from '../random/rng.js'
 import type { Panel, Series } from '../report/figure.js'
 import type { CsvRow, ExperimentCost, ExperimentOutput, RunOptions, TaskOutcome } from './types.js'
 import {
+  bandNote,
+  bandSeries,
   finiteOrNull,
-  fmt,
-  meanStd,
+  fmtSpreadMean,
   mnistProblemBytes,
   mnistSizes,
   outcomeOf,
-  releaseSplitCache,
   resultBytes,
-  runOutcomes,
+  runSweep,
   splitBytes,
   splitOf,
+  spread,
   WORKER_BYTES,
+  type ExperimentSweep,
   type SharedSplit,
+  type Sweep,
   type TaskGroup,
 } from './common.js'
 import { errorsAgainstT } from './errorSweep.js'
@@ -86,9 +89,12 @@ export interface IterationComplexityConfig {
   readonly seed: number
 }
 
-/** Defaults: 3 runs, t = k ∈ {0, …, 500}, MNIST 2000/2000 with λᵢ = 100·e^{U[0,2]}, quadratic d = 50, m = 10, κ = 200. */
+/**
+ * Defaults: 16 runs (the figure's quantiles), t = k ∈ {0, …, 500}, MNIST 2000/2000 with
+ * λᵢ = 100·e^{U[0,2]}, quadratic d = 50, m = 10, κ = 200.
+ */
 export const iterationComplexityDefaults: IterationComplexityConfig = {
-  runs: 3,
+  runs: 16,
   iterations: [0, 10, 25, 50, 100, 150, 200, 300, 400, 500],
   nTrain: 2000,
   nVal: 2000,
@@ -266,16 +272,8 @@ export const iterationComplexityCost = (c: IterationComplexityConfig): Experimen
 
 const PROBLEM_TITLE = { logistic: 'logistic regression, MNIST, λ per feature', quadratic: 'quadratic test bed' } as const
 
-/**
- * The iteration-complexity experiment: one task per (problem, run); figure
- * iteration-complexity.svg with one panel per problem (relative error against t = k, log scale,
- * mean ± std over the runs, with the a priori bounds as reference series).
- */
-export const runIterationComplexity = async (
-  config: IterationComplexityConfig,
-  opts: RunOptions = {},
-): Promise<E.Either<HypergradError, ExperimentOutput<IterationComplexityConfig>>> => {
-  const started = performance.now()
+/** One task per (problem, run), the logistic runs each with its split. */
+const iterationComplexitySweep = (config: IterationComplexityConfig): Sweep => {
   const groups: TaskGroup[] = []
   for (const problem of ['logistic', 'quadratic'] as const)
     for (let run = 0; run < config.runs; run++)
@@ -283,74 +281,91 @@ export const runIterationComplexity = async (
         ...(problem === 'logistic' ? { split: { split: 'seeded' as const, seed: config.seed + run, nTrain: config.nTrain, nVal: config.nVal } } : {}),
         tasks: [{ module: 'iterationComplexity', fn: 'iterationComplexityTask', input: { ...config, iterations: [...config.iterations], problem, run } satisfies IcTaskInput }],
       })
-  const res = await runOutcomes<IcTaskResult>(groups, opts)
-  releaseSplitCache()
-  if (E.isLeft(res)) return res
-  const results = res.right
-  const grid = [...new Set(config.iterations)].sort((a, b) => a - b)
-  const panels: Panel[] = []
-  const rows: CsvRow[] = []
-  const lines = [`iteration-complexity: relative error ‖∇̂f − ∇f‖/‖∇f‖ at t = k = ${grid[grid.length - 1]}, mean ± std over ${config.runs} runs`]
-  const aggregate: unknown[] = []
-  for (const prob of ['logistic', 'quadratic'] as const) {
-    const rs = results.filter((r) => r.problem === prob)
-    const kappa = meanStd(rs.map((r) => r.kappa)).mean
-    const series: Series[] = []
-    const cells: string[] = []
-    for (const m of IC_METHODS) {
-      const at = grid.map((t) => meanStd(rs.map((r) => r.points.find((p) => p.method === m && p.t === t)?.relError ?? null)))
-      series.push({ name: IC_LABEL[m], x: grid, mean: at.map((a) => a.mean), std: at.map((a) => a.std), points: true })
-      const last = at[at.length - 1]!
-      cells.push(`${IC_LABEL[m]} ${fmt(last.mean)} ± ${fmt(last.std)}`)
-      aggregate.push({ problem: prob, method: m, t: grid, relError: at })
-      if (config.bounds) {
-        const b = grid.map((t) => meanStd(rs.map((r) => {
-          const p = r.points.find((q) => q.method === m && q.t === t)
-          return p?.bound == null ? null : p.bound / r.gradNorm
-        })))
-        series.push({ name: `${IC_LABEL[m]} bound`, x: grid, mean: b.map((a) => a.mean) })
-      }
-    }
-    panels.push({ title: `${PROBLEM_TITLE[prob]} (κ ≈ ${kappa.toExponential(1)})`, series })
-    lines.push(`${prob.padEnd(10)} κ ≈ ${kappa.toExponential(2)}: ${cells.join(' | ')}`)
-    for (const r of rs)
-      for (const p of r.points)
-        rows.push({
-          experiment: 'iteration-complexity',
-          problem: prob,
-          run: r.run,
-          kappa: r.kappa,
-          q: r.q,
-          method: p.method,
-          t: p.t,
-          k: p.k,
-          error: p.error,
-          rel_error: p.relError,
-          bound: p.bound,
-          true_grad_norm: r.gradNorm,
-          status: p.status,
-        })
-  }
-  return E.right({
-    experiment: 'iteration-complexity',
-    config,
-    rows,
-    figures: [
-      {
-        file: 'iteration-complexity.svg',
-        panels,
-        options: {
-          title: 'Grazzi et al. 2020: hypergradient error against t = k',
-          xLabel: 't = k (iterations)',
-          yLabel: '‖∇̂f − ∇f‖ / ‖∇f‖',
-          logY: true,
-          width: 360,
-          height: 260,
-        },
-      },
-    ],
-    summary: lines.join('\n'),
-    details: { aggregate, tasks: results.map(({ seconds: _s, ...rest }) => rest) },
-    timing: { wallSeconds: (performance.now() - started) / 1000, workers: opts.workers ?? 0, taskSeconds: results.map((r) => r.seconds) },
-  })
+  return { groups }
 }
+
+/**
+ * The iteration-complexity experiment: one task per (problem, run); figure
+ * iteration-complexity.svg with one panel per problem (relative error against t = k, log scale,
+ * median and 10–90% band over the runs, with the median of each a priori bound as a reference
+ * series).
+ */
+export const iterationComplexity: ExperimentSweep<IterationComplexityConfig> = {
+  sweep: iterationComplexitySweep,
+  assemble: (config, raw, timing) => {
+    const results = raw as ReadonlyArray<IcTaskResult>
+    const grid = [...new Set(config.iterations)].sort((a, b) => a - b)
+    const panels: Panel[] = []
+    const rows: CsvRow[] = []
+    const lines = [`iteration-complexity: relative error ‖∇̂f − ∇f‖/‖∇f‖ at t = k = ${grid[grid.length - 1]}: median [10%, 90%] over ${config.runs} runs, and the mean`]
+    const aggregate: unknown[] = []
+    for (const prob of ['logistic', 'quadratic'] as const) {
+      const rs = results.filter((r) => r.problem === prob)
+      const kappa = spread(rs.map((r) => r.kappa)).median
+      const series: Series[] = []
+      const cells: string[] = []
+      for (const m of IC_METHODS) {
+        const at = grid.map((t) => spread(rs.map((r) => r.points.find((p) => p.method === m && p.t === t)?.relError ?? null), 'unbounded'))
+        series.push(bandSeries(IC_LABEL[m], grid, at, true))
+        cells.push(`${IC_LABEL[m]} ${fmtSpreadMean(at[at.length - 1]!)}`)
+        aggregate.push({ problem: prob, method: m, t: grid, relError: at })
+        if (config.bounds) {
+          const b = grid.map((t) =>
+            spread(
+              rs.map((r) => {
+                const p = r.points.find((q) => q.method === m && q.t === t)
+                return p?.bound == null ? null : p.bound / r.gradNorm
+              }),
+            ),
+          )
+          series.push({ name: `${IC_LABEL[m]} bound`, x: grid, y: b.map((a) => a.median) })
+        }
+      }
+      panels.push({ title: `${PROBLEM_TITLE[prob]} (κ ≈ ${kappa.toExponential(1)})`, series })
+      lines.push(`${prob.padEnd(10)} κ ≈ ${kappa.toExponential(2)}: ${cells.join(' | ')}`)
+      for (const r of rs)
+        for (const p of r.points)
+          rows.push({
+            experiment: 'iteration-complexity',
+            problem: prob,
+            run: r.run,
+            kappa: r.kappa,
+            q: r.q,
+            method: p.method,
+            t: p.t,
+            k: p.k,
+            error: p.error,
+            rel_error: p.relError,
+            bound: p.bound,
+            true_grad_norm: r.gradNorm,
+            status: p.status,
+          })
+    }
+    return E.right({
+      experiment: 'iteration-complexity',
+      config,
+      rows,
+      figures: [
+        {
+          file: 'iteration-complexity.svg',
+          panels,
+          options: {
+            title: `Grazzi et al. 2020: hypergradient error against t = k; ${bandNote(config.runs)}`,
+            xLabel: 't = k (iterations)',
+            yLabel: '‖∇̂f − ∇f‖ / ‖∇f‖',
+            logY: true,
+            width: 360,
+            height: 260,
+          },
+        },
+      ],
+      summary: lines.join('\n'),
+      details: { aggregate, tasks: results.map(({ seconds: _s, ...rest }) => rest) },
+      timing: { ...timing, taskSeconds: results.map((r) => r.seconds) },
+    })
+  },
+}
+
+/** Run iteration-complexity (see {@link iterationComplexity}). */
+export const runIterationComplexity = (config: IterationComplexityConfig, opts: RunOptions = {}): Promise<E.Either<HypergradError, ExperimentOutput<IterationComplexityConfig>>> =>
+  runSweep(iterationComplexity, config, opts)

@@ -42,7 +42,9 @@ describe('experiment registry', () => {
     expect(leftMessage(configure('sid-fig1', { colour: 'blue' }))).toMatch(/^reproduce sid-fig1: colour: unknown field \(fields: runs, epochs, /)
     expect(leftMessage(configure('sid-fig1', { runs: '0' }))).toBe('reproduce sid-fig1: runs: expected an integer ≥ 1, got 0')
     expect(leftMessage(configure('sid-fig1', { runs: 'many' }))).toBe('reproduce sid-fig1: runs: expected an integer, got "many"')
-    expect(leftMessage(configure('sid-fig1', { variants: 'batch,fast' }))).toMatch(/variants\.1: expected a SID preset \(one of "batch"/)
+    expect(leftMessage(configure('sid-fig1', { variants: 'batch,fast' }))).toMatch(/variants\.1: expected a SID variant of §6 \(one of "batch"/)
+    expect(leftMessage(configure('sid-fig1', { variants: 'batch,twoPhase' }))).toMatch(/variants\.1: expected a SID variant of §6 \(one of "batch", "stochConst", "stochDec"\), got "twoPhase"/)
+    expect(leftMessage(configure('sid-fig2', { sampling: 'independent,shuffle' }))).toMatch(/sampling\.1: expected a sampling \(one of "independent", "reshuffle"\), got "shuffle"/)
     expect(leftMessage(configure('sid-fig1', { variants: 'batch,stochdec' }))).toMatch(/variants\.1: .*did you mean "stochDec"\?$/)
     expect(leftMessage(configure('sid-fig1', { lambdas: '1,-2' }))).toMatch(/lambdas\.1: expected a positive number, got -2/)
     expect(leftMessage(configure('sid-fig1', { nTrain: 6000 }))).toMatch(/exceeds the 10000/)
@@ -87,11 +89,13 @@ describe('experiment registry', () => {
     expect(leftMessage(x.plan(right(x.configure({ runs: '100000' })), {}, { ...big, heapBytes: 1e6 }))).toMatch(/runs = 100000: the run needs about .* of JavaScript heap in one thread/)
   })
 
-  it('estimates the defaults of every experiment below an hour on two workers, and refuses none of them', () => {
+  it('estimates the defaults of every experiment below two hours on two workers, and refuses none of them', () => {
+    // The estimates count caps in full (tune-mnist's refits at 20·maxT steps): its 16 runs of
+    // six 40-second methods are estimated at 1.6 h and take about 40 minutes.
     for (const name of experimentNames) {
       const x = right(getExperiment(name))
       const p = right(x.plan(x.defaults, { workers: 2 }, { memoryBytes: 4e9, heapBytes: 2e9, cores: 2 }))
-      expect(p.cost.seconds / p.workers, name).toBeLessThan(3600)
+      expect(p.cost.seconds / p.workers, name).toBeLessThan(7200)
       expect(p.cost.seconds, name).toBeGreaterThan(0)
     }
   })

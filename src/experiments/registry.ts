@@ -38,15 +38,17 @@ import { formatBytes, formatCount, formatSeconds, machineResources, type Resourc
 import { showKey, showValue } from '../config/show.js'
 import { didYouMean } from '../config/suggest.js'
 import { hgError, type HypergradError } from '../errors.js'
-import { PRESET_NAMES } from '../hypergrad/presets.js'
 import { toCsv } from '../report/csv.js'
-import { boundsCost, boundsDefaults, runBounds, type BoundsConfig } from './boundsExperiment.js'
-import { budgetSplitCost, budgetSplitDefaults, budgetSplitFields, checkBudgetSplit, decodeBudgetSplit, runBudgetSplit, type BudgetSplitConfig } from './budgetSplit.js'
-import { checkDataCleaning, dataCleaningCost, dataCleaningDefaults, dataCleaningFields, decodeDataCleaning, runDataCleaning, type DataCleaningConfig } from './dataCleaningExperiment.js'
-import { checkGrazzi, decodeGrazzi, grazziCost, GZ_FIELDS, gzBiasedRegDefaults, gzEquilibriumDefaults, gzHyperRepDefaults, gzKrrDefaults, runGrazzi, type GzBiasedRegConfig, type GzEquilibriumConfig, type GzHyperRepConfig, type GzKrrConfig } from './grazziProblems.js'
-import { iterationComplexityCost, iterationComplexityDefaults, runIterationComplexity, type IterationComplexityConfig } from './iterationComplexity.js'
-import { runSidFig1, runSidFig2, sidFig1Defaults, sidFig2Defaults, sidFiguresCost, type SidFig1Config, type SidFig2Config } from './sidFigures.js'
-import { checkTuneMnist, decodeTuneMnist, runTuneMnist, tuneMnistCost, tuneMnistDefaults, tuneMnistFields, type TuneMnistConfig } from './tuneMnist.js'
+import { boundsCost, boundsDefaults, boundsExperiment, type BoundsConfig } from './boundsExperiment.js'
+import { budgetSplit, budgetSplitCost, budgetSplitDefaults, budgetSplitFields, checkBudgetSplit, decodeBudgetSplit, type BudgetSplitConfig } from './budgetSplit.js'
+import { checkGrazzi, decodeGrazzi, grazziCost, grazziSweep, GZ_FIELDS, gzBiasedRegDefaults, gzEquilibriumDefaults, gzHyperRepDefaults, gzKrrDefaults, type GzBiasedRegConfig, type GzEquilibriumConfig, type GzHyperRepConfig, type GzKrrConfig } from './grazziProblems.js'
+import { checkDataCleaning, dataCleaning, dataCleaningCost, dataCleaningDefaults, dataCleaningFields, decodeDataCleaning, type DataCleaningConfig } from './dataCleaningExperiment.js'
+import { iterationComplexity, iterationComplexityCost, iterationComplexityDefaults, type IterationComplexityConfig } from './iterationComplexity.js'
+import { SAMPLINGS, SID_VARIANTS, sidFig1, sidFig1Defaults, sidFig2, sidFig2Defaults, sidFiguresCost, type SidFig1Config, type SidFig2Config } from './sidFigures.js'
+import { checkTuneMnist, decodeTuneMnist, tuneMnist, tuneMnistCost, tuneMnistDefaults, tuneMnistFields, type TuneMnistConfig } from './tuneMnist.js'
+import { libraryVersion } from '../config/version.js'
+import { maxOf, runSweep, runSweepTasks, type ExperimentSweep } from './common.js'
+import { checkShards, decodeShard, SHARD_FORMAT, shardRange, sliceSweep, sweepFingerprint, sweepTasks, type CheckedShards, type Shard, type ShardFile } from './shard.js'
 import type { ExperimentCost, ExperimentOutput, FieldSpec, Overrides, RunOptions } from './types.js'
 
 export type { CsvRow, ExperimentCost, ExperimentOutput, FieldKind, FieldSpec, FigureSpec, Overrides, RunOptions, TaskOutcome, Timing } from './types.js'
@@ -99,13 +101,15 @@ const parseField = (experiment: string, spec: FieldSpec, raw: unknown, defaults:
 
 // ── io-ts codecs of the configurations ──────────────────────────────────────────────────────
 
-const Preset = oneOf(PRESET_NAMES, 'a SID preset')
+const Variant = oneOf(SID_VARIANTS, 'a SID variant of §6')
+const SamplingCodec = oneOf(SAMPLINGS, 'a sampling')
 const Split = oneOf(['seeded', 'reference'] as const, 'a split')
 
 const SidCommon = {
   runs: PositiveInt,
   epochs: nonEmpty(PositiveInt, 'a non-empty list of integers ≥ 1'),
-  variants: nonEmpty(Preset, 'a non-empty list of SID presets'),
+  variants: nonEmpty(Variant, 'a non-empty list of SID variants'),
+  sampling: nonEmpty(SamplingCodec, 'a non-empty list of samplings'),
   nTrain: PositiveInt,
   nVal: PositiveInt,
   batchSize: PositiveInt,
@@ -178,9 +182,23 @@ export interface Experiment<C> {
    * the cores, fewer when their memory would not fit) and its estimated cost, or a 'config'
    * error naming the field that weighs most on the memory, the heap or the time limit.
    */
-  plan(config: C, opts?: Pick<RunOptions, 'workers' | 'maxSeconds'>, resources?: Resources): E.Either<HypergradError, RunPlan>
+  plan(config: C, opts?: PlanOptions, resources?: Resources): E.Either<HypergradError, RunPlan>
   /** Validate a full configuration, plan it, then run it. */
   run(config: C, opts?: RunOptions): Promise<E.Either<HypergradError, ExperimentOutput<C>>>
+  /** Validate a full configuration, plan the slice `shard` of its tasks, then run that slice: its shard file (shard.ts). */
+  runShard(config: C, shard: Shard, opts?: RunOptions): Promise<E.Either<HypergradError, ShardFile>>
+  /**
+   * The output of a whole run from checked shards of this experiment: their configuration
+   * decoded, their task list checked against this code's, their results assembled. The timing
+   * is that of the slices: the longest wall clock, the CPU seconds summed, the largest peak
+   * memory, and each slice's (`timing.shards`).
+   */
+  merge(shards: CheckedShards): E.Either<HypergradError, ExperimentOutput<C>>
+}
+
+/** What `plan` takes: the workers and the time limit of the run, and the slice it runs (all of it by default). */
+export interface PlanOptions extends Pick<RunOptions, 'workers' | 'maxSeconds'> {
+  readonly shard?: Shard
 }
 
 interface Definition<C> {
@@ -192,16 +210,39 @@ interface Definition<C> {
   readonly decode: Decoder<C>
   readonly check: (c: C) => E.Either<HypergradError, void>
   readonly cost: (c: C) => ExperimentCost
-  readonly run: (c: C, opts: RunOptions) => Promise<E.Either<HypergradError, ExperimentOutput<C>>>
+  /** The tasks of a run and the output made from their results. */
+  readonly experiment: ExperimentSweep<C>
 }
+
+/**
+ * The cost of slice `shard` of a run: its share of the tasks, of the computing and of the
+ * results (the tasks are taken as equally costly: a slice may take more or less than its
+ * share); each worker still holds what the largest task needs.
+ */
+const sliceCost = (cost: ExperimentCost, share: number, tasks: number): ExperimentCost => ({
+  ...cost,
+  seconds: cost.seconds * share,
+  results: { bytes: cost.results.bytes * share, heapBytes: cost.results.heapBytes * share },
+  tasks,
+})
 
 /** A field's value as a message shows it: "1e9", "2,4,10,1e9". */
 const shownField = (v: unknown): string =>
   Array.isArray(v) ? showValue(v.map((x) => (typeof x === 'number' ? formatCount(x) : x)).join(','), 60).replace(/^"|"$/g, '') : typeof v === 'number' ? formatCount(v) : showValue(v)
 
 /** The workers a run gets and its cost, or the error naming the field that weighs most on the limit passed. */
-const planRun = <C>(d: Definition<C>, config: C, opts: Pick<RunOptions, 'workers' | 'maxSeconds'>, res: Resources): E.Either<HypergradError, RunPlan> => {
-  const cost = d.cost(config)
+const planRun = <C>(d: Definition<C>, config: C, opts: PlanOptions, res: Resources): E.Either<HypergradError, RunPlan> => {
+  let costOf = d.cost
+  const shard = opts.shard
+  if (shard !== undefined) {
+    // The slice of the cost's task count (the tasks themselves are listed only once the run is
+    // known to be affordable: a huge run is refused before its list is made).
+    const total = d.cost(config).tasks
+    const { from, to } = shardRange(total, shard)
+    const share = total === 0 ? 0 : (to - from) / total
+    costOf = (c: C) => sliceCost(d.cost(c), share, to - from)
+  }
+  const cost = costOf(config)
   const notes: string[] = []
   const requested = opts.workers ?? res.cores
   let workers = Math.min(requested, res.cores)
@@ -218,7 +259,7 @@ const planRun = <C>(d: Definition<C>, config: C, opts: Pick<RunOptions, 'workers
     let gain = 0
     for (const f of d.fields) {
       if (at[f.name] === base[f.name]) continue
-      const g = measure(cost) - measure(d.cost({ ...at, [f.name]: base[f.name] } as C))
+      const g = measure(cost) - measure(costOf({ ...at, [f.name]: base[f.name] } as C))
       if (g > gain) ((gain = g), (field = f.name))
     }
     const where = field === undefined ? '' : `${field} = ${shownField(at[field])}: `
@@ -249,7 +290,7 @@ const define = <C>(d: Definition<C>): Experiment<C> => {
     const ok = d.check(r.right)
     return E.isLeft(ok) ? ok : E.right(r.right)
   }
-  const plan = (config: C, opts: Pick<RunOptions, 'workers' | 'maxSeconds'> = {}, resources: Resources = machineResources()): E.Either<HypergradError, RunPlan> => {
+  const plan = (config: C, opts: PlanOptions = {}, resources: Resources = machineResources()): E.Either<HypergradError, RunPlan> => {
     const valid = decode(config)
     if (E.isLeft(valid)) return valid
     if (opts.workers !== undefined && !(Number.isSafeInteger(opts.workers) && opts.workers >= 1))
@@ -283,21 +324,68 @@ const define = <C>(d: Definition<C>): Experiment<C> => {
       const p = plan(config, opts)
       if (E.isLeft(p)) return p
       const cpu0 = process.cpuUsage()
-      const out = await d.run(config, { ...opts, workers: p.right.workers })
+      const out = await runSweep(d.experiment, config, { ...opts, workers: p.right.workers })
       if (E.isLeft(out)) return out
-      const cpu = process.cpuUsage(cpu0)
+      return E.right({ ...out.right, timing: { ...out.right.timing, ...resourcesSince(cpu0) } })
+    },
+    async runShard(config: C, shard: Shard, opts: RunOptions = {}) {
+      const p = plan(config, { ...opts, shard })
+      if (E.isLeft(p)) return p
+      const cpu0 = process.cpuUsage()
+      const started = performance.now()
+      const whole = d.experiment.sweep(config)
+      const slice = sliceSweep(whole, shard)
+      const res = await runSweepTasks(slice.sweep, { ...opts, workers: p.right.workers })
+      if (E.isLeft(res)) return res
+      return E.right({
+        format: SHARD_FORMAT,
+        version: libraryVersion(),
+        experiment: d.name,
+        config,
+        shard,
+        tasks: { total: slice.total, from: slice.from, to: slice.to, fingerprint: sweepFingerprint(whole) },
+        results: res.right,
+        timing: { wallSeconds: (performance.now() - started) / 1000, workers: p.right.workers, ...resourcesSince(cpu0) },
+      })
+    },
+    merge(shards: CheckedShards) {
+      const config = decode(shards.config)
+      if (E.isLeft(config)) return config
+      const whole = d.experiment.sweep(config.right)
+      if (sweepTasks(whole).length !== shards.total || sweepFingerprint(whole) !== shards.fingerprint)
+        return E.left(hgError('config', `merge: the shards' tasks differ from those this version of ${d.name} lists for their configuration: rerun the shards with this version`))
+      const ts = shards.timings
+      const out = d.experiment.assemble(config.right, shards.results, { wallSeconds: maxOf(ts.map((t) => t.wallSeconds)), workers: maxOf(ts.map((t) => t.workers)) })
+      if (E.isLeft(out)) return out
       return E.right({
         ...out.right,
-        timing: { ...out.right.timing, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssMiB: process.resourceUsage().maxRSS / 1024 },
+        timing: {
+          ...out.right.timing,
+          cpuSeconds: ts.reduce((a, t) => a + (t.cpuSeconds ?? NaN), 0),
+          maxRssMiB: maxOf(ts.map((t) => t.maxRssMiB ?? NaN)),
+          shards: ts,
+        },
       })
     },
   }
 }
 
+/** The CPU time of this process since `cpu0` and its peak resident set so far. */
+const resourcesSince = (cpu0: NodeJS.CpuUsage): { readonly cpuSeconds: number; readonly maxRssMiB: number } => {
+  const cpu = process.cpuUsage(cpu0)
+  return { cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssMiB: process.resourceUsage().maxRSS / 1024 }
+}
+
 const sidCommonFields = (runs: number): FieldSpec[] => [
-  { name: 'runs', kind: 'int', doc: `independent runs (each its own split and minibatch stream; default ${runs})` },
+  { name: 'runs', kind: 'int', doc: `independent runs (each its own split and minibatch stream; default ${runs}): medians and 10–90% quantiles over them` },
   { name: 'epochs', kind: 'budgets', doc: 'epoch budgets, each an independent SID run (default 2,4,10,20,40,60; one number E: the defaults below E, then E)' },
-  { name: 'variants', kind: 'enumList', values: PRESET_NAMES, doc: 'SID presets (default batch,stochConst,stochDec)' },
+  { name: 'variants', kind: 'enumList', values: SID_VARIANTS, doc: 'SID variants of §6 (default batch,stochConst,stochDec)' },
+  {
+    name: 'sampling',
+    kind: 'enumList',
+    values: SAMPLINGS,
+    doc: "minibatches of the stochastic variants, a panel each: 'independent' (fresh draws, SID's assumption), 'reshuffle' (one permutation per epoch, as the PyTorch peer) (default both)",
+  },
   { name: 'nTrain', kind: 'int', doc: 'MNIST training rows (default 5000)' },
   { name: 'nVal', kind: 'int', doc: 'MNIST validation rows (default 5000)' },
   { name: 'batchSize', kind: 'int', doc: 'minibatch size of the stochastic variants (default 50)' },
@@ -319,7 +407,7 @@ export const experiments = {
     decode: (u) => SidFig1Codec.decode(u),
     cost: (c) => sidFiguresCost(c, c.lambdas.length, false),
     check: (c) => checkSid('sid-fig1', c),
-    run: runSidFig1,
+    experiment: sidFig1,
   }),
   'sid-fig2': define<SidFig2Config>({
     name: 'sid-fig2',
@@ -335,14 +423,14 @@ export const experiments = {
     decode: (u) => SidFig2Codec.decode(u),
     cost: (c) => sidFiguresCost(c, 1, true),
     check: (c) => (c.epsLow <= c.epsHigh ? checkSid('sid-fig2', c) : E.left(configError('sid-fig2', `epsLow ${c.epsLow} exceeds epsHigh ${c.epsHigh}`))),
-    run: runSidFig2,
+    experiment: sidFig2,
   }),
   'iteration-complexity': define<IterationComplexityConfig>({
     name: 'iteration-complexity',
     title: 'ITD, AID-FP and AID-CG: hypergradient error against t = k',
     reference: 'Grazzi, Franceschi, Pontil, Salzo (ICML 2020)',
     fields: [
-      { name: 'runs', kind: 'int', doc: 'instances per problem (default 3)' },
+      { name: 'runs', kind: 'int', doc: 'instances per problem (default 16): medians and 10–90% quantiles over them' },
       { name: 'iterations', kind: 'intList', doc: 'the values of t = k (default 0,10,25,50,100,150,200,300,400,500)' },
       { name: 'nTrain', kind: 'int', doc: 'MNIST training rows of the logistic problem (default 2000)' },
       { name: 'nVal', kind: 'int', doc: 'MNIST validation rows (default 2000)' },
@@ -368,14 +456,14 @@ export const experiments = {
         return E.left(configError('iteration-complexity', 'quadDim 1 needs quadL = quadTau (one eigenvalue)'))
       return E.right(undefined)
     },
-    run: runIterationComplexity,
+    experiment: iterationComplexity,
   }),
   bounds: define<BoundsConfig>({
     name: 'bounds',
     title: 'True hypergradient error against the a priori and a posteriori bounds',
     reference: 'Ehrhardt & Roberts (IMA J. Appl. Math. 2024), §4.1',
     fields: [
-      { name: 'runs', kind: 'int', doc: 'problem instances (default 5)' },
+      { name: 'runs', kind: 'int', doc: 'problem instances (default 16): medians and 10–90% quantiles over them' },
       { name: 'rows', kind: 'int', doc: 'rows of A, C, D (default 1000)' },
       { name: 'cols', kind: 'int', doc: 'columns of A, C, D = dim w = dim λ (default 10)' },
       { name: 'lowerIterations', kind: 'int', doc: 'lower-level iterations t = 0…N (default 100)' },
@@ -386,7 +474,7 @@ export const experiments = {
     decode: (u) => BoundsCodec.decode(u),
     cost: boundsCost,
     check: (c) => (c.rows >= c.cols ? E.right(undefined) : E.left(configError('bounds', `rows ${c.rows} must be ≥ cols ${c.cols}`))),
-    run: runBounds,
+    experiment: boundsExperiment,
   }),
   'er-budget-split': define<BudgetSplitConfig>({
     name: 'er-budget-split',
@@ -397,7 +485,7 @@ export const experiments = {
     decode: decodeBudgetSplit,
     cost: budgetSplitCost,
     check: checkBudgetSplit,
-    run: runBudgetSplit,
+    experiment: budgetSplit,
   }),
   'grazzi-krr': define<GzKrrConfig>({
     name: 'grazzi-krr',
@@ -408,7 +496,7 @@ export const experiments = {
     decode: decodeGrazzi('krr'),
     cost: grazziCost('krr'),
     check: checkGrazzi('krr'),
-    run: runGrazzi('krr'),
+    experiment: grazziSweep('krr'),
   }),
   'grazzi-biased-reg': define<GzBiasedRegConfig>({
     name: 'grazzi-biased-reg',
@@ -419,7 +507,7 @@ export const experiments = {
     decode: decodeGrazzi('biasedReg'),
     cost: grazziCost('biasedReg'),
     check: checkGrazzi('biasedReg'),
-    run: runGrazzi('biasedReg'),
+    experiment: grazziSweep('biasedReg'),
   }),
   'grazzi-hyper-rep': define<GzHyperRepConfig>({
     name: 'grazzi-hyper-rep',
@@ -430,7 +518,7 @@ export const experiments = {
     decode: decodeGrazzi('hyperRep'),
     cost: grazziCost('hyperRep'),
     check: checkGrazzi('hyperRep'),
-    run: runGrazzi('hyperRep'),
+    experiment: grazziSweep('hyperRep'),
   }),
   'grazzi-equilibrium': define<GzEquilibriumConfig>({
     name: 'grazzi-equilibrium',
@@ -441,7 +529,7 @@ export const experiments = {
     decode: decodeGrazzi('equilibrium'),
     cost: grazziCost('equilibrium'),
     check: checkGrazzi('equilibrium'),
-    run: runGrazzi('equilibrium'),
+    experiment: grazziSweep('equilibrium'),
   }),
   'tune-mnist': define<TuneMnistConfig>({
     name: 'tune-mnist',
@@ -452,7 +540,7 @@ export const experiments = {
     decode: decodeTuneMnist,
     cost: tuneMnistCost,
     check: checkTuneMnist,
-    run: runTuneMnist,
+    experiment: tuneMnist,
   }),
   'data-cleaning': define<DataCleaningConfig>({
     name: 'data-cleaning',
@@ -463,7 +551,7 @@ export const experiments = {
     decode: decodeDataCleaning,
     cost: dataCleaningCost,
     check: checkDataCleaning,
-    run: runDataCleaning,
+    experiment: dataCleaning,
   }),
 } as const
 
@@ -481,10 +569,44 @@ export interface AnyExperiment {
   readonly fields: ReadonlyArray<FieldSpec>
   readonly defaults: unknown
   configure(overrides?: Overrides): E.Either<HypergradError, unknown>
-  plan(config: unknown, opts?: Pick<RunOptions, 'workers' | 'maxSeconds'>, resources?: Resources): E.Either<HypergradError, RunPlan>
+  plan(config: unknown, opts?: PlanOptions, resources?: Resources): E.Either<HypergradError, RunPlan>
 }
 
 const isName = (name: string): name is ExperimentName => (experimentNames as ReadonlyArray<string>).includes(name)
+
+/**
+ * Run slice `shard` (i of n) of the named experiment's tasks with field overrides on top of its
+ * defaults; the shard file to write (`shardFileName(shard)`, `encodeShard`). A slice's results
+ * do not depend on n: each task's randomness is its own (shard.ts).
+ */
+export const reproduceShard = async (name: string, overrides: Overrides, shard: Shard, opts: RunOptions = {}): Promise<E.Either<HypergradError, ShardFile>> => {
+  if (!isName(name)) return getExperiment(name) as E.Either<HypergradError, never>
+  const x = experiments[name] as Experiment<unknown>
+  const c = x.configure(overrides)
+  if (E.isLeft(c)) return c
+  return x.runShard(c.right, shard, opts)
+}
+
+/**
+ * Put shard files (`name` for the messages, `text` their contents) together into the output of
+ * one unsharded run of their experiment: the same results.json (but for the timing), CSV and
+ * figures. A 'config' error naming the files for anything that does not make one whole run
+ * (shard.ts: another format or library version, experiment or configuration, slice count or
+ * task list, a slice twice or missing).
+ */
+export const mergeShards = (files: ReadonlyArray<{ readonly name: string; readonly text: string }>): E.Either<HypergradError, ExperimentOutput<unknown>> => {
+  const decoded: Array<{ readonly name: string; readonly file: ShardFile }> = []
+  for (const f of files) {
+    const d = decodeShard(f.text, f.name)
+    if (E.isLeft(d)) return d
+    decoded.push({ name: f.name, file: d.right })
+  }
+  const checked = checkShards(decoded, libraryVersion())
+  if (E.isLeft(checked)) return checked
+  const name = checked.right.experiment
+  if (!isName(name)) return E.left(hgError('config', `merge: the shards are of ${showValue(name, 40)}, which this version does not know (known: ${experimentNames.join(', ')})`))
+  return (experiments[name] as Experiment<unknown>).merge(checked.right)
+}
 
 /** Look an experiment up by name ('config' error naming the known ones otherwise). */
 export const getExperiment = (name: string): E.Either<HypergradError, AnyExperiment> =>

@@ -10,7 +10,6 @@ import { matrix } from '../linalg/types.js'
 import { logisticProblem } from '../problems/logistic.js'
 import { normals, seed, split } from '../random/rng.js'
 import { experiments, write, type ExperimentOutput } from './registry.js'
-import { linearSystemSigma2 } from '../bounds/constants.js'
 import { sidAtBudgets, sidTask, type SidFig1Config, type SidTaskResult } from './sidFigures.js'
 
 const right = <A>(e: E.Either<unknown, A>): A => {
@@ -41,21 +40,31 @@ const writtenJson = async (out: ExperimentOutput<unknown>): Promise<{ readonly j
 }
 
 describe('sidAtBudgets', () => {
-  it('gives exactly the numbers of independent SID runs (shared lower prefix), for every preset', () => {
+  it('gives exactly the numbers of independent SID runs (shared lower prefix), for every preset and sampling', () => {
     const { train, validation } = synthetic(120, 6, 4)
     const lambda = Float64Array.of(3)
     const problem = right(logisticProblem(train, validation, lambda, { regularization: 'scalar' }))
     const truth = new Float64Array(1)
-    for (const variant of PRESET_NAMES) {
-      const extra = variant === 'twoPhase' ? { sigma2Linear: right(linearSystemSigma2(problem, lambda, new Float64Array(problem.dim))) } : {}
-      const cells = right(sidAtBudgets(problem, lambda, variant, [3, 1, 4], 10, 17, truth, extra))
-      expect(cells.map((c) => c.epochs)).toEqual([1, 3, 4])
-      for (const c of cells) {
-        const g = estimateOf(sidWithPreset(variant, problem, lambda, { ...extra, epochs: c.epochs, batchSize: 10, seed: 17 })).gradient[0]!
-        // truth = 0, so the squared error is the squared estimate: bit for bit.
-        expect(c.sqErr).toBe(g * g)
+    for (const variant of PRESET_NAMES)
+      for (const sampling of ['independent', 'reshuffle'] as const) {
+        const opts = { batchSize: 10, seed: 17, sampling, sigma2Linear: 3 }
+        const cells = right(sidAtBudgets(problem, lambda, variant, [3, 1, 4], opts, truth))
+        expect(cells.map((c) => c.epochs)).toEqual([1, 3, 4])
+        expect(cells.every((c) => c.sampling === (variant === 'batch' ? null : sampling))).toBe(true)
+        for (const c of cells) {
+          const g = estimateOf(sidWithPreset(variant, problem, lambda, { ...opts, epochs: c.epochs })).gradient[0]!
+          // truth = 0, so the squared error is the squared estimate: bit for bit.
+          expect(c.sqErr).toBe(g * g)
+        }
       }
-    }
+  })
+
+  it('draws reshuffled epochs differently from independent minibatches, from the same seed', () => {
+    const { train, validation } = synthetic(120, 6, 4)
+    const lambda = Float64Array.of(3)
+    const problem = right(logisticProblem(train, validation, lambda, { regularization: 'scalar' }))
+    const at = (sampling: 'independent' | 'reshuffle') => right(sidAtBudgets(problem, lambda, 'stochConst', [4], { batchSize: 10, seed: 17, sampling }, new Float64Array(1)))[0]!.sqErr
+    expect(at('reshuffle')).not.toBe(at('independent'))
   })
 })
 
@@ -67,6 +76,7 @@ describe('sid-fig1 on MNIST 5000/5000', () => {
       lambda: 1000,
       epochs: [2, 10, 20, 40, 60],
       variants: ['batch'],
+      sampling: ['independent'],
       nTrain: 5000,
       nVal: 5000,
       batchSize: 50,
@@ -90,7 +100,7 @@ describe('sid-fig1 on MNIST 5000/5000', () => {
   })
 
   it('shows the paper’s ordering at the largest λ: Stoch dec ends below Batch (2 runs, 2 workers)', async () => {
-    const config: SidFig1Config = { ...experiments['sid-fig1'].defaults, runs: 2, lambdas: [1000], epochs: [2, 10] }
+    const config: SidFig1Config = { ...experiments['sid-fig1'].defaults, runs: 2, lambdas: [1000], epochs: [2, 10], sampling: ['independent'] }
     const out = right(await experiments['sid-fig1'].run(config, { workers: 2 }))
     const tasks = (out.details as { tasks: SidTaskResult[] }).tasks
     expect(tasks).toHaveLength(2)
@@ -115,8 +125,10 @@ describe('sid-fig1 and sid-fig2 outputs (small data)', () => {
     const seen: Array<readonly [number, number]> = []
     const one = right(await experiments['sid-fig1'].run(small, { workers: 1, onProgress: (d, n) => seen.push([d, n]) }))
     const two = right(await experiments['sid-fig1'].run(small, { workers: 2 }))
-    // Progress counts pool tasks: per (run, λ) its ground truth and one piece per variant.
-    const pieces = small.runs * small.lambdas.length * (1 + small.variants.length)
+    // Progress counts pool tasks: per (run, λ) its ground truth and one piece per arm (Batch,
+    // and each stochastic variant with each sampling).
+    const arms = 1 + 2 * small.sampling.length
+    const pieces = small.runs * small.lambdas.length * (1 + arms)
     expect(seen[0]).toEqual([0, pieces])
     expect(seen[seen.length - 1]).toEqual([pieces, pieces])
     expect(seen.map(([d]) => d)).toEqual(Array.from({ length: pieces + 1 }, (_, i) => i))
@@ -125,10 +137,20 @@ describe('sid-fig1 and sid-fig2 outputs (small data)', () => {
     expect(a.json).toEqual(b.json)
     expect(a.json['experiment']).toBe('sid-fig1')
     const csv = readFileSync(join(a.dir, 'results.csv'), 'utf8').trim().split('\n')
-    expect(csv).toHaveLength(1 + 2 * 2 * 3 * 2) // header + runs × λ × variants × budgets
+    expect(csv).toHaveLength(1 + 2 * 2 * arms * 2) // header + runs × λ × arms × budgets
     expect(csv[0]).toContain('rel_sq_error')
     expect(readFileSync(join(a.dir, 'fig1.svg'), 'utf8').startsWith('<svg')).toBe(true)
-    expect(one.summary).toMatch(/λ = 100/)
+    // One panel per λ and sampling (Batch in both), and the tables give medians, quantiles and means.
+    expect(one.figures[0]!.panels.map((p) => p.title)).toEqual([
+      expect.stringMatching(/^λ = 10 \(κ ≈ .*\), independent minibatches$/),
+      expect.stringMatching(/^λ = 100 \(κ ≈ .*\), independent minibatches$/),
+      expect.stringMatching(/^λ = 10 \(κ ≈ .*\), one reshuffle per epoch$/),
+      expect.stringMatching(/^λ = 100 \(κ ≈ .*\), one reshuffle per epoch$/),
+    ])
+    expect(one.figures[0]!.panels[2]!.series.map((x) => x.name)).toEqual(['Batch', 'Stoch const', 'Stoch dec'])
+    expect(one.figures[0]!.panels[0]!.series[0]).toEqual(one.figures[0]!.panels[2]!.series[0])
+    expect(one.summary).toMatch(/^λ = 100, reshuffle +\S+ \[\S+, \S+\]/m)
+    expect(one.summary).toMatch(/means over the runs/)
   })
 
   it('sid-fig2 draws λᵢ = e^εᵢ in [e^εlow, e^εhigh] per run and writes fig2.svg', async () => {
@@ -142,7 +164,7 @@ describe('sid-fig1 and sid-fig2 outputs (small data)', () => {
     }
     expect(tasks[0]!.lambdaRange.min).not.toBe(tasks[1]!.lambdaRange.min) // each run its own draw
     const { dir } = await writtenJson(out)
-    expect(readFileSync(join(dir, 'results.csv'), 'utf8').trim().split('\n')).toHaveLength(1 + 2 * 3)
+    expect(readFileSync(join(dir, 'results.csv'), 'utf8').trim().split('\n')).toHaveLength(1 + 2 * 5) // runs × arms
     expect(readFileSync(join(dir, 'fig2.svg'), 'utf8').startsWith('<svg')).toBe(true)
   })
 })

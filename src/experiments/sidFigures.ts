@@ -9,27 +9,35 @@
  *
  * The variants are the presets of hypergrad/presets.ts: Batch (AID-FP with t = k = E/2 full
  * steps), Stoch const (t = k = 50E minibatch-50 steps, η = 1, eq. 28–29) and Stoch dec (the same
- * with ηₜ = β/(γ + t), β = γ = 2/(1 − q²)). Every budget E is an independent SID run from
- * w₀ = v₀ = 0, as in the paper. The lower-level iterates of a variant are computed once, up to
+ * with ηₜ = β/(γ + t), β = γ = 2/(1 − q²)). The stochastic variants run with each sampling of
+ * the configuration: 'independent' minibatches (a fresh draw at every step, as SID's
+ * Assumption C and Thm 4.1–5.1 assume) or 'reshuffle' (consecutive batches of one permutation
+ * per epoch, as data loaders and the PyTorch peer draw); an arm is a variant with a sampling
+ * (Batch, which draws nothing, is one arm). Every budget E is an independent SID run from
+ * w₀ = v₀ = 0, as in the paper. The lower-level iterates of an arm are computed once, up to
  * the largest budget, and SID for budget E is started from the stored wₜ (t = t(E)) with no
  * further lower steps: the lower solver's stream for budget E is a prefix of the one for the
- * largest budget (same seed, same schedule), so the numbers are exactly those of independent
- * runs (a test checks this bit for bit).
+ * largest budget (same seed, same schedule, same sampling), so the numbers are exactly those of
+ * independent runs (a test checks this bit for bit).
  *
  * A run r has its own train/validation split (mnistOddEven({ seed: seed + r }); with
  * `split: 'reference'` every run uses the peers' reference split) and its own minibatch stream
- * (SID seed seed·100003 + r, shared by the variants and the λ values of the run: common random
+ * (SID seed seed·100003 + r, shared by the arms and the λ values of the run: common random
  * numbers). The ground truth per (run, λ) comes from truth.ts. A task (one per run × λ for
  * Fig. 1, one per run for Fig. 2) runs on a pool of worker threads (pool.ts) as pieces: its
- * ground truth, and each variant at every budget; the errors are formed when the pieces are
- * put together. A run's split is loaded once and shared by the workers through a
+ * ground truth, and each arm at every budget; the errors are formed when the pieces are put
+ * together. A run's split is loaded once and shared by the workers through a
  * SharedArrayBuffer (common.ts); Fig. 1 keeps one split in memory at a time.
+ *
+ * The figures draw, for each arm and budget, the median of the squared error over the runs and
+ * the band between its 10% and 90% quantiles; the tables give the same and the means, marked as
+ * such (the errors are heavy-tailed: a mean over a few runs is not a stable estimate).
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { hgError, type HypergradError } from '../errors.js'
 import { exactCost, fullBatchCost, presetSteps, sidCost } from '../config/cost.js'
 import { MNIST_D, type MnistOddEven } from '../data/mnist.js'
-import { sidPreset, type PresetName } from '../hypergrad/presets.js'
+import { sidPreset, type PresetName, type PresetOptions } from '../hypergrad/presets.js'
 import { sid, sidStreams, type SidOptions } from '../hypergrad/sid.js'
 import type { RVec, Vec } from '../linalg/types.js'
 import { linearSystemSigma2 } from '../bounds/constants.js'
@@ -37,25 +45,33 @@ import type { BilevelProblem } from '../problem/bilevel.js'
 import { logisticProblem, type Regularization } from '../problems/logistic.js'
 import { seed as rngSeed, uniformsIn } from '../random/rng.js'
 import { tap } from '../solvers/combinators.js'
+import type { Sampling } from '../solvers/lower/sgd.js'
 import { runLower } from '../solvers/run.js'
 import type { Panel, Series } from '../report/figure.js'
 import {
+  bandNote,
+  bandSeries,
   finiteOrNull,
   fmt,
+  fmtSpread,
   meanStd,
   maxOf,
   median,
   mnistProblemBytes,
   mnistSizes,
   outcomeOf,
-  releaseSplitCache,
   resultBytes,
-  runOutcomes,
+  runSweep,
+  spread,
   splitBytes,
   splitOf,
   WORKER_BYTES,
+  type ExperimentSweep,
   type SharedSplit,
+  type Spread,
   type SplitSpec,
+  type Sweep,
+  type SweepTiming,
   type TaskGroup,
 } from './common.js'
 import type { Task } from './pool.js'
@@ -72,13 +88,33 @@ export const VARIANT_LABEL: Readonly<Record<PresetName, string>> = {
   twoPhase: 'Two-phase',
 }
 
+/** The variants of SID §6 that the figures run ('twoPhase' needs the linear system's σ₂, which the figures do not estimate). */
+export type SidVariant = 'batch' | 'stochConst' | 'stochDec'
+
+/** The variants of SID §6, in the paper's order. */
+export const SID_VARIANTS: ReadonlyArray<SidVariant> = ['batch', 'stochConst', 'stochDec']
+
+/** The samplings of the stochastic variants. */
+export const SAMPLINGS: ReadonlyArray<Sampling> = ['independent', 'reshuffle']
+
+/** How the tables and panels name a sampling. */
+export const SAMPLING_LABEL: Readonly<Record<Sampling, string>> = {
+  independent: 'independent minibatches',
+  reshuffle: 'one reshuffle per epoch',
+}
+
 /** What both figures share. */
 export interface SidCommonConfig {
-  /** Independent runs (5 in Fig. 1, 10 in Fig. 2). */
+  /** Independent runs (5 in Fig. 1, 10 in Fig. 2; 16 by default here, for quantiles). */
   readonly runs: number
   /** The epoch budgets E (each an independent SID run): the x axis. */
   readonly epochs: ReadonlyArray<number>
-  readonly variants: ReadonlyArray<PresetName>
+  readonly variants: ReadonlyArray<SidVariant>
+  /**
+   * How the stochastic variants draw their minibatches, each sampling a panel of its own:
+   * 'independent' (SID's assumption) and/or 'reshuffle' (one permutation per epoch).
+   */
+  readonly sampling: ReadonlyArray<Sampling>
   /** Training and validation rows (5000 each in the paper). */
   readonly nTrain: number
   readonly nVal: number
@@ -107,8 +143,10 @@ export interface SidFig2Config extends SidCommonConfig {
 }
 
 const COMMON_DEFAULTS = {
+  runs: 16,
   epochs: [2, 4, 10, 20, 40, 60],
-  variants: ['batch', 'stochConst', 'stochDec'] as ReadonlyArray<PresetName>,
+  variants: SID_VARIANTS,
+  sampling: SAMPLINGS,
   nTrain: 5000,
   nVal: 5000,
   batchSize: 50,
@@ -116,11 +154,21 @@ const COMMON_DEFAULTS = {
   seed: 0,
 }
 
-/** The defaults of sid-fig1: 5 runs, λ ∈ {1, 10, 100, 1000} (κ = L/τ ≈ 4.85e4/λ), budgets 2–60 epochs. */
-export const sidFig1Defaults: SidFig1Config = { ...COMMON_DEFAULTS, runs: 5, lambdas: [1, 10, 100, 1000] }
+/** The defaults of sid-fig1: 16 runs, both samplings, λ ∈ {1, 10, 100, 1000} (κ = L/τ ≈ 4.85e4/λ), budgets 2–60 epochs. */
+export const sidFig1Defaults: SidFig1Config = { ...COMMON_DEFAULTS, lambdas: [1, 10, 100, 1000] }
 
-/** The defaults of sid-fig2: 10 runs, εᵢ ~ U[−2, 2], budgets 2–60 epochs. */
-export const sidFig2Defaults: SidFig2Config = { ...COMMON_DEFAULTS, runs: 10, epsLow: -2, epsHigh: 2, lambdaScale: 1 }
+/** The defaults of sid-fig2: 16 runs, both samplings, εᵢ ~ U[−2, 2], budgets 2–60 epochs. */
+export const sidFig2Defaults: SidFig2Config = { ...COMMON_DEFAULTS, epsLow: -2, epsHigh: 2, lambdaScale: 1 }
+
+/** A variant with the sampling of its minibatches (null for Batch, which draws none). */
+export interface Arm {
+  readonly variant: PresetName
+  readonly sampling: Sampling | null
+}
+
+/** The arms of a configuration: Batch once, each stochastic variant once per sampling (variants first, then samplings, in their orders). */
+export const armsOf = (variants: ReadonlyArray<PresetName>, samplings: ReadonlyArray<Sampling>): Arm[] =>
+  variants.flatMap((variant): Arm[] => (variant === 'batch' ? [{ variant, sampling: null }] : samplings.map((sampling) => ({ variant, sampling }))))
 
 // ── one task ─────────────────────────────────────────────────────────────────────────────────
 
@@ -136,6 +184,8 @@ export interface SidTaskInput {
   readonly lambdaScale?: number
   readonly epochs: ReadonlyArray<number>
   readonly variants: ReadonlyArray<PresetName>
+  /** The samplings of the stochastic variants (the task's arms: `armsOf(variants, sampling)`). */
+  readonly sampling: ReadonlyArray<Sampling>
   readonly nTrain: number
   readonly nVal: number
   readonly batchSize: number
@@ -145,9 +195,11 @@ export interface SidTaskInput {
   readonly sharedSplit?: SharedSplit
 }
 
-/** One SID run: a variant at a budget. */
+/** One SID run: an arm at a budget. */
 export interface SidCell {
   readonly variant: PresetName
+  /** How the minibatches were drawn (null for Batch). */
+  readonly sampling: Sampling | null
   readonly epochs: number
   readonly t: number
   readonly k: number
@@ -211,6 +263,8 @@ const sqDist = (a: RVec, b: RVec): number => {
 /** SID with one preset at one budget: the estimate (null when a stage diverged). */
 export interface SidEstimate {
   readonly variant: PresetName
+  /** The sampling of the stochastic presets (null for Batch). */
+  readonly sampling: Sampling | null
   readonly epochs: number
   readonly t: number
   readonly k: number
@@ -218,26 +272,30 @@ export interface SidEstimate {
   readonly status: 'maxIter' | 'converged' | 'diverged'
 }
 
+/** The options of a preset that an arm fixes for every budget. */
+export type ArmOptions = Required<Pick<PresetOptions, 'batchSize' | 'seed'>> & Pick<PresetOptions, 'sampling' | 'sigma2Linear'>
+
 /**
  * SID with one preset at several epoch budgets, each an independent run from w₀ = v₀ = 0, with
  * the lower-level iterates shared across budgets where the preset allows it (see the module
- * comment): the estimate for budget E equals sidWithPreset(name, problem, λ, { epochs: E,
- * batchSize, seed }).gradient exactly. One estimate per budget (ascending); a stage that
- * diverged gives status 'diverged' and a null gradient.
+ * comment): the estimate for budget E equals sidWithPreset(name, problem, λ, { ...opts,
+ * epochs: E }).gradient exactly. One estimate per budget (ascending); a stage that diverged
+ * gives status 'diverged' and a null gradient. `opts.sampling` is ignored by 'batch', which
+ * draws no minibatch (its estimates say sampling null).
  */
 export const sidEstimatesAtBudgets = (
   problem: BilevelProblem,
   lambda: RVec,
   variant: PresetName,
   budgets: ReadonlyArray<number>,
-  batchSize: number,
-  seed: number,
-  presetOptions: { readonly sigma2Linear?: number } = {},
+  opts: ArmOptions,
 ): E.Either<HypergradError, SidEstimate[]> => {
+  const { seed } = opts
+  const sampling = variant === 'batch' ? null : (opts.sampling ?? 'independent')
   const sorted = [...new Set(budgets)].sort((a, b) => a - b)
   const plans: Array<{ readonly epochs: number; readonly opts: SidOptions }> = []
   for (const epochs of sorted) {
-    const o = sidPreset(variant, problem, lambda, { ...presetOptions, epochs, batchSize, seed })
+    const o = sidPreset(variant, problem, lambda, { ...opts, epochs })
     if (E.isLeft(o)) return o
     plans.push({ epochs, opts: o.right })
   }
@@ -273,14 +331,14 @@ export const sidEstimatesAtBudgets = (
     }
     const wt = prefixes.get(opts.t)
     if (wt === undefined) {
-      out.push({ variant, epochs, t: opts.t, k: opts.k, gradient: null, status: 'diverged' })
+      out.push({ variant, sampling, epochs, t: opts.t, k: opts.k, gradient: null, status: 'diverged' })
       continue
     }
     const r = sid(problem, lambda, { ...opts, t: 0, w0: wt })
     if (E.isLeft(r)) return r
     const res = r.right
     const ok = res.status !== 'diverged'
-    out.push({ variant, epochs, t: opts.t, k: opts.k, gradient: ok ? res.gradient : null, status: ok ? res.status : 'diverged' })
+    out.push({ variant, sampling, epochs, t: opts.t, k: opts.k, gradient: ok ? res.gradient : null, status: ok ? res.status : 'diverged' })
   }
   return E.right(out)
 }
@@ -291,6 +349,7 @@ export const cellOf = (e: SidEstimate, truth: RVec): SidCell => {
   const err = e.gradient === null ? NaN : sqDist(e.gradient, truth)
   return {
     variant: e.variant,
+    sampling: e.sampling,
     epochs: e.epochs,
     t: e.t,
     k: e.k,
@@ -309,12 +368,9 @@ export const sidAtBudgets = (
   lambda: RVec,
   variant: PresetName,
   budgets: ReadonlyArray<number>,
-  batchSize: number,
-  seed: number,
+  opts: ArmOptions,
   truth: RVec,
-  presetOptions: { readonly sigma2Linear?: number } = {},
-): E.Either<HypergradError, SidCell[]> =>
-  E.map((es: SidEstimate[]) => es.map((e) => cellOf(e, truth)))(sidEstimatesAtBudgets(problem, lambda, variant, budgets, batchSize, seed, presetOptions))
+): E.Either<HypergradError, SidCell[]> => E.map((es: SidEstimate[]) => es.map((e) => cellOf(e, truth)))(sidEstimatesAtBudgets(problem, lambda, variant, budgets, opts))
 
 const summarizeTruth = (t: LogisticTruth): TruthSummary => ({
   value: t.value,
@@ -352,9 +408,10 @@ export interface SidTruthPiece {
   readonly loadSeconds: number
 }
 
-/** The SID estimates of one variant of a task, and the problem's constants. */
+/** The SID estimates of one arm of a task, and the problem's constants. */
 export interface SidVariantPiece {
   readonly variant: PresetName
+  readonly sampling: Sampling | null
   readonly estimates: ReadonlyArray<SidEstimate>
   readonly kappa: number
   readonly q: number
@@ -372,7 +429,7 @@ const truthPiece = (input: SidTaskInput): E.Either<HypergradError, SidTruthPiece
   return E.right({ summary: summarizeTruth(truth.right), gradient: truth.right.gradient, loadSeconds })
 }
 
-const variantPiece = (input: SidTaskInput, variant: PresetName): E.Either<HypergradError, SidVariantPiece> => {
+const variantPiece = (input: SidTaskInput, arm: Arm): E.Either<HypergradError, SidVariantPiece> => {
   const setup = taskSetup(input)
   if (E.isLeft(setup)) return setup
   const { data, lambda } = setup.right
@@ -383,10 +440,14 @@ const variantPiece = (input: SidTaskInput, variant: PresetName): E.Either<Hyperg
   const { tau, L } = problem.lower.curvature(lambda)
   // 'twoPhase' needs σ₂ of the linear system's map (Thm 4.3): certified at w = 0, where every
   // per-sample logistic Hessian is largest (ψ'' ≤ ψ''(0) = 1/4), so it bounds σ₂ at every w.
-  const sigma2 = variant === 'twoPhase' ? linearSystemSigma2(problem, lambda, new Float64Array(problem.dim)) : E.right(undefined)
+  const sigma2 = arm.variant === 'twoPhase' ? linearSystemSigma2(problem, lambda, new Float64Array(problem.dim)) : E.right(undefined)
   if (E.isLeft(sigma2)) return sigma2
-  const presetOptions = sigma2.right === undefined ? {} : { sigma2Linear: sigma2.right }
-  const estimates = sidEstimatesAtBudgets(problem, lambda, variant, input.epochs, input.batchSize, sidSeedOf(input.seed, input.run), presetOptions)
+  const estimates = sidEstimatesAtBudgets(problem, lambda, arm.variant, input.epochs, {
+    batchSize: input.batchSize,
+    seed: sidSeedOf(input.seed, input.run),
+    ...(arm.sampling === null ? {} : { sampling: arm.sampling }),
+    ...(sigma2.right === undefined ? {} : { sigma2Linear: sigma2.right }),
+  })
   if (E.isLeft(estimates)) return estimates
   let lo = Infinity
   let hi = -Infinity
@@ -395,7 +456,8 @@ const variantPiece = (input: SidTaskInput, variant: PresetName): E.Either<Hyperg
     hi = Math.max(hi, l)
   }
   return E.right({
-    variant,
+    variant: arm.variant,
+    sampling: arm.sampling,
     estimates: estimates.right,
     kappa: L / tau,
     q: problem.contraction(lambda),
@@ -408,25 +470,30 @@ const variantPiece = (input: SidTaskInput, variant: PresetName): E.Either<Hyperg
 /** The ground truth of a task, as a pool task (its split and λ as in {@link sidTask}). */
 export const sidTruthTask = (input: SidTaskInput): TaskOutcome<SidTruthPiece> => outcomeOf(truthPiece(input))
 
-/** One variant of a task at every budget, as a pool task: `input.variants` must name one variant. */
+/** One arm of a task at every budget, as a pool task: `armsOf(input.variants, input.sampling)` must be one arm. */
 export const sidVariantTask = (input: SidTaskInput): TaskOutcome<SidVariantPiece> => {
-  const variant = input.variants[0]
-  if (input.variants.length !== 1 || variant === undefined)
-    return { ok: false, error: hgError('config', `sidVariantTask: needs exactly one variant, got ${input.variants.length}`) }
-  return outcomeOf(variantPiece(input, variant))
+  const arms = armsOf(input.variants, input.sampling)
+  const arm = arms[0]
+  if (arms.length !== 1 || arm === undefined)
+    return { ok: false, error: hgError('config', `sidVariantTask: needs exactly one variant and sampling, got ${arms.length} arms`) }
+  return outcomeOf(variantPiece(input, arm))
 }
 
+/** The name of an arm in timings: the variant, with its sampling. */
+const armKey = (a: Arm): string => (a.sampling === null ? a.variant : `${a.variant}/${a.sampling}`)
+
 /**
- * A task's result from its pieces: the truth, then one piece per variant (in `input.variants`
- * order); the errors are computed here, against the truth's gradient.
+ * A task's result from its pieces: the truth, then one piece per arm (in the order of
+ * `armsOf(input.variants, input.sampling)`); the errors are computed here, against the truth's
+ * gradient.
  */
-export const assembleSidTask = (input: SidTaskInput, truth: SidTruthPiece, variants: ReadonlyArray<SidVariantPiece>): SidTaskResult => {
-  const first = variants[0]
+export const assembleSidTask = (input: SidTaskInput, truth: SidTruthPiece, pieces: ReadonlyArray<SidVariantPiece>): SidTaskResult => {
+  const first = pieces[0]
   const cells: SidCell[] = []
   const sidSeconds: Record<string, number> = {}
-  for (const v of variants) {
+  for (const v of pieces) {
     cells.push(...v.estimates.map((e) => cellOf(e, truth.gradient)))
-    sidSeconds[v.variant] = v.seconds
+    sidSeconds[armKey(v)] = v.seconds
   }
   const lambdaRange = first?.lambdaRange ?? { min: input.lambda ?? NaN, median: input.lambda ?? NaN, max: input.lambda ?? NaN }
   return {
@@ -444,8 +511,8 @@ export const assembleSidTask = (input: SidTaskInput, truth: SidTruthPiece, varia
 
 /**
  * One task of sid-fig1 (a run and a scalar λ) or sid-fig2 (a run, λ drawn per feature), in
- * this thread: load the run's split, compute the ground truth (truth.ts), then every variant
- * at every budget (`sidAtBudgets`). The figures run the same pieces (`sidTruthTask`,
+ * this thread: load the run's split, compute the ground truth (truth.ts), then every arm at
+ * every budget (`sidAtBudgets`). The figures run the same pieces (`sidTruthTask`,
  * `sidVariantTask`) as separate pool tasks, with the same result. Returns a structured-clone
  * outcome; a Left of the library becomes `{ ok: false, error }`.
  */
@@ -453,8 +520,8 @@ export const sidTask = (input: SidTaskInput): TaskOutcome<SidTaskResult> => {
   const truth = truthPiece(input)
   if (E.isLeft(truth)) return outcomeOf(truth)
   const pieces: SidVariantPiece[] = []
-  for (const variant of input.variants) {
-    const v = variantPiece(input, variant)
+  for (const arm of armsOf(input.variants, input.sampling)) {
+    const v = variantPiece(input, arm)
     if (E.isLeft(v)) return outcomeOf(v)
     pieces.push(v.right)
   }
@@ -464,23 +531,27 @@ export const sidTask = (input: SidTaskInput): TaskOutcome<SidTaskResult> => {
 /** The share of a variant's run time, to start the longest pieces first (measured on sid-fig1). */
 const VARIANT_COST: Readonly<Record<PresetName, number>> = { stochDec: 2, stochConst: 2, twoPhase: 2, batch: 1 }
 
+/** Where each task's pieces are among the pool tasks: its truth, then its arms (in `armsOf` order). */
+interface PieceIndex {
+  readonly input: SidTaskInput
+  truth: number
+  readonly arms: number[]
+}
+
 /**
- * Run tasks as pieces on the pool and put each task together again; results in the order of
- * the inputs. Per run (one group: its split) the truths go first, the slowest first (for a
- * scalar λ the smallest: the worst conditioned), then the variant pieces, the slowest first.
- * With pieces of 0.2–2 s instead of tasks of 2–3 s, the workers finish a run within a fraction
- * of a second of each other, which matters when the next run's split waits for a free slot.
+ * The pool tasks of the figures' tasks, as pieces, and where each task's pieces are. Per run
+ * (one group: its split) the truths go first, the slowest first (for a scalar λ the smallest:
+ * the worst conditioned), then the arm pieces, the slowest first. With pieces of 0.2–2 s
+ * instead of tasks of 2–3 s, the workers finish a run within a fraction of a second of each
+ * other, which matters when the next run's split waits for a free slot. The layout depends on
+ * the inputs alone, so that `assemble` finds the pieces again.
  */
-const runSidTasks = async (
-  runs: ReadonlyArray<{ readonly split: SplitSpec; readonly inputs: ReadonlyArray<SidTaskInput> }>,
-  opts: RunOptions,
-  splitSlots?: number,
-): Promise<E.Either<HypergradError, SidTaskResult[]>> => {
+const sidLayout = (runs: ReadonlyArray<{ readonly split: SplitSpec; readonly inputs: ReadonlyArray<SidTaskInput> }>, splitSlots?: number): { readonly sweep: Sweep; readonly where: ReadonlyArray<PieceIndex> } => {
   const groups: TaskGroup[] = []
-  const where: Array<{ readonly input: SidTaskInput; truth: number; readonly variants: number[] }> = []
+  const where: PieceIndex[] = []
   let index = 0
   for (const run of runs) {
-    const entries = run.inputs.map((input) => ({ input, truth: -1, variants: input.variants.map(() => -1) }))
+    const entries: PieceIndex[] = run.inputs.map((input) => ({ input, truth: -1, arms: armsOf(input.variants, input.sampling).map(() => -1) }))
     const byCost = [...entries].sort((a, b) => (a.input.lambda ?? 0) - (b.input.lambda ?? 0))
     const tasks: Task[] = []
     for (const e of byCost) {
@@ -488,28 +559,34 @@ const runSidTasks = async (
       e.truth = index++
     }
     const pieces = entries.flatMap((e) =>
-      e.input.variants.map((v, k) => ({ e, k, cost: VARIANT_COST[v], task: { module: 'sidFigures', fn: 'sidVariantTask', input: { ...e.input, variants: [v] } } })),
+      armsOf(e.input.variants, e.input.sampling).map((arm, k) => ({
+        e,
+        k,
+        cost: VARIANT_COST[arm.variant],
+        task: { module: 'sidFigures', fn: 'sidVariantTask', input: { ...e.input, variants: [arm.variant], sampling: arm.sampling === null ? e.input.sampling : [arm.sampling] } },
+      })),
     )
-    pieces.sort((a, b) => b.cost - a.cost) // stable: ties keep the task and variant order
+    pieces.sort((a, b) => b.cost - a.cost) // stable: ties keep the task and arm order
     for (const piece of pieces) {
       tasks.push(piece.task)
-      piece.e.variants[piece.k] = index++
+      piece.e.arms[piece.k] = index++
     }
     groups.push({ split: run.split, tasks })
     where.push(...entries)
   }
-  const res = await runOutcomes<SidTruthPiece | SidVariantPiece>(groups, opts, splitSlots === undefined ? {} : { splitSlots })
-  if (E.isLeft(res)) return res
-  const r = res.right
-  return E.right(where.map((w) => assembleSidTask(w.input, r[w.truth] as SidTruthPiece, w.variants.map((i) => r[i] as SidVariantPiece))))
+  return { sweep: { groups, ...(splitSlots === undefined ? {} : { splitSlots }) }, where }
 }
+
+/** Each task put together again from the pieces' results (in pool-task order): results in the order of the inputs. */
+const assembleTasks = (where: ReadonlyArray<PieceIndex>, results: ReadonlyArray<unknown>): SidTaskResult[] =>
+  where.map((w) => assembleSidTask(w.input, results[w.truth] as SidTruthPiece, w.arms.map((i) => results[i] as SidVariantPiece)))
 
 // ── cost ─────────────────────────────────────────────────────────────────────────────────────
 
 /**
  * What sid-fig1 (one task per run and λ: `lambdas` values) or sid-fig2 (`lambdas` = 1, λ per
  * feature) costs, before any work: per task a ground truth (at least one Newton step) and, per
- * variant, the lower stream to the largest budget (each budget its own for 'twoPhase') and the
+ * arm (a variant with a sampling), the lower stream to the largest budget (each budget its own for 'twoPhase') and the
  * linear stage of every budget; each worker holds the problem (and for sid-fig2 a split of its
  * own), the main thread the cells of every task.
  */
@@ -519,7 +596,8 @@ export const sidFiguresCost = (c: SidCommonConfig, lambdas: number, perFeature: 
   const largest = budgets[budgets.length - 1] ?? 0
   const sum = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0)
   let sid = 0
-  for (const v of c.variants) {
+  const arms = armsOf(c.variants, c.sampling)
+  for (const { variant: v } of arms) {
     const steps = (e: number) => presetSteps(s, v, e, c.batchSize).steps
     const seconds = (t: number, k: number) => (v === 'batch' ? fullBatchCost(s, t + k).seconds : sidCost(s, t, k, c.batchSize).seconds)
     const lower = v === 'twoPhase' ? sum(budgets.map((e) => seconds(Math.ceil(steps(e) / 2), 0))) : seconds(Math.ceil(steps(largest) / 2), 0)
@@ -529,36 +607,40 @@ export const sidFiguresCost = (c: SidCommonConfig, lambdas: number, perFeature: 
   const split = splitBytes(c.nTrain + c.nVal)
   return {
     seconds: tasks * (exactCost(s).seconds + sid),
-    results: { bytes: tasks * resultBytes(8 * c.variants.length * budgets.length + 40), heapBytes: tasks * resultBytes(8 * c.variants.length * budgets.length + 40) },
+    results: { bytes: tasks * resultBytes(8 * arms.length * budgets.length + 40), heapBytes: tasks * resultBytes(8 * arms.length * budgets.length + 40) },
     perWorker: { bytes: WORKER_BYTES + mnistProblemBytes(c.nTrain) + budgets.length * 8 * MNIST_D + (perFeature ? split : 0), heapBytes: 0 },
     shared: perFeature ? 0 : split,
-    tasks: tasks * (1 + c.variants.length),
+    tasks: tasks * (1 + arms.length),
   }
 }
 
 // ── aggregation, figures and tables ─────────────────────────────────────────────────────────
 
-/** Mean and std over runs of one (panel, variant, budget). */
+/** The spread over runs of one (panel, arm, budget). */
 export interface SidPoint {
   readonly variant: PresetName
+  readonly sampling: Sampling | null
   readonly epochs: number
-  readonly sqErr: { readonly mean: number; readonly std: number; readonly count: number }
-  readonly relSqErr: { readonly mean: number; readonly std: number; readonly count: number }
+  /** ‖∇̂f − ∇f‖² over the runs (a diverged run counts as an unbounded error). */
+  readonly sqErr: Spread
+  /** ‖∇̂f − ∇f‖²/‖∇f‖² over the runs. */
+  readonly relSqErr: Spread
   /** Runs that diverged at this budget. */
   readonly diverged: number
 }
 
-const aggregate = (results: ReadonlyArray<SidTaskResult>, variants: ReadonlyArray<PresetName>, epochs: ReadonlyArray<number>): SidPoint[] => {
+const aggregate = (results: ReadonlyArray<SidTaskResult>, arms: ReadonlyArray<Arm>, epochs: ReadonlyArray<number>): SidPoint[] => {
   const budgets = [...new Set(epochs)].sort((a, b) => a - b)
   const points: SidPoint[] = []
-  for (const variant of variants) {
+  for (const { variant, sampling } of arms) {
     for (const e of budgets) {
-      const cells = results.flatMap((r) => r.cells.filter((c) => c.variant === variant && c.epochs === e))
+      const cells = results.flatMap((r) => r.cells.filter((c) => c.variant === variant && c.sampling === sampling && c.epochs === e))
       points.push({
         variant,
+        sampling,
         epochs: e,
-        sqErr: meanStd(cells.map((c) => c.sqErr)),
-        relSqErr: meanStd(cells.map((c) => c.relSqErr)),
+        sqErr: spread(cells.map((c) => c.sqErr), 'unbounded'),
+        relSqErr: spread(cells.map((c) => c.relSqErr), 'unbounded'),
         diverged: cells.filter((c) => c.status === 'diverged').length,
       })
     }
@@ -566,16 +648,19 @@ const aggregate = (results: ReadonlyArray<SidTaskResult>, variants: ReadonlyArra
   return points
 }
 
-const seriesOf = (points: ReadonlyArray<SidPoint>, variants: ReadonlyArray<PresetName>): Series[] =>
-  variants.map((v) => {
-    const ps = points.filter((p) => p.variant === v)
-    return {
-      name: VARIANT_LABEL[v],
-      x: ps.map((p) => p.epochs),
-      mean: ps.map((p) => p.sqErr.mean),
-      std: ps.map((p) => p.sqErr.std),
-      points: true,
-    }
+/** The samplings that get panels of their own: those of the configuration, or none when every arm is Batch. */
+const panelSamplings = (c: SidCommonConfig): ReadonlyArray<Sampling | null> => (armsOf(c.variants, c.sampling).some((a) => a.sampling !== null) ? c.sampling : [null])
+
+/** The arms drawn in the panel of a sampling: Batch, and the stochastic arms of that sampling. */
+const armsIn = (c: SidCommonConfig, sampling: Sampling | null): Arm[] => armsOf(c.variants, c.sampling).filter((a) => a.sampling === null || a.sampling === sampling)
+
+/** Where a panel's title names its sampling. */
+const samplingSuffix = (sampling: Sampling | null): string => (sampling === null ? '' : `, ${SAMPLING_LABEL[sampling]}`)
+
+const seriesOf = (points: ReadonlyArray<SidPoint>, arms: ReadonlyArray<Arm>): Series[] =>
+  arms.map((a) => {
+    const ps = points.filter((p) => p.variant === a.variant && p.sampling === a.sampling)
+    return bandSeries(VARIANT_LABEL[a.variant], ps.map((p) => p.epochs), ps.map((p) => p.sqErr), true)
   })
 
 const rowsOf = (experiment: string, results: ReadonlyArray<SidTaskResult>): CsvRow[] =>
@@ -588,6 +673,7 @@ const rowsOf = (experiment: string, results: ReadonlyArray<SidTaskResult>): CsvR
       lambda_max: r.lambdaRange.max,
       kappa: r.kappa,
       variant: c.variant,
+      sampling: c.sampling,
       epochs: c.epochs,
       t: c.t,
       k: c.k,
@@ -598,25 +684,41 @@ const rowsOf = (experiment: string, results: ReadonlyArray<SidTaskResult>): CsvR
     })),
   )
 
-/** The table of final errors (mean ± std at the last budget) for one panel. */
-const finalTable = (label: string, points: ReadonlyArray<SidPoint>, variants: ReadonlyArray<PresetName>): string[] => {
-  const lastE = maxOf(points.map((p) => p.epochs))
-  const cells = variants.map((v) => {
-    const p = points.find((q) => q.variant === v && q.epochs === lastE)
-    if (p === undefined) return '—'
-    const div = p.diverged > 0 ? ` [${p.diverged} diverged]` : ''
-    return `${fmt(p.sqErr.mean)} ± ${fmt(p.sqErr.std)} (rel ${fmt(p.relSqErr.mean)})${div}`
-  })
-  return [`${label.padEnd(14)} ${cells.map((c) => c.padEnd(40)).join(' ')}`]
+const CELL_WIDTH = 30
+
+/**
+ * The tables of final errors (at the last budget), one line per panel row (a λ and a
+ * sampling): the squared error (median [10%, 90%] over the runs), the relative squared error,
+ * and the means, marked as means.
+ */
+const finalTables = (c: SidCommonConfig, rows: ReadonlyArray<{ readonly label: string; readonly points: ReadonlyArray<SidPoint> }>): string[] => {
+  const lastE = maxOf(c.epochs)
+  const labels = rows.flatMap((r) => panelSamplings(c).map((s) => `${r.label}${s === null ? '' : `, ${s}`}`))
+  const width = Math.max(14, ...labels.map((l) => l.length))
+  const header = `${''.padEnd(width)} ${c.variants.map((v) => VARIANT_LABEL[v].padEnd(CELL_WIDTH)).join(' ')}`
+  const table = (title: string, cell: (p: SidPoint) => string): string[] => [
+    title,
+    header,
+    ...rows.flatMap((r) =>
+      panelSamplings(c).map((s) => {
+        const cells = c.variants.map((v) => {
+          const p = r.points.find((q) => q.variant === v && q.sampling === (v === 'batch' ? null : s) && q.epochs === lastE)
+          return p === undefined ? '—' : `${cell(p)}${p.diverged > 0 ? ` (${p.diverged} div.)` : ''}`
+        })
+        return `${`${r.label}${s === null ? '' : `, ${s}`}`.padEnd(width)} ${cells.map((x) => x.padEnd(CELL_WIDTH)).join(' ')}`
+      }),
+    ),
+  ]
+  return [
+    ...table(`squared error ‖∇̂f − ∇f‖² after ${lastE} epochs: median [10%, 90%] over ${c.runs} runs`, (p) => fmtSpread(p.sqErr)),
+    ...table(`relative squared error ‖∇̂f − ∇f‖²/‖∇f‖²: median [10%, 90%]`, (p) => fmtSpread(p.relSqErr)),
+    ...table(`means over the runs (heavy-tailed errors: the mean of a few runs is not a stable estimate): squared error, relative`, (p) => `${fmt(p.sqErr.mean)}, rel ${fmt(p.relSqErr.mean)}`),
+  ]
 }
 
-const tableHeader = (variants: ReadonlyArray<PresetName>): string =>
-  `${''.padEnd(14)} ${variants.map((v) => VARIANT_LABEL[v].padEnd(40)).join(' ')}`
-
 /** The timing of a run: wall clock, and each task's seconds by phase (kept out of `details`, so that results are reproducible bit for bit). */
-const timingOf = (started: number, workers: number | undefined, results: ReadonlyArray<SidTaskResult>) => ({
-  wallSeconds: (performance.now() - started) / 1000,
-  workers: workers ?? 0,
+const timingOf = (timing: SweepTiming, results: ReadonlyArray<SidTaskResult>) => ({
+  ...timing,
   taskSeconds: results.map((r) => r.seconds.load + r.seconds.truth + Object.values(r.seconds.sid).reduce((a, b) => a + b, 0)),
   phases: results.map((r) => ({ run: r.run, lambda: r.lambda, ...r.seconds, newton: r.truth.seconds })),
 })
@@ -634,6 +736,7 @@ const splitSpecOf = (c: SidCommonConfig, run: number) => ({ split: c.split, seed
 const taskBase = (c: SidCommonConfig) => ({
   epochs: [...c.epochs],
   variants: [...c.variants],
+  sampling: [...c.sampling],
   nTrain: c.nTrain,
   nVal: c.nVal,
   batchSize: c.batchSize,
@@ -641,117 +744,120 @@ const taskBase = (c: SidCommonConfig) => ({
   seed: c.seed,
 })
 
-/**
- * sid-fig1 (SID Fig. 1): for every run and λ, the squared hypergradient error of each variant
- * after each budget; figure fig1.svg with one panel per λ (mean ± std over the runs, log scale).
- */
-export const runSidFig1 = async (config: SidFig1Config, opts: RunOptions = {}): Promise<E.Either<HypergradError, ExperimentOutput<SidFig1Config>>> => {
-  const started = performance.now()
-  // One task per (run, λ), run as pieces; the tasks of a run share its split. One split in
-  // memory at a time: a run's 16 pieces keep both workers busy to its end.
-  const res = await runSidTasks(
-    Array.from({ length: config.runs }, (_, run) => ({
-      split: splitSpecOf(config, run),
-      inputs: config.lambdas.map((lambda) => ({ ...taskBase(config), regularization: 'scalar' as const, run, lambda })),
+const statsTitle = (c: SidCommonConfig): string => `${bandNote(c.runs)}`
+
+// One task per (run, λ), run as pieces; the tasks of a run share its split. One split in
+// memory at a time: a run's pieces keep both workers busy to its end.
+const sidFig1Layout = (c: SidFig1Config) =>
+  sidLayout(
+    Array.from({ length: c.runs }, (_, run) => ({
+      split: splitSpecOf(c, run),
+      inputs: c.lambdas.map((lambda) => ({ ...taskBase(c), regularization: 'scalar' as const, run, lambda })),
     })),
-    opts,
     1,
   )
-  releaseSplitCache()
-  if (E.isLeft(res)) return res
-  const results = res.right
-  const panels: Panel[] = []
-  const perLambda: Array<{ readonly lambda: number; readonly kappa: number; readonly points: SidPoint[] }> = []
-  const lines = [
-    `sid-fig1: squared error ‖∇̂f − ∇f‖² after ${maxOf(config.epochs)} epochs, mean ± std over ${config.runs} runs (relative error in parentheses)`,
-    tableHeader(config.variants),
-  ]
-  for (const lambda of config.lambdas) {
-    const rs = results.filter((r) => r.lambda === lambda)
-    const points = aggregate(rs, config.variants, config.epochs)
-    const kappa = meanStd(rs.map((r) => r.kappa)).mean
-    perLambda.push({ lambda, kappa, points })
-    panels.push({ title: `λ = ${lambda} (κ ≈ ${kappa.toExponential(1)})`, series: seriesOf(points, config.variants) })
-    lines.push(...finalTable(`λ = ${lambda}`, points, config.variants))
-  }
-  return E.right({
-    experiment: 'sid-fig1',
-    config,
-    rows: rowsOf('sid-fig1', results),
-    figures: [
-      {
-        file: 'fig1.svg',
-        panels,
-        options: {
-          title: `SID Fig. 1: MNIST odd/even, scalar λ, ${config.runs} runs`,
-          xLabel: 'epochs',
-          yLabel: '‖∇̂f − ∇f‖²',
-          logY: true,
+
+/**
+ * sid-fig1 (SID Fig. 1): for every run and λ, the squared hypergradient error of each arm after
+ * each budget; figure fig1.svg with one panel per λ and sampling (median and 10–90% band over
+ * the runs, log scale).
+ */
+export const sidFig1: ExperimentSweep<SidFig1Config> = {
+  sweep: (c) => sidFig1Layout(c).sweep,
+  assemble: (config, raw, timing) => {
+    const results = assembleTasks(sidFig1Layout(config).where, raw)
+    const arms = armsOf(config.variants, config.sampling)
+    const panels: Panel[] = []
+    const perLambda: Array<{ readonly lambda: number; readonly kappa: number; readonly points: SidPoint[] }> = []
+    for (const lambda of config.lambdas) {
+      const rs = results.filter((r) => r.lambda === lambda)
+      perLambda.push({ lambda, kappa: spread(rs.map((r) => r.kappa)).median, points: aggregate(rs, arms, config.epochs) })
+    }
+    for (const sampling of panelSamplings(config))
+      for (const { lambda, kappa, points } of perLambda)
+        panels.push({ title: `λ = ${lambda} (κ ≈ ${kappa.toExponential(1)})${samplingSuffix(sampling)}`, series: seriesOf(points, armsIn(config, sampling)) })
+    const lines = [`sid-fig1 (${config.split} split${config.split === 'seeded' ? 's' : ''}, ${config.runs} runs)`, ...finalTables(config, perLambda.map((p) => ({ label: `λ = ${p.lambda}`, points: p.points })))]
+    return E.right({
+      experiment: 'sid-fig1',
+      config,
+      rows: rowsOf('sid-fig1', results),
+      figures: [
+        {
+          file: 'fig1.svg',
+          panels,
+          options: {
+            title: `SID Fig. 1: MNIST odd/even, scalar λ; ${statsTitle(config)}`,
+            xLabel: 'epochs',
+            yLabel: '‖∇̂f − ∇f‖²',
+            logY: true,
+            columns: config.lambdas.length,
+          },
         },
-      },
-    ],
-    summary: lines.join('\n'),
-    details: { aggregate: perLambda, tasks: results.map(untimed) },
-    timing: timingOf(started, opts.workers, results),
-  })
+      ],
+      summary: lines.join('\n'),
+      details: { aggregate: perLambda, tasks: results.map(untimed) },
+      timing: timingOf(timing, results),
+    })
+  },
 }
+
+/** Run sid-fig1 (see {@link sidFig1}). */
+export const runSidFig1 = (config: SidFig1Config, opts: RunOptions = {}): Promise<E.Either<HypergradError, ExperimentOutput<SidFig1Config>>> => runSweep(sidFig1, config, opts)
+
+// One task per run, run as pieces (a truth and a piece per arm); up to one split per worker.
+const sidFig2Layout = (c: SidFig2Config) =>
+  sidLayout(
+    Array.from({ length: c.runs }, (_, run) => ({
+      split: splitSpecOf(c, run),
+      inputs: [{ ...taskBase(c), regularization: 'perFeature' as const, run, epsLow: c.epsLow, epsHigh: c.epsHigh, lambdaScale: c.lambdaScale }],
+    })),
+  )
 
 /**
  * sid-fig2 (SID Fig. 2): λᵢ = e^{εᵢ} per feature, drawn per run; the squared hypergradient error
- * of each variant after each budget; figure fig2.svg (one panel, mean ± std over the runs).
+ * of each arm after each budget; figure fig2.svg (one panel per sampling, median and 10–90%
+ * band over the runs).
  */
-export const runSidFig2 = async (config: SidFig2Config, opts: RunOptions = {}): Promise<E.Either<HypergradError, ExperimentOutput<SidFig2Config>>> => {
-  const started = performance.now()
-  // One task per run, run as pieces (a truth and a piece per variant); up to one split per worker.
-  const res = await runSidTasks(
-    Array.from({ length: config.runs }, (_, run) => ({
-      split: splitSpecOf(config, run),
-      inputs: [
+export const sidFig2: ExperimentSweep<SidFig2Config> = {
+  sweep: (c) => sidFig2Layout(c).sweep,
+  assemble: (config, raw, timing) => {
+    const results = assembleTasks(sidFig2Layout(config).where, raw)
+    const points = aggregate(results, armsOf(config.variants, config.sampling), config.epochs)
+    const kappa = spread(results.map((r) => r.kappa))
+    const tau = spread(results.map((r) => r.lambdaRange.min))
+    const law = `λᵢ = ${config.lambdaScale === 1 ? '' : `${config.lambdaScale}·`}e^εᵢ, εᵢ ~ U[${config.epsLow}, ${config.epsHigh}]`
+    const lines = [
+      `sid-fig2 (${config.split} split${config.split === 'seeded' ? 's' : ''}, ${config.runs} runs): ${law}: τ = min λᵢ ≈ ${tau.median.toPrecision(3)}, κ = L/τ ≈ ${kappa.median.toExponential(2)} (medians over the runs)`,
+      ...finalTables(config, [{ label: 'per feature', points }]),
+    ]
+    const panels: Panel[] = panelSamplings(config).map((sampling) => ({
+      title: `${law} (κ ≈ ${kappa.median.toExponential(1)})${samplingSuffix(sampling)}`,
+      series: seriesOf(points, armsIn(config, sampling)),
+    }))
+    return E.right({
+      experiment: 'sid-fig2',
+      config,
+      rows: rowsOf('sid-fig2', results),
+      figures: [
         {
-          ...taskBase(config),
-          regularization: 'perFeature' as const,
-          run,
-          epsLow: config.epsLow,
-          epsHigh: config.epsHigh,
-          lambdaScale: config.lambdaScale,
+          file: 'fig2.svg',
+          panels,
+          options: {
+            title: `SID Fig. 2: MNIST odd/even, one λ per feature; ${statsTitle(config)}`,
+            xLabel: 'epochs',
+            yLabel: '‖∇̂f − ∇f‖²',
+            logY: true,
+            width: 420,
+            height: 280,
+          },
         },
       ],
-    })),
-    opts,
-  )
-  releaseSplitCache()
-  if (E.isLeft(res)) return res
-  const results = res.right
-  const points = aggregate(results, config.variants, config.epochs)
-  const kappa = meanStd(results.map((r) => r.kappa))
-  const tau = meanStd(results.map((r) => r.lambdaRange.min))
-  const law = `λᵢ = ${config.lambdaScale === 1 ? '' : `${config.lambdaScale}·`}e^εᵢ, εᵢ ~ U[${config.epsLow}, ${config.epsHigh}]`
-  const lines = [
-    `sid-fig2: squared error ‖∇̂f − ∇f‖² after ${maxOf(config.epochs)} epochs, mean ± std over ${config.runs} runs (relative error in parentheses)`,
-    `${law}: τ = min λᵢ ≈ ${tau.mean.toPrecision(3)}, κ = L/τ ≈ ${kappa.mean.toExponential(2)}`,
-    tableHeader(config.variants),
-    ...finalTable('per feature', points, config.variants),
-  ]
-  return E.right({
-    experiment: 'sid-fig2',
-    config,
-    rows: rowsOf('sid-fig2', results),
-    figures: [
-      {
-        file: 'fig2.svg',
-        panels: [{ title: `${law} (κ ≈ ${kappa.mean.toExponential(1)})`, series: seriesOf(points, config.variants) }],
-        options: {
-          title: `SID Fig. 2: MNIST odd/even, one λ per feature, ${config.runs} runs`,
-          xLabel: 'epochs',
-          yLabel: '‖∇̂f − ∇f‖²',
-          logY: true,
-          width: 420,
-          height: 280,
-        },
-      },
-    ],
-    summary: lines.join('\n'),
-    details: { aggregate: points, kappa, tau, tasks: results.map(untimed) },
-    timing: timingOf(started, opts.workers, results),
-  })
+      summary: lines.join('\n'),
+      details: { aggregate: points, kappa, tau, tasks: results.map(untimed) },
+      timing: timingOf(timing, results),
+    })
+  },
 }
+
+/** Run sid-fig2 (see {@link sidFig2}). */
+export const runSidFig2 = (config: SidFig2Config, opts: RunOptions = {}): Promise<E.Either<HypergradError, ExperimentOutput<SidFig2Config>>> => runSweep(sidFig2, config, opts)

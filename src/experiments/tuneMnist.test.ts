@@ -76,6 +76,7 @@ describe('tune-mnist configuration', () => {
 describe('tune-mnist, reduced run', () => {
   const config: TuneMnistConfig = {
     ...tuneMnistDefaults,
+    runs: 1,
     nTrain: 300,
     nVal: 200,
     nTest: 200,

@@ -36,7 +36,10 @@
  * 0 from w₀ = 0 under every solver (∂ℓ/∂wⱼ = λⱼwⱼ), so ∂f/∂λⱼ = −α wⱼ vⱼ = 0 exactly and Adam
  * leaves λⱼ at its start. The run counts these columns and checks that their λ is unchanged.
  *
- * One task per method (worker threads, pool.ts); each task loads its own split.
+ * One task per run and method (worker threads, pool.ts); each task loads its own split. Run r
+ * uses seed + r for its split, SID's minibatches and the random search, so run 0 is the
+ * experiment with one seed; over several runs the summary and the figures give medians and
+ * 10–90% quantiles (the splits differ, so each run has its own best scalar λ, E*).
  */
 import * as E from 'fp-ts/lib/Either.js'
 import type * as t from 'io-ts'
@@ -60,7 +63,7 @@ import { heavyBall } from '../solvers/lower/heavyBall.js'
 import { heavyBallParamsFor } from '../solvers/params.js'
 import { runLower } from '../solvers/run.js'
 import type { Status } from '../solvers/types.js'
-import { finiteOrNull, fixed, median, minOf, mnistProblemBytes, mnistSizes, outcomeOf, resultBytes, runOutcomes, splitBytes, WORKER_BYTES } from './common.js'
+import { bandNote, bandSeries, finiteOrNull, fixed, maxOf, median, minOf, mnistProblemBytes, mnistSizes, outcomeOf, resultBytes, runSweep, splitBytes, spread, WORKER_BYTES, type ExperimentSweep, type Spread } from './common.js'
 import type { Task } from './pool.js'
 import type { CsvRow, ExperimentCost, ExperimentOutput, FieldSpec, RunOptions, TaskOutcome } from './types.js'
 
@@ -156,12 +159,14 @@ export const TUNE_MNIST_LABEL: Readonly<Record<TuneMnistMethod, string>> = {
 
 /** The configuration of tune-mnist. */
 export interface TuneMnistConfig {
+  /** Independent runs: run r has seed + r (its split, SID's minibatches, the random search). */
+  readonly runs: number
   readonly methods: ReadonlyArray<TuneMnistMethod>
   /** MNIST odd/even sizes (4000 / 3000 / 3000 by default). */
   readonly nTrain: number
   readonly nVal: number
   readonly nTest: number
-  /** Seed of the split (mnistOddEven({ seed })), of SID's minibatches and of the random search. */
+  /** Seed of the split (mnistOddEven({ seed })), of SID's minibatches and of the random search (run r: seed + r). */
   readonly seed: number
   /** Wall-clock budget of each method, in seconds. */
   readonly budgetSeconds: number
@@ -208,6 +213,7 @@ export interface TuneMnistConfig {
  * searches too are stopped by the budget.
  */
 export const tuneMnistDefaults: TuneMnistConfig = {
+  runs: 16,
   methods: TUNE_MNIST_METHODS,
   nTrain: 4000,
   nVal: 3000,
@@ -237,11 +243,12 @@ export const tuneMnistDefaults: TuneMnistConfig = {
 
 /** The fields of tune-mnist, for the command line. */
 export const tuneMnistFields: ReadonlyArray<FieldSpec> = [
+  { name: 'runs', kind: 'int', doc: 'independent runs, run r with seed + r (default 16): medians and 10–90% quantiles over them' },
   { name: 'methods', kind: 'enumList', values: TUNE_MNIST_METHODS, doc: 'methods to compare (default aid,aidAdaptive,sid,aidScalar,grid,random)' },
   { name: 'nTrain', kind: 'int', doc: 'MNIST training rows (default 4000)' },
   { name: 'nVal', kind: 'int', doc: 'validation rows (default 3000)' },
   { name: 'nTest', kind: 'int', doc: 'test rows (default 3000)' },
-  { name: 'seed', kind: 'int', doc: 'seed of the split, the minibatches and the random search (default 0)' },
+  { name: 'seed', kind: 'int', doc: 'seed of the split, the minibatches and the random search of run 0; run r has seed + r (default 0)' },
   { name: 'budgetSeconds', kind: 'number', doc: 'wall-clock budget of each method in seconds (default 40)' },
   { name: 'lambdaLow', kind: 'number', doc: 'lower end of the box Λ for every method (default 1)' },
   { name: 'lambdaHigh', kind: 'number', doc: 'upper end of Λ (default 1e4)' },
@@ -267,6 +274,7 @@ export const tuneMnistFields: ReadonlyArray<FieldSpec> = [
 const Method = oneOf(TUNE_MNIST_METHODS, 'a method')
 const Preset = oneOf(PRESET_NAMES, 'a SID preset')
 const TuneMnistCodec = strict('a tune-mnist configuration', {
+  runs: PositiveInt,
   methods: nonEmpty(Method, `a non-empty list of methods`),
   nTrain: PositiveInt,
   nVal: PositiveInt,
@@ -313,9 +321,10 @@ export const checkTuneMnist = (c: TuneMnistConfig): E.Either<HypergradError, voi
 
 // ── one task: one method ─────────────────────────────────────────────────────────────────────
 
-/** The input of one task. */
+/** The input of one task: one method in one run (whose seed is the configuration's seed + run). */
 export interface TuneMnistTaskInput extends TuneMnistConfig {
   readonly method: TuneMnistMethod
+  readonly run: number
 }
 
 /** One point of a method's curve. */
@@ -363,8 +372,9 @@ export interface Refit {
   readonly status: Status
 }
 
-/** The result of one method. */
+/** The result of one method in one run. */
 export interface TuneMnistTaskResult {
+  readonly run: number
   readonly method: TuneMnistMethod
   readonly points: ReadonlyArray<TunePoint>
   /** The final λ: one per pixel ('aid', 'aidAdaptive', 'sid'), the last scalar ('aidScalar') or the best scalar (searches). */
@@ -421,7 +431,7 @@ const refitAt = (s: Splits, c: TuneMnistConfig, lambda: RVec, regularization: Re
 }
 
 /** The hypergradient methods: `tune` with Adam on log λ, stopped by the budget or the step cap. */
-const runHypergradient = (s: Splits, c: TuneMnistTaskInput): E.Either<HypergradError, Omit<TuneMnistTaskResult, 'loadSeconds' | 'zeroColumns' | 'zeroColumnsUnchanged' | 'refit' | 'refitSeconds'> & { readonly w: Vec }> => {
+const runHypergradient = (s: Splits, c: TuneMnistTaskInput): E.Either<HypergradError, Omit<TuneMnistTaskResult, 'run' | 'loadSeconds' | 'zeroColumns' | 'zeroColumnsUnchanged' | 'refit' | 'refitSeconds'> & { readonly w: Vec }> => {
   const isSid = c.method === 'sid'
   const regularization: Regularization = c.method === 'aidScalar' ? 'scalar' : 'perFeature'
   let deadline = Infinity
@@ -509,7 +519,7 @@ const runHypergradient = (s: Splits, c: TuneMnistTaskInput): E.Either<HypergradE
 }
 
 /** The searches over a scalar λ: grid (coarse to fine) or log-uniform random draws. */
-const runSearch = (s: Splits, c: TuneMnistTaskInput): E.Either<HypergradError, Omit<TuneMnistTaskResult, 'loadSeconds' | 'zeroColumns' | 'zeroColumnsUnchanged' | 'refit' | 'refitSeconds'> & { readonly w: Vec }> => {
+const runSearch = (s: Splits, c: TuneMnistTaskInput): E.Either<HypergradError, Omit<TuneMnistTaskResult, 'run' | 'loadSeconds' | 'zeroColumns' | 'zeroColumnsUnchanged' | 'refit' | 'refitSeconds'> & { readonly w: Vec }> => {
   const lo = Math.log(c.lambdaLow)
   const hi = Math.log(c.lambdaHigh)
   let candidates: number[]
@@ -591,6 +601,7 @@ const taskEither = (c: TuneMnistTaskInput): E.Either<HypergradError, TuneMnistTa
   const zeros = zeroColumnsOf(s.train.X)
   const { w: _w, ...rest } = r.right
   return E.right({
+    run: c.run,
     ...rest,
     refit: refit.right,
     refitSeconds: (performance.now() - t1) / 1000,
@@ -604,7 +615,7 @@ const taskEither = (c: TuneMnistTaskInput): E.Either<HypergradError, TuneMnistTa
 // ── the experiment ───────────────────────────────────────────────────────────────────────────
 
 /**
- * What tune-mnist costs, before any work: each method runs until its budget or its step cap,
+ * What tune-mnist costs, before any work: in each run, each method runs until its budget or its step cap,
  * whichever comes first (an AID step is up to maxT lower and maxK linear steps, an SID step
  * its epochs, a search point up to maxT lower steps), then a refit; the per-pixel methods
  * record λ (784 numbers) at every step.
@@ -639,121 +650,224 @@ export const tuneMnistCost = (c: TuneMnistConfig): ExperimentCost => {
     heap = Math.max(heap, steps * (16 * p.hyper + 600))
   }
   return {
-    seconds,
-    results: { bytes: results, heapBytes: results },
+    seconds: c.runs * seconds,
+    results: { bytes: c.runs * results, heapBytes: c.runs * results },
     perWorker: { bytes: WORKER_BYTES + splitBytes(c.nTrain + c.nVal + c.nTest) + mnistProblemBytes(c.nTrain) + heap, heapBytes: heap },
     shared: 0,
-    tasks: c.methods.length,
+    tasks: c.runs * c.methods.length,
   }
 }
 
 /** The last point of a curve at or before `seconds` (undefined when the curve starts later). */
-export const pointAt = (points: ReadonlyArray<TunePoint>, seconds: number): TunePoint | undefined => {
+export const pointAt = (points: ReadonlyArray<TunePoint>, seconds: number): TunePoint | undefined => lastAtOrBefore(points, seconds, (p) => p.seconds)
+
+/** The last point whose coordinate `at(p)` (seconds, passes: increasing along the curve) is ≤ x; undefined before the first. */
+const lastAtOrBefore = (points: ReadonlyArray<TunePoint>, x: number, at: (p: TunePoint) => number): TunePoint | undefined => {
   let out: TunePoint | undefined
-  for (const p of points) if (p.seconds <= seconds) out = p
+  for (const p of points) if (at(p) <= x) out = p
   return out
 }
 
+/** E*: the best validation loss of a scalar λ found by any scalar method of a run (NaN when the run has none). */
+const eStarOf = (rs: ReadonlyArray<TuneMnistTaskResult>): number => {
+  const values = rs.filter((r) => r.method === 'aidScalar' || r.method === 'grid' || r.method === 'random').flatMap((r) => r.points.map((p) => p.value))
+  return values.length > 0 ? minOf(values) : NaN
+}
+
+/** The first point of a curve within 0.1% of E* (undefined when it never gets there). */
+const reachPointOf = (r: TuneMnistTaskResult, eStar: number): TunePoint | undefined => r.points.find((p) => p.value <= (1 + 1e-3) * eStar)
+
+/** Points on the x axis of the figures over several runs: a grid from 0 to the largest x of any curve. */
+const GRID_POINTS = 60
+
 /**
- * tune-mnist: one task per method; figures tune-mnist.svg (validation loss, test accuracy and
- * test loss against seconds) and tune-mnist-passes.svg (the same against passes over the
- * training set), results.csv (one row per method × point), and a summary table of the final
- * and refit numbers, the values at half the budget and the time to come within 0.1% of the
- * best scalar λ.
+ * The figure panels against x (seconds or passes): one run's curves as they are; over several
+ * runs, for each method, the median and the 10–90% band over the runs of each curve's last value
+ * at or before x, on a grid of x (a run whose curve has not started at x does not count there).
  */
-export const runTuneMnist = async (config: TuneMnistConfig, opts: RunOptions = {}): Promise<E.Either<HypergradError, ExperimentOutput<TuneMnistConfig>>> => {
-  const started = performance.now()
-  const tasks: Task[] = config.methods.map((method) => ({ module: 'tuneMnist', fn: 'tuneMnistTask', input: { ...config, methods: [...config.methods], method } satisfies TuneMnistTaskInput }))
-  const res = await runOutcomes<TuneMnistTaskResult>([{ tasks }], opts)
-  if (E.isLeft(res)) return res
-  const results = res.right
-  const panelsAgainst = (x: (p: TunePoint) => number): Panel[] => {
-    const series = (f: (p: TunePoint) => number): Series[] =>
-      results.map((r) => ({ name: TUNE_MNIST_LABEL[r.method], x: r.points.map(x), mean: r.points.map(f) }))
-    return [
-      { title: 'validation loss E(w) = Σ_val ψ(y xᵀw)', series: series((p) => p.value) },
-      { title: 'test accuracy', series: series((p) => p.testAccuracy) },
-      { title: 'test loss (mean ψ)', series: series((p) => p.testLoss) },
-    ]
-  }
-  const rows: CsvRow[] = results.flatMap((r) =>
-    r.points.map((p) => ({
-      experiment: 'tune-mnist',
-      method: r.method,
-      step: p.step,
-      seconds: p.seconds,
-      validation_loss: finiteOrNull(p.value),
-      test_accuracy: finiteOrNull(p.testAccuracy),
-      test_loss: finiteOrNull(p.testLoss),
-      lambda_min: p.lambdaMin,
-      lambda_median: p.lambdaMedian,
-      lambda_max: p.lambdaMax,
-      evaluated_lambda: p.evaluated?.lambda,
-      evaluated_value: p.evaluated?.value,
-      passes: p.passes,
-      t: p.t,
-      k: p.k,
-      grad_norm: p.gradNorm,
-      bound: p.bound,
-      tolerance: p.tolerance,
-    })),
-  )
+const panelsAgainst = (results: ReadonlyArray<TuneMnistTaskResult>, methods: ReadonlyArray<TuneMnistMethod>, runs: number, x: (p: TunePoint) => number): Panel[] => {
+  const series = (f: (p: TunePoint) => number): Series[] =>
+    methods.map((m) => {
+      const rs = results.filter((r) => r.method === m)
+      if (runs === 1) return { name: TUNE_MNIST_LABEL[m], x: rs.flatMap((r) => r.points.map(x)), y: rs.flatMap((r) => r.points.map(f)) }
+      const end = maxOf(rs.flatMap((r) => r.points.map(x)))
+      const grid = Array.from({ length: GRID_POINTS + 1 }, (_, i) => (end * i) / GRID_POINTS)
+      return bandSeries(TUNE_MNIST_LABEL[m], grid, grid.map((g) => spread(rs.map((r) => {
+        const p = lastAtOrBefore(r.points, g, x)
+        return p === undefined ? null : f(p)
+      }))))
+    })
+  return [
+    { title: 'validation loss E(w) = Σ_val ψ(y xᵀw)', series: series((p) => p.value) },
+    { title: 'test accuracy', series: series((p) => p.testAccuracy) },
+    { title: 'test loss (mean ψ)', series: series((p) => p.testLoss) },
+  ]
+}
+
+/** The summary table of one run: the final and refit numbers, the values at half the budget and the time to come within 0.1% of the best scalar λ. */
+const runTable = (config: TuneMnistConfig, results: ReadonlyArray<TuneMnistTaskResult>, eStar: number): string[] => {
   const half = config.budgetSeconds / 2
-  // E*: the best validation loss of a scalar λ found by any scalar method; the time each method
-  // first reaches (1 + 10⁻³)E* (for the per-pixel methods: beats the best scalar λ, nearly).
-  const scalarValues = results.filter((r) => r.method === 'aidScalar' || r.method === 'grid' || r.method === 'random').flatMap((r) => r.points.map((p) => p.value))
-  const eStar = scalarValues.length > 0 ? minOf(scalarValues) : NaN
-  const reachPoint = (r: TuneMnistTaskResult): TunePoint | undefined => r.points.find((p) => p.value <= (1 + 1e-3) * eStar)
-  const reach = (r: TuneMnistTaskResult): number => reachPoint(r)?.seconds ?? NaN
   const lines = [
-    `tune-mnist: MNIST odd/even ${config.nTrain}/${config.nVal}/${config.nTest}, budget ${config.budgetSeconds} s per method, Λ = [${config.lambdaLow}, ${config.lambdaHigh}]; E = validation loss (sum), refit = final λ re-solved to tolLower/100; test numbers of the refit model`,
     `${'method'.padEnd(26)} ${'steps'.padStart(6)} ${'seconds'.padStart(8)} ${'E at B/2'.padStart(9)} ${'E final'.padStart(9)} ${'E refit'.padStart(9)} ${'test acc'.padStart(9)} ${'test loss'.padStart(9)} ${'t(≤1.001E*)'.padStart(11)} ${'passes'.padStart(7)} ${'to ≤1.001E*'.padStart(11)}  λ (min/median/max)`,
   ]
   for (const r of results) {
     const h = pointAt(r.points, half)
     const last = r.points[r.points.length - 1]!
     const lam = summary(r.lambda)
+    const reach = reachPointOf(r, eStar)
     lines.push(
-      `${TUNE_MNIST_LABEL[r.method].padEnd(26)} ${String(r.points.length).padStart(6)} ${fixed(r.seconds, 1).padStart(8)} ${(h === undefined ? '—' : fixed(h.value, 1)).padStart(9)} ${fixed(last.value, 1).padStart(9)} ${fixed(r.refit.value, 1).padStart(9)} ${fixed(r.refit.testAccuracy, 4).padStart(9)} ${fixed(r.refit.testLoss, 4).padStart(9)} ${fixed(reach(r), 1).padStart(11)} ${fixed(last.passes, 0).padStart(7)} ${fixed(reachPoint(r)?.passes ?? NaN, 0).padStart(11)}  ${lam.lambdaMin.toPrecision(3)}/${lam.lambdaMedian.toPrecision(3)}/${lam.lambdaMax.toPrecision(3)}` +
+      `${TUNE_MNIST_LABEL[r.method].padEnd(26)} ${String(r.points.length).padStart(6)} ${fixed(r.seconds, 1).padStart(8)} ${(h === undefined ? '—' : fixed(h.value, 1)).padStart(9)} ${fixed(last.value, 1).padStart(9)} ${fixed(r.refit.value, 1).padStart(9)} ${fixed(r.refit.testAccuracy, 4).padStart(9)} ${fixed(r.refit.testLoss, 4).padStart(9)} ${fixed(reach?.seconds ?? NaN, 1).padStart(11)} ${fixed(last.passes, 0).padStart(7)} ${fixed(reach?.passes ?? NaN, 0).padStart(11)}  ${lam.lambdaMin.toPrecision(3)}/${lam.lambdaMedian.toPrecision(3)}/${lam.lambdaMax.toPrecision(3)}` +
         (r.stopped === 'diverged' ? '  DIVERGED' : ''),
     )
   }
   if (Number.isFinite(eStar)) lines.push(`E* = ${eStar.toFixed(2)}: the best validation loss of one scalar λ found by any method; t(≤1.001E*): seconds until the method's current model first came within 0.1% of it (— : never); passes: training-set passes used in all, and until then`)
-  const zero = results.find((r) => r.zeroColumnsUnchanged !== null)
-  if (zero !== undefined)
-    lines.push(`${zero.zeroColumns} pixel columns are zero in every training image: their λⱼ has zero hypergradient and stays at λ₀ (${results.filter((r) => r.zeroColumnsUnchanged !== null).map((r) => `${r.method}: ${r.zeroColumnsUnchanged}/${r.zeroColumns} unchanged`).join(', ')})`)
-  return E.right({
-    experiment: 'tune-mnist',
-    config,
-    rows,
-    figures: [
+  return lines
+}
+
+/** A method over the runs: its refit model against the run's E*, its test accuracy, and when it came within 0.1% of E*. */
+export interface TuneMnistMethodSpread {
+  readonly method: TuneMnistMethod
+  /** (E refit − E*)/E* of each run (E* of the run's own split). */
+  readonly refitGap: Spread
+  readonly testAccuracy: Spread
+  /** Runs whose current model came within 0.1% of E*, and the seconds and passes it took (over those runs). */
+  readonly reached: number
+  readonly reachSeconds: Spread
+  readonly reachPasses: Spread
+  readonly diverged: number
+}
+
+const methodSpreads = (methods: ReadonlyArray<TuneMnistMethod>, results: ReadonlyArray<TuneMnistTaskResult>, eStars: ReadonlyMap<number, number>): TuneMnistMethodSpread[] =>
+  methods.map((method) => {
+    const rs = results.filter((r) => r.method === method)
+    const reach = rs.map((r) => reachPointOf(r, eStars.get(r.run) ?? NaN)).filter((p): p is TunePoint => p !== undefined)
+    return {
+      method,
+      refitGap: spread(rs.map((r) => (r.refit.value - (eStars.get(r.run) ?? NaN)) / (eStars.get(r.run) ?? NaN))),
+      testAccuracy: spread(rs.map((r) => r.refit.testAccuracy)),
+      reached: reach.length,
+      reachSeconds: spread(reach.map((p) => p.seconds)),
+      reachPasses: spread(reach.map((p) => p.passes)),
+      diverged: rs.filter((r) => r.stopped === 'diverged').length,
+    }
+  })
+
+const pctSpread = (s: Spread): string => `${fixed(100 * s.median, 2)}% [${fixed(100 * s.q10, 2)}%, ${fixed(100 * s.q90, 2)}%], mean ${fixed(100 * s.mean, 2)}%`
+
+/**
+ * tune-mnist: one task per run and method; figures tune-mnist.svg (validation loss, test
+ * accuracy and test loss against seconds) and tune-mnist-passes.svg (the same against passes
+ * over the training set), results.csv (one row per run × method × point), and a summary: for
+ * one run the table of the final and refit numbers, the values at half the budget and the
+ * time to come within 0.1% of the best scalar λ; over several runs, per method, the gap of the
+ * refit model to the run's best scalar λ, its test accuracy and the time to come within 0.1%
+ * of it (medians and 10–90% quantiles over the runs, and the means).
+ */
+export const tuneMnist: ExperimentSweep<TuneMnistConfig> = {
+  sweep: (config) => ({
+    groups: [
       {
-        file: 'tune-mnist.svg',
-        panels: panelsAgainst((p) => p.seconds),
-        options: {
-          title: `MNIST odd/even (${config.nTrain}/${config.nVal}/${config.nTest}): hypergradient tuning vs search, ${config.budgetSeconds} s each`,
-          xLabel: 'seconds',
-          yLabel: '',
-          columns: 3,
-        },
-      },
-      {
-        file: 'tune-mnist-passes.svg',
-        panels: panelsAgainst((p) => p.passes),
-        options: {
-          title: `MNIST odd/even (${config.nTrain}/${config.nVal}/${config.nTest}): the same runs against the work done`,
-          xLabel: 'passes over the training set',
-          yLabel: '',
-          columns: 3,
-        },
+        tasks: Array.from({ length: config.runs }, (_, run) =>
+          config.methods.map((method): Task => ({
+            module: 'tuneMnist',
+            fn: 'tuneMnistTask',
+            input: { ...config, methods: [...config.methods], seed: config.seed + run, run, method } satisfies TuneMnistTaskInput,
+          })),
+        ).flat(),
       },
     ],
-    summary: lines.join('\n'),
-    details: { eStar: finiteOrNull(eStar), reachSeconds: Object.fromEntries(results.map((r) => [r.method, finiteOrNull(reach(r))])), results },
-    timing: {
-      wallSeconds: (performance.now() - started) / 1000,
-      workers: opts.workers ?? 0,
-      taskSeconds: results.map((r) => r.loadSeconds + r.seconds + r.refitSeconds),
-    },
-  })
+  }),
+  assemble: (config, raw, timing) => {
+    const results = raw as ReadonlyArray<TuneMnistTaskResult>
+    const rows: CsvRow[] = results.flatMap((r) =>
+      r.points.map((p) => ({
+        experiment: 'tune-mnist',
+        run: r.run,
+        method: r.method,
+        step: p.step,
+        seconds: p.seconds,
+        validation_loss: finiteOrNull(p.value),
+        test_accuracy: finiteOrNull(p.testAccuracy),
+        test_loss: finiteOrNull(p.testLoss),
+        lambda_min: p.lambdaMin,
+        lambda_median: p.lambdaMedian,
+        lambda_max: p.lambdaMax,
+        evaluated_lambda: p.evaluated?.lambda,
+        evaluated_value: p.evaluated?.value,
+        passes: p.passes,
+        t: p.t,
+        k: p.k,
+        grad_norm: p.gradNorm,
+        bound: p.bound,
+        tolerance: p.tolerance,
+      })),
+    )
+    const runsOf = Array.from({ length: config.runs }, (_, run) => results.filter((r) => r.run === run))
+    const eStars = new Map(runsOf.map((rs, run) => [run, eStarOf(rs)] as const))
+    const spreads = methodSpreads(config.methods, results, eStars)
+    const head = `tune-mnist: MNIST odd/even ${config.nTrain}/${config.nVal}/${config.nTest}, budget ${config.budgetSeconds} s per method, Λ = [${config.lambdaLow}, ${config.lambdaHigh}]; E = validation loss (sum), refit = final λ re-solved to tolLower/100; test numbers of the refit model`
+    const lines =
+      config.runs === 1
+        ? [head, ...runTable(config, results, eStars.get(0) ?? NaN)]
+        : [
+            `${head}; ${config.runs} runs (seed + r), median [10%, 90%] over the runs and the mean; E*: the best validation loss of one scalar λ found by any method in the run`,
+            ...spreads.map(
+              (m) =>
+                `${TUNE_MNIST_LABEL[m.method].padEnd(22)} (E refit − E*)/E* ${pctSpread(m.refitGap)}; test acc ${fixed(m.testAccuracy.median, 4)} [${fixed(m.testAccuracy.q10, 4)}, ${fixed(m.testAccuracy.q90, 4)}]; within 0.1% of E* in ${m.reached}/${config.runs} runs, after ${fixed(m.reachSeconds.median, 1)} s [${fixed(m.reachSeconds.q10, 1)}, ${fixed(m.reachSeconds.q90, 1)}], ${fixed(m.reachPasses.median, 0)} passes` +
+                (m.diverged > 0 ? `; ${m.diverged} DIVERGED` : ''),
+            ),
+          ]
+    const zero = results.find((r) => r.zeroColumnsUnchanged !== null)
+    if (zero !== undefined) {
+      const per = results.filter((r) => r.zeroColumnsUnchanged !== null)
+      const unchanged = per.filter((r) => r.zeroColumnsUnchanged === r.zeroColumns).length
+      lines.push(
+        config.runs === 1
+          ? `${zero.zeroColumns} pixel columns are zero in every training image: their λⱼ has zero hypergradient and stays at λ₀ (${per.map((r) => `${r.method}: ${r.zeroColumnsUnchanged}/${r.zeroColumns} unchanged`).join(', ')})`
+          : `pixel columns that are zero in every training image have zero hypergradient: their λⱼ stayed at λ₀ in ${unchanged} of ${per.length} per-pixel runs`,
+      )
+    }
+    const stats = config.runs === 1 ? '' : `; ${bandNote(config.runs)}`
+    return E.right({
+      experiment: 'tune-mnist',
+      config,
+      rows,
+      figures: [
+        {
+          file: 'tune-mnist.svg',
+          panels: panelsAgainst(results, config.methods, config.runs, (p) => p.seconds),
+          options: {
+            title: `MNIST odd/even (${config.nTrain}/${config.nVal}/${config.nTest}): hypergradient tuning vs search, ${config.budgetSeconds} s each${stats}`,
+            xLabel: 'seconds',
+            yLabel: '',
+            columns: 3,
+          },
+        },
+        {
+          file: 'tune-mnist-passes.svg',
+          panels: panelsAgainst(results, config.methods, config.runs, (p) => p.passes),
+          options: {
+            title: `MNIST odd/even (${config.nTrain}/${config.nVal}/${config.nTest}): the same runs against the work done${stats}`,
+            xLabel: 'passes over the training set',
+            yLabel: '',
+            columns: 3,
+          },
+        },
+      ],
+      summary: lines.join('\n'),
+      details: {
+        perRun: runsOf.map((rs, run) => ({
+          run,
+          eStar: finiteOrNull(eStars.get(run) ?? NaN),
+          reachSeconds: Object.fromEntries(rs.map((r) => [r.method, finiteOrNull(reachPointOf(r, eStars.get(run) ?? NaN)?.seconds ?? NaN)])),
+        })),
+        methods: spreads,
+        results,
+      },
+      timing: { ...timing, taskSeconds: results.map((r) => r.loadSeconds + r.seconds + r.refitSeconds) },
+    })
+  },
 }
+
+/** Run tune-mnist (see {@link tuneMnist}). */
+export const runTuneMnist = (config: TuneMnistConfig, opts: RunOptions = {}): Promise<E.Either<HypergradError, ExperimentOutput<TuneMnistConfig>>> => runSweep(tuneMnist, config, opts)

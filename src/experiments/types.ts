@@ -45,6 +45,8 @@ export interface Timing {
   readonly maxRssMiB?: number
   /** Per-task timings by phase, where an experiment records them. */
   readonly phases?: ReadonlyArray<unknown>
+  /** A merged run (`hypergrad merge`): each slice's timing, in slice order (then wallSeconds is the longest, cpuSeconds the sum). */
+  readonly shards?: ReadonlyArray<unknown>
 }
 
 /** The results of an experiment run, as `write` stores them. */

@@ -1,7 +1,8 @@
 /**
- * Figures as SVG, rendered in Node by vega (no browser, no canvas; loaded on first use): line plots of a mean
- * with a shaded ±1 standard-deviation band, an optional log-scale y axis, one panel per
- * facet value (one per λ, as the papers draw them).
+ * Figures as SVG, rendered in Node by vega (no browser, no canvas; loaded on first use): line
+ * plots of a center line (the median over runs, or one run's values) with a shaded band (the
+ * 10% and 90% quantiles over runs, or any lower and upper values), an optional log-scale y
+ * axis, one panel per facet value (one per λ, as the papers draw them).
  */
 import type { TopLevelSpec } from 'vega-lite'
 
@@ -9,9 +10,15 @@ export interface Series {
   /** The legend entry, e.g. "Stoch dec". */
   readonly name: string
   readonly x: ReadonlyArray<number>
-  readonly mean: ReadonlyArray<number>
-  /** Standard deviation at each x; omitted or empty for a deterministic series. */
-  readonly std?: ReadonlyArray<number>
+  /** The line at each x: a median over runs, or the values of a single run. */
+  readonly y: ReadonlyArray<number>
+  /**
+   * The shaded band at each x, from lo to hi (e.g. the 10% and 90% quantiles over runs);
+   * omitted or empty for a deterministic series. A band whose ends are not both finite is not
+   * drawn at that x.
+   */
+  readonly lo?: ReadonlyArray<number>
+  readonly hi?: ReadonlyArray<number>
   /** Draw as points on top of the line (e.g. for sparse series). */
   readonly points?: boolean
 }
@@ -37,25 +44,29 @@ interface Row {
   panel: string
   series: string
   x: number
-  mean: number
+  y: number
   lo?: number
   hi?: number
 }
 
-/** Flatten panels to rows; on a log axis, non-positive values are dropped and bands clipped. */
+/**
+ * Flatten panels to rows. On a log axis, points with a non-positive y are dropped and a band
+ * whose lower end is not positive is clipped at y/10³ (so that it still shows how far down
+ * the runs spread); a band with an end that is not finite is left out at that x.
+ */
 export const figureRows = (panels: ReadonlyArray<Panel>, logY: boolean): Row[] => {
   const rows: Row[] = []
   for (const p of panels) {
     for (const s of p.series) {
       for (let i = 0; i < s.x.length; i++) {
-        const mean = s.mean[i]!
-        if (!Number.isFinite(mean) || (logY && mean <= 0)) continue
-        const row: Row = { panel: p.title, series: s.name, x: s.x[i]!, mean }
-        const sd = s.std?.[i]
-        if (sd !== undefined && Number.isFinite(sd) && sd > 0) {
-          const lo = mean - sd
-          row.lo = logY ? Math.max(lo, mean * 1e-3) : lo
-          row.hi = mean + sd
+        const y = s.y[i]!
+        if (!Number.isFinite(y) || (logY && y <= 0)) continue
+        const row: Row = { panel: p.title, series: s.name, x: s.x[i]!, y }
+        const lo = s.lo?.[i]
+        const hi = s.hi?.[i]
+        if (lo !== undefined && hi !== undefined && Number.isFinite(lo) && Number.isFinite(hi) && hi > lo) {
+          row.lo = logY && lo <= 0 ? y * 1e-3 : lo
+          row.hi = hi
         }
         rows.push(row)
       }
@@ -97,7 +108,7 @@ export const lineFigure = async (panels: ReadonlyArray<Panel>, opts: FigureOptio
           mark: { type: 'line', point: panels.some((p) => p.series.some((s) => s.points === true)) },
           encoding: {
             x: { field: 'x', type: 'quantitative', title: opts.xLabel, scale: xScale },
-            y: { field: 'mean', type: 'quantitative', title: opts.yLabel, scale: yScale },
+            y: { field: 'y', type: 'quantitative', title: opts.yLabel, scale: yScale },
             color,
           },
         },
