@@ -127,8 +127,15 @@ describe('hypergrad reproduce', () => {
     expect(readFileSync(join(out, 'results.csv'), 'utf8').split('\n').length).toBeGreaterThan(2)
     expect(r.stdout).toMatch(/wrote .*results\.json/)
   })
+  it('--list (or the name "list") names every experiment of the registry', async () => {
+    const { experimentNames } = await import('../experiments/registry.js')
+    const byFlag = await runHere(['reproduce', '--list'])
+    expect(byFlag.code, byFlag.stderr).toBe(0)
+    expect((await runHere(['reproduce', 'list'])).stdout).toBe(byFlag.stdout)
+    for (const name of experimentNames) expect(byFlag.stdout).toMatch(new RegExp(`^${name}\\b`, 'm'))
+  })
   it('rejects an unknown experiment or field with one line and exit status 2', async () => {
-    for (const args of [['reproduce', 'fig9'], ['reproduce', 'sid-fig1', '--set', 'colour=blue'], ['reproduce', 'sid-fig1', '--runs', '0'], ['reproduce', 'sid-fig1', '--epochs', 'two']]) {
+    for (const args of [['reproduce'], ['reproduce', 'bounds', '--list'], ['reproduce', 'fig9'], ['reproduce', 'sid-fig1', '--set', 'colour=blue'], ['reproduce', 'sid-fig1', '--runs', '0'], ['reproduce', 'sid-fig1', '--epochs', 'two']]) {
       const r = await runHere(args)
       expect(r.code, args.join(' ')).toBe(2)
       expect(r.stderr.trimEnd().split('\n'), r.stderr).toHaveLength(1)

@@ -71,7 +71,8 @@ export const program = (setCode: (code: number) => void): Command => {
   cmd
     .command('reproduce')
     .description('run one of the papers\' experiments; writes results.json, results.csv and SVG figures')
-    .argument('<experiment>', 'an experiment name, or "list" to list them with their fields')
+    .argument('[experiment]', 'an experiment name, or "list" to list them with their fields')
+    .option('--list', 'list the experiments with their fields (the same as the name "list")')
     .option('--runs <n>', 'number of repeated runs', positiveInt('--runs'))
     .option('--epochs <list>', 'epoch budgets, comma separated (e.g. 2,10,60); one number E: the default budgets up to E')
     .option('--lambdas <list>', 'λ values, comma separated')
@@ -81,7 +82,11 @@ export const program = (setCode: (code: number) => void): Command => {
     .option('--shard <i/n>', 'run slice i of n of the tasks and write shard-i-of-n.json (default folder out/<experiment>/shards); `hypergrad merge` puts the slices together', shardArg)
     .option('--quiet', 'no progress bar')
     .addOption(maxHoursOption())
-    .action(async (experiment: string, o: { runs?: number; epochs?: string; lambdas?: string; set?: string[]; out?: string; workers?: number; shard?: Shard; quiet?: boolean; maxHours?: number }) => {
+    .action(async (named: string | undefined, o: { list?: boolean; runs?: number; epochs?: string; lambdas?: string; set?: string[]; out?: string; workers?: number; shard?: Shard; quiet?: boolean; maxHours?: number }) => {
+      if (o.list === true && named !== undefined && named !== 'list')
+        throw new UserError(`reproduce: --list lists the experiments; it takes no experiment name (got "${named}")`)
+      if (o.list !== true && named === undefined) throw new UserError("reproduce: name an experiment, or list them with --list")
+      const experiment = o.list === true ? 'list' : named!
       const { reproduceCommand } = await import('./reproduce.js')
       setCode(emit(await reproduceCommand(experiment, o, limitsOf(o), (interruptible) => progressBar(o.quiet === true, { interruptible }))))
     })
