@@ -47,7 +47,7 @@ const allowed: Record<string, ReadonlyArray<string>> = {
   ad: ['errors', 'linalg'],
   data: ['errors', 'linalg', 'random'],
   problem: ['ad', 'errors', 'linalg', 'random'],
-  problems: ['data', 'problem', 'errors', 'linalg', 'random'],
+  problems: ['ad', 'data', 'problem', 'errors', 'linalg', 'random'],
   solvers: ['problem', 'schedule', 'errors', 'linalg', 'random', 'stream'],
   hypergrad: ['solvers', 'problem', 'schedule', 'errors', 'linalg', 'random', 'stream'],
   bounds: ['problems', 'problem', 'errors', 'linalg', 'random'],

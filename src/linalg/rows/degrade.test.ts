@@ -5,9 +5,9 @@ import { spawnSync } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { rowPassesHash } from './degradeFixture.js'
+import { rowPassesHash } from './degradeFixture.test-util.js'
 
-const fixture = join(dirname(fileURLToPath(import.meta.url)), 'degradeFixture.ts')
+const fixture = join(dirname(fileURLToPath(import.meta.url)), 'degradeFixture.test-util.ts')
 
 /** Run the fixture in a child process under `ulimit -v kb`. */
 const run = (kb: number): { readonly status: number | null; readonly out: string; readonly notes: string[] } => {
