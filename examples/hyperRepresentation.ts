@@ -36,7 +36,9 @@ export const hyperRepresentation = (train: Regression, validation: Regression, k
 export const hypergradient = (problem: P.ErmProblem, lambda: RVec, warm?: Vec): E.Either<HypergradError, HypergradResult> => {
   const { tau } = problem.lower.curvature(lambda)
   const zero = new Float64Array(problem.dim)
-  const L = hgProblem.powerIteration((u) => problem.lower.hvp(zero, lambda, u), problem.dim, random.seed(0)).value
+  const top = hgProblem.powerIteration((u) => problem.lower.hvp(zero, lambda, u), problem.dim, random.seed(0))
+  if (E.isLeft(top)) return top
+  const L = top.right.value
   const params = solvers.heavyBallParams(tau, 1.01 * L, problem.alpha)
   if (E.isLeft(params)) return params
   const hb = params.right

@@ -289,13 +289,15 @@ const matrixWithNorm = (k: number, q: number, seed: number): E.Either<HypergradE
   const fro = Math.sqrt(g.reduce((a, x) => a + x * x, 0))
   const scale = (3 * fro) / (norm(u) * norm(u))
   const G = g.map((x, i) => x + scale * u[Math.floor(i / k)]! * u[i % k]!)
-  const s2 = powerIteration((x) => {
+  const top = powerIteration((x) => {
     const Gx = new Float64Array(k)
     for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) Gx[i] = Gx[i]! + G[i * k + j]! * x[j]!
     const out = new Float64Array(k)
     for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) out[j] = out[j]! + G[i * k + j]! * Gx[i]!
     return out
-  }, k, rngSeed(seed + 1)).value
+  }, k, rngSeed(seed + 1))
+  if (E.isLeft(top)) return top
+  const s2 = top.right.value
   const sigma = Math.sqrt(s2)
   const F2 = G.reduce((a, x) => a + x * x, 0)
   const denom = 0.81 * s2 - q * q * F2
@@ -340,7 +342,9 @@ const instanceOf = (input: GzTaskInput): E.Either<HypergradError, Instance> => {
       const first = hyperRepresentationProblem(train.right, validation.right, k, h.rho, lambda)
       if (E.isLeft(first)) return first
       const zero = new Float64Array(k)
-      const L = powerIteration((u) => first.right.lower.hvp(zero, lambda, u), k, rngSeed(0)).value * (1 + 1e-8)
+      const top = powerIteration((u) => first.right.lower.hvp(zero, lambda, u), k, rngSeed(0))
+      if (E.isLeft(top)) return top
+      const L = top.right.value * (1 + 1e-8)
       return ermInstance(hyperRepresentationProblem(train.right, validation.right, k, h.rho, lambda, { L: () => L }), lambda)
     }
     case 'equilibrium': {

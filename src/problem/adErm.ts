@@ -25,7 +25,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { scalarFunction } from '../ad/scalarFunction.js'
 import type { FunctionSpec, InputShape, Recorder } from '../ad/tapes.js'
 import type { Node } from '../ad/node.js'
-import { hgError, type HypergradError } from '../errors.js'
+import { hgError, orThrow, type HypergradError } from '../errors.js'
 import type { RVec } from '../linalg/types.js'
 import { atLambda0, checkStart, finiteLambda, firstFailure, lastValue } from './adChecks.js'
 import { AdLowerObjective, AdUpperObjective, type Curvature } from './adObjectives.js'
@@ -94,10 +94,10 @@ export const adErmProblem = (opts: AdErmOptions): E.Either<HypergradError, ErmPr
     const given = { tau: opts.tau?.(lambda), L: opts.L?.(lambda) }
     if (given.tau !== undefined && given.L !== undefined) return { tau: given.tau, L: given.L }
     if (given.tau !== undefined) {
-      const L = powerIteration((u) => lower.hvp(w0, lambda, u), d, rng).value * (1 + L_MARGIN)
+      const L = orThrow(powerIteration((u) => lower.hvp(w0, lambda, u), d, rng)).value * (1 + L_MARGIN)
       return { tau: given.tau, L }
     }
-    const c = curvatureAt(lower, w0, lambda, rng)
+    const c = orThrow(curvatureAt(lower, w0, lambda, rng))
     return { tau: c.tau, L: given.L ?? c.L * (1 + L_MARGIN) }
   }
   lower = new AdLowerObjective(lowerFn.right, name, opts.separable ?? false, check, lastValue(estimate))

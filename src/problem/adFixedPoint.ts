@@ -16,7 +16,7 @@ import type { Node } from '../ad/node.js'
 import { scalarFunction, type ScalarFunction } from '../ad/scalarFunction.js'
 import type { InputShape } from '../ad/tapes.js'
 import { vectorFunction, type VectorFunction } from '../ad/vectorFunction.js'
-import { hgError, type HypergradError } from '../errors.js'
+import { hgError, orThrow, type HypergradError } from '../errors.js'
 import type { RVec, Vec } from '../linalg/types.js'
 import { atLambda0, checkStart, finiteLambda, firstFailure, lastValue } from './adChecks.js'
 import { AdUpperObjective, vecOrNaN } from './adObjectives.js'
@@ -121,7 +121,7 @@ export const adFixedPointProblem = (opts: AdFixedPointOptions): E.Either<Hypergr
   const probed = firstFailure(name, 'w = contractionAt and λ₀', [map.right.vjp(w0, opts.lambda0, w0), map.right.jvp(w0, opts.lambda0, w0, opts.lambda0), upper.right.gradient(w0, opts.lambda0)])
   if (E.isLeft(probed)) return probed
   let problem: AdFixedPointProblem
-  const q = opts.contraction ?? lastValue((lambda: RVec) => contractionEstimate(problem, w0, lambda, rng))
+  const q = opts.contraction ?? lastValue((lambda: RVec) => orThrow(contractionEstimate(problem, w0, lambda, rng)))
   problem = new AdFixedPointProblem(name, opts.symmetric ?? false, map.right, upper.right, check, q)
   const estimated = atLambda0(name, 'contraction estimate', () => problem.contraction(opts.lambda0))
   if (E.isLeft(estimated)) return estimated

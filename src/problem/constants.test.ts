@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
 import * as E from 'fp-ts/lib/Either.js'
+import { orThrow, type HypergradError } from '../errors.js'
 import { matMul, spectralNorm, symmetricEigenvalues, transpose } from '../linalg/matrix.js'
 import { gemv, gemvT } from '../linalg/kernels.js'
 import { matrix, type Matrix, type RVec, type Vec } from '../linalg/types.js'
@@ -64,7 +65,7 @@ describe('powerIteration', () => {
         const A = symmetric(seed, n)
         const ev = symmetricEigenvalues(A)
         const truth = Math.max(Math.abs(ev[0]!), Math.abs(ev[n - 1]!))
-        const r = powerIteration(mv(A), n, R.seed(seed + 1), { iters: 5000, tol: 1e-14 })
+        const r = orThrow(powerIteration(mv(A), n, R.seed(seed + 1), { iters: 5000, tol: 1e-14 }))
         expect(r.value).toBeLessThanOrEqual(truth * (1 + 1e-12))
         expect(r.value).toBeGreaterThanOrEqual(truth * (1 - 1e-6))
         expect(r.iterations).toBeLessThanOrEqual(5000)
@@ -86,7 +87,7 @@ describe('powerIteration', () => {
       for (let l = 0; l < n; l++) acc += q.data[i * n + l]! * s[l]! * q.data[j * n + l]!
       return acc
     }))
-    const r = powerIteration(mv(A), n, R.seed(4))
+    const r = orThrow(powerIteration(mv(A), n, R.seed(4)))
     expect(r.value).toBeCloseTo(3, 9)
     const top = Float64Array.from({ length: n }, (_, i) => q.data[i * n + n - 1]!)
     const cos = Math.abs(r.vector.reduce((acc, x, i) => acc + x * top[i]!, 0))
@@ -94,16 +95,22 @@ describe('powerIteration', () => {
     expect(r.iterations).toBeLessThan(100)
   })
 
-  it('is reproducible, handles the zero operator, rejects bad inputs, and never writes to the operator output', () => {
+  it('is reproducible, handles the zero operator, rejects bad inputs with a Left naming them, and never writes to the operator output', () => {
     const A = symmetric(8, 5)
-    const a = powerIteration(mv(A), 5, R.seed(2))
-    const b = powerIteration(mv(A), 5, R.seed(2))
+    const a = orThrow(powerIteration(mv(A), 5, R.seed(2)))
+    const b = orThrow(powerIteration(mv(A), 5, R.seed(2)))
     expect(a.value).toBe(b.value)
     expect(Array.from(a.vector)).toEqual(Array.from(b.vector))
-    expect(powerIteration(() => new Float64Array(3), 3, R.seed(1)).value).toBe(0)
-    expect(() => powerIteration(mv(A), 0, R.seed(1))).toThrow(RangeError)
-    expect(() => powerIteration(() => new Float64Array(4), 5, R.seed(1))).toThrow(RangeError)
-    expect(() => powerIteration(() => Float64Array.of(Number.NaN, 0), 2, R.seed(1))).toThrow(/non-finite/)
+    expect(orThrow(powerIteration(() => new Float64Array(3), 3, R.seed(1))).value).toBe(0)
+    const left = (e: E.Either<HypergradError, unknown>): HypergradError => {
+      if (E.isRight(e)) throw new Error('expected a Left')
+      return e.left
+    }
+    expect(left(powerIteration(mv(A), 0, R.seed(1)))).toMatchObject({ kind: 'dimension', message: 'powerIteration: dimension must be a positive integer, got 0' })
+    expect(left(powerIteration(mv(A), 5, R.seed(1), { iters: 0 })).kind).toBe('domain')
+    expect(left(powerIteration(mv(A), 5, R.seed(1), { tol: Number.NaN })).kind).toBe('domain')
+    expect(left(powerIteration(() => new Float64Array(4), 5, R.seed(1))).message).toBe('powerIteration: operator returned length 4, expected 5')
+    expect(left(powerIteration(() => Float64Array.of(Number.NaN, 0), 2, R.seed(1))).message).toMatch(/non-finite vector at iteration 1$/)
     const kept = Float64Array.of(3, 4)
     powerIteration(() => kept, 2, R.seed(1))
     expect(Array.from(kept)).toEqual([3, 4])
@@ -117,7 +124,7 @@ describe('curvatureAt and contractionEstimate', () => {
         const A = spd(seed, n, shift)
         const ev = symmetricEigenvalues(A)
         const w = new Float64Array(n)
-        const { tau, L } = curvatureAt(quadraticLower(A, 2), w, new Float64Array(2), R.seed(seed + 2), { iters: 20000, tol: 1e-15 })
+        const { tau, L } = orThrow(curvatureAt(quadraticLower(A, 2), w, new Float64Array(2), R.seed(seed + 2), { iters: 20000, tol: 1e-15 }))
         const lmax = ev[n - 1]!
         expect(Math.abs(L - lmax)).toBeLessThan(1e-8 * lmax)
         // τ is resolved to an accuracy relative to L (it is L minus the top of L·I − H).
@@ -132,7 +139,7 @@ describe('curvatureAt and contractionEstimate', () => {
       fc.property(sizes, ({ n, seed }) => {
         const M = gaussian(seed, n, n)
         const truth = spectralNorm(M)
-        const est = contractionEstimate(linearProblem(M), new Float64Array(n), new Float64Array(1), R.seed(seed + 3), { iters: 20000, tol: 1e-15 })
+        const est = orThrow(contractionEstimate(linearProblem(M), new Float64Array(n), new Float64Array(1), R.seed(seed + 3), { iters: 20000, tol: 1e-15 }))
         expect(est).toBeLessThanOrEqual(truth * (1 + 1e-12))
         expect(est).toBeGreaterThanOrEqual(truth * (1 - 1e-6))
       }),
@@ -149,11 +156,12 @@ describe('curvatureAt and contractionEstimate', () => {
     expect(spectralNorm(I_aA)).toBeCloseTo((c.L - c.tau) / (c.L + c.tau), 10)
   })
 
-  it('rejects mismatched w and λ lengths', () => {
+  it('rejects mismatched w and λ lengths with a Left', () => {
     const A = spd(1, 3, 1)
-    expect(() => curvatureAt(quadraticLower(A, 2), new Float64Array(2), new Float64Array(2), R.seed(0))).toThrow(RangeError)
-    expect(() => curvatureAt(quadraticLower(A, 2), new Float64Array(3), new Float64Array(1), R.seed(0))).toThrow(RangeError)
-    expect(() => contractionEstimate(linearProblem(A), new Float64Array(4), new Float64Array(1), R.seed(0))).toThrow(RangeError)
+    const kindOf = (e: E.Either<HypergradError, unknown>): string | undefined => (E.isLeft(e) ? e.left.kind : undefined)
+    expect(kindOf(curvatureAt(quadraticLower(A, 2), new Float64Array(2), new Float64Array(2), R.seed(0)))).toBe('dimension')
+    expect(kindOf(curvatureAt(quadraticLower(A, 2), new Float64Array(3), new Float64Array(1), R.seed(0)))).toBe('dimension')
+    expect(kindOf(contractionEstimate(linearProblem(A), new Float64Array(4), new Float64Array(1), R.seed(0)))).toBe('dimension')
   })
 })
 

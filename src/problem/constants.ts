@@ -8,6 +8,8 @@
  * ‖∂₁Φ‖ are under-estimates of the truth, by a relative error of the order of `tol` once the
  * iteration has converged (slowly when the two largest eigenvalues are close).
  */
+import * as E from 'fp-ts/lib/Either.js'
+import { hgError, type HypergradError } from '../errors.js'
 import { axpy, nrm2, scal } from '../linalg/kernels.js'
 import type { RVec, Vec } from '../linalg/types.js'
 import * as R from '../random/rng.js'
@@ -36,31 +38,37 @@ export interface PowerIterationResult {
  * The largest |eigenvalue| of a symmetric operator on Rᵈⁱᵐ by power iteration from a random
  * Gaussian start drawn from `rng`. The estimate ‖op(v)‖ with ‖v‖ = 1 is a Rayleigh quotient of
  * op², so it converges at rate (|λ₂|/|λ₁|)² per step and never exceeds the true value.
- * Throws a RangeError when the operator returns a vector of the wrong length or a non-finite one.
+ * A Left names the fault: a bad dimension or option, an operator that returns a vector of the
+ * wrong length, or a non-finite one (which depends on the data: an overflowing Hessian product).
  */
-export const powerIteration = (op: (v: RVec) => Vec, dim: number, rng: R.Rng, opts: PowerIterationOptions = {}): PowerIterationResult => {
+export const powerIteration = (
+  op: (v: RVec) => Vec,
+  dim: number,
+  rng: R.Rng,
+  opts: PowerIterationOptions = {},
+): E.Either<HypergradError, PowerIterationResult> => {
   const iters = opts.iters ?? 1000
   const tol = opts.tol ?? 1e-10
-  if (!(Number.isInteger(dim) && dim >= 1)) throw new RangeError(`powerIteration: dimension must be a positive integer, got ${dim}`)
-  if (!(Number.isInteger(iters) && iters >= 1)) throw new RangeError(`powerIteration: iters must be a positive integer, got ${iters}`)
-  if (!(tol >= 0)) throw new RangeError(`powerIteration: tol must be ≥ 0, got ${tol}`)
+  if (!(Number.isInteger(dim) && dim >= 1)) return E.left(hgError('dimension', `powerIteration: dimension must be a positive integer, got ${dim}`))
+  if (!(Number.isInteger(iters) && iters >= 1)) return E.left(hgError('domain', `powerIteration: iters must be a positive integer, got ${iters}`))
+  if (!(tol >= 0)) return E.left(hgError('domain', `powerIteration: tol must be ≥ 0, got ${tol}`))
   const [v0] = R.normals(rng, dim)
   let v: Vec = v0
   scal(dim, 1 / nrm2(dim, v, 1, 0), v, 1, 0)
   let value = Number.NaN
   for (let k = 1; k <= iters; k++) {
     const av = op(v)
-    if (av.length !== dim) throw new RangeError(`powerIteration: operator returned length ${av.length}, expected ${dim}`)
+    if (av.length !== dim) return E.left(hgError('dimension', `powerIteration: operator returned length ${av.length}, expected ${dim}`))
     const nav = nrm2(dim, av, 1, 0)
-    if (!Number.isFinite(nav)) throw new RangeError(`powerIteration: operator returned a non-finite vector at iteration ${k}`)
-    if (nav === 0) return { value: 0, vector: v, iterations: k }
+    if (!Number.isFinite(nav)) return E.left(hgError('domain', `powerIteration: operator returned a non-finite vector at iteration ${k}`))
+    if (nav === 0) return E.right({ value: 0, vector: v, iterations: k })
     const prev = value
     value = nav
     // Copy before normalising, so that an operator returning a buffer it keeps is never written to.
     v = scal(dim, 1 / nav, Float64Array.from(av), 1, 0)
-    if (Math.abs(value - prev) <= tol * value) return { value, vector: v, iterations: k }
+    if (Math.abs(value - prev) <= tol * value) return E.right({ value, vector: v, iterations: k })
   }
-  return { value, vector: v, iterations: iters }
+  return E.right({ value, vector: v, iterations: iters })
 }
 
 /**
@@ -75,20 +83,21 @@ export const curvatureAt = (
   lambda: RVec,
   rng: R.Rng,
   opts: PowerIterationOptions = {},
-): { readonly tau: number; readonly L: number } => {
+): E.Either<HypergradError, { readonly tau: number; readonly L: number }> => {
   const d = lower.dim
-  if (w.length !== d) throw new RangeError(`curvatureAt: w has length ${w.length}, expected ${d}`)
-  if (lambda.length !== lower.hyperDim) throw new RangeError(`curvatureAt: λ has length ${lambda.length}, expected ${lower.hyperDim}`)
+  if (w.length !== d) return E.left(hgError('dimension', `curvatureAt: w has length ${w.length}, expected ${d}`))
+  if (lambda.length !== lower.hyperDim) return E.left(hgError('dimension', `curvatureAt: λ has length ${lambda.length}, expected ${lower.hyperDim}`))
   const [r1, r2] = R.split2(rng)
   const hess = (u: RVec): Vec => lower.hvp(w, lambda, u)
-  const L = powerIteration(hess, d, r1, opts).value
+  const top = powerIteration(hess, d, r1, opts)
+  if (E.isLeft(top)) return top
+  const L = top.right.value
   const shifted = (u: RVec): Vec => {
     const hu = hess(u)
     scal(d, -1, hu, 1, 0)
     return axpy(d, L, u, 1, 0, hu, 1, 0)
   }
-  const gap = powerIteration(shifted, d, r2, opts).value
-  return { tau: L - gap, L }
+  return E.map((gap: PowerIterationResult) => ({ tau: L - gap.value, L }))(powerIteration(shifted, d, r2, opts))
 }
 
 /**
@@ -101,10 +110,10 @@ export const contractionEstimate = (
   lambda: RVec,
   rng: R.Rng,
   opts: PowerIterationOptions = {},
-): number => {
-  if (w.length !== problem.dim) throw new RangeError(`contractionEstimate: w has length ${w.length}, expected ${problem.dim}`)
+): E.Either<HypergradError, number> => {
+  if (w.length !== problem.dim) return E.left(hgError('dimension', `contractionEstimate: w has length ${w.length}, expected ${problem.dim}`))
   const op = (u: RVec): Vec => problem.vjpW(w, lambda, problem.jvpW(w, lambda, u))
-  return Math.sqrt(powerIteration(op, problem.dim, rng, opts).value)
+  return E.map((r: PowerIterationResult) => Math.sqrt(r.value))(powerIteration(op, problem.dim, rng, opts))
 }
 
 /** α = 2/(L+τ) for a curvature estimate: `optimalStep` from erm.ts (SID §6, footnote 3). */
