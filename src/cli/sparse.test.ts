@@ -13,7 +13,7 @@ import { cholesky, choleskySolve } from '../linalg/matrix.js'
 import { matrix } from '../linalg/types.js'
 import * as R from '../random/rng.js'
 import { formatLibsvm } from '../data/libsvm.js'
-import { sizesOf } from './build.js'
+import { loadData, sizesOf } from './build.js'
 import { methodCharges } from './limits.js'
 import { classifierMetrics } from './tune.js'
 import { runHere, spawnCommand } from './run.test-util.js'
@@ -92,26 +92,33 @@ const softmaxRow = (d: Rows, i: number, W: ArrayLike<number>): { prob: Float64Ar
   return { prob: e.map((t) => t / s), lse: m + Math.log(s), z }
 }
 const lamAt = (reg: Reg, lam: ArrayLike<number>, k: number): number => (reg === 'scalar' ? lam[0]! : reg === 'perFeature' ? lam[Math.floor(k / C)]! : lam[k % C]!)
-/** Σ CE (and its gradient Σ xᵢ(pᵢ − e_{yᵢ})ᵀ) over the rows of d. */
-const crossEntropy = (d: Rows, W: ArrayLike<number>): { value: number; grad: Float64Array } => {
+/** The training loss: the weight of each row's cross-entropy and the ridge of each entry of W. */
+interface Lower {
+  readonly weight: (i: number) => number
+  readonly ridge: (k: number) => number
+}
+const one = (): number => 1
+/** Σ sᵢ CEᵢ (and its gradient Σ sᵢ xᵢ(pᵢ − e_{yᵢ})ᵀ) over the rows of d. */
+const crossEntropy = (d: Rows, W: ArrayLike<number>, weight: (i: number) => number = one): { value: number; grad: Float64Array } => {
   const grad = new Float64Array(P * C)
   let value = 0
   for (let i = 0; i < d.n; i++) {
     const { prob, lse, z } = softmaxRow(d, i, W)
-    value += lse - z[d.y[i]!]!
-    for (let j = 0; j < P; j++) for (let c = 0; c < C; c++) grad[j * C + c] = grad[j * C + c]! + d.x[i * P + j]! * (prob[c]! - (c === d.y[i] ? 1 : 0))
+    const s = weight(i)
+    value += s * (lse - z[d.y[i]!]!)
+    for (let j = 0; j < P; j++) for (let c = 0; c < C; c++) grad[j * C + c] = grad[j * C + c]! + s * d.x[i * P + j]! * (prob[c]! - (c === d.y[i] ? 1 : 0))
   }
   return { value, grad }
 }
-/** ∇²ℓ = Σ (xᵢxᵢᵀ) ⊗ (diag pᵢ − pᵢpᵢᵀ) + diag Λ, dense (P·C)². */
-const softmaxHessian = (reg: Reg, lam: ArrayLike<number>, W: ArrayLike<number>) => {
+/** ∇²ℓ = Σ sᵢ (xᵢxᵢᵀ) ⊗ (diag pᵢ − pᵢpᵢᵀ) + diag Λ, dense (P·C)². */
+const softmaxHessian = (lower: Lower, W: ArrayLike<number>) => {
   const m = P * C
   const H = new Float64Array(m * m)
   for (let i = 0; i < strain.n; i++) {
     const { prob } = softmaxRow(strain, i, W)
     for (let j = 0; j < P; j++)
       for (let k = 0; k < P; k++) {
-        const xx = strain.x[i * P + j]! * strain.x[i * P + k]!
+        const xx = lower.weight(i) * strain.x[i * P + j]! * strain.x[i * P + k]!
         if (xx === 0) continue
         for (let c = 0; c < C; c++)
           for (let e = 0; e < C; e++) {
@@ -120,17 +127,17 @@ const softmaxHessian = (reg: Reg, lam: ArrayLike<number>, W: ArrayLike<number>) 
           }
       }
   }
-  for (let k = 0; k < m; k++) H[k * m + k] = H[k * m + k]! + lamAt(reg, lam, k)
+  for (let k = 0; k < m; k++) H[k * m + k] = H[k * m + k]! + lower.ridge(k)
   return matrix(m, m, H)
 }
 /** w(λ) by Newton's method with dense Cholesky solves, to the rounding floor. */
-const softmaxArgmin = (reg: Reg, lam: ArrayLike<number>): Float64Array => {
+const softmaxArgmin = (lower: Lower): Float64Array => {
   let W = new Float64Array(P * C)
   for (let it = 0; it < 40; it++) {
-    const g = crossEntropy(strain, W).grad
-    for (let k = 0; k < W.length; k++) g[k] = g[k]! + lamAt(reg, lam, k) * W[k]!
+    const g = crossEntropy(strain, W, lower.weight).grad
+    for (let k = 0; k < W.length; k++) g[k] = g[k]! + lower.ridge(k) * W[k]!
     if (norm2(g) < 1e-13) break
-    const L = cholesky(softmaxHessian(reg, lam, W))
+    const L = cholesky(softmaxHessian(lower, W))
     if (L === undefined) throw new Error('the Hessian is not positive definite')
     const step = choleskySolve(L, g)
     W = W.map((w, k) => w - step[k]!)
@@ -139,9 +146,10 @@ const softmaxArgmin = (reg: Reg, lam: ArrayLike<number>): Float64Array => {
 }
 /** The hypergradient −(∂²_{Wλ}ℓ)ᵀ H⁻¹ ∇E at w(λ), and f(λ) = E(w(λ)). */
 const softmaxTruth = (reg: Reg, lam: ArrayLike<number>) => {
-  const W = softmaxArgmin(reg, lam)
+  const lower: Lower = { weight: one, ridge: (k) => lamAt(reg, lam, k) }
+  const W = softmaxArgmin(lower)
   const { value, grad } = crossEntropy(sval, W)
-  const L = cholesky(softmaxHessian(reg, lam, W))!
+  const L = cholesky(softmaxHessian(lower, W))!
   const v = choleskySolve(L, grad)
   const g = new Float64Array(reg === 'scalar' ? 1 : reg === 'perFeature' ? P : C)
   for (let k = 0; k < W.length; k++) {
@@ -149,6 +157,25 @@ const softmaxTruth = (reg: Reg, lam: ArrayLike<number>) => {
     g[at] = g[at]! - W[k]! * v[k]!
   }
   return { g, value, W }
+}
+/**
+ * Data cleaning with the softmax model: ℓ = Σ σ(λᵢ) CEᵢ + (ρ/2)‖W‖², so
+ * ∂f/∂λᵢ = −σ'(λᵢ) ⟨xᵢ(pᵢ − e_{yᵢ})ᵀ, H⁻¹∇E⟩.
+ */
+const cleaningTruth = (lam: ArrayLike<number>, rho: number) => {
+  const lower: Lower = { weight: (i) => sigma(lam[i]!), ridge: () => rho }
+  const W = softmaxArgmin(lower)
+  const { value, grad } = crossEntropy(sval, W)
+  const v = choleskySolve(cholesky(softmaxHessian(lower, W))!, grad)
+  const g = new Float64Array(strain.n)
+  for (let i = 0; i < strain.n; i++) {
+    const { prob } = softmaxRow(strain, i, W)
+    let t = 0
+    for (let j = 0; j < P; j++) for (let c = 0; c < C; c++) t += strain.x[i * P + j]! * (prob[c]! - (c === strain.y[i] ? 1 : 0)) * v[j * C + c]!
+    const s = sigma(lam[i]!)
+    g[i] = -s * (1 - s) * t
+  }
+  return { g, value }
 }
 /** (f(λ + hd) − f(λ − hd)) / 2h. */
 const centralDifference = (f: (lam: Float64Array) => number, lam: ArrayLike<number>, d: ArrayLike<number>, h: number): number =>
@@ -191,6 +218,18 @@ describe('hypergrad estimate on a 10-class softmax problem from libsvm files', (
     }
   })
 
+  it('softmaxCleaning (one λ per training sample): exact matches the dense truth to 1e-8, itself checked by central differences', async () => {
+    const [lam] = R.normals(R.seed(31), strain.n)
+    const truth = cleaningTruth(lam, 0.5)
+    const [d] = R.normals(R.seed(32), strain.n)
+    const fd = centralDifference((l) => cleaningTruth(l, 0.5).value, lam, d, 1e-5)
+    expect(Math.abs(fd - dotv(truth.g, d))).toBeLessThan(1e-6 * norm2(truth.g) * norm2(d))
+    const { regularization: _r, ...cfg } = softmaxConfig('scalar', Array.from(lam), { name: 'exact' })
+    const ex = await estimate({ ...cfg, problem: 'softmaxCleaning', rho: 0.5 })
+    expect(ex.hypergradient).toHaveLength(strain.n)
+    expect(relErr(ex.hypergradient, truth.g)).toBeLessThan(1e-8)
+  })
+
   it('tune: the secant method on λ reaches f′(λ) = 0 of the truth; the test metrics are the argmax accuracy and cross-entropy of w(λ)', async () => {
     const cfg = {
       ...softmaxConfig('scalar', 1, { name: 'exact' }),
@@ -216,6 +255,21 @@ describe('hypergrad estimate on a 10-class softmax problem from libsvm files', (
     }
     expect(Math.abs(last.metrics!.testLoss - loss) / loss).toBeLessThan(1e-8)
     expect(last.metrics!.testAccuracy).toBe(correct / stest.n)
+  })
+})
+
+describe('MNIST data for the softmax problems', () => {
+  it('gives the ten digits, on the same rows as the odd/even split of the binary problems', () => {
+    const data = { mnist: { nTrain: 60, nVal: 40, seed: 3 } }
+    const digits = loadData(data, 'softmax', dir)
+    const oddEven = loadData(data, 'logistic', dir)
+    if (E.isLeft(digits) || E.isLeft(oddEven)) throw new Error('MNIST did not load')
+    expect(digits.right.train.nClasses).toBe(10)
+    expect(new Set(digits.right.train.y).size).toBeGreaterThan(5)
+    for (const k of ['train', 'validation'] as const) {
+      expect(digits.right[k].X).toEqual(oddEven.right[k].X)
+      expect(Array.from(digits.right[k].y, (c) => (c % 2 === 0 ? 1 : -1))).toEqual(Array.from(oddEven.right[k].y))
+    }
   })
 })
 
