@@ -86,11 +86,21 @@ describe('strict configs', () => {
       [{ ...base, method: { ...base.method, lower: 'gd', linear: 'cg', momentum: 0.5 } }, /^config\.method\.momentum: /],
       [{ ...base, method: { name: 'sid', lower: 'gd', linear: 'fp', t: 1, k: 1, batchSize: 5 } }, /^config\.method\.batchSize: lower "gd" and linear "fp" draw no minibatches$/],
       [{ ...base, problem: 'dataCleaning', regularization: 'perFeature' }, /^config\.regularization: the dataCleaning problem has one λ per training sample/],
+      [{ ...base, problem: 'softmaxCleaning', regularization: 'scalar' }, /^config\.regularization: the softmaxCleaning problem has one λ per training sample; drop "regularization"$/],
+      [{ ...base, problem: 'ridge', regularization: 'perClass' }, /^config\.regularization: "perClass" \(one λ per class\) is for the softmax problem; problem "ridge" has no classes/],
+      [{ ...base, problem: 'softmax', rho: 2 }, /^config\.rho: the ridge weight of the dataCleaning problem and of softmaxCleaning; problem "softmax" has none$/],
     ]
     for (const [cfg, re] of cases) expect(left(decodeEstimateConfig(cfg))).toMatch(re)
     expect(left(decodeTuneConfig({ ...tuneBase, lambda: [1, 0], regularization: 'perFeature', outer: { ...tuneBase.outer, logScale: true } }))).toBe(
       'config.lambda.1: logScale optimizes log λ and needs λ > 0, got 0',
     )
+  })
+  it('decodes the softmax problems: perClass and the per-sample ρ', () => {
+    const soft = decodeEstimateConfig({ ...base, problem: 'softmax', regularization: 'perClass', lambda: [1, 2, 3] })
+    expect(E.isRight(soft) && [soft.right.problem, soft.right.regularization]).toEqual(['softmax', 'perClass'])
+    const { regularization: _r, ...noReg } = base
+    const clean = decodeEstimateConfig({ ...noReg, problem: 'softmaxCleaning', rho: 0.5, data: { mnist: { nTrain: 100, nVal: 100 } } })
+    expect(E.isRight(clean) && clean.right.rho).toBe(0.5)
   })
   it('names every outer optimizer in one list', () => {
     for (const name of Object.keys(outerOptimizers)) expect(E.isRight(decodeTuneConfig({ ...tuneBase, outer: { ...tuneBase.outer, optimizer: name } }))).toBe(true)

@@ -16,10 +16,15 @@ import { decodeWith } from '../config/report.js'
 import { hgError, type HypergradError } from '../errors.js'
 import { PRESET_NAMES, type PresetName } from '../hypergrad/presets.js'
 
-export const problemNames = ['logistic', 'ridge', 'dataCleaning'] as const
+export const problemNames = ['logistic', 'ridge', 'dataCleaning', 'softmax', 'softmaxCleaning'] as const
 export type ProblemName = (typeof problemNames)[number]
-export const regularizations = ['scalar', 'perFeature'] as const
+export const regularizations = ['scalar', 'perFeature', 'perClass'] as const
 export type Regularization = (typeof regularizations)[number]
+
+/** The problems with one λ per training sample (σ(λᵢ) weights and a fixed ridge ρ). */
+export const perSample = (problem: ProblemName): boolean => problem === 'dataCleaning' || problem === 'softmaxCleaning'
+/** The problems on integer class labels (softmax regression), against those on ±1 or real labels. */
+export const multiclass = (problem: ProblemName): boolean => problem === 'softmax' || problem === 'softmaxCleaning'
 
 /** A file name (relative to the config's folder). */
 const FileName = new t.Type<string, string, unknown>(
@@ -158,21 +163,27 @@ export interface EstimateConfig {
   readonly problem: ProblemName
   readonly regularization: Regularization
   readonly data: DataConfig
-  /** A number (scalar regularization) or one value per feature / per training sample. */
+  /** A number (scalar regularization) or one value per feature, per class or per training sample. */
   readonly lambda: number | ReadonlyArray<number>
   readonly method: MethodConfig
   readonly seed: number
-  /** The fixed ridge weight ρ of the data-cleaning problem. */
+  /** The fixed ridge weight ρ of the data-cleaning problems. */
   readonly rho?: number
 }
 
 type Base = t.TypeOf<typeof EstimateBase>
 
+/** The error of "perClass" regularization with a problem that has no classes. */
+export const perClassOnlySoftmax = (problem: ProblemName): E.Either<HypergradError, never> =>
+  contradiction('config.regularization', `"perClass" (one λ per class) is for the softmax problem; problem "${problem}" has no classes (use "scalar" or "perFeature")`)
+
 /** The fields of the base that only some problems read. */
 const problemSettings = (b: Base): E.Either<HypergradError, Base> => {
-  if (b.problem === 'dataCleaning' && b.regularization !== undefined)
-    return contradiction('config.regularization', 'the dataCleaning problem has one λ per training sample; drop "regularization"')
-  if (b.problem !== 'dataCleaning' && b.rho !== undefined) return contradiction('config.rho', `the ridge weight of the dataCleaning problem; problem "${b.problem}" has none`)
+  if (perSample(b.problem) && b.regularization !== undefined)
+    return contradiction('config.regularization', `the ${b.problem} problem has one λ per training sample; drop "regularization"`)
+  if (b.regularization === 'perClass' && b.problem !== 'softmax') return perClassOnlySoftmax(b.problem)
+  if (!perSample(b.problem) && b.rho !== undefined)
+    return contradiction('config.rho', `the ridge weight of the dataCleaning problem and of softmaxCleaning; problem "${b.problem}" has none`)
   return E.right(b)
 }
 

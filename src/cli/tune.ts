@@ -4,18 +4,21 @@ import { writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { checkCharges, type Limits } from '../config/cost.js'
 import { formatSeconds } from '../config/resources.js'
-import type { Dataset } from '../data/dataset.js'
+import type { DesignDataset } from '../data/dataset.js'
 import type { HypergradError } from '../errors.js'
+import { designRowDot } from '../linalg/csr.js'
+import { multiDots } from '../linalg/rows/multi.js'
 import type { RVec } from '../linalg/types.js'
 import { maxOf, minOf } from '../linalg/vector.js'
 import type { HypergradResult } from '../hypergrad/types.js'
 import type { ErmProblem } from '../problem/erm.js'
+import { psi, softmaxInto } from '../problems/losses.js'
 import type { LinearSolver, LowerSolver } from '../solvers/types.js'
 import { ermOracle } from '../outer/ermOracle.js'
 import { tune, type HyperOracle, type TuneOptions, type TuneStep } from '../outer/tune.js'
 import { toCsv } from '../report/csv.js'
 import { buildFrom, familyOf, loadData, sizesOf, type Built, type Splits } from './build.js'
-import { decodeTuneConfig, type OuterOptimizerName, type TuneConfig } from './config.js'
+import { decodeTuneConfig, multiclass, perSample, type OuterOptimizerName, type TuneConfig } from './config.js'
 import { NOTE_SECONDS, shownNumber, type Outcome } from './estimate.js'
 import { describeFsError, EXIT, must, note, prepareOutDir, readJson, type Progress } from './io.js'
 import { tuneCharges } from './limits.js'
@@ -40,17 +43,32 @@ const reported = (s: TuneStep): ReportedStep => {
   return { ...s, value: ok(s.value), gradNorm: ok(s.gradNorm) }
 }
 
-/** Logistic loss and accuracy of the linear classifier w on a ±1-labelled set. */
-export const classifierMetrics = (ds: Dataset, w: RVec): { loss: number; accuracy: number } => {
-  const { rows, cols, data } = ds.X
+/**
+ * The loss and accuracy of a linear classifier on a labelled set (dense or CSR). Without
+ * `nClasses`: w ∈ Rᵖ on ±1 labels, the logistic loss Σ ψ(yᵢxᵢᵀw) and the share of yᵢxᵢᵀw > 0.
+ * With C = `nClasses`: W ∈ R^{p×C} stored row-major (softmax.ts) on labels 0…C−1, the
+ * cross-entropy Σ logsumexp(zᵢ) − (zᵢ)_{yᵢ} of the scores zᵢ = Wᵀxᵢ and the share of rows whose
+ * largest score is their class's (the first largest on a tie).
+ */
+export const classifierMetrics = (ds: DesignDataset, w: RVec, nClasses?: number): { loss: number; accuracy: number } => {
+  const { rows } = ds.X
   let loss = 0
   let correct = 0
-  for (let i = 0; i < rows; i++) {
-    let z = 0
-    for (let j = 0; j < cols; j++) z += data[i * cols + j]! * w[j]!
-    const u = ds.y[i]! * z
-    loss += Math.log1p(Math.exp(-Math.abs(u))) + Math.max(-u, 0)
-    if (u > 0) correct++
+  if (nClasses === undefined) {
+    for (let i = 0; i < rows; i++) {
+      const u = ds.y[i]! * designRowDot(ds.X, i, w)
+      loss += psi(u)
+      if (u > 0) correct++
+    }
+  } else {
+    const prob = new Float64Array(nClasses)
+    multiDots(ds.X, nClasses, w, undefined, undefined, (_k, i, z) => {
+      const yi = ds.y[i]!
+      loss += softmaxInto(z, prob) - z[yi]!
+      let best = 0
+      for (let c = 1; c < nClasses; c++) if (z[c]! > z[best]!) best = c
+      if (best === yi) correct++
+    })
   }
   return { loss, accuracy: correct / Math.max(rows, 1) }
 }
@@ -110,14 +128,19 @@ export const tuneFromConfig = (cfg: TuneConfig, splits: Splits, onStep?: (s: Tun
     ...outer,
     optimizer: tuneOptimizer(outer.optimizer),
     ...(test !== undefined && cfg.problem !== 'ridge'
-      ? { evaluate: (_l: RVec, w: RVec) => { const t = classifierMetrics(test, w); return { testLoss: t.loss, testAccuracy: t.accuracy } } }
+      ? {
+          evaluate: (_l: RVec, w: RVec) => {
+            const t = classifierMetrics(test, w, multiclass(cfg.problem) ? splits.train.nClasses : undefined)
+            return { testLoss: t.loss, testAccuracy: t.accuracy }
+          },
+        }
       : {}),
     ...(onStep !== undefined ? { onStep } : {}),
   })
   if (E.isLeft(r)) return r
   const lam = Array.from(r.right.lambda)
   return E.right({
-    lambda: cfg.regularization === 'scalar' && cfg.problem !== 'dataCleaning' ? lam[0]! : lam,
+    lambda: cfg.regularization === 'scalar' && !perSample(cfg.problem) ? lam[0]! : lam,
     value: Number.isFinite(r.right.value) ? r.right.value : null,
     status: r.right.status,
     seconds: (performance.now() - start) / 1000,
