@@ -211,6 +211,7 @@ const TINY: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
   'grazzi-biased-reg': { runs: 3, iterations: '0,5', nTrain: 60, nVal: 40 },
   'grazzi-hyper-rep': { runs: 3, iterations: '0,5', nTrain: 40, nVal: 30, features: 3 },
   'grazzi-equilibrium': { runs: 3, iterations: '0,5', digits: 10 },
+  'grazzi-newsgroups': { runs: 3, iterations: '0,5', nTrain: 40, nVal: 20, features: 30, nnzPerRow: 6, classes: 3, lambdaScale: 0.5 },
 }
 
 /** What differs between two runs of one configuration: the timing (docs/reproduction.md). */
