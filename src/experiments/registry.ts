@@ -11,6 +11,8 @@
  *                         (boundsExperiment.ts)
  *   er-budget-split       Ehrhardt & Roberts §4.1, a fixed budget split between the two solvers
  *                         (budgetSplit.ts)
+ *   er-hypercleaning      Ehrhardt & Roberts §4.2, 10-class softmax hyper-cleaning, 3 × 3 solver pairs at
+ *                         two tolerances each within a fixed budget (erHypercleaning.ts)
  *   grazzi-krr, grazzi-biased-reg, grazzi-hyper-rep, grazzi-equilibrium
  *                         Grazzi et al. 2020 §5's other problems, error against t = k (grazziProblems.ts)
  *   grazzi-newsgroups     Grazzi et al. 2020 §5's 20 Newsgroups problem (softmax, λ per feature) on
@@ -45,6 +47,7 @@ import { boundsCost, boundsDefaults, boundsExperiment, type BoundsConfig } from 
 import { budgetSplit, budgetSplitCost, budgetSplitDefaults, budgetSplitFields, checkBudgetSplit, decodeBudgetSplit, type BudgetSplitConfig } from './budgetSplit.js'
 import { checkGrazzi, decodeGrazzi, grazziCost, grazziSweep, GZ_FIELDS, gzBiasedRegDefaults, gzEquilibriumDefaults, gzHyperRepDefaults, gzKrrDefaults, type GzBiasedRegConfig, type GzEquilibriumConfig, type GzHyperRepConfig, type GzKrrConfig } from './grazziProblems.js'
 import { checkGzNewsgroups, decodeGzNewsgroups, gzNewsgroups, gzNewsgroupsCost, gzNewsgroupsDefaults, gzNewsgroupsFields, type GzNewsgroupsConfig } from './grazziNewsgroups.js'
+import { checkErCleaning, decodeErCleaning, erCleaningCost, erCleaningDefaults, erCleaningFields, erHypercleaning, type ErCleaningConfig } from './erHypercleaning.js'
 import { checkDataCleaning, dataCleaning, dataCleaningCost, dataCleaningDefaults, dataCleaningFields, decodeDataCleaning, type DataCleaningConfig } from './dataCleaningExperiment.js'
 import { iterationComplexity, iterationComplexityCost, iterationComplexityDefaults, type IterationComplexityConfig } from './iterationComplexity.js'
 import { SAMPLINGS, SID_VARIANTS, sidFig1, sidFig1Defaults, sidFig2, sidFig2Defaults, sidFiguresCost, type SidFig1Config, type SidFig2Config } from './sidFigures.js'
@@ -489,6 +492,17 @@ export const experiments = {
     cost: budgetSplitCost,
     check: checkBudgetSplit,
     experiment: budgetSplit,
+  }),
+  'er-hypercleaning': define<ErCleaningConfig>({
+    name: 'er-hypercleaning',
+    title: '10-class softmax data hyper-cleaning on MNIST (10% corrupted labels): lower GD / heavy ball / FISTA × linear GD / heavy ball / CG at two tolerances each, fixed total budget',
+    reference: 'Ehrhardt & Roberts (IMA J. Appl. Math. 2024), §4.2',
+    fields: erCleaningFields,
+    defaults: erCleaningDefaults,
+    decode: decodeErCleaning,
+    cost: erCleaningCost,
+    check: checkErCleaning,
+    experiment: erHypercleaning,
   }),
   'grazzi-krr': define<GzKrrConfig>({
     name: 'grazzi-krr',
