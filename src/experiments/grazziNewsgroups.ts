@@ -32,11 +32,10 @@ import { nnz } from '../linalg/csr.js'
 import { norm } from '../linalg/vector.js'
 import { softmaxProblem } from '../problems/softmax.js'
 import { seed as rngSeed, uniformsIn } from '../random/rng.js'
-import type { Series } from '../report/figure.js'
 import { aidTruth } from './aidTruth.js'
-import { bandNote, bandSeries, finiteOrNull, fmt, fmtSpreadMean, outcomeOf, resultBytes, spread, WORKER_BYTES, type ExperimentSweep, type TaskGroup } from './common.js'
-import { errorsAgainstT, SWEEP_LABEL, type SweepMethod, type SweepPoint } from './errorSweep.js'
-import type { CsvRow, ExperimentCost, FieldSpec, TaskOutcome } from './types.js'
+import { bandNote, fmt, outcomeOf, resultBytes, spread, WORKER_BYTES, type ExperimentSweep, type TaskGroup } from './common.js'
+import { errorsAgainstT, sweepBands, sweepRows, type SweepMethod, type SweepPoint } from './errorSweep.js'
+import type { ExperimentCost, FieldSpec, TaskOutcome } from './types.js'
 
 /** The configuration of grazzi-newsgroups. */
 export interface GzNewsgroupsConfig {
@@ -231,23 +230,12 @@ export const gzNewsgroups: ExperimentSweep<GzNewsgroupsConfig> = {
     const results = raw as ReadonlyArray<GzNewsgroupsTaskResult>
     const name = 'grazzi-newsgroups'
     const grid = [...new Set(config.iterations)].sort((a, b) => a - b)
-    const series: Series[] = []
-    const cells: string[] = []
-    const aggregate: unknown[] = []
-    for (const m of METHODS) {
-      const at = grid.map((tt) => spread(results.map((r) => r.points.find((q) => q.method === m && q.t === tt)?.relError ?? null), 'unbounded'))
-      series.push(bandSeries(SWEEP_LABEL[m], grid, at, true))
-      cells.push(`${SWEEP_LABEL[m]} ${fmtSpreadMean(at[at.length - 1]!)}`)
-      aggregate.push({ method: m, t: grid, relError: at })
-    }
+    const { series, cells, aggregate } = sweepBands(grid, METHODS, results)
     const med = (f: (r: GzNewsgroupsTaskResult) => number) => spread(results.map(f)).median
     const worst = (f: (r: GzNewsgroupsTaskResult) => number) => results.reduce((a, r) => Math.max(a, f(r)), 0)
     const shape = `n = ${config.nTrain}, d = ${config.features}, C = ${config.classes}, d·C = ${results[0]?.dim ?? '—'}, nnz ≈ ${fmt(med((r) => r.nnz))}, q ≈ ${med((r) => r.q).toFixed(4)}, κ ≈ ${med((r) => r.kappa).toFixed(0)}`
     const certificate = `reference (Newton-CG + CG): worst ‖∇ℓ(ŵ)‖/‖∇ℓ(0)‖ = ${fmt(worst((r) => r.truth.relGradLower))}, worst ‖ŵ − w(λ)‖ ≤ ${fmt(worst((r) => r.truth.radius))}, worst relative residual ${fmt(worst((r) => r.truth.relResidual))}`
-    const rows: CsvRow[] = []
-    for (const r of results)
-      for (const pt of r.points)
-        rows.push({ experiment: name, run: r.run, q: r.q, kappa: finiteOrNull(r.kappa), method: pt.method, t: pt.t, k: pt.k, error: pt.error, rel_error: pt.relError, true_grad_norm: r.gradNorm, status: pt.status })
+    const rows = sweepRows(name, results)
     return E.right({
       experiment: name,
       config,
