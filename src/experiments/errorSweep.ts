@@ -22,7 +22,9 @@ import { fixedPointLinear } from '../solvers/linear/fixedPoint.js'
 import { fixedPointIteration } from '../solvers/lower/fixedPoint.js'
 import { runLower } from '../solvers/run.js'
 import type { LinearSolver } from '../solvers/types.js'
-import { finiteOrNull } from './common.js'
+import { bandSeries, finiteOrNull, fmtSpreadMean, spread, type Spread } from './common.js'
+import type { Series } from '../report/figure.js'
+import type { CsvRow } from './types.js'
 import { gmres } from './gmres.js'
 
 /** The methods: ITD, and AID with the fixed-point, conjugate-gradient or GMRES linear solver. */
@@ -95,3 +97,40 @@ export const errorsAgainstT = (
   return E.right(points)
 }
 
+
+/** What an instance of a sweep reports, for the tables and figures. */
+export interface SweepInstance {
+  readonly run: number
+  readonly q: number
+  readonly kappa: number
+  readonly gradNorm: number
+  readonly points: ReadonlyArray<SweepPoint>
+}
+
+/**
+ * The bands of a sweep over instances: per method the spread of the relative error at each t
+ * (a diverged or missing point counts as unbounded), as a figure series (median line, 10–90%
+ * band), the summary cell at the largest t, and the aggregate for results.json.
+ */
+export const sweepBands = (
+  grid: ReadonlyArray<number>,
+  methods: ReadonlyArray<SweepMethod>,
+  instances: ReadonlyArray<SweepInstance>,
+): { readonly series: Series[]; readonly cells: string[]; readonly aggregate: Array<{ readonly method: SweepMethod; readonly t: ReadonlyArray<number>; readonly relError: Spread[] }> } => {
+  const series: Series[] = []
+  const cells: string[] = []
+  const aggregate: Array<{ readonly method: SweepMethod; readonly t: ReadonlyArray<number>; readonly relError: Spread[] }> = []
+  for (const m of methods) {
+    const at = grid.map((tt) => spread(instances.map((r) => r.points.find((q) => q.method === m && q.t === tt)?.relError ?? null), 'unbounded'))
+    series.push(bandSeries(SWEEP_LABEL[m], grid, at, true))
+    cells.push(`${SWEEP_LABEL[m]} ${fmtSpreadMean(at[at.length - 1]!)}`)
+    aggregate.push({ method: m, t: grid, relError: at })
+  }
+  return { series, cells, aggregate }
+}
+
+/** results.csv of a sweep: one row per instance × method × t. */
+export const sweepRows = (experiment: string, instances: ReadonlyArray<SweepInstance>): CsvRow[] =>
+  instances.flatMap((r) =>
+    r.points.map((pt) => ({ experiment, run: r.run, q: r.q, kappa: finiteOrNull(r.kappa), method: pt.method, t: pt.t, k: pt.k, error: pt.error, rel_error: pt.relError, true_grad_norm: r.gradNorm, status: pt.status })),
+  )

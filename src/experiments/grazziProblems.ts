@@ -42,13 +42,10 @@ import { equilibriumLayout, equilibriumProblem } from '../problems/equilibrium.j
 import { hyperRepresentationProblem } from '../problems/hyperRepresentation.js'
 import { kernelRidgeProblem } from '../problems/kernelRidge.js'
 import { normals, seed as rngSeed } from '../random/rng.js'
-import type { Panel, Series } from '../report/figure.js'
+import type { Panel } from '../report/figure.js'
 import {
   bandNote,
-  bandSeries,
-  finiteOrNull,
   fmt,
-  fmtSpreadMean,
   meanStd,
   spread,
   type ExperimentSweep,
@@ -64,8 +61,8 @@ import {
   type SharedSplit,
   type TaskGroup,
 } from './common.js'
-import { errorsAgainstT, SWEEP_LABEL, type SweepMethod, type SweepPoint } from './errorSweep.js'
-import type { CsvRow, ExperimentCost, ExperimentOutput, FieldSpec, RunOptions, TaskOutcome } from './types.js'
+import { errorsAgainstT, sweepBands, sweepRows, type SweepMethod, type SweepPoint } from './errorSweep.js'
+import type { ExperimentCost, ExperimentOutput, FieldSpec, RunOptions, TaskOutcome } from './types.js'
 
 // ── configurations ─────────────────────────────────────────────────────────────────────────
 
@@ -500,23 +497,12 @@ export const grazziSweep = <P extends GzProblem>(p: P): ExperimentSweep<GzConfig
     const name = GZ_NAME[p]
     const grid = [...new Set(config.iterations)].sort((a, b) => a - b)
     const methods = [...new Set(results.flatMap((r) => r.points.map((q) => q.method)))]
-    const series: Series[] = []
-    const cells: string[] = []
-    const aggregate: unknown[] = []
-    for (const m of methods) {
-      const at = grid.map((tt) => spread(results.map((r) => r.points.find((q) => q.method === m && q.t === tt)?.relError ?? null), 'unbounded'))
-      series.push(bandSeries(SWEEP_LABEL[m], grid, at, true))
-      cells.push(`${SWEEP_LABEL[m]} ${fmtSpreadMean(at[at.length - 1]!)}`)
-      aggregate.push({ method: m, t: grid, relError: at })
-    }
+    const { series, cells, aggregate } = sweepBands(grid, methods, results)
     const q = spread(results.map((r) => r.q)).median
     const kappa = spread(results.map((r) => r.kappa)).median
     const shape = `d = ${results[0]?.dim ?? '—'}, m = ${results[0]?.hyperDim ?? '—'}, q ≈ ${q.toFixed(4)}${Number.isFinite(kappa) ? `, κ ≈ ${kappa.toFixed(0)}` : ''}`
     const panels: Panel[] = [{ title: `${TITLE[p]} (${shape})`, series }]
-    const rows: CsvRow[] = []
-    for (const r of results)
-      for (const pt of r.points)
-        rows.push({ experiment: name, run: r.run, q: r.q, kappa: finiteOrNull(r.kappa), method: pt.method, t: pt.t, k: pt.k, error: pt.error, rel_error: pt.relError, true_grad_norm: r.gradNorm, status: pt.status })
+    const rows = sweepRows(name, results)
     return E.right({
       experiment: name,
       config,

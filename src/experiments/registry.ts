@@ -11,8 +11,12 @@
  *                         (boundsExperiment.ts)
  *   er-budget-split       Ehrhardt & Roberts §4.1, a fixed budget split between the two solvers
  *                         (budgetSplit.ts)
+ *   er-hypercleaning      Ehrhardt & Roberts §4.2, 10-class softmax hyper-cleaning, 3 × 3 solver pairs at
+ *                         two tolerances each within a fixed budget (erHypercleaning.ts)
  *   grazzi-krr, grazzi-biased-reg, grazzi-hyper-rep, grazzi-equilibrium
  *                         Grazzi et al. 2020 §5's other problems, error against t = k (grazziProblems.ts)
+ *   grazzi-newsgroups     Grazzi et al. 2020 §5's 20 Newsgroups problem (softmax, λ per feature) on
+ *                         synthetic text-like data (grazziNewsgroups.ts)
  *   tune-mnist            hypergradient tuning (AID, SID) against grid and random search at equal
  *                         wall-clock time (tuneMnist.ts)
  *   data-cleaning         data hyper-cleaning with one weight per training sample
@@ -42,6 +46,8 @@ import { toCsv } from '../report/csv.js'
 import { boundsCost, boundsDefaults, boundsExperiment, type BoundsConfig } from './boundsExperiment.js'
 import { budgetSplit, budgetSplitCost, budgetSplitDefaults, budgetSplitFields, checkBudgetSplit, decodeBudgetSplit, type BudgetSplitConfig } from './budgetSplit.js'
 import { checkGrazzi, decodeGrazzi, grazziCost, grazziSweep, GZ_FIELDS, gzBiasedRegDefaults, gzEquilibriumDefaults, gzHyperRepDefaults, gzKrrDefaults, type GzBiasedRegConfig, type GzEquilibriumConfig, type GzHyperRepConfig, type GzKrrConfig } from './grazziProblems.js'
+import { checkGzNewsgroups, decodeGzNewsgroups, gzNewsgroups, gzNewsgroupsCost, gzNewsgroupsDefaults, gzNewsgroupsFields, type GzNewsgroupsConfig } from './grazziNewsgroups.js'
+import { checkErCleaning, decodeErCleaning, erCleaningCost, erCleaningDefaults, erCleaningFields, erHypercleaning, type ErCleaningConfig } from './erHypercleaning.js'
 import { checkDataCleaning, dataCleaning, dataCleaningCost, dataCleaningDefaults, dataCleaningFields, decodeDataCleaning, type DataCleaningConfig } from './dataCleaningExperiment.js'
 import { iterationComplexity, iterationComplexityCost, iterationComplexityDefaults, type IterationComplexityConfig } from './iterationComplexity.js'
 import { SAMPLINGS, SID_VARIANTS, sidFig1, sidFig1Defaults, sidFig2, sidFig2Defaults, sidFiguresCost, type SidFig1Config, type SidFig2Config } from './sidFigures.js'
@@ -487,6 +493,17 @@ export const experiments = {
     check: checkBudgetSplit,
     experiment: budgetSplit,
   }),
+  'er-hypercleaning': define<ErCleaningConfig>({
+    name: 'er-hypercleaning',
+    title: '10-class softmax data hyper-cleaning on MNIST (10% corrupted labels): lower GD / heavy ball / FISTA × linear GD / heavy ball / CG at two tolerances each, fixed total budget',
+    reference: 'Ehrhardt & Roberts (IMA J. Appl. Math. 2024), §4.2',
+    fields: erCleaningFields,
+    defaults: erCleaningDefaults,
+    decode: decodeErCleaning,
+    cost: erCleaningCost,
+    check: checkErCleaning,
+    experiment: erHypercleaning,
+  }),
   'grazzi-krr': define<GzKrrConfig>({
     name: 'grazzi-krr',
     title: 'ITD, AID-FP and AID-CG against t = k: kernel ridge regression (RBF width and ridge) on the cars table',
@@ -519,6 +536,17 @@ export const experiments = {
     cost: grazziCost('hyperRep'),
     check: checkGrazzi('hyperRep'),
     experiment: grazziSweep('hyperRep'),
+  }),
+  'grazzi-newsgroups': define<GzNewsgroupsConfig>({
+    name: 'grazzi-newsgroups',
+    title: 'ITD, AID-FP and AID-CG against t = k: multinomial logistic regression with λ per feature on synthetic news20-like text (20 classes)',
+    reference: 'Grazzi, Franceschi, Pontil, Salzo (ICML 2020), §5 (20 Newsgroups)',
+    fields: gzNewsgroupsFields,
+    defaults: gzNewsgroupsDefaults,
+    decode: decodeGzNewsgroups,
+    cost: gzNewsgroupsCost,
+    check: checkGzNewsgroups,
+    experiment: gzNewsgroups,
   }),
   'grazzi-equilibrium': define<GzEquilibriumConfig>({
     name: 'grazzi-equilibrium',

@@ -207,10 +207,12 @@ const TINY: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
   'tune-mnist': { runs: 1, methods: 'aidScalar,sid,grid,random', budgetSeconds: 1000, aidSteps: 2, sidSteps: 2, sidEpochs: 1, gridPoints: 3, randomPoints: 3, nTrain: 200, nVal: 150, nTest: 150, maxT: 200, maxK: 40 },
   'data-cleaning': { runs: 3, nTrain: 120, nVal: 80, nTest: 80, steps: 2, maxT: 300, maxK: 40 },
   'er-budget-split': { runs: 3, rows: 30, cols: 3, budget: 12, step: 4 },
+  'er-hypercleaning': { runs: 3, nTrain: 20, nVal: 10, budget: 10, curvePoints: 2 },
   'grazzi-krr': { runs: 3, iterations: '0,5', nTrain: 30, nVal: 20 },
   'grazzi-biased-reg': { runs: 3, iterations: '0,5', nTrain: 60, nVal: 40 },
   'grazzi-hyper-rep': { runs: 3, iterations: '0,5', nTrain: 40, nVal: 30, features: 3 },
   'grazzi-equilibrium': { runs: 3, iterations: '0,5', digits: 10 },
+  'grazzi-newsgroups': { runs: 3, iterations: '0,5', nTrain: 40, nVal: 20, features: 30, nnzPerRow: 6, classes: 3, lambdaScale: 0.5 },
 }
 
 /** What differs between two runs of one configuration: the timing (docs/reproduction.md). */
