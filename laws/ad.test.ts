@@ -484,6 +484,8 @@ interface LawEntry {
   readonly data?: unknown
 }
 
+const softmaxCsr = thinned(softmaxData, 400).csr
+
 /** Build with α from the builder, then again with 0.9·α (the laws perturb λ by e^{±0.1}: Φ must still contract). */
 const safe = (build: (alpha?: number) => ErmProblem): (() => ErmProblem) => () => build(0.9 * build().alpha)
 
@@ -523,6 +525,12 @@ const LAWS: ReadonlyArray<LawEntry> = [
     build: safe((alpha) => orThrow(adDataCleaningProblem(cleaningData.train, cleaningData.validation, normals(42, 9), 1, alpha === undefined ? {} : { alpha }))),
     lambda0: normals(42, 9),
     data: cleaningData,
+  },
+  {
+    name: 'softmax, per-class λ, on CSR data (τ = min λ, L = σ_max(X)²/2 + max λ)',
+    build: safe((alpha) => orThrow(adSoftmaxProblem(softmaxCsr.train, softmaxCsr.validation, 'perClass', Float64Array.of(0.4, 0.1, 0.3), at(alpha)))),
+    lambda0: Float64Array.of(0.4, 0.1, 0.3),
+    data: softmaxCsr,
   },
   {
     name: 'a fixed-point map w ↦ tanh(A w + B x + c) (not a gradient step)',
