@@ -8,6 +8,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import * as ad from '../src/ad/index.js'
 import type { BatchView, Node } from '../src/ad/index.js'
+import type { DesignDataset } from '../src/data/dataset.js'
 import type { FunctionSpec } from '../src/ad/tapes.js'
 import { hgError, orThrow } from '../src/errors.js'
 import { spectralNorm } from '../src/linalg/matrix.js'
@@ -21,8 +22,9 @@ import type { ErmProblem } from '../src/problem/erm.js'
 import { dataCleaningProblem } from '../src/problems/dataCleaning.js'
 import { logisticProblem } from '../src/problems/logistic.js'
 import { ridgeProblem } from '../src/problems/ridge.js'
+import { softmaxCleaningProblem, softmaxProblem, type SoftmaxRegularization } from '../src/problems/softmax.js'
 import * as rng from '../src/random/rng.js'
-import { adDataCleaningProblem, adLogisticProblem, adRidgeProblem } from './adModels.js'
+import { adDataCleaningProblem, adLogisticProblem, adRidgeProblem, adSoftmaxCleaningProblem, adSoftmaxProblem } from './adModels.js'
 import { syntheticDataset } from './fixtures.js'
 
 const SEED = fc.readConfigureGlobal().seed ?? 20210413
@@ -35,12 +37,13 @@ const right = <A>(e: E.Either<{ message: string }, A>): A => {
 
 const normals = (s: number, n: number): Vec => rng.normals(rng.seed(s), n)[0]
 const dense = (s: number, r: number, c: number): Matrix => matrix(r, c, normals(s, r * c))
-/** A dense matrix with about a third of its entries zero (so that its CSR form is not dense). */
-const sparse = (s: number, r: number, c: number): Matrix => {
-  const m = normals(s, r * c)
-  const u = rng.uniforms(rng.seed(s + 1), r * c)[0]
-  return matrix(r, c, m.map((x, k) => (u[k]! < 0.35 ? 0 : x)))
+/** M with about a third of its entries set to zero, at random (so that its CSR form is not dense). */
+const thinMatrix = (M: Matrix, s: number): Matrix => {
+  const u = rng.uniforms(rng.seed(s), M.rows * M.cols)[0]
+  return matrix(M.rows, M.cols, M.data.map((x, k) => (u[k]! < 0.35 ? 0 : x)))
 }
+/** A dense matrix with about a third of its entries zero. */
+const sparse = (s: number, r: number, c: number): Matrix => thinMatrix(dense(s, r, c), s + 1)
 
 // ------------------------------------------------------------------------------------------
 // Finite differences of every operation
@@ -272,54 +275,143 @@ interface EqualityEntry {
   readonly name: string
   readonly hand: () => ErmProblem
   readonly engine: (alpha: number) => ErmProblem
+  /** The hand-written problem on the same data in dense layout, with the given α: compared too. */
+  readonly twin?: (alpha: number) => ErmProblem
   /** λ in the domain, from raw draws in [−1, 1]. */
   readonly lambda: (raw: RVec) => Vec
   readonly batchSize: number
 }
 
+interface Split {
+  readonly train: DesignDataset
+  readonly validation: DesignDataset
+}
+
+/** A dataset of n rows, d features and C classes: labels the argmax of fixed linear scores W₀ᵀx. */
+const multiclass = (seed: number, n: number, d: number, C: number): DesignDataset => {
+  const X = dense(seed, n, d)
+  const W0 = normals(seed + 1, d * C)
+  const y = Float64Array.from({ length: n }, (_, i) => {
+    const z = Array.from({ length: C }, (_c, c) => {
+      let t = 0
+      for (let j = 0; j < d; j++) t += X.data[i * d + j]! * W0[j * C + c]!
+      return t
+    })
+    return z.indexOf(Math.max(...z))
+  })
+  return { X, y, nClasses: C }
+}
+
 const ridgeData = { train: syntheticDataset(21, 10, 4), validation: syntheticDataset(121, 6, 4) }
 const logisticData = { train: syntheticDataset(31, 12, 5, true), validation: syntheticDataset(131, 7, 5, true) }
 const cleaningData = { train: syntheticDataset(41, 9, 3, true), validation: syntheticDataset(141, 6, 3, true) }
+// d = 4 features, C = 3 classes (d ≠ C, so that a per-feature and a per-class λ differ in shape)
+const softmaxData = { train: multiclass(51, 10, 4, 3), validation: multiclass(151, 6, 4, 3) }
+
+/** The same split with about a third of the entries of X set to zero: dense, and in CSR layout. */
+const thinned = (s: Split, seed: number): { readonly dense: Split; readonly csr: Split } => {
+  const thin = (ds: DesignDataset, k: number): DesignDataset => ({ ...ds, X: thinMatrix(ds.X as Matrix, seed + k) })
+  const dn = { train: thin(s.train, 0), validation: thin(s.validation, 1) }
+  const csr = (ds: DesignDataset): DesignDataset => ({ ...ds, X: csrFromDense(ds.X as Matrix) })
+  return { dense: dn, csr: { train: csr(dn.train), validation: csr(dn.validation) } }
+}
+
 const positive = (raw: RVec): Vec => Float64Array.from(raw, (x) => Math.exp(x))
 const ones = (n: number): Vec => new Float64Array(n).fill(1)
+const signed = (raw: RVec): Vec => Float64Array.from(raw, (x) => 3 * x)
+/** The option `alpha` when given. */
+const at = (alpha: number | undefined): { alpha?: number } => (alpha === undefined ? {} : { alpha })
 
-const EQUALITY: ReadonlyArray<EqualityEntry> = [
+/** One model: the hand-written and the engine's problem on a split, λ from raw draws, the minibatch size. */
+interface Model {
+  readonly name: string
+  readonly data: Split
+  /** The hand-written problem; its default α unless `alpha` is given. */
+  readonly hand: (s: Split, alpha?: number) => ErmProblem
+  readonly engine: (s: Split, alpha: number) => ErmProblem
+  readonly lambda: (raw: RVec) => Vec
+  readonly batchSize: number
+}
+
+const softmaxModel = (reg: SoftmaxRegularization, m: number): Model => ({
+  name: `softmax, ${{ scalar: 'scalar', perFeature: 'per-feature', perClass: 'per-class' }[reg]} λ`,
+  data: softmaxData,
+  hand: (s, alpha) => orThrow(softmaxProblem(s.train, s.validation, ones(m), { regularization: reg, ...at(alpha) })),
+  engine: (s, alpha) => orThrow(adSoftmaxProblem(s.train, s.validation, reg, ones(m), { alpha })),
+  lambda: (r) => positive(r.subarray(0, m)),
+  batchSize: 4,
+})
+
+const MODELS: ReadonlyArray<Model> = [
   {
-    name: 'ridge, scalar λ (dense)',
-    hand: () => orThrow(ridgeProblem(ridgeData.train, ridgeData.validation, ones(1), { regularization: 'scalar' })),
-    engine: (alpha) => orThrow(adRidgeProblem(ridgeData.train, ridgeData.validation, 1, ones(1), { alpha })),
+    name: 'ridge, scalar λ',
+    data: ridgeData,
+    hand: (s, alpha) => orThrow(ridgeProblem(s.train, s.validation, ones(1), { regularization: 'scalar', ...at(alpha) })),
+    engine: (s, alpha) => orThrow(adRidgeProblem(s.train, s.validation, 1, ones(1), { alpha })),
     lambda: (r) => positive(r.subarray(0, 1)),
     batchSize: 3,
   },
   {
-    name: 'ridge, per-feature λ (dense)',
-    hand: () => orThrow(ridgeProblem(ridgeData.train, ridgeData.validation, ones(4), { regularization: 'perFeature' })),
-    engine: (alpha) => orThrow(adRidgeProblem(ridgeData.train, ridgeData.validation, 'perFeature', ones(4), { alpha })),
+    name: 'ridge, per-feature λ',
+    data: ridgeData,
+    hand: (s, alpha) => orThrow(ridgeProblem(s.train, s.validation, ones(4), { regularization: 'perFeature', ...at(alpha) })),
+    engine: (s, alpha) => orThrow(adRidgeProblem(s.train, s.validation, 'perFeature', ones(4), { alpha })),
     lambda: (r) => positive(r.subarray(0, 4)),
     batchSize: 4,
   },
   {
-    name: 'logistic, scalar λ (dense)',
-    hand: () => orThrow(logisticProblem(logisticData.train, logisticData.validation, ones(1), { regularization: 'scalar' })),
-    engine: (alpha) => orThrow(adLogisticProblem(logisticData.train, logisticData.validation, 1, ones(1), { alpha })),
+    name: 'logistic, scalar λ',
+    data: logisticData,
+    hand: (s, alpha) => orThrow(logisticProblem(s.train, s.validation, ones(1), { regularization: 'scalar', ...at(alpha) })),
+    engine: (s, alpha) => orThrow(adLogisticProblem(s.train, s.validation, 1, ones(1), { alpha })),
     lambda: (r) => positive(r.subarray(0, 1)),
     batchSize: 5,
   },
   {
-    name: 'logistic, per-feature λ (dense)',
-    hand: () => orThrow(logisticProblem(logisticData.train, logisticData.validation, ones(5), { regularization: 'perFeature' })),
-    engine: (alpha) => orThrow(adLogisticProblem(logisticData.train, logisticData.validation, 'perFeature', ones(5), { alpha })),
+    name: 'logistic, per-feature λ',
+    data: logisticData,
+    hand: (s, alpha) => orThrow(logisticProblem(s.train, s.validation, ones(5), { regularization: 'perFeature', ...at(alpha) })),
+    engine: (s, alpha) => orThrow(adLogisticProblem(s.train, s.validation, 'perFeature', ones(5), { alpha })),
     lambda: (r) => positive(r.subarray(0, 5)),
     batchSize: 3,
   },
   {
-    name: 'data cleaning (dense)',
-    hand: () => orThrow(dataCleaningProblem(cleaningData.train, cleaningData.validation, new Float64Array(9))),
-    engine: (alpha) => orThrow(adDataCleaningProblem(cleaningData.train, cleaningData.validation, new Float64Array(9), 1, { alpha })),
-    lambda: (r) => Float64Array.from(r.subarray(0, 9), (x) => 3 * x),
+    name: 'data cleaning',
+    data: cleaningData,
+    hand: (s, alpha) => orThrow(dataCleaningProblem(s.train, s.validation, new Float64Array(9), at(alpha))),
+    engine: (s, alpha) => orThrow(adDataCleaningProblem(s.train, s.validation, new Float64Array(9), 1, { alpha })),
+    lambda: signed,
+    batchSize: 4,
+  },
+  softmaxModel('scalar', 1),
+  softmaxModel('perFeature', 4),
+  softmaxModel('perClass', 3),
+  {
+    name: 'softmax data cleaning',
+    data: softmaxData,
+    hand: (s, alpha) => orThrow(softmaxCleaningProblem(s.train, s.validation, new Float64Array(10), at(alpha))),
+    engine: (s, alpha) => orThrow(adSoftmaxCleaningProblem(s.train, s.validation, new Float64Array(10), 1, { alpha })),
+    lambda: signed,
     batchSize: 4,
   },
 ]
+
+/**
+ * Every model on its dense data, and on the same data thinned to CSR: there the engine is also
+ * compared with the hand-written problem on the thinned data in dense layout.
+ */
+const EQUALITY: ReadonlyArray<EqualityEntry> = MODELS.flatMap((m, k) => {
+  const thin = thinned(m.data, 300 + 10 * k)
+  const entry = (layout: string, s: Split, twin?: Split): EqualityEntry => ({
+    name: `${m.name} (${layout})`,
+    hand: () => m.hand(s),
+    engine: (alpha) => m.engine(s, alpha),
+    ...(twin !== undefined ? { twin: (alpha: number) => m.hand(twin, alpha) } : {}),
+    lambda: m.lambda,
+    batchSize: m.batchSize,
+  })
+  return [entry('dense', m.data), entry('CSR', thin.csr, thin.dense)]
+})
 
 /** ‖a − b‖ ≤ 1e-12·max(‖a‖, ‖b‖) (+ a floor for vectors that vanish). */
 const closeRel = (what: string, a: RVec, b: RVec): void => {
@@ -329,11 +421,41 @@ const closeRel = (what: string, a: RVec, b: RVec): void => {
   if (a.length !== b.length || !(d <= 1e-12 * scale + 1e-300)) throw new Error(`${what}: engine ${Array.from(a.subarray(0, 4))} vs hand-written ${Array.from(b.subarray(0, 4))} (max gap ${d}, scale ${scale})`)
 }
 
+/** Every product of an ERM problem at one point, named, in a fixed order. */
+const products = (P: ErmProblem, w: RVec, l: RVec, u: RVec, v: RVec, mu: RVec, B: Int32Array): ReadonlyArray<readonly [string, RVec]> => {
+  const H = P.lower
+  return [
+    ['∇ℓ', H.grad(w, l)],
+    ['∇ℓ̂', H.grad(w, l, B)],
+    ['∇²ℓ u', H.hvp(w, l, u)],
+    ['∇²ℓ̂ u', H.hvp(w, l, u, B)],
+    ['∇²_wλ ℓ μ', H.crossJvp(w, l, mu)],
+    ['∇²_wλ ℓ̂ μ', H.crossJvp(w, l, mu, B)],
+    ['(∇²_wλ ℓ)ᵀ v', H.crossVjp(w, l, v)],
+    ['(∇²_wλ ℓ̂)ᵀ v', H.crossVjp(w, l, v, B)],
+    ['ℓ', Float64Array.of(H.value(w, l))],
+    ['ℓ̂', Float64Array.of(H.value(w, l, B))],
+    ['Φ', P.phi(w, l)],
+    ['∂₁Φ u', P.jvpW(w, l, u)],
+    ['∂₁Φᵀ v', P.vjpW(w, l, v)],
+    ['∂₂Φ μ', P.jvpLambda(w, l, mu)],
+    ['∂₂Φᵀ v', P.vjpLambda(w, l, v)],
+    ['Φ̂', P.phiHat(w, l, B)],
+    ['∂₁Φ̂ u', P.jvpWHat(w, l, B, u)],
+    ['∂₂Φ̂ᵀ v', P.vjpLambdaHat(w, l, B, v)],
+    ['E', Float64Array.of(P.upper(w, l))],
+    ['∇₁E', P.gradUpperW(w, l)],
+    ['∇₂E', P.gradUpperLambda(w, l)],
+  ]
+}
+
 describe('ad: the engine equals the hand-written products (1e-12 relative)', () => {
   for (const entry of EQUALITY)
     it(entry.name, () => {
       const hand = entry.hand()
       const eng = entry.engine(hand.alpha)
+      // the default α of the two layouts may differ in the last bit (σ_max(X)² is estimated per layout)
+      const twin = entry.twin?.(hand.alpha)
       const { dim: d, hyperDim: m, nSamples: n } = hand
       const raw = (len: number): fc.Arbitrary<Float64Array> => vecArb(len)
       const batch = fc.array(fc.integer({ min: 0, max: n - 1 }), { minLength: entry.batchSize, maxLength: entry.batchSize }).map((a) => Int32Array.from(a))
@@ -341,31 +463,11 @@ describe('ad: the engine equals the hand-written products (1e-12 relative)', () 
         fc.property(raw(d), raw(m), raw(d), raw(d), raw(m), batch, (w0, l0, u, v, mu, B) => {
           const w = w0.map((x) => 2 * x)
           const l = entry.lambda(l0)
-          const H = hand.lower, A = eng.lower
-          const pairs: ReadonlyArray<readonly [string, RVec, RVec]> = [
-            ['∇ℓ', A.grad(w, l), H.grad(w, l)],
-            ['∇ℓ̂', A.grad(w, l, B), H.grad(w, l, B)],
-            ['∇²ℓ u', A.hvp(w, l, u), H.hvp(w, l, u)],
-            ['∇²ℓ̂ u', A.hvp(w, l, u, B), H.hvp(w, l, u, B)],
-            ['∇²_wλ ℓ μ', A.crossJvp(w, l, mu), H.crossJvp(w, l, mu)],
-            ['∇²_wλ ℓ̂ μ', A.crossJvp(w, l, mu, B), H.crossJvp(w, l, mu, B)],
-            ['(∇²_wλ ℓ)ᵀ v', A.crossVjp(w, l, v), H.crossVjp(w, l, v)],
-            ['(∇²_wλ ℓ̂)ᵀ v', A.crossVjp(w, l, v, B), H.crossVjp(w, l, v, B)],
-            ['ℓ', Float64Array.of(A.value(w, l)), Float64Array.of(H.value(w, l))],
-            ['ℓ̂', Float64Array.of(A.value(w, l, B)), Float64Array.of(H.value(w, l, B))],
-            ['Φ', eng.phi(w, l), hand.phi(w, l)],
-            ['∂₁Φ u', eng.jvpW(w, l, u), hand.jvpW(w, l, u)],
-            ['∂₁Φᵀ v', eng.vjpW(w, l, v), hand.vjpW(w, l, v)],
-            ['∂₂Φ μ', eng.jvpLambda(w, l, mu), hand.jvpLambda(w, l, mu)],
-            ['∂₂Φᵀ v', eng.vjpLambda(w, l, v), hand.vjpLambda(w, l, v)],
-            ['Φ̂', eng.phiHat(w, l, B), hand.phiHat(w, l, B)],
-            ['∂₁Φ̂ u', eng.jvpWHat(w, l, B, u), hand.jvpWHat(w, l, B, u)],
-            ['∂₂Φ̂ᵀ v', eng.vjpLambdaHat(w, l, B, v), hand.vjpLambdaHat(w, l, B, v)],
-            ['E', Float64Array.of(eng.upper(w, l)), Float64Array.of(hand.upper(w, l))],
-            ['∇₁E', eng.gradUpperW(w, l), hand.gradUpperW(w, l)],
-            ['∇₂E', eng.gradUpperLambda(w, l), hand.gradUpperLambda(w, l)],
-          ]
-          for (const [what, a, b] of pairs) closeRel(`${entry.name}: ${what}`, a, b)
+          const ours = products(eng, w, l, u, v, mu, B)
+          const compare = (label: string, other: ErmProblem): void =>
+            products(other, w, l, u, v, mu, B).forEach(([what, b], i) => closeRel(`${entry.name}: ${what}${label}`, ours[i]![1], b))
+          compare('', hand)
+          if (twin !== undefined) compare(' (against the dense hand-written problem)', twin)
         }),
         { seed: SEED, numRuns: 10 },
       )
@@ -381,6 +483,8 @@ interface LawEntry {
   readonly lambda0: Vec
   readonly data?: unknown
 }
+
+const softmaxCsr = thinned(softmaxData, 400).csr
 
 /** Build with α from the builder, then again with 0.9·α (the laws perturb λ by e^{±0.1}: Φ must still contract). */
 const safe = (build: (alpha?: number) => ErmProblem): (() => ErmProblem) => () => build(0.9 * build().alpha)
@@ -421,6 +525,12 @@ const LAWS: ReadonlyArray<LawEntry> = [
     build: safe((alpha) => orThrow(adDataCleaningProblem(cleaningData.train, cleaningData.validation, normals(42, 9), 1, alpha === undefined ? {} : { alpha }))),
     lambda0: normals(42, 9),
     data: cleaningData,
+  },
+  {
+    name: 'softmax, per-class λ, on CSR data (τ = min λ, L = σ_max(X)²/2 + max λ)',
+    build: safe((alpha) => orThrow(adSoftmaxProblem(softmaxCsr.train, softmaxCsr.validation, 'perClass', Float64Array.of(0.4, 0.1, 0.3), at(alpha)))),
+    lambda0: Float64Array.of(0.4, 0.1, 0.3),
+    data: softmaxCsr,
   },
   {
     name: 'a fixed-point map w ↦ tanh(A w + B x + c) (not a gradient step)',

@@ -1,18 +1,20 @@
 /**
- * The library's hand-written ERM problems (src/problems: ridge, logistic, data cleaning)
- * written again with the `ad` engine, for the law suite (laws/ad.test.ts): each model is a few
- * lines of ℓ and E, and `adErmProblem` derives every product. A design matrix may be dense or
- * CSR (`matvec` takes both).
+ * The library's hand-written ERM problems (src/problems: ridge, logistic, data cleaning,
+ * softmax and softmax data cleaning) written again with the `ad` engine, for the law suite
+ * (laws/ad.test.ts): each model is a few lines of ℓ and E, and `adErmProblem` derives every
+ * product. A design matrix may be dense or CSR (`matvec` and `matmul` take both).
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as ad from '../src/ad/index.js'
 import type { Node } from '../src/ad/index.js'
 import type { BatchView } from '../src/ad/batch.js'
-import type { Dataset } from '../src/data/dataset.js'
+import type { DesignDataset } from '../src/data/dataset.js'
 import { hgError, type HypergradError } from '../src/errors.js'
 import type { CsrMatrix } from '../src/linalg/csr.js'
 import type { Matrix, RVec } from '../src/linalg/types.js'
 import { adErmProblem, type AdErmOptions } from '../src/problem/adErm.js'
+import { squaredSpectralNorm } from '../src/problem/spectral.js'
+import type { SoftmaxRegularization } from '../src/problems/softmax.js'
 import type { ErmProblem } from '../src/problem/erm.js'
 
 /** A dataset whose design matrix may be dense or CSR. */
@@ -58,7 +60,7 @@ export const adLogisticProblem = (train: Data, validation: Data, m: 1 | 'perFeat
   })
 
 /** ℓ = ½Σ(xᵢᵀw − yᵢ)² + R(w, λ), E = ½‖X_val w − y_val‖²; τ and L by power iteration (exact: ℓ is quadratic). */
-export const adRidgeProblem = (train: Dataset, validation: Dataset, m: 1 | 'perFeature', lambda0: RVec, extra: Extra = {}): E.Either<HypergradError, ErmProblem> =>
+export const adRidgeProblem = (train: DesignDataset, validation: DesignDataset, m: 1 | 'perFeature', lambda0: RVec, extra: Extra = {}): E.Either<HypergradError, ErmProblem> =>
   adErmProblem({
     name: 'adRidge',
     dim: train.X.cols,
@@ -79,7 +81,7 @@ export const adRidgeProblem = (train: Dataset, validation: Dataset, m: 1 | 'perF
   })
 
 /** ℓ = Σ σ(λᵢ) ψ(yᵢxᵢᵀw) + (ρ/2)‖w‖² (one λ per sample), E = Σ_val ψ; τ = ρ. */
-export const adDataCleaningProblem = (train: Dataset, validation: Dataset, lambda0: RVec, rho = 1, extra: Extra = {}): E.Either<HypergradError, ErmProblem> =>
+export const adDataCleaningProblem = (train: DesignDataset, validation: DesignDataset, lambda0: RVec, rho = 1, extra: Extra = {}): E.Either<HypergradError, ErmProblem> =>
   adErmProblem({
     name: 'adDataCleaning',
     dim: train.X.cols,
@@ -95,3 +97,70 @@ export const adDataCleaningProblem = (train: Dataset, validation: Dataset, lambd
     separable: false,
     ...extra,
   })
+
+/** CE(Wᵀxᵢ, yᵢ) = lse(Wᵀxᵢ) − (Wᵀxᵢ)_{yᵢ} for the rows i of the batch (m × 1): the rows of X W (m × C) against their labels. */
+const crossEntropies = (d: DesignDataset, W: Node, batch: BatchView): Node => ad.softmaxCrossEntropy(ad.matmul(batch.rows(d.X), W), batch.rows(d.y))
+
+/** Σ_val CE(Wᵀxᵢ, yᵢ) on the whole set. */
+const softmaxValidation = (d: DesignDataset, W: Node): Node => ad.sum(ad.softmaxCrossEntropy(ad.matmul(d.X, W), d.y))
+
+/**
+ * ½ Σ_{j,c} Λ_{jc} W²_{jc} with Λ = λ broadcast over W: a 1 × 1 λ ('scalar'), a d × 1 column
+ * ('perFeature': λⱼ on row j), or λ reshaped to a 1 × C row ('perClass': λ_c on column c).
+ */
+const softmaxRegularizer = (reg: SoftmaxRegularization, W: Node, lambda: Node): Node =>
+  ad.mul(0.5, ad.sum(ad.mul(reg === 'perClass' ? ad.reshape(lambda, 1, W.cols) : lambda, ad.square(W))))
+
+/** C = train.nClasses, an integer ≥ 2. */
+const classesOf = (name: string, d: DesignDataset): E.Either<HypergradError, number> => {
+  const C = d.nClasses
+  return C !== undefined && Number.isInteger(C) && C >= 2 ? E.right(C) : E.left(hgError('data', `${name}: the training set needs nClasses ≥ 2, got ${String(C)}`))
+}
+
+/**
+ * Softmax regression, W ∈ R^{d×C} as w of length d·C (W[j, c] at j·C + c): ℓ = Σ CE(Wᵀxᵢ, yᵢ) +
+ * R(W, λ) with R as in src/problems/softmax.ts, E = Σ_val CE; τ = min λ, L = σ_max(X)²/2 + max λ
+ * (the Hessian of one cross-entropy is ⪯ ½I). C from `train.nClasses`.
+ */
+export const adSoftmaxProblem = (train: DesignDataset, validation: DesignDataset, reg: SoftmaxRegularization, lambda0: RVec, extra: Extra = {}): E.Either<HypergradError, ErmProblem> => {
+  const classes = classesOf('adSoftmax', train)
+  if (E.isLeft(classes)) return classes
+  const d = train.X.cols, C = classes.right
+  const half = squaredSpectralNorm(train.X) / 2
+  return adErmProblem({
+    name: 'adSoftmax',
+    dim: [d, C],
+    hyperDim: reg === 'scalar' ? 1 : reg === 'perFeature' ? d : C,
+    nSamples: train.X.rows,
+    lower: (W, lam, batch) => ad.add(ad.mul(batch.scale, ad.sum(crossEntropies(train, W, batch))), softmaxRegularizer(reg, W, lam)),
+    upper: (W) => softmaxValidation(validation, W),
+    lambda0,
+    checkLambda: positive('adSoftmax'),
+    tau: minOf,
+    L: (l) => half + l.reduce((a, b) => Math.max(a, b), -Infinity),
+    separable: true,
+    ...extra,
+  })
+}
+
+/** Softmax data cleaning: ℓ = Σ σ(λᵢ) CE(Wᵀxᵢ, yᵢ) + (ρ/2)‖W‖² (one λ per sample), E = Σ_val CE; τ = ρ, L = ρ + σ_max(X)²/2. */
+export const adSoftmaxCleaningProblem = (train: DesignDataset, validation: DesignDataset, lambda0: RVec, rho = 1, extra: Extra = {}): E.Either<HypergradError, ErmProblem> => {
+  const classes = classesOf('adSoftmaxCleaning', train)
+  if (E.isLeft(classes)) return classes
+  const d = train.X.cols, C = classes.right
+  const L = rho + squaredSpectralNorm(train.X) / 2
+  return adErmProblem({
+    name: 'adSoftmaxCleaning',
+    dim: [d, C],
+    hyperDim: train.X.rows,
+    nSamples: train.X.rows,
+    lower: (W, lam, batch) =>
+      ad.add(ad.mul(batch.scale, ad.dot(ad.sigmoid(batch.rows(lam)), crossEntropies(train, W, batch))), ad.mul(0.5 * rho, ad.dot(W, W))),
+    upper: (W) => softmaxValidation(validation, W),
+    lambda0,
+    tau: () => rho,
+    L: () => L,
+    separable: false,
+    ...extra,
+  })
+}
