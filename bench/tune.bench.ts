@@ -252,7 +252,7 @@ export default async function tuneBench(ctx: BenchContext): Promise<ReadonlyArra
 
     // --- 2. MNIST, one λ per pixel, within optuna's wall time on the scalar problem
     const budget = mnOptuna!.seconds
-    const pf = await hg(dir, 'mnist-perfeature', { ...logisticConfig('mnist', { regularization: 'perFeature' }, { bounds: [1e-3, 1e4] }), outer: { optimizer: 'lbfgs', steps: 200, logScale: true, bounds: [1e-3, 1e4], maxEvaluations: 400 } })
+    const pf = await hg(dir, 'mnist-perfeature', { ...logisticConfig('mnist', { regularization: 'perFeature' }, { bounds: [1e-3, 1e4] }), outer: { optimizer: 'lbfgs', steps: 200, logScale: true, bounds: [1e-3, 1e4], maxEvaluations: 400, maxSeconds: Math.max(1, 2 * budget) } })
     const within = pf.trajectory.filter((s) => s.seconds <= budget)
     const reached = within.length === 0 ? NaN : Math.min(...within.map((s) => s.value))
     const bestScalar = Math.min(mnBrent!.value, mnGrid!.value, mnOptuna!.value)
