@@ -259,3 +259,33 @@ describe('certifiedSolution and certifiedRadius, step by step', () => {
     expect(dataCleaningCrossLipschitz(X, Float64Array.of(2), Float64Array.of(0.3))).toBeCloseTo(0.25 * s * (1 - s) * 4 * 25, 12)
   })
 })
+
+describe('certifiedSolution stops where its contract says', () => {
+  it('stops at the first iterate whose radius is ≤ tol, even when the radius equals tol', () => {
+    // Φ(w) = w/2 + 1 from 0: the radius after i steps is 2^{1−i} exactly; tol = 2^{−19} is reached at step 20.
+    const halving = {
+      name: 'halving',
+      dim: 1,
+      hyperDim: 1,
+      symmetric: true,
+      checkLambda: (l: RVec) => E.right(Float64Array.from(l)),
+      contraction: () => 0.5,
+      phi: (w: RVec) => Float64Array.of(w[0]! / 2 + 1),
+    } as unknown as BilevelProblem
+    const sol = orThrow(certifiedSolution(halving, Float64Array.of(0), { maxIter: 100, tol: 2 ** -19 }))
+    expect(sol.radius).toBe(2 ** -19)
+    expect(sol.w[0]).toBe(2 * (1 - 2 ** -20))
+  })
+  it('keeps a Newton step only when it lowers the certified radius: from a far start, one fixed-point step and rejected Newton steps', () => {
+    const lambda = Float64Array.of(0.05)
+    const data = dataset(13, 30, 4, 'sign')
+    const p = orThrow(logisticProblem(data, data, lambda, { regularization: 'scalar' }))
+    for (const scale of [5, 20, 50]) {
+      const w0 = Float64Array.of(scale, -scale, scale, -scale)
+      const afterOne = certifiedRadius(p, lambda, p.phi(w0, lambda))
+      const sol = orThrow(certifiedSolution(p, lambda, { maxIter: 1, w0 }))
+      expect(sol.radius).toBeLessThanOrEqual(afterOne)
+      expect(certifiedRadius(p, lambda, sol.w)).toBe(sol.radius)
+    }
+  })
+})

@@ -237,11 +237,16 @@ describe('the edges of sigma2Empirical and monteCarloVariance', () => {
     const lambda = Float64Array.of(0.4, -0.3)
     const w = Float64Array.of(0.3, -1, 0.5)
     // A map that fixes every point (the rounding of a computed w* would leave ‖Φ(w*) − w*‖ ≈ 1e-16).
-    const fixesAll = Object.assign(Object.create(quad.problem) as object, { phi: (x: RVec) => Float64Array.from(x) }) as typeof quad.problem
+    const fixesAll = Object.assign(Object.create(quad.problem) as object, { phi: (x: RVec) => Float64Array.from(x) }) as unknown as typeof quad.problem
     const V = orThrow(varianceOfMap(quad.problem, w, lambda, 2, false))
     expect(V).toBeGreaterThan(0)
     expect(orThrow(sigma2Empirical(fixesAll, lambda, V, [w], 2, false))).toBe(0)
     expect(orThrow(sigma2Empirical(fixesAll, lambda, 0.5 * V, [w], 2, false))).toBe(Infinity)
+    // Away from a fixed point the answer is finite: V[Φ̂(w)]/‖Φ(w) − w‖² for σ₁ = 0 at one point.
+    const gap2 = quad.problem.phi(w, lambda).reduce((acc, x, j) => acc + (x - w[j]!) ** 2, 0)
+    const s2 = orThrow(sigma2Empirical(quad.problem, lambda, 0, [w], 2, false))
+    expect(Number.isFinite(s2)).toBe(true)
+    expect(s2 / (V / gap2)).toBeCloseTo(1, 12)
   })
   it('monteCarloVariance makes exactly 2P draws, and keeps a positive lower end', () => {
     let draws = 0
