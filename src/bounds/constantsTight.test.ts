@@ -197,17 +197,20 @@ describe('the values at the solution: value at ŵ plus Lipschitz constant × cer
   })
 })
 
+/** The contraction Φ(w) = w/2 + 1 on R (fixed point 2): from 0 the certified radius after i steps is 2^{1−i} exactly. */
+const halving = {
+  name: 'halving',
+  dim: 1,
+  hyperDim: 1,
+  symmetric: true,
+  checkLambda: (l: RVec) => E.right(Float64Array.from(l)),
+  contraction: () => 0.5,
+  phi: (w: RVec) => Float64Array.of(w[0]! / 2 + 1),
+} as unknown as BilevelProblem
+
 describe('certifiedSolution and certifiedRadius, step by step', () => {
   it('a contraction Φ(w) = w/2 + 1 from 0: the radius after i steps is 2^{1−i}; the budget is shared by the two phases', () => {
-    const plain = {
-      name: 'halving',
-      dim: 1,
-      hyperDim: 1,
-      symmetric: true,
-      checkLambda: (l: RVec) => E.right(Float64Array.from(l)),
-      contraction: () => 0.5,
-      phi: (w: RVec) => Float64Array.of(w[0]! / 2 + 1),
-    } as unknown as BilevelProblem
+    const plain = halving
     const lam = Float64Array.of(0)
     // 10 steps (the first phase stops at the budget, before 1e-4).
     const ten = orThrow(certifiedSolution(plain, lam, { maxIter: 10, tol: 1e-300 }))
@@ -257,5 +260,26 @@ describe('certifiedSolution and certifiedRadius, step by step', () => {
     const X = matrix(1, 2, Float64Array.of(3, 4))
     const s = 1 / (1 + Math.exp(-0.3))
     expect(dataCleaningCrossLipschitz(X, Float64Array.of(2), Float64Array.of(0.3))).toBeCloseTo(0.25 * s * (1 - s) * 4 * 25, 12)
+  })
+})
+
+describe('certifiedSolution stops where its contract says', () => {
+  it('stops at the first iterate whose radius is ≤ tol, even when the radius equals tol', () => {
+    // Φ(w) = w/2 + 1 from 0: the radius after i steps is 2^{1−i} exactly; tol = 2^{−19} is reached at step 20.
+    const sol = orThrow(certifiedSolution(halving, Float64Array.of(0), { maxIter: 100, tol: 2 ** -19 }))
+    expect(sol.radius).toBe(2 ** -19)
+    expect(sol.w[0]).toBe(2 * (1 - 2 ** -20))
+  })
+  it('keeps a Newton step only when it lowers the certified radius: from a far start, one fixed-point step and rejected Newton steps', () => {
+    const lambda = Float64Array.of(0.05)
+    const data = dataset(13, 30, 4, 'sign')
+    const p = orThrow(logisticProblem(data, data, lambda, { regularization: 'scalar' }))
+    for (const scale of [5, 20, 50]) {
+      const w0 = Float64Array.of(scale, -scale, scale, -scale)
+      const afterOne = certifiedRadius(p, lambda, p.phi(w0, lambda))
+      const sol = orThrow(certifiedSolution(p, lambda, { maxIter: 1, w0 }))
+      expect(sol.radius).toBeLessThanOrEqual(afterOne)
+      expect(certifiedRadius(p, lambda, sol.w)).toBe(sol.radius)
+    }
   })
 })

@@ -141,6 +141,14 @@ describe('the Ehrhardt & Roberts bounds, term by term', () => {
       }
     }
   })
+  it('(R13) with CG before its first step (k = 0): the residual ‖r₀‖·2√(L/τ) and the adjoint error 2‖r₀‖/τ of CG, not another solver’s', () => {
+    const c: ER.ErConstants = { tau: 0.5, L: 8, LB: 1, Lf: 2, LH: 0.3, mu2: 0.2, BNormStar: 1.5, gradUpperNormStar: 0.7, quadraticLower: false }
+    const run = { t: 3, k: 0, lower: { kind: 'gd' as const }, linear: { kind: 'cg' as const }, dist0: 2, p0Norm: 0.4 }
+    const eps = orThrow(ER.gdBound(c, 3, 2))
+    const r0 = c.L * 0.4 + c.gradUpperNormStar + c.Lf * eps
+    const expected = orThrow(ER.aPrioriBound({ ...c, lowerError: eps, residualBound: 2 * Math.sqrt(c.L / c.tau) * r0, adjointError: (2 * r0) / c.tau }))
+    close(orThrow(ER.aPrioriBoundAfter(c, run)), expected)
+  })
   it('the solver rates: q_GD, ρ_HB and its tuning, ρ_CG, and their bounds', () => {
     fc.assert(
       fc.property(unit(0.05, 2), unit(1.5, 100), unit(0.1, 1.9), fc.integer({ min: 0, max: 40 }), (tau, ratio, frac, k) => {

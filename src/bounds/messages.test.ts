@@ -136,6 +136,7 @@ describe('sid: messages and boundaries', () => {
     expect(message(S.cor41Bound({ ...cor, eta: 0.75, sigma2p: 1 }))).toBe("[schedule] SID Cor 4.1: step η = 0.75 exceeds 1/(1+σ₂') = 0.5 (condition η ≤ 1/(1+σ₂'))")
     expect(message(S.cor41Bound({ ...cor, beta: 1, gamma: 2 }))).toBe('[schedule] SID Cor 4.1: β = 1 must exceed 1.3333333333333333 (condition (23) for α = 1/L)')
     expect(message(S.cor41Bound({ ...cor, beta: 2, gamma: 1 }))).toBe("[schedule] SID Cor 4.1: γ = 1 must be ≥ β(1+σ₂') = 2")
+    expect(message(S.cor41Bound({ ...cor, sigma2p: 1, beta: 2, gamma: 3 }))).toBe("[schedule] SID Cor 4.1: γ = 3 must be ≥ β(1+σ₂') = 4")
     expect(message(S.cor41Bound({ ...cor, beta: 0, gamma: 1 }))).toBe('SID Cor 4.1: β must be a finite number > 0, got 0')
     expect(message(S.thm43Sigmas({ varianceAtFixedPoint: 1, LThat: -1, q: 0.5 }))).toBe('SID Thm 4.3: L_T̂ must be a finite number ≥ 0, got -1')
     expect(message(S.thm43Sigmas({ varianceAtFixedPoint: -1, LThat: 1, q: 0.5 }))).toBe('SID Thm 4.3: V[T̂(w*)] must be a finite number ≥ 0, got -1')
@@ -329,5 +330,21 @@ describe('the remaining refusals', () => {
     const custom = orThrow(ermProblem(lower, logi.upperObjective, { alpha: 0.1, name: 'custom' }))
     expect(message(lipschitzConstants(custom, one))).toBe('bounds/constants: no known Lipschitz constants for problem custom; supply them by hand')
     expect(message(remark42Sigma1pFor(custom, { b: 1, replace: true }))).toBe('bounds/constants: Remark 4.2 needs a logistic or data-cleaning lower objective, got custom')
+    // Its solution is computable, its constants are not: the constants' refusal is the answer, not a throw.
+    expect(message(grazziConstantsFor(custom, one))).toBe('bounds/constants: no known Lipschitz constants for problem custom; supply them by hand')
+    expect(message(erConstantsFor(custom, one))).toBe('bounds/constants: no known Lipschitz constants for problem custom; supply them by hand')
+  })
+})
+
+describe('fistaBound: messages and boundaries', () => {
+  const c = { tau: 1, L: 4 }
+  it('refuses a step outside (0, 1/L], a bad k or initial distance, and bad curvature; accepts s = 1/L', () => {
+    expect(message(ER.fistaBound(c, 1, 1, 0))).toBe("ehrhardtRoberts: FISTA's bound needs a step in (0, 1/L] = (0, 0.25], got 0")
+    expect(message(ER.fistaBound(c, 1, 1, 0.5))).toBe("ehrhardtRoberts: FISTA's bound needs a step in (0, 1/L] = (0, 0.25], got 0.5")
+    expect(message(ER.fistaBound(c, 1.5, 1))).toBe('ehrhardtRoberts: k must be a non-negative integer, got 1.5')
+    expect(message(ER.fistaBound(c, 1, -1))).toBe('ehrhardtRoberts: initial must be a finite number ≥ 0, got -1')
+    expect(message(ER.fistaBound({ tau: 2, L: 1 }, 1, 1))).toBe('ehrhardtRoberts: the smoothness L must be finite and ≥ τ = 2, got 1')
+    // s = 1/L: 2√5·‖x₀ − x*‖/((k + 2)√(τ/L)) = 2√5·2·2/3 at k = 1, ‖x₀ − x*‖ = 2.
+    expect(orThrow(ER.fistaBound(c, 1, 2, 0.25))).toBeCloseTo((8 * Math.sqrt(5)) / 3, 12)
   })
 })

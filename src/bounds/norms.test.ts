@@ -81,6 +81,38 @@ describe('operatorNorm', () => {
   })
 })
 
+describe('operatorNorm: overflow, the iteration cap and the residual bound', () => {
+  // A = diag(2^600, 1): the products are finite but AᵀA overflows, so a Gram product is not finite.
+  const big = 2 ** 600
+  const overflow = {
+    rows: 2,
+    cols: 2,
+    apply: (x: Float64Array) => Float64Array.of(big * x[0]!, x[1]!),
+    applyT: (y: Float64Array) => Float64Array.of(big * y[0]!, y[1]!),
+  }
+  it('is NaN, not ∞ or a finite guess, when a Gram product overflows (dense Gram and power iteration)', () => {
+    expect(operatorNorm(overflow)).toBeNaN()
+    expect(operatorNorm(overflow, { gramSide: 0, maxIter: 3 })).toBeNaN()
+  })
+  it('makes at most maxIter Gram products before the Frobenius fallback', () => {
+    const a = randomMatrix(8, 30, 20)
+    for (const maxIter of [1, 2, 5]) {
+      const p = productsOf(a)
+      operatorNorm(p.map, { gramSide: 0, maxIter })
+      expect(p.calls).toEqual({ apply: maxIter + 20, applyT: maxIter })
+    }
+  })
+  it('for a rank-one map, √(ρ + r) is an upper bound even at tol = 1 (stopping at r ≤ ρ means cos² ≥ ½, and then ρ + r ≥ ‖A‖²)', () => {
+    // Gram λwwᵀ (‖w‖ = 1), unit iterate v with c = wᵀv: ρ = λc², r = λ|c|√(1 − c²).
+    for (let s = 0; s < 12; s++) {
+      const [u, r1] = R.normals(R.seed(100 + s), 3)
+      const [w] = R.normals(r1, 2)
+      const a = matrix(3, 2, Float64Array.from({ length: 6 }, (_, k) => u[Math.floor(k / 2)]! * w[k % 2]!))
+      expect(operatorNorm(productsOf(a).map, { gramSide: 0, tol: 1 })).toBeGreaterThanOrEqual(norm(u) * norm(w) * (1 - 1e-12))
+    }
+  })
+})
+
 describe('the cross norms of the bounds come from structure or products, never a dense d × m matrix', () => {
   const dataset = (seed: number, n: number, p: number) => {
     const [x, r] = R.normals(R.seed(seed), n * p)

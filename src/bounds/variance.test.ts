@@ -231,3 +231,34 @@ describe('Monte Carlo variance estimators cover the exact values', () => {
     expect(E.isLeft(monteCarloVariance((r) => [Float64Array.of(1), r], fixtureRng(1), { pairs: 1 }))).toBe(true)
   })
 })
+
+describe('the edges of sigma2Empirical and monteCarloVariance', () => {
+  it('where Φ(w) = w exactly, D(iii) needs V[Φ̂(w)] ≤ σ₁: σ₁ = V holds with any σ₂ (0), a smaller σ₁ with none (∞)', () => {
+    const lambda = Float64Array.of(0.4, -0.3)
+    const w = Float64Array.of(0.3, -1, 0.5)
+    // A map that fixes every point (the rounding of a computed w* would leave ‖Φ(w*) − w*‖ ≈ 1e-16).
+    const fixesAll = Object.assign(Object.create(quad.problem) as object, { phi: (x: RVec) => Float64Array.from(x) }) as unknown as typeof quad.problem
+    const V = orThrow(varianceOfMap(quad.problem, w, lambda, 2, false))
+    expect(V).toBeGreaterThan(0)
+    expect(orThrow(sigma2Empirical(fixesAll, lambda, V, [w], 2, false))).toBe(0)
+    expect(orThrow(sigma2Empirical(fixesAll, lambda, 0.5 * V, [w], 2, false))).toBe(Infinity)
+    // Away from a fixed point the answer is finite: V[Φ̂(w)]/‖Φ(w) − w‖² for σ₁ = 0 at one point.
+    const gap2 = quad.problem.phi(w, lambda).reduce((acc, x, j) => acc + (x - w[j]!) ** 2, 0)
+    const s2 = orThrow(sigma2Empirical(quad.problem, lambda, 0, [w], 2, false))
+    expect(Number.isFinite(s2)).toBe(true)
+    expect(s2 / (V / gap2)).toBeCloseTo(1, 12)
+  })
+  it('monteCarloVariance makes exactly 2P draws, and keeps a positive lower end', () => {
+    let draws = 0
+    const scalar = (r: ReturnType<typeof fixtureRng>) => {
+      draws++
+      const [z, next] = normals(r, 1)
+      return [z, next] as const
+    }
+    orThrow(monteCarloVariance(scalar, fixtureRng(3), { pairs: 5 }))
+    expect(draws).toBe(10)
+    const tight = orThrow(monteCarloVariance(scalar, fixtureRng(4), { pairs: 400, confidence: 0.5 }))
+    expect(tight.lower).toBeGreaterThan(0)
+    expect(tight.lower).toBeCloseTo(tight.estimate - normalQuantile(0.75) * tight.stdError, 9)
+  })
+})
