@@ -3,7 +3,9 @@
  * differences (gradients, Jacobians, directional derivatives), seeded random vectors and
  * datasets, and the exact sampling spaces of the mini-batch estimators (all subsets, all tuples).
  */
+import { expect } from 'vitest'
 import type { Dataset } from '../data/dataset.js'
+import type { LowerObjective } from '../problem/erm.js'
 import { matrix, type Matrix, type RVec, type Vec } from '../linalg/types.js'
 import * as R from '../random/rng.js'
 
@@ -101,4 +103,20 @@ export const meanVec = (vs: ReadonlyArray<RVec>): Vec => {
   const out = new Float64Array(vs[0]!.length)
   for (const v of vs) for (let i = 0; i < out.length; i++) out[i] = out[i]! + v[i]!
   return out.map((x) => x / vs.length)
+}
+
+/**
+ * Checks that the mini-batch estimates of a lower objective are unbiased: over all b-subsets of n
+ * samples (b = 1…6) and all ordered 2- and 3-tuples, the averages of value, grad, hvp, crossJvp and
+ * crossVjp equal the full sums to 1e-12.
+ */
+export const expectUnbiasedOverSamplingSpaces = (obj: LowerObjective, n: number, w: RVec, lam: RVec, u: RVec, v: RVec, mu: RVec): void => {
+  const spaces = [1, 2, 3, 4, 5, 6].map((b) => subsets(n, b)).concat([tuples(n, 2), tuples(n, 3)])
+  for (const space of spaces) {
+    expect(relErrNum(space.reduce((s, b) => s + obj.value(w, lam, b), 0) / space.length, obj.value(w, lam))).toBeLessThan(1e-12)
+    expect(relErr(meanVec(space.map((b) => obj.grad(w, lam, b))), obj.grad(w, lam))).toBeLessThan(1e-12)
+    expect(relErr(meanVec(space.map((b) => obj.hvp(w, lam, u, b))), obj.hvp(w, lam, u))).toBeLessThan(1e-12)
+    expect(relErr(meanVec(space.map((b) => obj.crossJvp(w, lam, mu, b))), obj.crossJvp(w, lam, mu))).toBeLessThan(1e-12)
+    expect(relErr(meanVec(space.map((b) => obj.crossVjp(w, lam, v, b))), obj.crossVjp(w, lam, v))).toBeLessThan(1e-12)
+  }
 }
