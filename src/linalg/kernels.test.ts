@@ -177,19 +177,15 @@ describe('gemv and gemvT on a block view of a larger matrix', () => {
       fc.property(block, arr(20), fc.constantFrom(NaN, Infinity, -Infinity), ({ b, m, nc, alpha }, x, bad) => {
         const { N, r0, c0, data } = b
         const oa = r0 * N + c0
-        const y1 = new Float64Array(m).fill(bad)
-        gemv(m, nc, alpha, data, N, oa, x, 1, 0, 0, y1, 1, 0)
-        for (let i = 0; i < m; i++) {
-          let s = 0
-          for (let j = 0; j < nc; j++) s += data[oa + i * N + j]! * x[j]!
-          close(y1[i]!, alpha * s, 20)
-        }
-        const y2 = new Float64Array(nc).fill(bad)
-        gemvT(m, nc, alpha, data, N, oa, x, 1, 0, 0, y2, 1, 0)
-        for (let j = 0; j < nc; j++) {
-          let s = 0
-          for (let i = 0; i < m; i++) s += data[oa + i * N + j]! * x[i]!
-          close(y2[j]!, alpha * s, 20)
+        for (const [, kernel, transposed] of variants) {
+          const [outLen, inLen] = transposed ? [nc, m] : [m, nc]
+          const y = new Float64Array(outLen).fill(bad)
+          kernel(m, nc, alpha, data, N, oa, x, 1, 0, 0, y, 1, 0)
+          for (let o = 0; o < outLen; o++) {
+            let s = 0
+            for (let q = 0; q < inLen; q++) s += (transposed ? data[oa + q * N + o]! : data[oa + o * N + q]!) * x[q]!
+            close(y[o]!, alpha * s, 20)
+          }
         }
       }),
     )
