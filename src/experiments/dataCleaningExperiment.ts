@@ -31,7 +31,6 @@ import type { Dataset } from '../data/dataset.js'
 import { mnistOddEven } from '../data/mnist.js'
 import { flipLabels, subsetRows } from '../data/split.js'
 import { hgError, type HypergradError } from '../errors.js'
-import { aid } from '../hypergrad/aid.js'
 import type { RVec } from '../linalg/types.js'
 import { tune, type HyperOracle, type TuneStep } from '../outer/tune.js'
 import type { ErmProblem } from '../problem/erm.js'
@@ -39,9 +38,8 @@ import { dataCleaningProblem } from '../problems/dataCleaning.js'
 import { logisticProblem, sigmoid } from '../problems/logistic.js'
 import { seed as rngSeed } from '../random/rng.js'
 import type { Panel, Series } from '../report/figure.js'
-import { conjugateGradient } from '../solvers/linear/conjugateGradient.js'
-import { heavyBall } from '../solvers/lower/heavyBall.js'
 import { heavyBallParamsFor } from '../solvers/params.js'
+import { aidHeavyBallCg, warmStartAt } from './aidOracle.js'
 import { fieldTable } from './fieldTable.js'
 import type { CsvRow, ExperimentCost, ExperimentOutput, FieldSpec, RunOptions, TaskOutcome } from './types.js'
 import { bandNote, bandSeries, finiteOrNull, fixed, maxOf, mnistSizes, mnistProblemBytes, outcomeOf, resultBytes, runSweep, splitBytes, spread, WORKER_BYTES, type ExperimentSweep } from './common.js'
@@ -289,17 +287,7 @@ const taskEither = (c: DataCleaningTaskInput): E.Either<HypergradError, DataClea
     const a = problem.alpha
     const hbE = heavyBallParamsFor(problem, lambda)
     if (E.isLeft(hbE)) return hbE
-    const hb = hbE.right
-    const r = aid(problem, lambda, {
-      lower: heavyBall({ beta: hb.beta, eta: hb.eta }),
-      linear: conjugateGradient(),
-      t: c.maxT,
-      k: c.maxK,
-      tolLower: c.tolLower,
-      tolLinear: c.tolLinear,
-      ...(warm.w !== undefined ? { w0: warm.w } : {}),
-      ...(warm.v !== undefined ? { v0: warm.v.map((x) => x / a) } : {}),
-    })
+    const r = aidHeavyBallCg(problem, lambda, hbE.right, c, warmStartAt(warm, a))
     if (E.isLeft(r)) return r
     return E.right({ ...r.right, v: r.right.v.map((x) => x * a) })
   }

@@ -48,7 +48,6 @@ import { nonEmpty, oneOf, PositiveInt, PositiveNumber, Seed } from '../config/co
 import type { Dataset } from '../data/dataset.js'
 import { MNIST_D, mnistOddEven } from '../data/mnist.js'
 import { hgError, type HypergradError } from '../errors.js'
-import { aid } from '../hypergrad/aid.js'
 import { PRESET_NAMES, sidWithPreset, type PresetName } from '../hypergrad/presets.js'
 import type { HypergradResult } from '../hypergrad/types.js'
 import type { RVec, Vec } from '../linalg/types.js'
@@ -65,6 +64,7 @@ import { runLower } from '../solvers/run.js'
 import type { Status } from '../solvers/types.js'
 import { bandNote, bandSeries, finiteOrNull, fixed, maxOf, median, minOf, mnistProblemBytes, mnistSizes, outcomeOf, resultBytes, runSweep, splitBytes, spread, WORKER_BYTES, type ExperimentSweep, type Spread } from './common.js'
 import type { Task } from './pool.js'
+import { aidHeavyBallCg, warmStartAt } from './aidOracle.js'
 import { fieldTable } from './fieldTable.js'
 import type { CsvRow, ExperimentCost, ExperimentOutput, FieldSpec, RunOptions, TaskOutcome } from './types.js'
 
@@ -422,27 +422,17 @@ const runHypergradient = (s: Splits, c: TuneMnistTaskInput): E.Either<HypergradE
     if (E.isLeft(p)) return p
     const problem = p.right
     const a = problem.alpha
-    const w0 = warm.w !== undefined ? { w0: warm.w } : {}
-    const v0 = warm.v !== undefined ? { v0: warm.v.map((x) => x / a) } : {}
+    const starts = warmStartAt(warm, a)
     let r: E.Either<HypergradError, HypergradResult & { readonly bound?: number }>
     const hbE = heavyBallParamsFor(problem, lambda)
     if (E.isLeft(hbE)) return hbE
     const hb = hbE.right
     if (isSid) {
-      r = sidWithPreset(c.sidPreset, problem, lambda, { epochs: c.sidEpochs, batchSize: c.batchSize, seed: c.seed * 100003 + step, ...w0, ...v0 })
+      r = sidWithPreset(c.sidPreset, problem, lambda, { epochs: c.sidEpochs, batchSize: c.batchSize, seed: c.seed * 100003 + step, ...starts })
     } else if (c.method === 'aidAdaptive' && tolerance !== undefined) {
-      r = aidAdaptive(problem, lambda, { lower: heavyBall({ beta: hb.beta, eta: hb.eta }), linear: conjugateGradient(), tolerance, maxT: c.maxT, maxK: c.maxK, ...w0, ...v0 })
+      r = aidAdaptive(problem, lambda, { lower: heavyBall({ beta: hb.beta, eta: hb.eta }), linear: conjugateGradient(), tolerance, maxT: c.maxT, maxK: c.maxK, ...starts })
     } else {
-      r = aid(problem, lambda, {
-        lower: heavyBall({ beta: hb.beta, eta: hb.eta }),
-        linear: conjugateGradient(),
-        t: c.maxT,
-        k: c.maxK,
-        tolLower: c.tolLower,
-        tolLinear: c.tolLinear,
-        ...w0,
-        ...v0,
-      })
+      r = aidHeavyBallCg(problem, lambda, hb, c, starts)
     }
     return E.map((res: HypergradResult & { readonly bound?: number }) => ({ ...res, v: res.v.map((x) => x * a) }))(r)
   }
