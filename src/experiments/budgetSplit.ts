@@ -22,14 +22,13 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import type * as t from 'io-ts'
-import { aPosterioriInputsAt, erConstantsFor } from '../bounds/constants.js'
-import { aPosterioriBound, aPrioriBoundAfter, heavyBallParams, type ErConstants, type LinearSolverSpec, type LowerSolverSpec } from '../bounds/ehrhardtRoberts.js'
+import { aPosterioriInputsAt } from '../bounds/constants.js'
+import { aPosterioriBound, aPrioriBoundAfter, heavyBallParams, type LinearSolverSpec, type LowerSolverSpec } from '../bounds/ehrhardtRoberts.js'
 import { NonNegativeInt, PositiveInt, Seed } from '../config/codecs.js'
 import { exactCost, fullBatchCost, STATE_BYTES, type Sizes } from '../config/cost.js'
 import { hgError, type HypergradError } from '../errors.js'
 import type { RVec, Vec } from '../linalg/types.js'
 import { distance, isFiniteVec, norm } from '../linalg/vector.js'
-import { erQuadraticProblem, type ErQuadraticProblem } from '../problems/erQuadratic.js'
 import { seed as rngSeed } from '../random/rng.js'
 import type { Panel, Series } from '../report/figure.js'
 import { linearSystemAt } from '../solvers/linearSystem.js'
@@ -42,6 +41,7 @@ import { heavyBall } from '../solvers/lower/heavyBall.js'
 import { heavyBallParams as hbRelaxation } from '../solvers/params.js'
 import { unfold } from '../solvers/solver.js'
 import type { LinearSolver, LowerSolver } from '../solvers/types.js'
+import { erInstance } from './boundsExperiment.js'
 import { bandNote, bandSeries, finiteOrNull, fmt, outcomeOf, resultBytes, spread, WORKER_BYTES, type ExperimentSweep, type Sweep, type SweepTiming, type TaskGroup } from './common.js'
 import { fieldTable } from './fieldTable.js'
 import type { CsvRow, ExperimentCost, ExperimentOutput, FieldSpec, RunOptions, TaskOutcome } from './types.js'
@@ -133,15 +133,9 @@ export const budgetSplitTask = (input: SplitTaskInput): TaskOutcome<SplitTaskRes
 
 const taskEither = (input: SplitTaskInput): E.Either<HypergradError, SplitTaskResult> => {
   const started = performance.now()
-  const problemE = erQuadraticProblem({ rows: input.rows, cols: input.cols, seed: input.seed + input.run })
-  if (E.isLeft(problemE)) return problemE
-  const problem: ErQuadraticProblem = problemE.right
-  const lambda = problem.lambda0
-  const truth = problem.hypergradient(lambda)
-  const wStar = problem.solution(lambda)
-  const cE = erConstantsFor(problem, lambda)
-  if (E.isLeft(cE)) return cE
-  const c: ErConstants = cE.right
+  const inst = erInstance(input)
+  if (E.isLeft(inst)) return inst
+  const { problem, lambda, truth, wStar, c } = inst.right
   const hb = heavyBallParams(c)
   const hbE = hbRelaxation(c.tau, c.L, problem.alpha)
   if (E.isLeft(hbE)) return hbE
