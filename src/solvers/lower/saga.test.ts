@@ -14,7 +14,6 @@ const lambda = Float64Array.of(0.5, -0.2, 1)
 const w0 = new Float64Array(5)
 const exact = problem.solution(lambda)
 
-
 describe('saga (variance-reduced stochastic fixed-point iteration with a table)', () => {
   it('converges linearly to the closed-form w(λ), to 1e-10 (observed ρ < 1 per step)', () => {
     const m = saga({ batchSize: 4 })

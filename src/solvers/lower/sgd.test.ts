@@ -14,7 +14,6 @@ const problem = orThrow(quadraticProblem({ dim: 4, hyperDim: 2, nSamples: 12, se
 const lambda = Float64Array.of(0.4, -0.3)
 const w0 = Float64Array.of(1, -1, 0.5, 2)
 
-
 describe('sgd (SID eq. 17 / 28)', () => {
   it('replays bit for bit, depends on the Rng, and leaves its inputs alone', () => {
     const m = sgd({ schedule: constantOrThrow(0.7), batchSize: 3 })

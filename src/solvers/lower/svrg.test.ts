@@ -14,7 +14,6 @@ const lambda = Float64Array.of(0.5, -0.2, 1)
 const w0 = new Float64Array(5)
 const exact = problem.solution(lambda)
 
-
 /**
  * Errors at every `every`-th iterate until they reach `floor`: the largest ratio between
  * consecutive ones is the observed contraction per block (ρ^every).
