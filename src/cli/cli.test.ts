@@ -8,6 +8,7 @@ import { formatLibsvm, readLibsvmFile } from '../data/libsvm.js'
 import { exact } from '../hypergrad/exact.js'
 import { logisticProblem } from '../problems/logistic.js'
 import { ridgeProblem } from '../problems/ridge.js'
+import { aidConfig, writeConfig } from './config.test-util.js'
 import { dataset, runHere, spawnCommand } from './run.test-util.js'
 
 const run = (args: string[]) => spawnCommand(args)
@@ -18,19 +19,8 @@ writeFileSync(join(dir, 'val.svm'), formatLibsvm(dataset(2, 30, 4, 'binary')))
 writeFileSync(join(dir, 'rtrain.svm'), formatLibsvm(dataset(3, 40, 4, 'real')))
 writeFileSync(join(dir, 'rval.svm'), formatLibsvm(dataset(4, 30, 4, 'real')))
 writeFileSync(join(dir, 'bad.svm'), '+1 1:0.5 2:0.25\n-1 3:x\n')
-const config = (name: string, cfg: unknown): string => {
-  const p = join(dir, name)
-  writeFileSync(p, typeof cfg === 'string' ? cfg : JSON.stringify(cfg))
-  return p
-}
-const base = {
-  problem: 'logistic',
-  regularization: 'scalar',
-  data: { train: 'train.svm', validation: 'val.svm' },
-  lambda: 0.5,
-  method: { name: 'aid', lower: 'gd', linear: 'cg', t: 3000, k: 100 },
-  seed: 0,
-}
+const config = (name: string, cfg: unknown): string => writeConfig(dir, name, cfg)
+const base = aidConfig({ lambda: 0.5, t: 3000, k: 100 })
 const read = (f: string, labels: 'binary' | 'real') => {
   const r = readLibsvmFile(join(dir, f), { labels })
   if (E.isLeft(r)) throw new Error(r.left.message)
@@ -148,12 +138,7 @@ describe('hypergrad tune', () => {
   it('optimizes λ on ridge from a config, prints the JSON contract and writes tune.json, tune.csv, tune.svg', async () => {
     const out = join(dir, 'tune-out')
     const cfg = config('tune.json', {
-      problem: 'ridge',
-      regularization: 'scalar',
-      data: { train: 'rtrain.svm', validation: 'rval.svm' },
-      lambda: 1,
-      method: { name: 'aid', lower: 'gd', linear: 'cg', t: 2000, k: 50 },
-      seed: 0,
+      ...aidConfig({ problem: 'ridge', train: 'rtrain.svm', validation: 'rval.svm', lambda: 1, t: 2000, k: 50 }),
       outer: { optimizer: 'adam', steps: 40, stepSize: 0.1, logScale: true },
     })
     const r = await runHere(['tune', cfg, '--json', '--quiet', '--out', out])

@@ -1,15 +1,9 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
+import { aidConfig } from './config.test-util.js'
 import { decodeEstimateConfig, decodeTuneConfig, outerOptimizers } from './config.js'
 
-const base = {
-  problem: 'logistic',
-  regularization: 'scalar',
-  data: { train: 'train.svm', validation: 'val.svm' },
-  lambda: 1.0,
-  method: { name: 'aid', lower: 'gd', linear: 'cg', t: 500, k: 500 },
-  seed: 0,
-}
+const base = aidConfig({ lambda: 1.0, t: 500, k: 500 })
 const messageOf = (u: unknown): string => {
   const r = decodeEstimateConfig(u)
   if (E.isRight(r)) throw new Error('expected a decoding error')

@@ -7,28 +7,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { formatLibsvm } from '../data/libsvm.js'
+import { aidConfig, writeConfig } from './config.test-util.js'
 import { dataset, runHere, spawnCommand as spawn, type Ran } from './run.test-util.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'hypergrad-hostile-'))
 chmodSync(dir, 0o755)
 writeFileSync(join(dir, 'train.svm'), formatLibsvm(dataset(1, 40, 4)))
 writeFileSync(join(dir, 'val.svm'), formatLibsvm(dataset(2, 30, 4)))
-const base = {
-  problem: 'logistic',
-  regularization: 'scalar',
-  data: { train: 'train.svm', validation: 'val.svm' },
-  lambda: 0.5,
-  method: { name: 'aid', lower: 'gd', linear: 'cg', t: 300, k: 50 },
-  seed: 0,
-}
+const base = aidConfig({ lambda: 0.5, t: 300, k: 50 })
 const outer = { optimizer: 'adam', steps: 5, stepSize: 0.1, logScale: true }
 let files = 0
 /** A config file (an object, or the text as is). */
-const config = (cfg: unknown): string => {
-  const p = join(dir, `c${files++}.json`)
-  writeFileSync(p, typeof cfg === 'string' ? cfg : JSON.stringify(cfg))
-  return p
-}
+const config = (cfg: unknown): string => writeConfig(dir, `c${files++}.json`, cfg)
 const nested = (depth: number, inner = '0.5'): string => '['.repeat(depth) + inner + ']'.repeat(depth)
 
 /** The contract of every hostile input: its status, within 5 s, one line on stderr, no stack trace, no NaN. */

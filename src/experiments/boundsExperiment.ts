@@ -126,8 +126,18 @@ const aPosterioriAt = (problem: ErQuadraticProblem, lambda: RVec, w: RVec, v: RV
   return E.isRight(inputs) ? valueOr(aPosterioriBound(inputs.right)) : null
 }
 
-const taskEither = (input: BoundsTaskInput): E.Either<HypergradError, BoundsTaskResult> => {
-  const started = performance.now()
+/** One instance of the Ehrhardt–Roberts problem at λ₀, with what the bounds need there. */
+export interface ErInstance {
+  readonly problem: ErQuadraticProblem
+  readonly lambda: RVec
+  /** The true hypergradient ∇f(λ₀) and the true lower solution w*(λ₀). */
+  readonly truth: Vec
+  readonly wStar: Vec
+  readonly c: ErConstants
+}
+
+/** Run `run` of the instances seeded from `seed`: the rows × cols problem built with seed + run, at its λ₀. */
+export const erInstance = (input: { readonly rows: number; readonly cols: number; readonly seed: number; readonly run: number }): E.Either<HypergradError, ErInstance> => {
   const problemE = erQuadraticProblem({ rows: input.rows, cols: input.cols, seed: input.seed + input.run })
   if (E.isLeft(problemE)) return problemE
   const problem = problemE.right
@@ -136,7 +146,14 @@ const taskEither = (input: BoundsTaskInput): E.Either<HypergradError, BoundsTask
   const wStar = problem.solution(lambda)
   const cE = erConstantsFor(problem, lambda)
   if (E.isLeft(cE)) return cE
-  const c: ErConstants = cE.right
+  return E.right({ problem, lambda, truth, wStar, c: cE.right })
+}
+
+const taskEither = (input: BoundsTaskInput): E.Either<HypergradError, BoundsTaskResult> => {
+  const started = performance.now()
+  const inst = erInstance(input)
+  if (E.isLeft(inst)) return inst
+  const { problem, lambda, truth, wStar, c } = inst.right
   const { tau, L } = c
   const hbE = heavyBallParams(tau, L, problem.alpha)
   if (E.isLeft(hbE)) return hbE

@@ -22,14 +22,13 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import type * as t from 'io-ts'
-import { aPosterioriInputsAt, erConstantsFor } from '../bounds/constants.js'
-import { aPosterioriBound, aPrioriBoundAfter, heavyBallParams, type ErConstants, type LinearSolverSpec, type LowerSolverSpec } from '../bounds/ehrhardtRoberts.js'
-import { NonNegativeInt, PositiveInt, Seed, strict } from '../config/codecs.js'
+import { aPosterioriInputsAt } from '../bounds/constants.js'
+import { aPosterioriBound, aPrioriBoundAfter, heavyBallParams, type LinearSolverSpec, type LowerSolverSpec } from '../bounds/ehrhardtRoberts.js'
+import { NonNegativeInt, PositiveInt, Seed } from '../config/codecs.js'
 import { exactCost, fullBatchCost, STATE_BYTES, type Sizes } from '../config/cost.js'
 import { hgError, type HypergradError } from '../errors.js'
 import type { RVec, Vec } from '../linalg/types.js'
 import { distance, isFiniteVec, norm } from '../linalg/vector.js'
-import { erQuadraticProblem, type ErQuadraticProblem } from '../problems/erQuadratic.js'
 import { seed as rngSeed } from '../random/rng.js'
 import type { Panel, Series } from '../report/figure.js'
 import { linearSystemAt } from '../solvers/linearSystem.js'
@@ -42,7 +41,9 @@ import { heavyBall } from '../solvers/lower/heavyBall.js'
 import { heavyBallParams as hbRelaxation } from '../solvers/params.js'
 import { unfold } from '../solvers/solver.js'
 import type { LinearSolver, LowerSolver } from '../solvers/types.js'
+import { erInstance } from './boundsExperiment.js'
 import { bandNote, bandSeries, finiteOrNull, fmt, outcomeOf, resultBytes, spread, WORKER_BYTES, type ExperimentSweep, type Sweep, type SweepTiming, type TaskGroup } from './common.js'
+import { fieldTable } from './fieldTable.js'
 import type { CsvRow, ExperimentCost, ExperimentOutput, FieldSpec, RunOptions, TaskOutcome } from './types.js'
 
 /** The configuration of er-budget-split. */
@@ -62,27 +63,20 @@ export interface BudgetSplitConfig {
 /** Defaults: 5 instances of the 1000 × 10 problem, B = 100, t in steps of 2. */
 export const budgetSplitDefaults: BudgetSplitConfig = { runs: 5, rows: 1000, cols: 10, budget: 100, step: 2, seed: 0 }
 
-/** The fields, for `hypergrad reproduce list`. */
-export const budgetSplitFields: ReadonlyArray<FieldSpec> = [
-  { name: 'runs', kind: 'int', doc: 'problem instances (default 5)' },
-  { name: 'rows', kind: 'int', doc: 'rows of A, C, D (default 1000)' },
-  { name: 'cols', kind: 'int', doc: 'columns of A, C, D = dim w = dim λ (default 10)' },
-  { name: 'budget', kind: 'int', doc: 'the total budget B = t + k of lower and linear iterations (default 100)' },
-  { name: 'step', kind: 'int', doc: 'the splits t = 0, step, 2·step, …, B (default 2)' },
-  { name: 'seed', kind: 'int', doc: 'seed of the first instance (default 0)' },
-]
+const budgetSplitTable = fieldTable<BudgetSplitConfig>('an er-budget-split configuration', {
+  runs: { codec: PositiveInt, kind: 'int', doc: 'problem instances (default 5)' },
+  rows: { codec: PositiveInt, kind: 'int', doc: 'rows of A, C, D (default 1000)' },
+  cols: { codec: PositiveInt, kind: 'int', doc: 'columns of A, C, D = dim w = dim λ (default 10)' },
+  budget: { codec: NonNegativeInt, kind: 'int', doc: 'the total budget B = t + k of lower and linear iterations (default 100)' },
+  step: { codec: PositiveInt, kind: 'int', doc: 'the splits t = 0, step, 2·step, …, B (default 2)' },
+  seed: { codec: Seed, kind: 'int', doc: 'seed of the first instance (default 0)' },
+})
 
-const Codec = strict('an er-budget-split configuration', {
-  runs: PositiveInt,
-  rows: PositiveInt,
-  cols: PositiveInt,
-  budget: NonNegativeInt,
-  step: PositiveInt,
-  seed: Seed,
-} satisfies Record<keyof BudgetSplitConfig, t.Mixed>)
+/** The fields, for `hypergrad reproduce list`. */
+export const budgetSplitFields: ReadonlyArray<FieldSpec> = budgetSplitTable.fields
 
 /** Decode a configuration (io-ts). */
-export const decodeBudgetSplit = (u: unknown): t.Validation<BudgetSplitConfig> => Codec.decode(u) as t.Validation<BudgetSplitConfig>
+export const decodeBudgetSplit = (u: unknown): t.Validation<BudgetSplitConfig> => budgetSplitTable.decode(u)
 
 /** The cross-field constraints. */
 export const checkBudgetSplit = (c: BudgetSplitConfig): E.Either<HypergradError, void> =>
@@ -139,15 +133,9 @@ export const budgetSplitTask = (input: SplitTaskInput): TaskOutcome<SplitTaskRes
 
 const taskEither = (input: SplitTaskInput): E.Either<HypergradError, SplitTaskResult> => {
   const started = performance.now()
-  const problemE = erQuadraticProblem({ rows: input.rows, cols: input.cols, seed: input.seed + input.run })
-  if (E.isLeft(problemE)) return problemE
-  const problem: ErQuadraticProblem = problemE.right
-  const lambda = problem.lambda0
-  const truth = problem.hypergradient(lambda)
-  const wStar = problem.solution(lambda)
-  const cE = erConstantsFor(problem, lambda)
-  if (E.isLeft(cE)) return cE
-  const c: ErConstants = cE.right
+  const inst = erInstance(input)
+  if (E.isLeft(inst)) return inst
+  const { problem, lambda, truth, wStar, c } = inst.right
   const hb = heavyBallParams(c)
   const hbE = hbRelaxation(c.tau, c.L, problem.alpha)
   if (E.isLeft(hbE)) return hbE

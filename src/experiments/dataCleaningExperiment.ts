@@ -26,12 +26,11 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type * as t from 'io-ts'
 import { aidCost, fullBatchCost } from '../config/cost.js'
-import { FiniteNumber, Fraction, PositiveInt, PositiveNumber, Seed, strict } from '../config/codecs.js'
+import { FiniteNumber, Fraction, PositiveInt, PositiveNumber, Seed } from '../config/codecs.js'
 import type { Dataset } from '../data/dataset.js'
 import { mnistOddEven } from '../data/mnist.js'
 import { flipLabels, subsetRows } from '../data/split.js'
 import { hgError, type HypergradError } from '../errors.js'
-import { aid } from '../hypergrad/aid.js'
 import type { RVec } from '../linalg/types.js'
 import { tune, type HyperOracle, type TuneStep } from '../outer/tune.js'
 import type { ErmProblem } from '../problem/erm.js'
@@ -39,9 +38,9 @@ import { dataCleaningProblem } from '../problems/dataCleaning.js'
 import { logisticProblem, sigmoid } from '../problems/logistic.js'
 import { seed as rngSeed } from '../random/rng.js'
 import type { Panel, Series } from '../report/figure.js'
-import { conjugateGradient } from '../solvers/linear/conjugateGradient.js'
-import { heavyBall } from '../solvers/lower/heavyBall.js'
 import { heavyBallParamsFor } from '../solvers/params.js'
+import { aidHeavyBallCg, warmStartAt } from './aidOracle.js'
+import { fieldTable } from './fieldTable.js'
 import type { CsvRow, ExperimentCost, ExperimentOutput, FieldSpec, RunOptions, TaskOutcome } from './types.js'
 import { bandNote, bandSeries, finiteOrNull, fixed, maxOf, mnistSizes, mnistProblemBytes, outcomeOf, resultBytes, runSweep, splitBytes, spread, WORKER_BYTES, type ExperimentSweep } from './common.js'
 import { classifierScores, solveLower } from './tuneMnist.js'
@@ -100,45 +99,29 @@ export const dataCleaningDefaults: DataCleaningConfig = {
   seed: 0,
 }
 
-/** The fields of data-cleaning, for the command line. */
-export const dataCleaningFields: ReadonlyArray<FieldSpec> = [
-  { name: 'runs', kind: 'int', doc: 'independent runs, each its own split and flips (default 16): medians and 10–90% quantiles over them' },
-  { name: 'nTrain', kind: 'int', doc: 'MNIST training rows = number of hyperparameters (default 2000)' },
-  { name: 'nVal', kind: 'int', doc: 'validation rows (default 1000)' },
-  { name: 'nTest', kind: 'int', doc: 'test rows (default 2000)' },
-  { name: 'flipFraction', kind: 'number', doc: 'fraction of training labels flipped (default 0.3)' },
-  { name: 'flagFraction', kind: 'number', doc: 'fraction of lowest-weight samples flagged (default 0.3)' },
-  { name: 'rho', kind: 'number', doc: 'ridge weight ρ of the lower problem (default 10)' },
-  { name: 'lambda0', kind: 'number', doc: 'start of every λᵢ (default 0: weight ½)' },
-  { name: 'steps', kind: 'int', doc: 'outer Adam steps (default 60)' },
-  { name: 'stepSize', kind: 'number', doc: 'Adam step on λ (default 0.2)' },
-  { name: 'tolLower', kind: 'number', doc: 'lower-level stop ‖Φ(w) − w‖ ≤ tolLower (default 1e-5)' },
-  { name: 'tolLinear', kind: 'number', doc: 'CG stop at relative residual tolLinear (default 1e-4)' },
-  { name: 'maxT', kind: 'int', doc: 'cap on lower-level steps per AID call (default 3000)' },
-  { name: 'maxK', kind: 'int', doc: 'cap on CG steps per AID call (default 300)' },
-  { name: 'seed', kind: 'int', doc: 'base seed of the splits and the flips (default 0)' },
-]
+const dataCleaningTable = fieldTable<DataCleaningConfig>('a data-cleaning configuration', {
+  runs: { codec: PositiveInt, kind: 'int', doc: 'independent runs, each its own split and flips (default 16): medians and 10–90% quantiles over them' },
+  nTrain: { codec: PositiveInt, kind: 'int', doc: 'MNIST training rows = number of hyperparameters (default 2000)' },
+  nVal: { codec: PositiveInt, kind: 'int', doc: 'validation rows (default 1000)' },
+  nTest: { codec: PositiveInt, kind: 'int', doc: 'test rows (default 2000)' },
+  flipFraction: { codec: Fraction, kind: 'number', doc: 'fraction of training labels flipped (default 0.3)' },
+  flagFraction: { codec: Fraction, kind: 'number', doc: 'fraction of lowest-weight samples flagged (default 0.3)' },
+  rho: { codec: PositiveNumber, kind: 'number', doc: 'ridge weight ρ of the lower problem (default 10)' },
+  lambda0: { codec: FiniteNumber, kind: 'number', doc: 'start of every λᵢ (default 0: weight ½)' },
+  steps: { codec: PositiveInt, kind: 'int', doc: 'outer Adam steps (default 60)' },
+  stepSize: { codec: PositiveNumber, kind: 'number', doc: 'Adam step on λ (default 0.2)' },
+  tolLower: { codec: PositiveNumber, kind: 'number', doc: 'lower-level stop ‖Φ(w) − w‖ ≤ tolLower (default 1e-5)' },
+  tolLinear: { codec: PositiveNumber, kind: 'number', doc: 'CG stop at relative residual tolLinear (default 1e-4)' },
+  maxT: { codec: PositiveInt, kind: 'int', doc: 'cap on lower-level steps per AID call (default 3000)' },
+  maxK: { codec: PositiveInt, kind: 'int', doc: 'cap on CG steps per AID call (default 300)' },
+  seed: { codec: Seed, kind: 'int', doc: 'base seed of the splits and the flips (default 0)' },
+})
 
-const DataCleaningCodec = strict('a data-cleaning configuration', {
-  runs: PositiveInt,
-  nTrain: PositiveInt,
-  nVal: PositiveInt,
-  nTest: PositiveInt,
-  flipFraction: Fraction,
-  flagFraction: Fraction,
-  rho: PositiveNumber,
-  lambda0: FiniteNumber,
-  steps: PositiveInt,
-  stepSize: PositiveNumber,
-  tolLower: PositiveNumber,
-  tolLinear: PositiveNumber,
-  maxT: PositiveInt,
-  maxK: PositiveInt,
-  seed: Seed,
-} satisfies Record<keyof DataCleaningConfig, t.Mixed>)
+/** The fields, for `hypergrad reproduce list`. */
+export const dataCleaningFields: ReadonlyArray<FieldSpec> = dataCleaningTable.fields
 
 /** Decode a data-cleaning configuration (io-ts validation). */
-export const decodeDataCleaning = (u: unknown): t.Validation<DataCleaningConfig> => DataCleaningCodec.decode(u) as t.Validation<DataCleaningConfig>
+export const decodeDataCleaning = (u: unknown): t.Validation<DataCleaningConfig> => dataCleaningTable.decode(u)
 
 /** The cross-field constraints of a data-cleaning configuration. */
 export const checkDataCleaning = (c: DataCleaningConfig): E.Either<HypergradError, void> => {
@@ -304,17 +287,7 @@ const taskEither = (c: DataCleaningTaskInput): E.Either<HypergradError, DataClea
     const a = problem.alpha
     const hbE = heavyBallParamsFor(problem, lambda)
     if (E.isLeft(hbE)) return hbE
-    const hb = hbE.right
-    const r = aid(problem, lambda, {
-      lower: heavyBall({ beta: hb.beta, eta: hb.eta }),
-      linear: conjugateGradient(),
-      t: c.maxT,
-      k: c.maxK,
-      tolLower: c.tolLower,
-      tolLinear: c.tolLinear,
-      ...(warm.w !== undefined ? { w0: warm.w } : {}),
-      ...(warm.v !== undefined ? { v0: warm.v.map((x) => x / a) } : {}),
-    })
+    const r = aidHeavyBallCg(problem, lambda, hbE.right, c, warmStartAt(warm, a))
     if (E.isLeft(r)) return r
     return E.right({ ...r.right, v: r.right.v.map((x) => x * a) })
   }

@@ -173,7 +173,7 @@ export const armsOf = (variants: ReadonlyArray<PresetName>, samplings: ReadonlyA
 // ── one task ─────────────────────────────────────────────────────────────────────────────────
 
 /** The input of one task (a structured-clone value: every random choice derives from it). */
-export interface SidTaskInput {
+export interface SidTaskInput extends Pick<SidCommonConfig, 'epochs' | 'sampling' | 'nTrain' | 'nVal' | 'batchSize' | 'split' | 'seed'> {
   readonly regularization: Regularization
   readonly run: number
   /** The scalar λ (regularization 'scalar'). */
@@ -182,15 +182,8 @@ export interface SidTaskInput {
   readonly epsLow?: number
   readonly epsHigh?: number
   readonly lambdaScale?: number
-  readonly epochs: ReadonlyArray<number>
+  /** The variants run (the task's arms with the samplings: `armsOf(variants, sampling)`). */
   readonly variants: ReadonlyArray<PresetName>
-  /** The samplings of the stochastic variants (the task's arms: `armsOf(variants, sampling)`). */
-  readonly sampling: ReadonlyArray<Sampling>
-  readonly nTrain: number
-  readonly nVal: number
-  readonly batchSize: number
-  readonly split: 'seeded' | 'reference'
-  readonly seed: number
   /** The run's split, posted with the task by `runOutcomes` (loaded by the task when absent). */
   readonly sharedSplit?: SharedSplit
 }

@@ -44,11 +44,10 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type * as t from 'io-ts'
 import { aidCost, fullBatchCost, presetCost } from '../config/cost.js'
-import { nonEmpty, oneOf, PositiveInt, PositiveNumber, Seed, strict } from '../config/codecs.js'
+import { nonEmpty, oneOf, PositiveInt, PositiveNumber, Seed } from '../config/codecs.js'
 import type { Dataset } from '../data/dataset.js'
 import { MNIST_D, mnistOddEven } from '../data/mnist.js'
 import { hgError, type HypergradError } from '../errors.js'
-import { aid } from '../hypergrad/aid.js'
 import { PRESET_NAMES, sidWithPreset, type PresetName } from '../hypergrad/presets.js'
 import type { HypergradResult } from '../hypergrad/types.js'
 import type { RVec, Vec } from '../linalg/types.js'
@@ -65,6 +64,8 @@ import { runLower } from '../solvers/run.js'
 import type { Status } from '../solvers/types.js'
 import { bandNote, bandSeries, finiteOrNull, fixed, maxOf, median, minOf, mnistProblemBytes, mnistSizes, outcomeOf, resultBytes, runSweep, splitBytes, spread, WORKER_BYTES, type ExperimentSweep, type Spread } from './common.js'
 import type { Task } from './pool.js'
+import { aidHeavyBallCg, warmStartAt } from './aidOracle.js'
+import { fieldTable } from './fieldTable.js'
 import type { CsvRow, ExperimentCost, ExperimentOutput, FieldSpec, RunOptions, TaskOutcome } from './types.js'
 
 // ── shared helpers (also used by the data-cleaning experiment) ──────────────────────────────
@@ -241,69 +242,43 @@ export const tuneMnistDefaults: TuneMnistConfig = {
   randomPoints: 1000,
 }
 
-/** The fields of tune-mnist, for the command line. */
-export const tuneMnistFields: ReadonlyArray<FieldSpec> = [
-  { name: 'runs', kind: 'int', doc: 'independent runs, run r with seed + r (default 16): medians and 10–90% quantiles over them' },
-  { name: 'methods', kind: 'enumList', values: TUNE_MNIST_METHODS, doc: 'methods to compare (default aid,aidAdaptive,sid,aidScalar,grid,random)' },
-  { name: 'nTrain', kind: 'int', doc: 'MNIST training rows (default 4000)' },
-  { name: 'nVal', kind: 'int', doc: 'validation rows (default 3000)' },
-  { name: 'nTest', kind: 'int', doc: 'test rows (default 3000)' },
-  { name: 'seed', kind: 'int', doc: 'seed of the split, the minibatches and the random search of run 0; run r has seed + r (default 0)' },
-  { name: 'budgetSeconds', kind: 'number', doc: 'wall-clock budget of each method in seconds (default 40)' },
-  { name: 'lambdaLow', kind: 'number', doc: 'lower end of the box Λ for every method (default 1)' },
-  { name: 'lambdaHigh', kind: 'number', doc: 'upper end of Λ (default 1e4)' },
-  { name: 'lambda0', kind: 'number', doc: 'start of every per-feature λ (AID, SID; default 100)' },
-  { name: 'tolLower', kind: 'number', doc: 'lower-level stop ‖Φ(w) − w‖ ≤ tolLower (default 1e-5)' },
-  { name: 'tolLinear', kind: 'number', doc: 'CG stop at relative residual tolLinear (default 1e-4)' },
-  { name: 'maxT', kind: 'int', doc: 'cap on lower-level steps per solve (default 5000)' },
-  { name: 'maxK', kind: 'int', doc: 'cap on CG steps per AID call (default 500)' },
-  { name: 'aidSteps', kind: 'int', doc: 'at most this many AID outer steps (default 1000; the budget stops it first)' },
-  { name: 'aidStepSize', kind: 'number', doc: 'Adam step on log λ for AID (default 0.1)' },
-  { name: 'scalarStepSize', kind: 'number', doc: 'Adam step on log λ for AID on one scalar λ (default 0.25)' },
-  { name: 'adaptiveFactor', kind: 'number', doc: 'aidAdaptive: certified tolerance = adaptiveFactor·‖∇̂f‖ of the previous step (default 0.1)' },
-  { name: 'initialTolerance', kind: 'number', doc: 'aidAdaptive: certified tolerance of the first step, and its cap; keep it below ‖∇f(λ₀)‖, or the first estimate may be 0 (default 0.01)' },
-  { name: 'sidSteps', kind: 'int', doc: 'at most this many SID outer steps (default 10000)' },
-  { name: 'sidStepSize', kind: 'number', doc: 'Adam step on log λ for SID (default 0.05)' },
-  { name: 'sidEpochs', kind: 'int', doc: 'epochs of SID per outer step (default 4)' },
-  { name: 'sidPreset', kind: 'enum', values: PRESET_NAMES, doc: 'SID preset (default stochDec)' },
-  { name: 'batchSize', kind: 'int', doc: 'SID minibatch size (default 50)' },
-  { name: 'gridPoints', kind: 'int', doc: 'at most this many grid points, visited coarse to fine (default 257)' },
-  { name: 'randomPoints', kind: 'int', doc: 'at most this many random draws (default 1000)' },
-]
-
 const Method = oneOf(TUNE_MNIST_METHODS, 'a method')
 const Preset = oneOf(PRESET_NAMES, 'a SID preset')
-const TuneMnistCodec = strict('a tune-mnist configuration', {
-  runs: PositiveInt,
-  methods: nonEmpty(Method, `a non-empty list of methods`),
-  nTrain: PositiveInt,
-  nVal: PositiveInt,
-  nTest: PositiveInt,
-  seed: Seed,
-  budgetSeconds: PositiveNumber,
-  lambdaLow: PositiveNumber,
-  lambdaHigh: PositiveNumber,
-  lambda0: PositiveNumber,
-  tolLower: PositiveNumber,
-  tolLinear: PositiveNumber,
-  maxT: PositiveInt,
-  maxK: PositiveInt,
-  aidSteps: PositiveInt,
-  aidStepSize: PositiveNumber,
-  scalarStepSize: PositiveNumber,
-  adaptiveFactor: PositiveNumber,
-  initialTolerance: PositiveNumber,
-  sidSteps: PositiveInt,
-  sidStepSize: PositiveNumber,
-  sidEpochs: PositiveInt,
-  sidPreset: Preset,
-  batchSize: PositiveInt,
-  gridPoints: PositiveInt,
-  randomPoints: PositiveInt,
-} satisfies Record<keyof TuneMnistConfig, t.Mixed>)
+
+const tuneMnistTable = fieldTable<TuneMnistConfig>('a tune-mnist configuration', {
+  runs: { codec: PositiveInt, kind: 'int', doc: 'independent runs, run r with seed + r (default 16): medians and 10–90% quantiles over them' },
+  methods: { codec: nonEmpty(Method, `a non-empty list of methods`), kind: 'enumList', values: TUNE_MNIST_METHODS, doc: 'methods to compare (default aid,aidAdaptive,sid,aidScalar,grid,random)' },
+  nTrain: { codec: PositiveInt, kind: 'int', doc: 'MNIST training rows (default 4000)' },
+  nVal: { codec: PositiveInt, kind: 'int', doc: 'validation rows (default 3000)' },
+  nTest: { codec: PositiveInt, kind: 'int', doc: 'test rows (default 3000)' },
+  seed: { codec: Seed, kind: 'int', doc: 'seed of the split, the minibatches and the random search of run 0; run r has seed + r (default 0)' },
+  budgetSeconds: { codec: PositiveNumber, kind: 'number', doc: 'wall-clock budget of each method in seconds (default 40)' },
+  lambdaLow: { codec: PositiveNumber, kind: 'number', doc: 'lower end of the box Λ for every method (default 1)' },
+  lambdaHigh: { codec: PositiveNumber, kind: 'number', doc: 'upper end of Λ (default 1e4)' },
+  lambda0: { codec: PositiveNumber, kind: 'number', doc: 'start of every per-feature λ (AID, SID; default 100)' },
+  tolLower: { codec: PositiveNumber, kind: 'number', doc: 'lower-level stop ‖Φ(w) − w‖ ≤ tolLower (default 1e-5)' },
+  tolLinear: { codec: PositiveNumber, kind: 'number', doc: 'CG stop at relative residual tolLinear (default 1e-4)' },
+  maxT: { codec: PositiveInt, kind: 'int', doc: 'cap on lower-level steps per solve (default 5000)' },
+  maxK: { codec: PositiveInt, kind: 'int', doc: 'cap on CG steps per AID call (default 500)' },
+  aidSteps: { codec: PositiveInt, kind: 'int', doc: 'at most this many AID outer steps (default 1000; the budget stops it first)' },
+  aidStepSize: { codec: PositiveNumber, kind: 'number', doc: 'Adam step on log λ for AID (default 0.1)' },
+  scalarStepSize: { codec: PositiveNumber, kind: 'number', doc: 'Adam step on log λ for AID on one scalar λ (default 0.25)' },
+  adaptiveFactor: { codec: PositiveNumber, kind: 'number', doc: 'aidAdaptive: certified tolerance = adaptiveFactor·‖∇̂f‖ of the previous step (default 0.1)' },
+  initialTolerance: { codec: PositiveNumber, kind: 'number', doc: 'aidAdaptive: certified tolerance of the first step, and its cap; keep it below ‖∇f(λ₀)‖, or the first estimate may be 0 (default 0.01)' },
+  sidSteps: { codec: PositiveInt, kind: 'int', doc: 'at most this many SID outer steps (default 10000)' },
+  sidStepSize: { codec: PositiveNumber, kind: 'number', doc: 'Adam step on log λ for SID (default 0.05)' },
+  sidEpochs: { codec: PositiveInt, kind: 'int', doc: 'epochs of SID per outer step (default 4)' },
+  sidPreset: { codec: Preset, kind: 'enum', values: PRESET_NAMES, doc: 'SID preset (default stochDec)' },
+  batchSize: { codec: PositiveInt, kind: 'int', doc: 'SID minibatch size (default 50)' },
+  gridPoints: { codec: PositiveInt, kind: 'int', doc: 'at most this many grid points, visited coarse to fine (default 257)' },
+  randomPoints: { codec: PositiveInt, kind: 'int', doc: 'at most this many random draws (default 1000)' },
+})
+
+/** The fields, for `hypergrad reproduce list`. */
+export const tuneMnistFields: ReadonlyArray<FieldSpec> = tuneMnistTable.fields
 
 /** Decode a tune-mnist configuration (io-ts validation). */
-export const decodeTuneMnist = (u: unknown): t.Validation<TuneMnistConfig> => TuneMnistCodec.decode(u) as t.Validation<TuneMnistConfig>
+export const decodeTuneMnist = (u: unknown): t.Validation<TuneMnistConfig> => tuneMnistTable.decode(u)
 
 const configError = (message: string): HypergradError => hgError('config', `reproduce tune-mnist: ${message}`)
 
@@ -447,27 +422,17 @@ const runHypergradient = (s: Splits, c: TuneMnistTaskInput): E.Either<HypergradE
     if (E.isLeft(p)) return p
     const problem = p.right
     const a = problem.alpha
-    const w0 = warm.w !== undefined ? { w0: warm.w } : {}
-    const v0 = warm.v !== undefined ? { v0: warm.v.map((x) => x / a) } : {}
+    const starts = warmStartAt(warm, a)
     let r: E.Either<HypergradError, HypergradResult & { readonly bound?: number }>
     const hbE = heavyBallParamsFor(problem, lambda)
     if (E.isLeft(hbE)) return hbE
     const hb = hbE.right
     if (isSid) {
-      r = sidWithPreset(c.sidPreset, problem, lambda, { epochs: c.sidEpochs, batchSize: c.batchSize, seed: c.seed * 100003 + step, ...w0, ...v0 })
+      r = sidWithPreset(c.sidPreset, problem, lambda, { epochs: c.sidEpochs, batchSize: c.batchSize, seed: c.seed * 100003 + step, ...starts })
     } else if (c.method === 'aidAdaptive' && tolerance !== undefined) {
-      r = aidAdaptive(problem, lambda, { lower: heavyBall({ beta: hb.beta, eta: hb.eta }), linear: conjugateGradient(), tolerance, maxT: c.maxT, maxK: c.maxK, ...w0, ...v0 })
+      r = aidAdaptive(problem, lambda, { lower: heavyBall({ beta: hb.beta, eta: hb.eta }), linear: conjugateGradient(), tolerance, maxT: c.maxT, maxK: c.maxK, ...starts })
     } else {
-      r = aid(problem, lambda, {
-        lower: heavyBall({ beta: hb.beta, eta: hb.eta }),
-        linear: conjugateGradient(),
-        t: c.maxT,
-        k: c.maxK,
-        tolLower: c.tolLower,
-        tolLinear: c.tolLinear,
-        ...w0,
-        ...v0,
-      })
+      r = aidHeavyBallCg(problem, lambda, hb, c, starts)
     }
     return E.map((res: HypergradResult & { readonly bound?: number }) => ({ ...res, v: res.v.map((x) => x * a) }))(r)
   }

@@ -140,71 +140,52 @@ const block = fc
   )
 
 describe('gemv and gemvT on a block view of a larger matrix', () => {
-  it('gemv: y ← αAx + βy against the naive double loop', () => {
-    fc.assert(
-      fc.property(block, arr(20), arr(20), ({ b, m, nc, alpha, beta, xs, ys }, x, y0) => {
-        const { N, r0, c0, data } = b
-        const oa = r0 * N + c0
-        const y = y0.slice()
-        const expected = y0.slice()
-        let scale = 0
-        for (let i = 0; i < m; i++) {
-          let s = 0
-          for (let j = 0; j < nc; j++) {
-            s += data[oa + i * N + j]! * x[1 + j * xs]!
-            scale += Math.abs(data[oa + i * N + j]! * x[1 + j * xs]!)
+  const variants = [
+    ['gemv: y ← αAx + βy', gemv, false],
+    ['gemvT: y ← αAᵀx + βy', gemvT, true],
+  ] as const
+  for (const [label, kernel, transposed] of variants)
+    it(`${label} against the naive double loop`, () => {
+      fc.assert(
+        fc.property(block, arr(20), arr(20), ({ b, m, nc, alpha, beta, xs, ys }, x, y0) => {
+          const { N, r0, c0, data } = b
+          const oa = r0 * N + c0
+          const y = y0.slice()
+          const expected = y0.slice()
+          // entry (o, q) of the applied matrix (A or Aᵀ): o indexes the output, q the input
+          const [outLen, inLen] = transposed ? [nc, m] : [m, nc]
+          const at = (o: number, q: number): number => (transposed ? data[oa + q * N + o]! : data[oa + o * N + q]!)
+          let scale = 0
+          for (let o = 0; o < outLen; o++) {
+            let s = 0
+            for (let q = 0; q < inLen; q++) {
+              s += at(o, q) * x[1 + q * xs]!
+              scale += Math.abs(at(o, q) * x[1 + q * xs]!)
+            }
+            expected[2 + o * ys] = alpha * s + beta * y0[2 + o * ys]!
           }
-          expected[2 + i * ys] = alpha * s + beta * y0[2 + i * ys]!
-        }
-        expect(gemv(m, nc, alpha, data, N, oa, x, xs, 1, beta, y, ys, 2)).toBe(y)
-        for (let k = 0; k < y.length; k++) close(y[k]!, expected[k]!, scale + Math.abs(y0[k]!))
-        // entries outside the strided output are untouched, bit for bit
-        const touched = new Set(Array.from({ length: m }, (_, i) => 2 + i * ys))
-        for (let k = 0; k < y.length; k++) if (!touched.has(k)) expect(Object.is(y[k], y0[k])).toBe(true)
-      }),
-    )
-  })
-  it('gemvT: y ← αAᵀx + βy against the naive double loop', () => {
-    fc.assert(
-      fc.property(block, arr(20), arr(20), ({ b, m, nc, alpha, beta, xs, ys }, x, y0) => {
-        const { N, r0, c0, data } = b
-        const oa = r0 * N + c0
-        const y = y0.slice()
-        const expected = y0.slice()
-        let scale = 0
-        for (let j = 0; j < nc; j++) {
-          let s = 0
-          for (let i = 0; i < m; i++) {
-            s += data[oa + i * N + j]! * x[1 + i * xs]!
-            scale += Math.abs(data[oa + i * N + j]! * x[1 + i * xs]!)
-          }
-          expected[2 + j * ys] = alpha * s + beta * y0[2 + j * ys]!
-        }
-        expect(gemvT(m, nc, alpha, data, N, oa, x, xs, 1, beta, y, ys, 2)).toBe(y)
-        for (let k = 0; k < y.length; k++) close(y[k]!, expected[k]!, scale + Math.abs(y0[k]!))
-        const touched = new Set(Array.from({ length: nc }, (_, j) => 2 + j * ys))
-        for (let k = 0; k < y.length; k++) if (!touched.has(k)) expect(Object.is(y[k], y0[k])).toBe(true)
-      }),
-    )
-  })
+          expect(kernel(m, nc, alpha, data, N, oa, x, xs, 1, beta, y, ys, 2)).toBe(y)
+          for (let k = 0; k < y.length; k++) close(y[k]!, expected[k]!, scale + Math.abs(y0[k]!))
+          // entries outside the strided output are untouched, bit for bit
+          const touched = new Set(Array.from({ length: outLen }, (_, o) => 2 + o * ys))
+          for (let k = 0; k < y.length; k++) if (!touched.has(k)) expect(Object.is(y[k], y0[k])).toBe(true)
+        }),
+      )
+    })
   it('β = 0 overwrites y: NaN and Infinity already in y do not leak into the result', () => {
     fc.assert(
       fc.property(block, arr(20), fc.constantFrom(NaN, Infinity, -Infinity), ({ b, m, nc, alpha }, x, bad) => {
         const { N, r0, c0, data } = b
         const oa = r0 * N + c0
-        const y1 = new Float64Array(m).fill(bad)
-        gemv(m, nc, alpha, data, N, oa, x, 1, 0, 0, y1, 1, 0)
-        for (let i = 0; i < m; i++) {
-          let s = 0
-          for (let j = 0; j < nc; j++) s += data[oa + i * N + j]! * x[j]!
-          close(y1[i]!, alpha * s, 20)
-        }
-        const y2 = new Float64Array(nc).fill(bad)
-        gemvT(m, nc, alpha, data, N, oa, x, 1, 0, 0, y2, 1, 0)
-        for (let j = 0; j < nc; j++) {
-          let s = 0
-          for (let i = 0; i < m; i++) s += data[oa + i * N + j]! * x[i]!
-          close(y2[j]!, alpha * s, 20)
+        for (const [, kernel, transposed] of variants) {
+          const [outLen, inLen] = transposed ? [nc, m] : [m, nc]
+          const y = new Float64Array(outLen).fill(bad)
+          kernel(m, nc, alpha, data, N, oa, x, 1, 0, 0, y, 1, 0)
+          for (let o = 0; o < outLen; o++) {
+            let s = 0
+            for (let q = 0; q < inLen; q++) s += (transposed ? data[oa + q * N + o]! : data[oa + o * N + q]!) * x[q]!
+            close(y[o]!, alpha * s, 20)
+          }
         }
       }),
     )

@@ -8,46 +8,12 @@ import { matrix, type RVec, type Vec } from '../linalg/types.js'
 import * as R from '../random/rng.js'
 import { dataCleaningObjective, dataCleaningProblem } from './dataCleaning.js'
 import { dsigmoid, gradInto, hvpInto, sigmoid } from './logistic.js'
+import {
+  axpby, cdNum, cdVec, classificationData as makeData, dot, expectUnbiasedOverSamplingSpaces, norm, randVec as vecOf, relErr, relErrNum, snapshot, within,
+} from './reference.test-util.js'
 
 // ---------------------------------------------------------------------------------------------
 // Helpers (independent references: plain per-sample loops, dense algebra, central differences)
-
-const norm = (x: RVec): number => Math.sqrt(x.reduce((s, v) => s + v * v, 0))
-const relErr = (x: RVec, y: RVec): number => {
-  let s = 0
-  for (let i = 0; i < x.length; i++) s += (x[i]! - y[i]!) ** 2
-  return Math.sqrt(s) / Math.max(norm(y), 1e-300)
-}
-/** ‖a − b‖ ≤ rel·‖b‖ + abs (abs covers vectors whose entries cancel to near zero). */
-const within = (a: RVec, b: RVec, rel: number, abs: number): boolean => {
-  let s = 0
-  for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2
-  return Math.sqrt(s) <= rel * norm(b) + abs
-}
-const relErrNum = (a: number, b: number): number => Math.abs(a - b) / Math.max(Math.abs(b), 1e-300)
-const axpby = (a: number, x: RVec, y: RVec): Vec => Float64Array.from(y, (v, i) => v + a * x[i]!)
-const dot = (x: RVec, y: RVec): number => x.reduce((s, v, i) => s + v * y[i]!, 0)
-const snapshot = (...xs: ReadonlyArray<RVec>): ReadonlyArray<Vec> => xs.map((x) => Float64Array.from(x))
-const cdVec = (f: (t: number) => RVec, h: number): Vec => {
-  const a = f(h), b = f(-h)
-  return Float64Array.from(a, (v, i) => (v - b[i]!) / (2 * h))
-}
-const cdNum = (f: (t: number) => number, h: number): number => (f(h) - f(-h)) / (2 * h)
-
-const makeData = (seed: number, n: number, p: number): Dataset => {
-  const [rx, rw, ry] = R.split(R.seed(seed), 3) as [R.Rng, R.Rng, R.Rng]
-  const [x] = R.normals(rx, n * p)
-  const [wt] = R.normals(rw, p)
-  const [e] = R.normals(ry, n)
-  const y = new Float64Array(n)
-  for (let i = 0; i < n; i++) {
-    let s = 0
-    for (let j = 0; j < p; j++) s += x[i * p + j]! * wt[j]!
-    y[i] = s + e[i]! >= 0 ? 1 : -1
-  }
-  return { X: matrix(n, p, x), y }
-}
-const vecOf = (seed: number, m: number, scale = 1): Vec => Float64Array.from(R.normals(R.seed(seed), m)[0], (v) => scale * v)
 
 /** Naive per-sample references from the formulas (log(1+e^{−u}) and 1/(1+e^{−t}) directly). */
 const rowDot = (d: Dataset, i: number, v: RVec): number => {
@@ -68,28 +34,6 @@ const naiveCrossVjp = (d: Dataset, w: RVec, lam: RVec, v: RVec): Vec =>
     const e = Math.exp(-Math.abs(lam[i]!))
     return (e / ((1 + e) * (1 + e))) * -sig(-d.y[i]! * rowDot(d, i, w)) * d.y[i]! * rowDot(d, i, v)
   })
-
-const subsets = (n: number, b: number): Int32Array[] => {
-  const out: Int32Array[] = []
-  const rec = (start: number, acc: number[]): void => {
-    if (acc.length === b) {
-      out.push(Int32Array.from(acc))
-      return
-    }
-    for (let i = start; i < n; i++) rec(i + 1, [...acc, i])
-  }
-  rec(0, [])
-  return out
-}
-const tuples = (n: number, b: number): Int32Array[] => {
-  if (b === 0) return [new Int32Array(0)]
-  return tuples(n, b - 1).flatMap((t) => Array.from({ length: n }, (_, i) => Int32Array.from([...t, i])))
-}
-const meanVec = (vs: ReadonlyArray<RVec>): Vec => {
-  const out = new Float64Array(vs[0]!.length)
-  for (const v of vs) for (let i = 0; i < out.length; i++) out[i] = out[i]! + v[i]!
-  return out.map((x) => x / vs.length)
-}
 
 const caseArb = fc.record({
   seed: fc.integer({ min: 0, max: 1_000_000 }),
@@ -237,14 +181,7 @@ describe('dataCleaningObjective: derivatives', () => {
     const w = vecOf(12, p), u = vecOf(13, p), v = vecOf(14, p)
     const lam = lambdaOf(15, n)
     const mu = vecOf(16, n)
-    const spaces = [1, 2, 3, 4, 5, 6].map((b) => subsets(n, b)).concat([tuples(n, 2), tuples(n, 3)])
-    for (const space of spaces) {
-      expect(relErrNum(space.reduce((s, b) => s + obj.value(w, lam, b), 0) / space.length, obj.value(w, lam))).toBeLessThan(1e-12)
-      expect(relErr(meanVec(space.map((b) => obj.grad(w, lam, b))), obj.grad(w, lam))).toBeLessThan(1e-12)
-      expect(relErr(meanVec(space.map((b) => obj.hvp(w, lam, u, b))), obj.hvp(w, lam, u))).toBeLessThan(1e-12)
-      expect(relErr(meanVec(space.map((b) => obj.crossJvp(w, lam, mu, b))), obj.crossJvp(w, lam, mu))).toBeLessThan(1e-12)
-      expect(relErr(meanVec(space.map((b) => obj.crossVjp(w, lam, v, b))), obj.crossVjp(w, lam, v))).toBeLessThan(1e-12)
-    }
+    expectUnbiasedOverSamplingSpaces(obj, n, w, lam, u, v, mu)
   })
 })
 

@@ -3,34 +3,13 @@ import fc from 'fast-check'
 import * as E from 'fp-ts/lib/Either.js'
 import { orThrow } from '../errors.js'
 import { denseOf, luSolve, spectralNorm, transpose } from '../linalg/matrix.js'
-import { matrix, type Matrix, type RVec, type Vec } from '../linalg/types.js'
+import { matrix, type Matrix, type RVec } from '../linalg/types.js'
 import * as R from '../random/rng.js'
 import { linearFixedPointProblem } from './linearFixedPoint.js'
+import { diff, fdGrad, fdJac, matRelErr, norm, randVec, relErr } from './reference.test-util.js'
 
-const norm = (x: RVec): number => Math.sqrt(x.reduce((s, v) => s + v * v, 0))
-const diff = (x: RVec, y: RVec): Vec => Float64Array.from(x, (v, i) => v - y[i]!)
-const relErr = (x: RVec, y: RVec): number => norm(diff(x, y)) / Math.max(norm(y), 1e-300)
-const matRelErr = (a: Matrix, b: Matrix): number => relErr(a.data, b.data)
 /** Error relative to 1 + ‖b‖: for finite-difference comparisons where b may be (near) zero (q ≈ 0). */
 const mixedErr = (a: Matrix, b: Matrix): number => norm(diff(a.data, b.data)) / (1 + norm(b.data))
-const shift = (x: RVec, j: number, h: number): Vec => {
-  const y = Float64Array.from(x)
-  y[j] = y[j]! + h
-  return y
-}
-const fdGrad = (f: (x: RVec) => number, x: RVec, h: number): Vec =>
-  Float64Array.from(x, (_, j) => (f(shift(x, j, h)) - f(shift(x, j, -h))) / (2 * h))
-const fdJac = (F: (x: RVec) => RVec, x: RVec, outDim: number, h: number): Matrix => {
-  const n = x.length
-  const d = new Float64Array(outDim * n)
-  for (let j = 0; j < n; j++) {
-    const a = F(shift(x, j, h))
-    const b = F(shift(x, j, -h))
-    for (let i = 0; i < outDim; i++) d[i * n + j] = (a[i]! - b[i]!) / (2 * h)
-  }
-  return matrix(outDim, n, d)
-}
-const randVec = (seed: number, n: number, scale = 1): Vec => Float64Array.from(R.normals(R.seed(seed), n)[0], (v) => scale * v)
 
 const shapes = fc.record({
   dim: fc.integer({ min: 1, max: 8 }),

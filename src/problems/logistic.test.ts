@@ -10,22 +10,13 @@ import {
   d2psi, dpsi, gradInto, hvpInto, logisticObjective, logisticProblem, logisticUpper, psi, rowHvpPassReference, squaredSpectralNorm,
   type LogisticObjective, type Regularization,
 } from './logistic.js'
+import {
+  axpby, cdNum, cdVec, classificationData as makeData, dot, expectUnbiasedOverSamplingSpaces, norm, randVec as vecOf, relErr, relErrNum, snapshot, within,
+} from './reference.test-util.js'
 
 // ---------------------------------------------------------------------------------------------
 // Helpers (independent references: plain loops, dense algebra, central differences)
 
-const norm = (x: RVec): number => Math.sqrt(x.reduce((s, v) => s + v * v, 0))
-const relErr = (x: RVec, y: RVec): number => {
-  let s = 0
-  for (let i = 0; i < x.length; i++) s += (x[i]! - y[i]!) ** 2
-  return Math.sqrt(s) / Math.max(norm(y), 1e-300)
-}
-/** ‖a − b‖ ≤ rel·‖b‖ + abs (abs covers vectors whose entries cancel to near zero). */
-const within = (a: RVec, b: RVec, rel: number, abs: number): boolean => {
-  let s = 0
-  for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2
-  return Math.sqrt(s) <= rel * norm(b) + abs
-}
 /** Σᵢ (|yᵢ| + yᵢ²)‖xᵢ‖(1 + ‖xᵢ‖): the size of the summands of the data sums (for rounding slack). */
 const summandScale = (d: Dataset): number => {
   let t = 0
@@ -37,37 +28,7 @@ const summandScale = (d: Dataset): number => {
   }
   return t
 }
-const relErrNum = (a: number, b: number): number => Math.abs(a - b) / Math.max(Math.abs(b), 1e-300)
-const axpby = (a: number, x: RVec, y: RVec): Vec => Float64Array.from(y, (v, i) => v + a * x[i]!)
-const dot = (x: RVec, y: RVec): number => x.reduce((s, v, i) => s + v * y[i]!, 0)
-const snapshot = (...xs: ReadonlyArray<RVec>): ReadonlyArray<Vec> => xs.map((x) => Float64Array.from(x))
 
-/** Central difference of a vector function along direction d at step h. */
-const cdVec = (f: (t: number) => RVec, h: number): Vec => {
-  const a = f(h), b = f(-h)
-  return Float64Array.from(a, (v, i) => (v - b[i]!) / (2 * h))
-}
-const cdNum = (f: (t: number) => number, h: number): number => (f(h) - f(-h)) / (2 * h)
-
-/**
- * A ±1-labelled dataset with Gaussian features; optionally one all-zero column (rank deficiency)
- * and labels of magnitude in [0.5, 2] instead of 1 (to exercise the yᵢ² factors).
- */
-const makeData = (seed: number, n: number, p: number, zeroCol = false, scaledLabels = false): Dataset => {
-  const [rx, rw, ry] = R.split(R.seed(seed), 3) as [R.Rng, R.Rng, R.Rng]
-  const [x] = R.normals(rx, n * p)
-  if (zeroCol) for (let i = 0; i < n; i++) x[i * p + (p - 1)] = 0
-  const [wt] = R.normals(rw, p)
-  const [e] = R.normals(ry, n)
-  const y = new Float64Array(n)
-  for (let i = 0; i < n; i++) {
-    let s = 0
-    for (let j = 0; j < p; j++) s += x[i * p + j]! * wt[j]!
-    y[i] = (s + e[i]! >= 0 ? 1 : -1) * (scaledLabels ? 0.5 + 1.5 * Math.abs(Math.sin(7 * i + seed)) : 1)
-  }
-  return { X: matrix(n, p, x), y }
-}
-const vecOf = (seed: number, m: number, scale = 1): Vec => Float64Array.from(R.normals(R.seed(seed), m)[0], (v) => scale * v)
 const posLambda = (seed: number, m: number): Vec => Float64Array.from(R.uniformsIn(R.seed(seed), m, 0.05, 3)[0])
 const lambdaFor = (reg: Regularization, seed: number, p: number): Vec => posLambda(seed, reg === 'scalar' ? 1 : p)
 
@@ -106,30 +67,6 @@ const twoPassHvp = (d: Dataset, w: RVec, lambda: RVec, u: RVec): Vec => {
   return Float64Array.from(h, (v, j) => v + lam[j]! * u[j]!)
 }
 
-/** All b-subsets of {0, …, n−1}. */
-const subsets = (n: number, b: number): Int32Array[] => {
-  const out: Int32Array[] = []
-  const rec = (start: number, acc: number[]): void => {
-    if (acc.length === b) {
-      out.push(Int32Array.from(acc))
-      return
-    }
-    for (let i = start; i < n; i++) rec(i + 1, [...acc, i])
-  }
-  rec(0, [])
-  return out
-}
-/** All ordered b-tuples with repetition (the with-replacement sampling space). */
-const tuples = (n: number, b: number): Int32Array[] => {
-  if (b === 0) return [new Int32Array(0)]
-  return tuples(n, b - 1).flatMap((t) => Array.from({ length: n }, (_, i) => Int32Array.from([...t, i])))
-}
-const meanVec = (vs: ReadonlyArray<RVec>): Vec => {
-  const out = new Float64Array(vs[0]!.length)
-  for (const v of vs) for (let i = 0; i < out.length; i++) out[i] = out[i]! + v[i]!
-  return out.map((x) => x / vs.length)
-}
-
 const regs: ReadonlyArray<Regularization> = ['scalar', 'perFeature']
 const caseArb = fc.record({
   seed: fc.integer({ min: 0, max: 1_000_000 }),
@@ -138,6 +75,13 @@ const caseArb = fc.record({
   reg: fc.constantFrom<Regularization>('scalar', 'perFeature'),
   scaled: fc.boolean(),
 })
+/** A case's data, objective, w (scale 0.7), λ and a with-replacement batch of 1 + (seed mod 7) samples. */
+const drawCase = ({ seed, n, p, reg, scaled }: { seed: number; n: number; p: number; reg: Regularization; scaled: boolean }) => {
+  const d = makeData(seed, n, p, false, scaled)
+  const obj = logisticObjective(d, reg)
+  const batch = R.sampleWithReplacement(R.seed(seed + 3), n, 1 + (seed % 7))[0]
+  return { d, obj, w: vecOf(seed + 1, p, 0.7), lam: lambdaFor(reg, seed + 2, p), batch }
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -201,12 +145,9 @@ describe('logistic loss ψ', () => {
 describe('logisticObjective: derivatives', () => {
   it('gradient = central differences of the value (full sum and minibatches)', () => {
     fc.assert(
-      fc.property(caseArb, ({ seed, n, p, reg, scaled }) => {
-        const d = makeData(seed, n, p, false, scaled)
-        const obj = logisticObjective(d, reg)
-        const w = vecOf(seed + 1, p, 0.7)
-        const lam = lambdaFor(reg, seed + 2, p)
-        const batch = R.sampleWithReplacement(R.seed(seed + 3), n, 1 + (seed % 7))[0]
+      fc.property(caseArb, (c) => {
+        const { d, obj, w, lam, batch } = drawCase(c)
+        const { p } = c
         for (const b of [undefined, batch]) {
           const g = obj.grad(w, lam, b)
           const fd = Float64Array.from({ length: p }, (_, j) =>
@@ -226,14 +167,11 @@ describe('logisticObjective: derivatives', () => {
 
   it('Hessian-vector product = central differences of the gradient, and is symmetric', () => {
     fc.assert(
-      fc.property(caseArb, ({ seed, n, p, reg, scaled }) => {
-        const d = makeData(seed, n, p, false, scaled)
-        const obj = logisticObjective(d, reg)
-        const w = vecOf(seed + 1, p, 0.7)
-        const lam = lambdaFor(reg, seed + 2, p)
+      fc.property(caseArb, (c) => {
+        const { obj, w, lam, batch } = drawCase(c)
+        const { seed, p } = c
         const u = vecOf(seed + 4, p)
         const v = vecOf(seed + 5, p)
-        const batch = R.sampleWithReplacement(R.seed(seed + 3), n, 1 + (seed % 7))[0]
         for (const b of [undefined, batch]) {
           const hu = obj.hvp(w, lam, u, b)
           const fd = cdVec((t) => obj.grad(axpby(t, u, w), lam, b), 1e-5)
@@ -278,14 +216,7 @@ describe('logisticObjective: derivatives', () => {
       const w = vecOf(12, p), u = vecOf(13, p), v = vecOf(14, p)
       const lam = lambdaFor(reg, 15, p)
       const mu = vecOf(16, obj.hyperDim)
-      const spaces = [1, 2, 3, 4, 5, 6].map((b) => subsets(n, b)).concat([tuples(n, 2), tuples(n, 3)])
-      for (const space of spaces) {
-        expect(relErrNum(space.reduce((s, b) => s + obj.value(w, lam, b), 0) / space.length, obj.value(w, lam))).toBeLessThan(1e-12)
-        expect(relErr(meanVec(space.map((b) => obj.grad(w, lam, b))), obj.grad(w, lam))).toBeLessThan(1e-12)
-        expect(relErr(meanVec(space.map((b) => obj.hvp(w, lam, u, b))), obj.hvp(w, lam, u))).toBeLessThan(1e-12)
-        expect(relErr(meanVec(space.map((b) => obj.crossJvp(w, lam, mu, b))), obj.crossJvp(w, lam, mu))).toBeLessThan(1e-12)
-        expect(relErr(meanVec(space.map((b) => obj.crossVjp(w, lam, v, b))), obj.crossVjp(w, lam, v))).toBeLessThan(1e-12)
-      }
+      expectUnbiasedOverSamplingSpaces(obj, n, w, lam, u, v, mu)
     }
   })
 })
@@ -293,12 +224,10 @@ describe('logisticObjective: derivatives', () => {
 describe('logisticObjective: fused kernels', () => {
   it('gradInto / hvpInto are bit-identical to grad / hvp (any stale out, any batch size), and match a two-pass reference', () => {
     fc.assert(
-      fc.property(caseArb, fc.integer({ min: 1, max: 11 }), ({ seed, n, p, reg, scaled }, bsize) => {
-        const d = makeData(seed, n, p, false, scaled)
-        const obj = logisticObjective(d, reg)
-        const w = vecOf(seed + 1, p, 0.7)
+      fc.property(caseArb, fc.integer({ min: 1, max: 11 }), (c, bsize) => {
+        const { d, obj, w, lam } = drawCase(c)
+        const { seed, n, p } = c
         const u = vecOf(seed + 4, p)
-        const lam = lambdaFor(reg, seed + 2, p)
         const batch = R.sampleWithReplacement(R.seed(seed + 3), n, bsize)[0]
         for (const b of [undefined, batch]) {
           const out = new Float64Array(p).fill(Number.NaN)

@@ -3,40 +3,12 @@ import fc from 'fast-check'
 import * as E from 'fp-ts/lib/Either.js'
 import { orThrow } from '../errors.js'
 import { denseOf, luSolve, matMul, spectralNorm, symmetricEigenvalues, transpose } from '../linalg/matrix.js'
-import { matrix, type Matrix, type RVec, type Vec } from '../linalg/types.js'
+import { matrix, type RVec, type Vec } from '../linalg/types.js'
 import * as R from '../random/rng.js'
 import { quadraticProblem, randomOrthogonal, type QuadraticOptions, type QuadraticProblem } from './quadratic.js'
+import { diff, fdGrad, fdJac, matRelErr, norm, randVec, relErr } from './reference.test-util.js'
 
 // ── independent truths: finite differences, dense algebra ───────────────────────────────────
-const norm = (x: RVec): number => Math.sqrt(x.reduce((s, v) => s + v * v, 0))
-const diff = (x: RVec, y: RVec): Vec => Float64Array.from(x, (v, i) => v - y[i]!)
-const relErr = (x: RVec, y: RVec): number => norm(diff(x, y)) / Math.max(norm(y), 1e-300)
-const matRelErr = (a: Matrix, b: Matrix): number => relErr(a.data, b.data)
-const unit = (n: number, j: number): Vec => {
-  const e = new Float64Array(n)
-  e[j] = 1
-  return e
-}
-const shift = (x: RVec, j: number, h: number): Vec => {
-  const y = Float64Array.from(x)
-  y[j] = y[j]! + h
-  return y
-}
-/** Central-difference gradient of a scalar function. */
-const fdGrad = (f: (x: RVec) => number, x: RVec, h: number): Vec =>
-  Float64Array.from(x, (_, j) => (f(shift(x, j, h)) - f(shift(x, j, -h))) / (2 * h))
-/** Central-difference Jacobian (rows = outputs) of a vector function. */
-const fdJac = (F: (x: RVec) => RVec, x: RVec, outDim: number, h: number): Matrix => {
-  const n = x.length
-  const d = new Float64Array(outDim * n)
-  for (let j = 0; j < n; j++) {
-    const a = F(shift(x, j, h))
-    const b = F(shift(x, j, -h))
-    for (let i = 0; i < outDim; i++) d[i * n + j] = (a[i]! - b[i]!) / (2 * h)
-  }
-  return matrix(outDim, n, d)
-}
-const randVec = (seed: number, n: number, scale = 1): Vec => Float64Array.from(R.normals(R.seed(seed), n)[0], (v) => scale * v)
 const build = (o: QuadraticOptions): QuadraticProblem => orThrow(quadraticProblem(o))
 
 const shapes = fc.record({

@@ -4,39 +4,16 @@ import * as E from 'fp-ts/lib/Either.js'
 import { orThrow } from '../errors.js'
 import type { Dataset } from '../data/dataset.js'
 import { denseOf, luSolve, matMul, symmetricEigenvalues, transpose } from '../linalg/matrix.js'
-import { matrix, type Matrix, type RVec, type Vec } from '../linalg/types.js'
+import { matrix, type RVec, type Vec } from '../linalg/types.js'
 import * as R from '../random/rng.js'
 import { aid } from '../hypergrad/aid.js'
 import { csrFromDense, csrToDense, type CsrMatrix } from '../linalg/csr.js'
 import * as solvers from '../solvers/index.js'
 import { RIDGE_GRAM_MAX_FEATURES, ridgeObjective, ridgeProblem, type RidgeRegularization } from './ridge.js'
+import { diff, fdGrad, fdJac, matRelErr, norm, relErr } from './reference.test-util.js'
 
-const norm = (x: RVec): number => Math.sqrt(x.reduce((s, v) => s + v * v, 0))
-const diff = (x: RVec, y: RVec): Vec => Float64Array.from(x, (v, i) => v - y[i]!)
-const relErr = (x: RVec, y: RVec): number => norm(diff(x, y)) / Math.max(norm(y), 1e-300)
-const matRelErr = (a: Matrix, b: Matrix): number => relErr(a.data, b.data)
 /** ‖a − b‖ / (‖b‖ + scale): with p = 1 and the scalar regularizer, α = 2/(L+τ) makes ∂₁Φ = 0 exactly. */
 const mixedErr = (a: RVec, b: RVec, scale: number): number => norm(diff(a, b)) / (norm(b) + scale)
-const shift = (x: RVec, j: number, h: number): Vec => {
-  const y = Float64Array.from(x)
-  y[j] = y[j]! + h
-  return y
-}
-const fdGrad = (f: (x: RVec) => number, x: RVec, h: number | ((j: number) => number)): Vec =>
-  Float64Array.from(x, (_, j) => {
-    const hj = typeof h === 'number' ? h : h(j)
-    return (f(shift(x, j, hj)) - f(shift(x, j, -hj))) / (2 * hj)
-  })
-const fdJac = (F: (x: RVec) => RVec, x: RVec, outDim: number, h: number): Matrix => {
-  const n = x.length
-  const d = new Float64Array(outDim * n)
-  for (let j = 0; j < n; j++) {
-    const a = F(shift(x, j, h))
-    const b = F(shift(x, j, -h))
-    for (let i = 0; i < outDim; i++) d[i * n + j] = (a[i]! - b[i]!) / (2 * h)
-  }
-  return matrix(outDim, n, d)
-}
 
 /** A linear-model dataset y = X w* + 0.1·noise with Gaussian X. */
 const makeData = (seed: number, n: number, p: number): { train: Dataset; validation: Dataset } => {

@@ -1,10 +1,12 @@
 /** Test helpers: a solver's checked stream, unwrapped (tests of solvers that are known to apply). */
 import * as E from 'fp-ts/lib/Either.js'
+import { expect } from 'vitest'
 import { orThrow } from '../errors.js'
 import type { RVec } from '../linalg/types.js'
 import type { BilevelProblem } from '../problem/bilevel.js'
-import type { Rng } from '../random/rng.js'
-import type { Stream } from '../stream/stream.js'
+import { distance } from '../linalg/vector.js'
+import { seed, type Rng } from '../random/rng.js'
+import { take, toArray, type Stream } from '../stream/stream.js'
 import { validateLinear, validateLower } from './check.js'
 import { linearIterates, lowerIterates } from './solver.js'
 import type { LinearSolver, LinearState, LinearSystem, LowerSolver, LowerState, SystemShape } from './types.js'
@@ -32,4 +34,26 @@ export function refusalMessage(m: LinearSolver<any>, shape: SystemShape, steps?:
 export function refusalMessage(m: LowerSolver<any> | LinearSolver<any>, target: unknown, steps = 5): string {
   const r = m.kind === 'lower' ? validateLower('test', m, target as BilevelProblem, steps) : validateLinear('test', m as LinearSolver<any>, target as SystemShape, steps)
   return E.isLeft(r) ? r.left.message : ''
+}
+
+/** The bytes of each vector, in hex: equal lists are equal bit for bit. */
+export const bits = (xs: ReadonlyArray<Float64Array>): string[] => xs.map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('hex'))
+
+/** A stochastic lower solver replays its first 30 iterates bit for bit from seed 1, and draws others from seed 2. */
+export const expectReplaysAndDependsOnRng = <S extends LowerState>(m: LowerSolver<S>, problem: BilevelProblem, lambda: RVec, w0: RVec): void => {
+  const s = take(30)(iter(m, problem, lambda, w0, seed(1)))
+  const a = toArray(s).map((x) => x.w)
+  expect(bits(toArray(s).map((x) => x.w))).toEqual(bits(a))
+  expect(bits(toArray(take(30)(iter(m, problem, lambda, w0, seed(2)))).map((x) => x.w))).not.toEqual(bits(a))
+}
+
+/** The first `steps` steps of a solver (from seed 9) are the deterministic relaxed steps w + η(Φ(w) − w), to 1e-12. */
+export const expectRelaxedSteps = <S extends LowerState>(m: LowerSolver<S>, problem: BilevelProblem, lambda: RVec, w0: RVec, eta: number, steps: number): void => {
+  const st = toArray(take(steps)(iter(m, problem, lambda, w0, seed(9))))
+  let w: Float64Array = Float64Array.from(w0)
+  for (let t = 1; t < steps; t++) {
+    const p = problem.phi(w, lambda)
+    w = w.map((x, i) => x + eta * (p[i]! - x))
+    expect(distance(st[t]!.w, w)).toBeLessThan(1e-12)
+  }
 }

@@ -15,7 +15,8 @@ import { dot } from '../../linalg/kernels.js'
 import type { RVec, Vec } from '../../linalg/types.js'
 import type { BilevelProblem } from '../../problem/bilevel.js'
 import type { LowerObjective } from '../../problem/erm.js'
-import { fail, type Check } from '../check.js'
+import { allOf, fail, firstOf, type Check } from '../check.js'
+import type { LowerState } from '../types.js'
 
 /** The parts of an ERM problem these solvers read: ℓ (value, gradient, Hessian-vector product) and the step α of Φ. */
 export interface ErmView {
@@ -51,7 +52,29 @@ export const checkErm = (who: string, problem: BilevelProblem): Check<ErmView> =
       )
 }
 
+/** checkErm first; then, on an ERM problem, all of the solver's option checks. */
+export const checkErmAnd = (who: string, problem: BilevelProblem, ...checks: ReadonlyArray<Check<unknown>>): Check<void> =>
+  firstOf(
+    () => checkErm(who, problem),
+    () => allOf(...checks),
+  )
+
 export const norm = (x: RVec): number => Math.sqrt(dot(x.length, x, 1, 0, x, 1, 0))
+
+/** The start of a descent on ℓ: a copy of w₀, ℓ and ∇ℓ there (two passes) and the residual α‖∇ℓ‖. */
+export const startAt = (view: ErmView, lambda: RVec, w0: RVec): Point & { readonly residual: number } => {
+  const w = Float64Array.from(w0)
+  const g = view.lower.grad(w, lambda)
+  const gNorm = norm(g)
+  const value = view.lower.value(w, lambda)
+  return { w, value, g, gNorm, residual: view.alpha * gNorm }
+}
+
+/** The stopping test of a descent on ℓ: 'converged' when ∇ℓ = 0 or the residual is ≤ tol. */
+export const convergedAt =
+  (tol: number | undefined) =>
+  <S extends LowerState & { readonly gNorm: number; readonly residual: number }>(s: S): S =>
+    s.gNorm === 0 || (tol !== undefined && s.residual <= tol) ? { ...s, stop: 'converged' } : s
 
 /** A point with ℓ and ∇ℓ there. */
 export interface Point {

@@ -17,9 +17,9 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { dot } from '../../linalg/kernels.js'
 import type { Vec } from '../../linalg/types.js'
-import { allOf, checkTolerance, fail, firstOf } from '../check.js'
+import { checkTolerance, fail } from '../check.js'
 import type { LowerSolver, LowerState } from '../types.js'
-import { armijoSearch, checkErm, ermView, norm, type Point } from './ermObjective.js'
+import { armijoSearch, checkErmAnd, convergedAt, ermView, norm, startAt, type Point } from './ermObjective.js'
 
 /** Options of the lower-level `lbfgs`. */
 export interface LbfgsLowerOptions {
@@ -80,29 +80,20 @@ export const lbfgs = (opts: LbfgsLowerOptions = {}): LowerSolver<LbfgsLowerState
   const memory = opts?.memory ?? 10
   const tol = opts?.tol
   const name = `lbfgs(m=${memory})`
-  const done = (s: LbfgsLowerState): LbfgsLowerState =>
-    s.gNorm === 0 || (tol !== undefined && s.residual <= tol) ? { ...s, stop: 'converged' } : s
+  const done = convergedAt(tol)
   return {
     kind: 'lower',
     name,
     stochastic: false,
     check: (problem) =>
-      firstOf(
-        () => checkErm(name, problem),
-        () =>
-          allOf(
-            Number.isInteger(memory) && memory >= 1 && memory <= 1000 ? E.right(memory) : fail('domain', name, `memory must be an integer in [1, 1000], got ${memory}`),
-            checkTolerance(name, 'tol', tol),
-          ),
+      checkErmAnd(
+        name,
+        problem,
+        Number.isInteger(memory) && memory >= 1 && memory <= 1000 ? E.right(memory) : fail('domain', name, `memory must be an integer in [1, 1000], got ${memory}`),
+        checkTolerance(name, 'tol', tol),
       ),
-    init: ({ problem, lambda }, w0, rng) => {
-      const view = ermView(problem)!
-      const w = Float64Array.from(w0)
-      const g = view.lower.grad(w, lambda)
-      const gNorm = norm(g)
-      const value = view.lower.value(w, lambda)
-      return done({ w, value, g, gNorm, residual: view.alpha * gNorm, s: [], y: [], rho: [], iter: 0, rng, counts: { phi: 2, jacW: 0, jacLambda: 0 } })
-    },
+    init: ({ problem, lambda }, w0, rng) =>
+      done({ ...startAt(ermView(problem)!, lambda, w0), s: [], y: [], rho: [], iter: 0, rng, counts: { phi: 2, jacW: 0, jacLambda: 0 } }),
     step: ({ problem, lambda }, st) => {
       const view = ermView(problem)!
       const n = st.w.length

@@ -20,9 +20,9 @@
 import { dot } from '../../linalg/kernels.js'
 import type { RVec, Vec } from '../../linalg/types.js'
 import * as E from 'fp-ts/lib/Either.js'
-import { allOf, checkInteger, checkTolerance, fail, firstOf } from '../check.js'
+import { checkInteger, checkTolerance, fail } from '../check.js'
 import type { LowerSolver, LowerState } from '../types.js'
-import { armijoSearch, checkErm, ermView, norm, type ErmView, type Point } from './ermObjective.js'
+import { armijoSearch, checkErmAnd, convergedAt, ermView, startAt, type ErmView, type Point } from './ermObjective.js'
 
 /** Options of `newtonCg`. */
 export interface NewtonCgOptions {
@@ -101,31 +101,22 @@ export const newtonCg = (opts: NewtonCgOptions = {}): LowerSolver<NewtonCgState>
   const etaMax = opts?.etaMax ?? 0.5
   const eta0 = opts?.eta0 ?? etaMax
   const name = 'newtonCg'
-  const done = (s: NewtonCgState): NewtonCgState =>
-    s.gNorm === 0 || (tol !== undefined && s.residual <= tol) ? { ...s, stop: 'converged' } : s
+  const done = convergedAt(tol)
   return {
     kind: 'lower',
     name,
     stochastic: false,
     check: (problem) =>
-      firstOf(
-        () => checkErm(name, problem),
-        () =>
-          allOf(
-            checkTolerance(name, 'tol', tol),
-            opts?.maxCg === undefined ? E.right(undefined) : checkInteger(name, 'maxCg', opts.maxCg, 1),
-            Number.isFinite(etaMax) && etaMax > 0 && etaMax < 1 ? E.right(etaMax) : fail('domain', name, `etaMax must lie in (0, 1), got ${etaMax}`),
-            Number.isFinite(eta0) && eta0 > 0 && eta0 <= Math.max(etaMax, 0) ? E.right(eta0) : fail('domain', name, `eta0 must lie in (0, etaMax = ${etaMax}], got ${eta0}`),
-          ),
+      checkErmAnd(
+        name,
+        problem,
+        checkTolerance(name, 'tol', tol),
+        opts?.maxCg === undefined ? E.right(undefined) : checkInteger(name, 'maxCg', opts.maxCg, 1),
+        Number.isFinite(etaMax) && etaMax > 0 && etaMax < 1 ? E.right(etaMax) : fail('domain', name, `etaMax must lie in (0, 1), got ${etaMax}`),
+        Number.isFinite(eta0) && eta0 > 0 && eta0 <= Math.max(etaMax, 0) ? E.right(eta0) : fail('domain', name, `eta0 must lie in (0, etaMax = ${etaMax}], got ${eta0}`),
       ),
-    init: ({ problem, lambda }, w0, rng) => {
-      const view = ermView(problem)!
-      const w = Float64Array.from(w0)
-      const g = view.lower.grad(w, lambda)
-      const gNorm = norm(g)
-      const value = view.lower.value(w, lambda)
-      return done({ w, value, g, gNorm, residual: view.alpha * gNorm, eta: eta0, cgIterations: 0, iter: 0, rng, counts: { phi: 2, jacW: 0, jacLambda: 0 } })
-    },
+    init: ({ problem, lambda }, w0, rng) =>
+      done({ ...startAt(ermView(problem)!, lambda, w0), eta: eta0, cgIterations: 0, iter: 0, rng, counts: { phi: 2, jacW: 0, jacLambda: 0 } }),
     step: ({ problem, lambda }, s) => {
       const view = ermView(problem)!
       const n = s.w.length

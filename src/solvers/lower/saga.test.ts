@@ -7,14 +7,12 @@ import { quadraticProblem } from '../../problems/quadratic.js'
 import { seed } from '../../random/rng.js'
 import { take, toArray } from '../../stream/stream.js'
 import { saga } from './saga.js'
-import { iter, refusal } from '../testing.test-util.js'
+import { expectRelaxedSteps, expectReplaysAndDependsOnRng, iter, refusal } from '../testing.test-util.js'
 
 const problem = orThrow(quadraticProblem({ dim: 5, hyperDim: 3, nSamples: 20, seed: 3 }))
 const lambda = Float64Array.of(0.5, -0.2, 1)
 const w0 = new Float64Array(5)
 const exact = problem.solution(lambda)
-
-const bits = (xs: ReadonlyArray<Float64Array>): string[] => xs.map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('hex'))
 
 describe('saga (variance-reduced stochastic fixed-point iteration with a table)', () => {
   it('converges linearly to the closed-form w(λ), to 1e-10 (observed ρ < 1 per step)', () => {
@@ -35,23 +33,11 @@ describe('saga (variance-reduced stochastic fixed-point iteration with a table)'
   })
 
   it('with b = n the table correction makes every step the deterministic relaxed step (up to rounding)', () => {
-    const eta = 0.8
-    const m = saga({ eta, batchSize: 20 })
-    const st = toArray(take(6)(iter(m, problem, lambda, w0, seed(9))))
-    let w: Float64Array = Float64Array.from(w0)
-    for (let t = 1; t < 6; t++) {
-      const p = problem.phi(w, lambda)
-      w = w.map((x, i) => x + eta * (p[i]! - x))
-      expect(distance(st[t]!.w, w)).toBeLessThan(1e-12)
-    }
+    expectRelaxedSteps(saga({ eta: 0.8, batchSize: 20 }), problem, lambda, w0, 0.8, 6)
   })
 
   it('replays bit for bit (the table is rebuilt per iteration) and depends on the Rng', () => {
-    const m = saga({ eta: 0.3, batchSize: 3 })
-    const s = take(30)(iter(m, problem, lambda, w0, seed(1)))
-    const a = toArray(s).map((x) => x.w)
-    expect(bits(toArray(s).map((x) => x.w))).toEqual(bits(a))
-    expect(bits(toArray(take(30)(iter(m, problem, lambda, w0, seed(2)))).map((x) => x.w))).not.toEqual(bits(a))
+    expectReplaysAndDependsOnRng(saga({ eta: 0.3, batchSize: 3 }), problem, lambda, w0)
   })
 
   it('counts one full map for the table and b/n per step', () => {

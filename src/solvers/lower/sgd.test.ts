@@ -8,13 +8,11 @@ import { minibatch, permutation, seed } from '../../random/rng.js'
 import { constantOrThrow, custom, decreasingOrThrow } from '../../schedule/schedule.js'
 import { take, toArray } from '../../stream/stream.js'
 import { sgd } from './sgd.js'
-import { iter, refusal, refusalMessage } from '../testing.test-util.js'
+import { bits, iter, refusal, refusalMessage } from '../testing.test-util.js'
 
 const problem = orThrow(quadraticProblem({ dim: 4, hyperDim: 2, nSamples: 12, seed: 7 }))
 const lambda = Float64Array.of(0.4, -0.3)
 const w0 = Float64Array.of(1, -1, 0.5, 2)
-
-const bits = (xs: ReadonlyArray<Float64Array>): string[] => xs.map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('hex'))
 
 describe('sgd (SID eq. 17 / 28)', () => {
   it('replays bit for bit, depends on the Rng, and leaves its inputs alone', () => {

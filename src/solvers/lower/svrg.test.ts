@@ -7,14 +7,12 @@ import { quadraticProblem } from '../../problems/quadratic.js'
 import { seed } from '../../random/rng.js'
 import { take, toArray } from '../../stream/stream.js'
 import { svrg } from './svrg.js'
-import { iter, refusal } from '../testing.test-util.js'
+import { expectRelaxedSteps, expectReplaysAndDependsOnRng, iter, refusal } from '../testing.test-util.js'
 
 const problem = orThrow(quadraticProblem({ dim: 5, hyperDim: 3, nSamples: 20, seed: 3 }))
 const lambda = Float64Array.of(0.5, -0.2, 1)
 const w0 = new Float64Array(5)
 const exact = problem.solution(lambda)
-
-const bits = (xs: ReadonlyArray<Float64Array>): string[] => xs.map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('hex'))
 
 /**
  * Errors at every `every`-th iterate until they reach `floor`: the largest ratio between
@@ -42,23 +40,11 @@ describe('svrg (variance-reduced stochastic fixed-point iteration)', () => {
   })
 
   it('replays bit for bit and depends on the Rng', () => {
-    const m = svrg({ eta: 0.4, epochLength: 7, batchSize: 3 })
-    const s = take(30)(iter(m, problem, lambda, w0, seed(1)))
-    const a = toArray(s).map((x) => x.w)
-    expect(bits(toArray(s).map((x) => x.w))).toEqual(bits(a))
-    expect(bits(toArray(take(30)(iter(m, problem, lambda, w0, seed(2)))).map((x) => x.w))).not.toEqual(bits(a))
+    expectReplaysAndDependsOnRng(svrg({ eta: 0.4, epochLength: 7, batchSize: 3 }), problem, lambda, w0)
   })
 
   it('with b = n every step is the deterministic relaxed step w + η(Φ(w) − w) (up to rounding)', () => {
-    const eta = 0.7
-    const m = svrg({ eta, batchSize: 20, epochLength: 3 })
-    const st = toArray(take(8)(iter(m, problem, lambda, w0, seed(9))))
-    let w: Float64Array = Float64Array.from(w0)
-    for (let t = 1; t < 8; t++) {
-      const p = problem.phi(w, lambda)
-      w = w.map((x, i) => x + eta * (p[i]! - x))
-      expect(distance(st[t]!.w, w)).toBeLessThan(1e-12)
-    }
+    expectRelaxedSteps(svrg({ eta: 0.7, batchSize: 20, epochLength: 3 }), problem, lambda, w0, 0.7, 8)
   })
 
   it('counts 2b/n per step plus one full map per snapshot', () => {
