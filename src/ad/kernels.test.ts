@@ -19,46 +19,43 @@ describe('product kernels against triple loops', () => {
   const idx = Int32Array.of(4, 0, 4, 2)
   const rowOf = (i: number, sel: Int32Array | null): number => (sel === null ? i : sel[i]!)
 
+  // Every data layout, with and without a row selection (m rows), for a column (n = 1) and three columns.
+  const cases = datas.flatMap((D) =>
+    [null, idx].flatMap((sel) => [1, 3].map((n) => ({ D, sel, m: sel === null ? 5 : sel.length, n }))),
+  )
+
   it('dataTimes: R (+)= D_B Q, every layout of Q and R, with and without a row selection', () => {
-    for (const D of datas)
-      for (const sel of [null, idx]) {
-        const m = sel === null ? 5 : sel.length
-        for (const n of [1, 3])
-          for (const [qs0, qs1] of [[n, 1], [1, 4]] as const)
-            for (const [rs0, rs1] of [[n, 1], [1, m]] as const)
-              for (const acc of [false, true]) {
-                const R0 = Float64Array.from({ length: m * n }, (_, k) => k / 7)
-                const Rk = R0.slice()
-                dataTimes(D, sel, m, Q, qs0, qs1, n, Rk, rs0, rs1, acc)
-                const q = at(Q, qs0, qs1)
-                for (let i = 0; i < m; i++)
-                  for (let j = 0; j < n; j++) {
-                    let s = acc ? R0[i * rs0 + j * rs1]! : 0
-                    for (let l = 0; l < 4; l++) s += X.data[rowOf(i, sel) * 4 + l]! * q(l, j)
-                    expect(Rk[i * rs0 + j * rs1]).toBeCloseTo(s, 13)
-                  }
+    for (const { D, sel, m, n } of cases)
+      for (const [qs0, qs1] of [[n, 1], [1, 4]] as const)
+        for (const [rs0, rs1] of [[n, 1], [1, m]] as const)
+          for (const acc of [false, true]) {
+            const R0 = Float64Array.from({ length: m * n }, (_, k) => k / 7)
+            const Rk = R0.slice()
+            dataTimes(D, sel, m, Q, qs0, qs1, n, Rk, rs0, rs1, acc)
+            const q = at(Q, qs0, qs1)
+            for (let i = 0; i < m; i++)
+              for (let j = 0; j < n; j++) {
+                let s = acc ? R0[i * rs0 + j * rs1]! : 0
+                for (let l = 0; l < 4; l++) s += X.data[rowOf(i, sel) * 4 + l]! * q(l, j)
+                expect(Rk[i * rs0 + j * rs1]).toBeCloseTo(s, 13)
               }
-      }
+          }
   })
 
   it('dataTTimes: R (+)= D_Bᵀ Q (a repeated row adds twice)', () => {
-    for (const D of datas)
-      for (const sel of [null, idx]) {
-        const m = sel === null ? 5 : sel.length
-        for (const n of [1, 3])
-          for (const [rs0, rs1] of [[n, 1], [1, 4]] as const)
-            for (const acc of [false, true]) {
-              const R0 = Float64Array.from({ length: 4 * n }, (_, k) => k / 5)
-              const Rk = R0.slice()
-              dataTTimes(D, sel, m, Q, n, 1, n, Rk, rs0, rs1, acc)
-              for (let l = 0; l < 4; l++)
-                for (let j = 0; j < n; j++) {
-                  let s = acc ? R0[l * rs0 + j * rs1]! : 0
-                  for (let i = 0; i < m; i++) s += X.data[rowOf(i, sel) * 4 + l]! * Q[i * n + j]!
-                  expect(Rk[l * rs0 + j * rs1]).toBeCloseTo(s, 13)
-                }
+    for (const { D, sel, m, n } of cases)
+      for (const [rs0, rs1] of [[n, 1], [1, 4]] as const)
+        for (const acc of [false, true]) {
+          const R0 = Float64Array.from({ length: 4 * n }, (_, k) => k / 5)
+          const Rk = R0.slice()
+          dataTTimes(D, sel, m, Q, n, 1, n, Rk, rs0, rs1, acc)
+          for (let l = 0; l < 4; l++)
+            for (let j = 0; j < n; j++) {
+              let s = acc ? R0[l * rs0 + j * rs1]! : 0
+              for (let i = 0; i < m; i++) s += X.data[rowOf(i, sel) * 4 + l]! * Q[i * n + j]!
+              expect(Rk[l * rs0 + j * rs1]).toBeCloseTo(s, 13)
             }
-      }
+        }
   })
 
   it('gemmStrided: every transposition of P, Q and R', () => {

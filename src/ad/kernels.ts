@@ -39,6 +39,18 @@ export type DataMatrix =
   | { readonly kind: 'dense'; readonly X: RVec; readonly rows: number; readonly cols: number }
   | { readonly kind: 'csr'; readonly A: CsrMatrix; readonly rows: number; readonly cols: number }
 
+/**
+ * The signature of a data-matrix product: D (its rows picked by idx, or all m of them in order),
+ * Q with strides (qs0, qs1) and n columns, the output R with strides (rs0, rs1); R is
+ * overwritten, or added to when `accumulate`.
+ */
+export type DataProduct = (
+  D: DataMatrix, idx: Readonly<Int32Array> | null, m: number,
+  Q: RVec, qs0: number, qs1: number, n: number,
+  R: Vec, rs0: number, rs1: number,
+  accumulate: boolean,
+) => void
+
 const zeroStrided = (rows: number, cols: number, R: Vec, rs0: number, rs1: number): void => {
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) R[i * rs0 + j * rs1] = 0
 }
@@ -46,12 +58,7 @@ const zeroStrided = (rows: number, cols: number, R: Vec, rs0: number, rs1: numbe
 /**
  * R(i, j) (+)= Σ_l D(rᵢ, l) Q(l, j) for i < m (the rows rᵢ = idx[i], or i), j < n, l < D.cols.
  */
-export const dataTimes = (
-  D: DataMatrix, idx: Readonly<Int32Array> | null, m: number,
-  Q: RVec, qs0: number, qs1: number, n: number,
-  R: Vec, rs0: number, rs1: number,
-  accumulate: boolean,
-): void => {
+export const dataTimes: DataProduct = (D, idx, m, Q, qs0, qs1, n, R, rs0, rs1, accumulate) => {
   const p = D.cols
   if (D.kind === 'dense') {
     const X = D.X
@@ -102,12 +109,7 @@ export const dataTimes = (
  * R(l, j) (+)= Σ_i D(rᵢ, l) Q(i, j) for l < D.cols, j < n, i < m (the rows rᵢ = idx[i], or i):
  * the transposed product, row by row of D (a repeated index adds its row twice).
  */
-export const dataTTimes = (
-  D: DataMatrix, idx: Readonly<Int32Array> | null, m: number,
-  Q: RVec, qs0: number, qs1: number, n: number,
-  R: Vec, rs0: number, rs1: number,
-  accumulate: boolean,
-): void => {
+export const dataTTimes: DataProduct = (D, idx, m, Q, qs0, qs1, n, R, rs0, rs1, accumulate) => {
   const p = D.cols
   if (D.kind === 'dense' && n === 1 && qs0 === 1 && idx === null && rs0 === 1) {
     gemvT(m, p, 1, D.X, p, 0, Q, 1, 0, accumulate ? 1 : 0, R, 1, 0)
