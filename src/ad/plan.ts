@@ -93,28 +93,27 @@ export const planFor = (prog: PlannedProgram, req: Request): Plan => {
   const tanAct = Uint8Array.from(prog.nodes, (n) => ((n.dep & req.tan) !== 0 ? 1 : 0))
   const needAdj = new Uint8Array(N)
   const needAT = new Uint8Array(N)
-  const markAdj = (start: number): void => {
+  // Flag `start` and every node downstream of it (among the ancestors of the result); `onEdge`
+  // sees each edge followed.
+  const markFrom = (flags: Uint8Array, start: number, onEdge?: (r: Edge) => void): void => {
     const st = [start]
     while (st.length > 0) {
       const x = st.pop()!
-      if (needAdj[x] === 1) continue
-      needAdj[x] = 1
-      for (const r of readers[x]!) if (anc[r.out] === 1) st.push(r.out)
-    }
-  }
-  const markAT = (start: number): void => {
-    const st = [start]
-    while (st.length > 0) {
-      const x = st.pop()!
-      if (needAT[x] === 1) continue
-      needAT[x] = 1
+      if (flags[x] === 1) continue
+      flags[x] = 1
       for (const r of readers[x]!) {
         if (anc[r.out] !== 1) continue
         st.push(r.out)
-        if (r.nonlinear && r.inputs.some((i) => tanAct[i] === 1)) markAdj(r.out)
+        onEdge?.(r)
       }
     }
   }
+  const markAdj = (start: number): void => markFrom(needAdj, start)
+  // A nonlinear reader of a node with a tangent feeds x̄̇ from ȳ: its output needs an adjoint.
+  const markAT = (start: number): void =>
+    markFrom(needAT, start, (r) => {
+      if (r.nonlinear && r.inputs.some((i) => tanAct[i] === 1)) markAdj(r.out)
+    })
   const leaves: ReadonlyArray<readonly [number, number]> = [
     [DEP_W, prog.wId],
     [DEP_LAMBDA, prog.lambdaId],
