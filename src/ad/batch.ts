@@ -14,7 +14,7 @@
  */
 import type { CsrMatrix } from '../linalg/csr.js'
 import type { Matrix, RVec } from '../linalg/types.js'
-import { outAdj, outAdjT, tanOrNull, type Exec, type Instr } from './instr.js'
+import { LinearInstr, type LinearMap } from './instr.js'
 import { Node, type DataRows } from './node.js'
 import { fault, own, type Recording } from './recording.js'
 
@@ -39,58 +39,27 @@ export interface BatchView {
   rows(x: Matrix | CsrMatrix): Matrix | CsrMatrix | DataRows
 }
 
-/** y[k, :] = x[B[k], :]: rows of x picked by the minibatch. Linear: the adjoint scatter-adds. */
-export class GatherInstr implements Instr {
-  readonly inputs: ReadonlyArray<number>
-  readonly nonlinear = false
-  readonly usesBatch = true
-  readonly name = 'rows'
-  constructor(
-    readonly out: number,
-    readonly x: number,
-    private readonly m: number,
-    private readonly cols: number,
-  ) {
-    this.inputs = [x]
-  }
-
-  private copyRows(src: RVec, dst: Float64Array, idx: Readonly<Int32Array>): void {
-    const c = this.cols
-    for (let k = 0; k < this.m; k++) {
+/** y[k, :] = x[B[k], :] (m rows of c entries): rows of x picked by the minibatch. The adjoint scatter-adds. */
+const gatherMap = (m: number, c: number): LinearMap => ({
+  apply: (src, dst, s) => {
+    const idx = s.batch!
+    for (let k = 0; k < m; k++) {
       const o = idx[k]! * c
       for (let j = 0; j < c; j++) dst[k * c + j] = src[o + j]!
     }
-  }
-
-  private scatterRows(src: RVec, dst: Float64Array, idx: Readonly<Int32Array>): void {
-    const c = this.cols
-    for (let k = 0; k < this.m; k++) {
+  },
+  addBack: (src, dst, s) => {
+    const idx = s.batch!
+    for (let k = 0; k < m; k++) {
       const o = idx[k]! * c
       for (let j = 0; j < c; j++) dst[o + j] = dst[o + j]! + src[k * c + j]!
     }
-  }
+  },
+})
 
-  fwd(s: Exec): number {
-    this.copyRows(s.val[this.x]!, s.val[this.out]!, s.batch!)
-    return -1
-  }
-
-  tan(s: Exec): void {
-    const dx = tanOrNull(s, this.x)
-    if (dx === null) s.tan[this.out]!.fill(0)
-    else this.copyRows(dx, s.tan[this.out]!, s.batch!)
-  }
-
-  rev(s: Exec): void {
-    const yb = outAdj(s, this.out), ybt = outAdjT(s, this.out)
-    if (s.needAdj[this.x] === 1 && yb !== null) this.scatterRows(yb, s.adj[this.x]!, s.batch!)
-    if (s.needAT[this.x] === 1 && ybt !== null) this.scatterRows(ybt, s.adjT[this.x]!, s.batch!)
-  }
-
-  error(): string {
-    return 'ad: rows cannot fail'
-  }
-}
+/** Record the m rows of node x (of c columns) that the call's minibatch picks. */
+export const gatherRows = (rec: Recording, x: number, m: number, c: number): Node =>
+  rec.emit(m, c, [x], true, (out) => new LinearInstr(out, x, 'rows', true, gatherMap(m, c)))
 
 const isCsrLike = (x: unknown): x is CsrMatrix => (x as Partial<CsrMatrix>).layout === 'csr'
 const isMatrixLike = (x: unknown): x is Matrix =>
@@ -102,7 +71,7 @@ export const batchView = (rec: Recording): BatchView => {
   const m = rec.batchSize
   const full = m === null
   const size = m ?? n
-  const gather = (x: Node): Node => rec.emit(size, x.cols, [x.id], true, (out) => new GatherInstr(out, x.id, size, x.cols))
+  const gather = (x: Node): Node => gatherRows(rec, x.id, size, x.cols)
   function rows(x: Node): Node
   function rows(x: RVec): Node
   function rows(x: Matrix): Matrix | DataRows

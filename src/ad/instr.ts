@@ -12,7 +12,7 @@
  * the products asked: `needTan`, `needAdj`, `needAT`; an input whose tangent is not computed is
  * treated as having tangent 0.
  */
-import type { Vec } from '../linalg/types.js'
+import type { RVec, Vec } from '../linalg/types.js'
 
 /** The buffers and flags an instruction reads and writes (one per compiled tape). */
 export interface Exec {
@@ -60,3 +60,55 @@ export const tanOrNull = (s: Exec, i: number): Vec | null => (s.needTan[i] === 1
 /** ȳ and ȳ̇ of an instruction's output, null where the plan does not compute them. */
 export const outAdj = (s: Exec, out: number): Vec | null => (s.needAdj[out] === 1 ? s.adj[out]! : null)
 export const outAdjT = (s: Exec, out: number): Vec | null => (s.needAT[out] === 1 ? s.adjT[out]! : null)
+
+/**
+ * The tangent ẋ of input x, or null when the plan computes none — and then the output's tangent
+ * is set to ẏ = 0 (an input without tangent contributes nothing).
+ */
+export const inputTangent = (s: Exec, x: number, out: number): Vec | null => {
+  const dx = tanOrNull(s, x)
+  if (dx === null) s.tan[out]!.fill(0)
+  return dx
+}
+
+/** A linear map y = A x, in place: A and its transpose (both may read the minibatch of `s`). */
+export interface LinearMap {
+  /** dst ← A src. */
+  readonly apply: (src: RVec, dst: Vec, s: Exec) => void
+  /** dst += Aᵀ src. */
+  readonly addBack: (src: RVec, dst: Vec, s: Exec) => void
+}
+
+/**
+ * The instruction y = A x of a linear map of one input (a sum, a transpose, a slice, a row
+ * gather): ẏ = A ẋ, x̄ += Aᵀ ȳ and x̄̇ += Aᵀ ȳ̇ (no second-order term); it cannot fail.
+ */
+export class LinearInstr implements Instr {
+  readonly inputs: ReadonlyArray<number>
+  readonly nonlinear = false
+  constructor(
+    readonly out: number,
+    readonly x: number,
+    readonly name: string,
+    readonly usesBatch: boolean,
+    private readonly map: LinearMap,
+  ) {
+    this.inputs = [x]
+  }
+  fwd(s: Exec): number {
+    this.map.apply(s.val[this.x]!, s.val[this.out]!, s)
+    return -1
+  }
+  tan(s: Exec): void {
+    const dx = inputTangent(s, this.x, this.out)
+    if (dx !== null) this.map.apply(dx, s.tan[this.out]!, s)
+  }
+  rev(s: Exec): void {
+    const yb = outAdj(s, this.out), ybt = outAdjT(s, this.out)
+    if (s.needAdj[this.x] === 1 && yb !== null) this.map.addBack(yb, s.adj[this.x]!, s)
+    if (s.needAT[this.x] === 1 && ybt !== null) this.map.addBack(ybt, s.adjT[this.x]!, s)
+  }
+  error(): string {
+    return `ad: ${this.name} cannot fail`
+  }
+}

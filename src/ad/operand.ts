@@ -5,7 +5,7 @@
  */
 import type { CsrMatrix } from '../linalg/csr.js'
 import type { Matrix, RVec } from '../linalg/types.js'
-import { GatherInstr, isCsrLike, isMatrixLike } from './batch.js'
+import { gatherRows, isCsrLike, isMatrixLike } from './batch.js'
 import type { DataMatrix } from './kernels.js'
 import { isDataRows, Node, type DataRows, type Factor, type Operand } from './node.js'
 import { currentRecording, fault, own } from './recording.js'
@@ -48,7 +48,7 @@ export const toNode = (what: string, x: Operand): Node => {
     checkDense(what, M)
     const c = rec.constant(M.data, M.rows, M.cols)
     const m = rec.batchSize ?? rec.nSamples
-    return rec.emit(m, M.cols, [c.id], true, (out) => new GatherInstr(out, c.id, m, M.cols))
+    return gatherRows(rec, c.id, m, M.cols)
   }
   if (isCsrLike(x)) return fault('config', `ad.${what}: a CSR matrix can only be a factor of matmul, matvec or matvecT`)
   if (isMatrixLike(x)) {

@@ -5,7 +5,7 @@
  * d·C is used as a d × C matrix by `reshape(w, d, C)`; hyperparameters packed into one λ are
  * taken apart by `slice`.
  */
-import { outAdj, outAdjT, tanOrNull, type Exec, type Instr } from './instr.js'
+import { LinearInstr, type LinearMap } from './instr.js'
 import type { Node, Operand } from './node.js'
 import { toNode } from './operand.js'
 import { currentRecording, fault } from './recording.js'
@@ -23,90 +23,32 @@ export const reshape = (x: Operand, rows: number, cols: number): Node => {
 /** x as a column vector (size × 1). */
 export const asColumn = (x: Node): Node => (x.cols === 1 ? x : reshape(x, x.size, 1))
 
-/** yᵀ[j, i] = x[i, j]. */
-class TransposeInstr implements Instr {
-  readonly inputs: ReadonlyArray<number>
-  readonly nonlinear = false
-  readonly usesBatch = false
-  readonly name = 'transpose'
-  constructor(
-    readonly out: number,
-    readonly x: number,
-    private readonly rows: number,
-    private readonly cols: number,
-  ) {
-    this.inputs = [x]
-  }
-  private copy(src: ArrayLike<number>, dst: Float64Array): void {
-    const { rows: r, cols: c } = this
+/** yᵀ[j, i] = x[i, j] for an r × c matrix x (a copy). */
+const transposeMap = (r: number, c: number): LinearMap => ({
+  apply: (src, dst) => {
     for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) dst[j * r + i] = src[i * c + j]!
-  }
-  private addBack(src: ArrayLike<number>, dst: Float64Array): void {
-    const { rows: r, cols: c } = this
+  },
+  addBack: (src, dst) => {
     for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) dst[i * c + j] = dst[i * c + j]! + src[j * r + i]!
-  }
-  fwd(s: Exec): number {
-    this.copy(s.val[this.x]!, s.val[this.out]!)
-    return -1
-  }
-  tan(s: Exec): void {
-    const dx = tanOrNull(s, this.x)
-    if (dx === null) s.tan[this.out]!.fill(0)
-    else this.copy(dx, s.tan[this.out]!)
-  }
-  rev(s: Exec): void {
-    const yb = outAdj(s, this.out), ybt = outAdjT(s, this.out)
-    if (s.needAdj[this.x] === 1 && yb !== null) this.addBack(yb, s.adj[this.x]!)
-    if (s.needAT[this.x] === 1 && ybt !== null) this.addBack(ybt, s.adjT[this.x]!)
-  }
-  error(): string {
-    return 'ad: transpose cannot fail'
-  }
-}
+  },
+})
 
 /** xᵀ (a copy). */
 export const transpose = (x: Operand): Node => {
   const n = toNode('transpose', x)
   if (n.rows === 1 || n.cols === 1) return reshape(n, n.cols, n.rows)
-  return currentRecording('transpose').emit(n.cols, n.rows, [n.id], false, (out) => new TransposeInstr(out, n.id, n.rows, n.cols))
+  return currentRecording('transpose').emit(n.cols, n.rows, [n.id], false, (out) => new LinearInstr(out, n.id, 'transpose', false, transposeMap(n.rows, n.cols)))
 }
 
-/** y = x[start … start + rows·cols) (row-major entries), as rows × cols. Linear: the adjoint adds back. */
-class SliceInstr implements Instr {
-  readonly inputs: ReadonlyArray<number>
-  readonly nonlinear = false
-  readonly usesBatch = false
-  readonly name = 'slice'
-  constructor(
-    readonly out: number,
-    readonly x: number,
-    private readonly start: number,
-    private readonly size: number,
-  ) {
-    this.inputs = [x]
-  }
-  fwd(s: Exec): number {
-    const src = s.val[this.x]!, dst = s.val[this.out]!
-    for (let k = 0; k < this.size; k++) dst[k] = src[this.start + k]!
-    return -1
-  }
-  tan(s: Exec): void {
-    const dx = tanOrNull(s, this.x), dst = s.tan[this.out]!
-    if (dx === null) dst.fill(0)
-    else for (let k = 0; k < this.size; k++) dst[k] = dx[this.start + k]!
-  }
-  private addBack(src: ArrayLike<number>, dst: Float64Array): void {
-    for (let k = 0; k < this.size; k++) dst[this.start + k] = dst[this.start + k]! + src[k]!
-  }
-  rev(s: Exec): void {
-    const yb = outAdj(s, this.out), ybt = outAdjT(s, this.out)
-    if (s.needAdj[this.x] === 1 && yb !== null) this.addBack(yb, s.adj[this.x]!)
-    if (s.needAT[this.x] === 1 && ybt !== null) this.addBack(ybt, s.adjT[this.x]!)
-  }
-  error(): string {
-    return 'ad: slice cannot fail'
-  }
-}
+/** y = x[start … start + size) (row-major entries). Linear: the adjoint adds back. */
+const sliceMap = (start: number, size: number): LinearMap => ({
+  apply: (src, dst) => {
+    for (let k = 0; k < size; k++) dst[k] = src[start + k]!
+  },
+  addBack: (src, dst) => {
+    for (let k = 0; k < size; k++) dst[start + k] = dst[start + k]! + src[k]!
+  },
+})
 
 /**
  * The entries start … start + rows·cols − 1 of x (in row-major order) as a rows × cols node: a
@@ -118,5 +60,5 @@ export const slice = (x: Operand, start: number, rows: number, cols = 1): Node =
     fault('dimension', `ad.slice: start ${start} and shape ${rows}×${cols} must be non-negative and positive integers`)
   if (start + rows * cols > n.size) fault('dimension', `ad.slice: entries ${start} … ${start + rows * cols - 1} of ${n.toString()}, which has ${n.size}`)
   if (start === 0 && rows * cols === n.size) return reshape(n, rows, cols)
-  return currentRecording('slice').emit(rows, cols, [n.id], false, (out) => new SliceInstr(out, n.id, start, rows * cols))
+  return currentRecording('slice').emit(rows, cols, [n.id], false, (out) => new LinearInstr(out, n.id, 'slice', false, sliceMap(start, rows * cols)))
 }

@@ -15,7 +15,7 @@
  * `batch.rows(y)` for a minibatch; a label that is not an integer in [0, C) is an error of the
  * call (the data are checked when the tape runs, row by row).
  */
-import { outAdj, outAdjT, tanOrNull, type Exec, type Instr } from './instr.js'
+import { inputTangent, outAdj, outAdjT, tanOrNull, type Exec, type Instr } from './instr.js'
 import type { Node, Operand } from './node.js'
 import { toNode } from './operand.js'
 import { currentRecording, fault } from './recording.js'
@@ -86,12 +86,9 @@ class SoftmaxInstr implements Instr {
   }
 
   tan(s: Exec): void {
+    const dx = inputTangent(s, this.x, this.out)
+    if (dx === null) return
     const T = s.tan[this.out]!
-    const dx = tanOrNull(s, this.x)
-    if (dx === null) {
-      T.fill(0)
-      return
-    }
     const L = this.labels >= 0 ? s.val[this.labels]! : null
     for (let i = 0; i < this.rows; i++) T[i] = this.rowTangent(dx, L, i)
   }

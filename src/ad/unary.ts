@@ -17,7 +17,7 @@
  * differentiable at 0), log1p needs x > −1, a division needs a non-zero divisor. The loop
  * stops at the first offending entry and reports it.
  */
-import { tanOrNull, outAdj, outAdjT, type Exec, type Instr } from './instr.js'
+import { inputTangent, tanOrNull, outAdj, outAdjT, type Exec, type Instr } from './instr.js'
 
 /** The elementwise steps. */
 export type UnaryOp =
@@ -235,12 +235,9 @@ export class UnaryInstr implements Instr {
   }
 
   tan(s: Exec): void {
+    const dx = inputTangent(s, this.x, this.out)
+    if (dx === null) return
     const y = s.tan[this.out]!
-    const dx = tanOrNull(s, this.x)
-    if (dx === null) {
-      y.fill(0)
-      return
-    }
     const d1 = this.d1!
     for (let i = 0; i < this.n; i++) y[i] = d1[i]! * dx[i]!
   }
