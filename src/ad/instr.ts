@@ -14,8 +14,14 @@
  */
 import type { RVec, Vec } from '../linalg/types.js'
 
-/** The buffers and flags an instruction reads and writes (one per compiled tape). */
-export interface Exec {
+/** The buffer of a node that has none (yet): a program compares against it before allocating. */
+export const EMPTY = new Float64Array(0)
+
+/**
+ * The buffers and flags an instruction reads and writes (one per compiled tape, the base of
+ * `Program`): for N nodes, every buffer `EMPTY` and every flag 0 until the program sets them.
+ */
+export class Exec {
   /** Values, per node. Leaves and constants hold the caller's arrays: never written. */
   readonly val: Vec[]
   /** Tangents, per node (leaves: the caller's direction, never written). */
@@ -29,7 +35,17 @@ export interface Exec {
   needAdj: Uint8Array
   needAT: Uint8Array
   /** The minibatch indices of the call (null: every sample). */
-  batch: Readonly<Int32Array> | null
+  batch: Readonly<Int32Array> | null = null
+
+  constructor(N: number) {
+    this.val = new Array<Vec>(N).fill(EMPTY)
+    this.tan = new Array<Vec>(N).fill(EMPTY)
+    this.adj = new Array<Vec>(N).fill(EMPTY)
+    this.adjT = new Array<Vec>(N).fill(EMPTY)
+    this.needTan = new Uint8Array(N)
+    this.needAdj = new Uint8Array(N)
+    this.needAT = new Uint8Array(N)
+  }
 }
 
 /** One step of a tape. */

@@ -25,12 +25,10 @@
 import { autoRowEngine, type RowCoef } from '../linalg/rows/index.js'
 import { matrix } from '../linalg/types.js'
 import type { RVec, Vec } from '../linalg/types.js'
-import type { Exec, Instr } from './instr.js'
+import { EMPTY, Exec, type Instr } from './instr.js'
 import { planFor, type Plan, type Request } from './plan.js'
 import type { NodeInfo, Recording } from './recording.js'
 import { UnaryInstr } from './unary.js'
-
-const EMPTY = new Float64Array(0)
 
 /** Where an error of the last run happened. */
 export interface RunError {
@@ -38,16 +36,7 @@ export interface RunError {
   readonly code: number
 }
 
-export class Program implements Exec {
-  readonly val: Vec[]
-  readonly tan: Vec[]
-  readonly adj: Vec[]
-  readonly adjT: Vec[]
-  needTan: Uint8Array
-  needAdj: Uint8Array
-  needAT: Uint8Array
-  batch: Readonly<Int32Array> | null = null
-
+export class Program extends Exec {
   readonly nodes: ReadonlyArray<NodeInfo>
   /** The non-static instructions, in order, after fusion. */
   readonly instrs: ReadonlyArray<Instr>
@@ -64,8 +53,9 @@ export class Program implements Exec {
   lastError: RunError | undefined
 
   constructor(rec: Recording, readonly out: number) {
-    this.nodes = rec.nodes
     const N = rec.nodes.length
+    super(N)
+    this.nodes = rec.nodes
     this.root = Int32Array.from(rec.nodes, (n, i) => (n.alias >= 0 ? n.alias : i))
     this.wId = rec.nodes.findIndex((n) => n.leaf === 'w' && n.alias < 0)
     this.lambdaId = rec.nodes.findIndex((n) => n.leaf === 'lambda' && n.alias < 0)
@@ -75,13 +65,6 @@ export class Program implements Exec {
       if (this.root[i] === this.wId) this.wGroup.push(i)
       if (this.root[i] === this.lambdaId) this.lambdaGroup.push(i)
     }
-    this.val = new Array<Vec>(N).fill(EMPTY)
-    this.tan = new Array<Vec>(N).fill(EMPTY)
-    this.adj = new Array<Vec>(N).fill(EMPTY)
-    this.adjT = new Array<Vec>(N).fill(EMPTY)
-    this.needTan = new Uint8Array(N)
-    this.needAdj = new Uint8Array(N)
-    this.needAT = new Uint8Array(N)
 
     // Static nodes: constants and whatever depends on nothing but constants.
     const isStatic = rec.nodes.map((n) => n.dep === 0 && !n.batch && n.leaf === undefined)
