@@ -22,7 +22,7 @@ import type { Node } from './node.js'
 import type { Request } from './plan.js'
 import { Program } from './program.js'
 import { DEP_LAMBDA, DEP_W } from './recording.js'
-import { Tapes, type FunctionSpec, type Recorder } from './tapes.js'
+import { TapedFunction, Tapes, type FunctionSpec, type Recorder } from './tapes.js'
 
 type Batch = Readonly<Int32Array>
 /** Which result of a run an in-place product copies out: the adjoint (tangent) of w or λ. */
@@ -41,20 +41,9 @@ const scalarOut = (out: Node, name: string): E.Either<HypergradError, Node> =>
   out.size === 1 ? E.right(out) : E.left(hgError('dimension', `${name}: the function must return a scalar (1×1), got ${out.rows}×${out.cols}`))
 
 /** ℓ(w, λ) with its exact derivative products (see the module comment). */
-export class ScalarFunction {
-  /** d, the length of w. */
-  readonly wSize: number
-  /** m, the length of λ. */
-  readonly lambdaSize: number
-  /** n, the number of samples of its minibatches (0: none). */
-  readonly nSamples: number
-  readonly name: string
-
-  private constructor(private readonly tapes: Tapes) {
-    this.wSize = tapes.wSize
-    this.lambdaSize = tapes.lambdaSize
-    this.nSamples = tapes.nSamples
-    this.name = tapes.name
+export class ScalarFunction extends TapedFunction {
+  private constructor(tapes: Tapes) {
+    super(tapes)
   }
 
   /** @internal */

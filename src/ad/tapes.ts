@@ -165,3 +165,21 @@ export class Tapes {
     return hgError('domain', `${this.name}: ${e === undefined ? 'the tape failed' : e.instr.error(e.code, prog)}`)
   }
 }
+
+/** A function of (w, λ) recorded on tapes: the sizes and name its callers read (`ScalarFunction`, `VectorFunction`). */
+export abstract class TapedFunction {
+  /** d, the length of w. */
+  readonly wSize: number
+  /** m, the length of λ. */
+  readonly lambdaSize: number
+  /** n, the number of samples of its minibatches (0: none). */
+  readonly nSamples: number
+  readonly name: string
+
+  protected constructor(protected readonly tapes: Tapes) {
+    this.wSize = tapes.wSize
+    this.lambdaSize = tapes.lambdaSize
+    this.nSamples = tapes.nSamples
+    this.name = tapes.name
+  }
+}

@@ -17,7 +17,7 @@ import type { Node } from './node.js'
 import type { Request } from './plan.js'
 import { Program } from './program.js'
 import { DEP_LAMBDA, DEP_W } from './recording.js'
-import { Tapes, type FunctionSpec, type Recorder } from './tapes.js'
+import { TapedFunction, Tapes, type FunctionSpec, type Recorder } from './tapes.js'
 
 type Batch = Readonly<Int32Array>
 type Part = 'val' | 'tan' | 'adjW' | 'adjL'
@@ -32,19 +32,12 @@ const VJP_L: Request = { tan: 0, adj: DEP_LAMBDA, at: 0, jvp: false }
 const VJP_BOTH: Request = { tan: 0, adj: DEP_W | DEP_LAMBDA, at: 0, jvp: false }
 
 /** Φ(w, λ) with its exact Jacobian products (see the module comment). */
-export class VectorFunction {
-  readonly wSize: number
-  readonly lambdaSize: number
+export class VectorFunction extends TapedFunction {
   /** k, the length of Φ(w, λ) on the full sum (see `outSizeFor` for a minibatch). */
   readonly outSize: number
-  readonly nSamples: number
-  readonly name: string
 
-  private constructor(private readonly tapes: Tapes) {
-    this.wSize = tapes.wSize
-    this.lambdaSize = tapes.lambdaSize
-    this.nSamples = tapes.nSamples
-    this.name = tapes.name
+  private constructor(tapes: Tapes) {
+    super(tapes)
     const full = tapes.full
     const o = full.nodes[full.out]!
     this.outSize = o.rows * o.cols
