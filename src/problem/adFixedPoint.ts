@@ -22,6 +22,7 @@ import { atLambda0, checkStart, finiteLambda, firstFailure, lastValue } from './
 import { AdUpperObjective, vecOrNaN } from './adObjectives.js'
 import type { BilevelProblem } from './bilevel.js'
 import { contractionEstimate } from './constants.js'
+import { UpperDelegate } from './erm.js'
 
 /** Options of `adFixedPointProblem`. */
 export interface AdFixedPointOptions {
@@ -49,10 +50,9 @@ export interface AdFixedPointOptions {
 }
 
 /** The fixed-point problem of `adFixedPointProblem`. */
-export class AdFixedPointProblem implements BilevelProblem {
+export class AdFixedPointProblem extends UpperDelegate implements BilevelProblem {
   readonly dim: number
   readonly hyperDim: number
-  private readonly upperObjective: AdUpperObjective
   constructor(
     readonly name: string,
     readonly symmetric: boolean,
@@ -63,9 +63,9 @@ export class AdFixedPointProblem implements BilevelProblem {
     private readonly check: (lambda: RVec) => E.Either<HypergradError, RVec>,
     private readonly q: (lambda: RVec) => number,
   ) {
+    super(new AdUpperObjective(upper))
     this.dim = map.wSize
     this.hyperDim = map.lambdaSize
-    this.upperObjective = new AdUpperObjective(upper)
   }
   checkLambda(lambda: RVec): E.Either<HypergradError, RVec> {
     return this.check(lambda)
@@ -87,15 +87,6 @@ export class AdFixedPointProblem implements BilevelProblem {
   }
   vjpLambda(w: RVec, lambda: RVec, v: RVec): Vec {
     return vecOrNaN(this.map.vjpLambda(w, lambda, v), this.hyperDim)
-  }
-  upper(w: RVec, lambda: RVec): number {
-    return this.upperObjective.value(w, lambda)
-  }
-  gradUpperW(w: RVec, lambda: RVec): Vec {
-    return this.upperObjective.gradW(w, lambda)
-  }
-  gradUpperLambda(w: RVec, lambda: RVec): Vec {
-    return this.upperObjective.gradLambda(w, lambda)
   }
 }
 

@@ -50,6 +50,20 @@ export interface UpperObjective {
   gradLambda(w: RVec, lambda: RVec): Vec
 }
 
+/** The upper-level part of a bilevel problem (E, ∇_w E, ∇_λ E), answered by its UpperObjective. */
+export abstract class UpperDelegate {
+  constructor(readonly upperObjective: UpperObjective) {}
+  upper(w: RVec, lambda: RVec): number {
+    return this.upperObjective.value(w, lambda)
+  }
+  gradUpperW(w: RVec, lambda: RVec): Vec {
+    return this.upperObjective.gradW(w, lambda)
+  }
+  gradUpperLambda(w: RVec, lambda: RVec): Vec {
+    return this.upperObjective.gradLambda(w, lambda)
+  }
+}
+
 /** α = 2/(L+τ): the step that makes w − α∇ℓ contract fastest, with q = (L−τ)/(L+τ). */
 export const optimalStep = (c: { readonly tau: number; readonly L: number }): number => 2 / (c.L + c.tau)
 
@@ -118,7 +132,7 @@ export interface DenseSystemMatrix {
   denseSystemMatrix(w: RVec, lambda: RVec): Matrix | undefined
 }
 
-export class ErmProblem implements StochasticBilevelProblem, DenseSystemMatrix {
+export class ErmProblem extends UpperDelegate implements StochasticBilevelProblem, DenseSystemMatrix {
   readonly dim: number
   readonly hyperDim: number
   readonly nSamples: number
@@ -126,10 +140,11 @@ export class ErmProblem implements StochasticBilevelProblem, DenseSystemMatrix {
   readonly symmetric = true
   constructor(
     readonly lower: LowerObjective,
-    readonly upperObjective: UpperObjective,
+    upperObjective: UpperObjective,
     readonly alpha: number,
     readonly name: string,
   ) {
+    super(upperObjective)
     this.dim = lower.dim
     this.hyperDim = lower.hyperDim
     this.nSamples = lower.nSamples
@@ -156,15 +171,6 @@ export class ErmProblem implements StochasticBilevelProblem, DenseSystemMatrix {
   }
   vjpLambda(w: RVec, lambda: RVec, v: RVec): Vec {
     return scal(this.hyperDim, -this.alpha, this.lower.crossVjp(w, lambda, v), 1, 0)
-  }
-  upper(w: RVec, lambda: RVec): number {
-    return this.upperObjective.value(w, lambda)
-  }
-  gradUpperW(w: RVec, lambda: RVec): Vec {
-    return this.upperObjective.gradW(w, lambda)
-  }
-  gradUpperLambda(w: RVec, lambda: RVec): Vec {
-    return this.upperObjective.gradLambda(w, lambda)
   }
   phiHat(w: RVec, lambda: RVec, batch: Batch): Vec {
     return gdStep(w, this.alpha, this.lower.grad(w, lambda, batch))
