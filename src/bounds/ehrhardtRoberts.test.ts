@@ -18,10 +18,9 @@ import {
   type ErConstants,
 } from './ehrhardtRoberts.js'
 
-/** Rounding allowance: the bounds hold in exact arithmetic, the iterations run in floating point. */
-const floor = (scale: number): number => 1e-12 * (1 + scale)
+import { cgDiagonal, diagonalSystem, floor, norm } from './testing.test-util.js'
+
 const slack = (bound: number, scale: number): number => bound * (1 + 1e-9) + floor(scale)
-const norm = (x: ArrayLike<number>): number => Math.sqrt(Array.from(x).reduce((s, z) => s + z * z, 0))
 
 const post: APosterioriInputs = { gradLowerNorm: 0.1, residualNorm: 0.01, BNorm: 2, gradUpperNorm: 1, tau: 0.5, LB: 1, Lf: 3, LH: 0.2, mu2: 0.1 }
 const consts: ErConstants = { tau: 0.5, L: 5, LB: 1, Lf: 3, LH: 0.2, mu2: 0.1, BNormStar: 2, gradUpperNormStar: 1, quadraticLower: false }
@@ -79,22 +78,12 @@ describe('ehrhardtRoberts: shape of the bounds', () => {
 })
 
 /** GD, heavy ball and CG on a diagonal quadratic ½xᵀAx − gᵀx (every method here is orthogonally invariant). */
-const quadraticInstance = fc
-  .record({
-    tau: fc.double({ min: 0.05, max: 2, noNaN: true }),
-    ratio: fc.double({ min: 1, max: 400, noNaN: true }),
-    n: fc.integer({ min: 2, max: 10 }),
-    u: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 10, maxLength: 10 }),
-    g: fc.array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: 10, maxLength: 10 }),
-    x0: fc.array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: 10, maxLength: 10 }),
-    k: fc.integer({ min: 0, max: 60 }),
-  })
-  .map(({ tau, ratio, n, u, g, x0, k }) => {
-    const L = tau * ratio
-    // Both ends of the spectrum are attained.
-    const diag = Float64Array.from({ length: n }, (_, i) => (i === 0 ? tau : i === 1 ? L : tau + (L - tau) * u[i]!))
-    return { c: { tau, L }, diag, g: Float64Array.from(g.slice(0, n)), x0: Float64Array.from(x0.slice(0, n)), k }
-  })
+const quadraticInstance = diagonalSystem(
+  fc.record({ tau: fc.double({ min: 0.05, max: 2, noNaN: true }), ratio: fc.double({ min: 1, max: 400, noNaN: true }) }),
+  ({ tau, ratio }) => [tau, tau * ratio],
+  10,
+  60,
+).map(({ params: { tau, ratio }, diag, rhs, x0, k }) => ({ c: { tau, L: tau * ratio }, diag, g: rhs, x0, k }))
 
 /** k steps of heavy ball x ← x − s(Ax − g) + β(x − x₋) with x₋₁ = x₀ (β = 0: gradient descent). */
 const heavyBallRun = (diag: Float64Array, g: Float64Array, x0: Float64Array, step: number, beta: number, k: number): Float64Array => {
@@ -108,25 +97,6 @@ const heavyBallRun = (diag: Float64Array, g: Float64Array, x0: Float64Array, ste
   return x
 }
 
-const cgRun = (diag: Float64Array, g: Float64Array, x0: Float64Array, k: number): Float64Array => {
-  const x = Float64Array.from(x0)
-  const r = g.map((gi, i) => gi - diag[i]! * x0[i]!)
-  const p = Float64Array.from(r)
-  let rr = r.reduce((s, z) => s + z * z, 0)
-  for (let j = 0; j < k && rr > 1e-250; j++) {
-    const pAp = p.reduce((s, pi, i) => s + pi * diag[i]! * pi, 0)
-    if (!(pAp > 0)) break
-    const a = rr / pAp
-    for (let i = 0; i < x.length; i++) {
-      x[i] = x[i]! + a * p[i]!
-      r[i] = r[i]! - a * diag[i]! * p[i]!
-    }
-    const rrNext = r.reduce((s, z) => s + z * z, 0)
-    for (let i = 0; i < x.length; i++) p[i] = r[i]! + (rrNext / rr) * p[i]!
-    rr = rrNext
-  }
-  return x
-}
 
 describe('ehrhardtRoberts: solver rates against the iterations themselves', () => {
   const errorAndResidual = (diag: Float64Array, g: Float64Array, x: Float64Array): { err: number; res: number } => ({
@@ -193,7 +163,7 @@ describe('ehrhardtRoberts: solver rates against the iterations themselves', () =
   it('conjugate gradient: ‖rₖ‖ ≤ 2√κ ρᵏ‖r₀‖ and ‖xₖ − x*‖ ≤ 2ρᵏ‖r₀‖/τ', () => {
     fc.assert(
       fc.property(quadraticInstance, ({ c, diag, g, x0, k }) => {
-        const x = cgRun(diag, g, x0, k)
+        const x = cgDiagonal(diag, g, x0, k)
         const { err, res } = errorAndResidual(diag, g, x)
         const r0 = errorAndResidual(diag, g, x0).res
         const scale = r0 / c.tau
@@ -220,7 +190,7 @@ describe('ehrhardtRoberts: tightness of the solver rates (each constant is neede
         const c = { tau, L: tau * kappa }
         const g = Float64Array.of(Math.sqrt(kappa), 1)
         const diag = Float64Array.of(tau, c.L)
-        const x = cgRun(diag, g, new Float64Array(2), 1)
+        const x = cgDiagonal(diag, g, new Float64Array(2), 1)
         const r1 = norm(x.map((xi, i) => diag[i]! * xi - g[i]!))
         const bound = orThrow(cgResidualBound(c, 1, norm(g)))
         const s = Math.sqrt(kappa)
@@ -235,7 +205,7 @@ describe('ehrhardtRoberts: tightness of the solver rates (each constant is neede
       const c = { tau, L: 1.5 * tau }
       const g = Float64Array.of(0.7097, 0.7045)
       const diag = Float64Array.of(tau, c.L)
-      const x = cgRun(diag, g, new Float64Array(2), 1)
+      const x = cgDiagonal(diag, g, new Float64Array(2), 1)
       const err = norm(x.map((xi, i) => xi - g[i]! / diag[i]!))
       const bound = orThrow(cgAdjointErrorBound(c, 1, norm(g)))
       expect(err).toBeLessThanOrEqual(bound * (1 + 1e-12))

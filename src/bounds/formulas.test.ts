@@ -13,24 +13,15 @@ import * as R from '../random/rng.js'
 import * as ER from './ehrhardtRoberts.js'
 import * as G from './grazzi2020.js'
 import * as S from './sid.js'
+import { unit, unitFields } from './testing.test-util.js'
 import * as V from './variance.js'
 
-const unit = (lo: number, hi: number) => fc.integer({ min: 0, max: 1 << 20 }).map((i) => lo + ((hi - lo) * i) / (1 << 20))
 const close = (a: number, b: number, tol = 1e-12): void => {
   expect(Math.abs(a - b)).toBeLessThanOrEqual(tol * Math.max(Math.abs(a), Math.abs(b)))
 }
 
 describe('the Grazzi et al. 2020 bounds, term by term', () => {
-  const constants = fc.record({
-    q: unit(0.05, 0.95),
-    nu1: unit(0.1, 3),
-    nu2: unit(0.1, 3),
-    mu1: unit(0.1, 3),
-    mu2: unit(0.1, 3),
-    gradUpperNormStar: unit(0.1, 3),
-    LPhi: unit(0.1, 3),
-    D: unit(0.1, 3),
-  })
+  const constants = fc.record({ q: unit(0.05, 0.95), ...unitFields(0.1, 3, ['nu1', 'nu2', 'mu1', 'mu2', 'gradUpperNormStar', 'LPhi', 'D']) })
   it('(G5)–(G6): aidBound = c₁Δ + ν₂μ₁Δ²/(1 − q) + (L_Φ + ν₂Δ)σ', () => {
     fc.assert(
       fc.property(constants, unit(0.01, 2), unit(0.01, 2), (c, delta, sigma) => {
@@ -89,15 +80,10 @@ describe('the Grazzi et al. 2020 bounds, term by term', () => {
 
 describe('the Ehrhardt & Roberts bounds, term by term', () => {
   const inputs = fc.record({
-    gradLowerNorm: unit(0.01, 2),
-    residualNorm: unit(0.01, 2),
-    BNorm: unit(0.1, 3),
-    gradUpperNorm: unit(0.1, 3),
+    ...unitFields(0.01, 2, ['gradLowerNorm', 'residualNorm']),
+    ...unitFields(0.1, 3, ['BNorm', 'gradUpperNorm']),
     tau: unit(0.1, 2),
-    LB: unit(0.1, 3),
-    Lf: unit(0.1, 3),
-    LH: unit(0.1, 3),
-    mu2: unit(0.1, 3),
+    ...unitFields(0.1, 3, ['LB', 'Lf', 'LH', 'mu2']),
   })
   /** (R4) with ε, δ, β, G. */
   const r4 = (x: { tau: number; LB: number; Lf: number; LH: number; mu2: number }, eps: number, delta: number, beta: number, g: number): number =>

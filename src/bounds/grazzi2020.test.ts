@@ -13,11 +13,10 @@ import {
   itdReverseBound,
   type GrazziConstants,
 } from './grazzi2020.js'
+import { cgDiagonal, diagonalSystem, floor, norm } from './testing.test-util.js'
 
 const base: GrazziConstants = { q: 0.7, nu1: 0.3, nu2: 0.2, mu1: 1.5, mu2: 0.4, gradUpperNormStar: 2, LPhi: 1.1, D: 3 }
 
-/** Rounding allowance for comparisons with a computed error (the bounds hold in exact arithmetic). */
-const floor = (scale: number): number => 1e-12 * (1 + scale)
 
 describe('grazzi2020: validation', () => {
   const bad: ReadonlyArray<[string, Partial<GrazziConstants>]> = [
@@ -176,45 +175,10 @@ describe('grazzi2020: a scalar nonlinear contraction (ν₁, ν₂ ≠ 0, exact 
   })
 })
 
-/** Conjugate gradient on a diagonal SPD system (CG is orthogonally invariant, so a diagonal matrix is general). */
-const cgDiagonal = (diag: Float64Array, b: Float64Array, x0: Float64Array, k: number): Float64Array => {
-  const n = diag.length
-  const x = Float64Array.from(x0)
-  const r = Float64Array.from(b, (bi, i) => bi - diag[i]! * x0[i]!)
-  const p = Float64Array.from(r)
-  let rr = r.reduce((s, z) => s + z * z, 0)
-  for (let j = 0; j < k && rr > 1e-250; j++) {
-    let pAp = 0
-    for (let i = 0; i < n; i++) pAp += p[i]! * diag[i]! * p[i]!
-    if (!(pAp > 0)) break
-    const a = rr / pAp
-    for (let i = 0; i < n; i++) {
-      x[i] = x[i]! + a * p[i]!
-      r[i] = r[i]! - a * diag[i]! * p[i]!
-    }
-    const rrNext = r.reduce((s, z) => s + z * z, 0)
-    for (let i = 0; i < n; i++) p[i] = r[i]! + (rrNext / rr) * p[i]!
-    rr = rrNext
-  }
-  return x
-}
 
 describe('grazzi2020: linear-system rates', () => {
   /** A symmetric system M = I − ∂₁Φᵀ with spectrum in [1 − q, 1 + q], both ends attained. */
-  const system = fc
-    .record({
-      q: fc.double({ min: 0.05, max: 0.98, noNaN: true }),
-      n: fc.integer({ min: 2, max: 12 }),
-      seed: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 12, maxLength: 12 }),
-      b: fc.array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: 12, maxLength: 12 }),
-      v0: fc.array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: 12, maxLength: 12 }),
-      k: fc.integer({ min: 0, max: 40 }),
-    })
-    .map(({ q, n, seed, b, v0, k }) => {
-      const diag = Float64Array.from({ length: n }, (_, i) => (i === 0 ? 1 - q : i === 1 ? 1 + q : 1 - q + 2 * q * seed[i]!))
-      return { q, diag, b: Float64Array.from(b.slice(0, n)), v0: Float64Array.from(v0.slice(0, n)), k }
-    })
-  const norm = (x: ArrayLike<number>): number => Math.sqrt(Array.from(x).reduce((s, z) => s + z * z, 0))
+  const system = diagonalSystem(fc.double({ min: 0.05, max: 0.98, noNaN: true }), (q) => [1 - q, 1 + q], 12, 40).map(({ params: q, diag, rhs, x0, k }) => ({ q, diag, b: rhs, v0: x0, k }))
 
   it('conjugate gradient: ‖vₖ − v*‖ ≤ σ_CG(k), from v₀ = 0 and from a warm start', () => {
     fc.assert(
@@ -244,7 +208,6 @@ describe('grazzi2020: linear-system rates', () => {
 })
 
 describe('grazzi2020: tightness of the conjugate-gradient error (G9): its factor 2 and its √κ are needed', () => {
-  const norm = (x: ArrayLike<number>): number => Math.sqrt(Array.from(x).reduce((s, z) => s + z * z, 0))
   const errorAfter = (diag: Float64Array, b: Float64Array, v0: Float64Array, k: number): number =>
     norm(cgDiagonal(diag, b, v0, k).map((x, i) => x - b[i]! / diag[i]!))
   const zero: GrazziConstants = { q: 0.5, nu1: 0, nu2: 0, mu1: 0, mu2: 0, gradUpperNormStar: 0, LPhi: 0, D: 0 }

@@ -18,17 +18,13 @@ import {
   thm43Sigmas,
   thm51Rates,
 } from './sid.js'
+import { unit, unitFields } from './testing.test-util.js'
 
 const leftOf = <A>(e: E.Either<HypergradError, A>): HypergradError => {
   if (E.isRight(e)) throw new Error(`expected a Left, got ${JSON.stringify(e.right)}`)
   return e.left
 }
 
-/**
- * Numbers spread evenly over [min, max] (ends included). fc.double would mostly draw values near
- * 0 and denormals, where absolute comparisons pass whatever the formula says.
- */
-const unit = (min = 0, max = 0.999) => fc.integer({ min: 0, max: 1 << 20 }).map((i) => min + ((max - min) * i) / (1 << 20))
 
 /** a ≈ b to a relative tolerance (with an absolute floor for values that underflow). */
 const expectRelClose = (a: number, b: number, tol = 1e-9): void => {
@@ -264,16 +260,10 @@ describe('Thm 5.1 (eqs. 30–31)', () => {
 
 describe('Thm 3.1–3.4 (eqs. 12–14)', () => {
   const consts = fc.record({
-    mu1: unit(0, 3),
-    mu2: unit(0, 3),
-    nu1: unit(0, 3),
-    nu2: unit(0, 3),
-    LPhi: unit(0, 3),
-    LE: unit(0, 3),
+    ...unitFields(0, 3, ['mu1', 'mu2', 'nu1', 'nu2', 'LPhi', 'LE']),
     q: unit(0, 0.95),
     m2: unit(0, 3),
-    rho: unit(0, 2),
-    sigma: unit(0, 2),
+    ...unitFields(0, 2, ['rho', 'sigma']),
   })
   it('c₁ = μ₂ + (μ₁L_Φ + ν₂L_E)/(1−q) + ν₁L_E L_Φ/(1−q)²', () => {
     expect(orThrow(thm31C1({ mu1: 1, mu2: 2, nu1: 3, nu2: 4, LPhi: 5, LE: 6, q: 0.5 }))).toBeCloseTo(2 + (5 + 24) / 0.5 + 90 / 0.25, 12)

@@ -1,15 +1,10 @@
-import * as E from 'fp-ts/lib/Either.js'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { BOUNDS_SOLVERS, boundsTask, compareBounds, type BoundsConfig, type BoundsTaskResult } from './boundsExperiment.js'
 import { experiments, write } from './registry.js'
-
-const right = <A>(e: E.Either<unknown, A>): A => {
-  if (E.isLeft(e)) throw new Error(`expected Right, got ${JSON.stringify(e.left)}`)
-  return e.right
-}
+import { right } from './testing.test-util.js'
 
 const small: BoundsConfig = { runs: 2, rows: 80, cols: 4, lowerIterations: 15, linearIterations: 25, seed: 3 }
 

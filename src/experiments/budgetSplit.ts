@@ -32,15 +32,9 @@ import { distance, isFiniteVec, norm } from '../linalg/vector.js'
 import { seed as rngSeed } from '../random/rng.js'
 import type { Panel, Series } from '../report/figure.js'
 import { linearSystemAt } from '../solvers/linearSystem.js'
-import { conjugateGradient } from '../solvers/linear/conjugateGradient.js'
-import { fixedPointLinear } from '../solvers/linear/fixedPoint.js'
-import { heavyBallLinear } from '../solvers/linear/heavyBall.js'
-import { fista } from '../solvers/lower/fista.js'
-import { fixedPointIteration } from '../solvers/lower/fixedPoint.js'
-import { heavyBall } from '../solvers/lower/heavyBall.js'
 import { heavyBallParams as hbRelaxation } from '../solvers/params.js'
 import { unfold } from '../solvers/solver.js'
-import type { LinearSolver, LowerSolver } from '../solvers/types.js'
+import { ER_LINEAR, ER_LINEAR_LABEL, ER_LOWER, ER_LOWER_LABEL, erSolvers, type ErLinear, type ErLower } from './erSolvers.js'
 import { erInstance } from './boundsExperiment.js'
 import { bandNote, bandSeries, finiteOrNull, fmt, outcomeOf, resultBytes, spread, WORKER_BYTES, type ExperimentSweep, type Sweep, type SweepTiming, type TaskGroup } from './common.js'
 import { fieldTable } from './fieldTable.js'
@@ -82,14 +76,6 @@ export const decodeBudgetSplit = (u: unknown): t.Validation<BudgetSplitConfig> =
 export const checkBudgetSplit = (c: BudgetSplitConfig): E.Either<HypergradError, void> =>
   c.rows >= c.cols ? E.right(undefined) : E.left(hgError('config', `reproduce er-budget-split: rows ${c.rows} must be ≥ cols ${c.cols}`))
 
-/** The lower and linear solvers. */
-export type SplitLower = 'gd' | 'heavyBall' | 'fista'
-export type SplitLinear = 'gd' | 'heavyBall' | 'cg'
-export const SPLIT_LOWER: ReadonlyArray<SplitLower> = ['gd', 'heavyBall', 'fista']
-export const SPLIT_LINEAR: ReadonlyArray<SplitLinear> = ['gd', 'heavyBall', 'cg']
-const LOWER_LABEL: Readonly<Record<SplitLower, string>> = { gd: 'GD', heavyBall: 'heavy ball', fista: 'FISTA' }
-const LINEAR_LABEL: Readonly<Record<SplitLinear, string>> = { gd: 'GD', heavyBall: 'heavy ball', cg: 'CG' }
-
 /** The splits t of the grid. */
 export const splitsOf = (c: Pick<BudgetSplitConfig, 'budget' | 'step'>): number[] => {
   const out: number[] = []
@@ -100,8 +86,8 @@ export const splitsOf = (c: Pick<BudgetSplitConfig, 'budget' | 'step'>): number[
 
 /** One split of one solver pair. */
 export interface SplitPoint {
-  readonly lower: SplitLower
-  readonly linear: SplitLinear
+  readonly lower: ErLower
+  readonly linear: ErLinear
   /** Lower steps t; the linear solver had k = B − t. */
   readonly t: number
   /** Linear steps that made vₖ (fewer than B − t after a CG breakdown at rounding level). */
@@ -140,16 +126,9 @@ const taskEither = (input: SplitTaskInput): E.Either<HypergradError, SplitTaskRe
   const hbE = hbRelaxation(c.tau, c.L, problem.alpha)
   if (E.isLeft(hbE)) return hbE
   const { beta, eta } = hbE.right
-  const lowerOf: Readonly<Record<SplitLower, { readonly solver: LowerSolver; readonly spec: LowerSolverSpec }>> = {
-    gd: { solver: fixedPointIteration(), spec: { kind: 'gd' } },
-    heavyBall: { solver: heavyBall({ beta, eta }), spec: { kind: 'heavyBall', params: hb } },
-    fista: { solver: fista({ restart: false }), spec: { kind: 'fista', step: 0.5 * problem.alpha } },
-  }
-  const linearOf: Readonly<Record<SplitLinear, { readonly solver: LinearSolver; readonly spec: LinearSolverSpec }>> = {
-    gd: { solver: fixedPointLinear(), spec: { kind: 'gd' } },
-    heavyBall: { solver: heavyBallLinear({ beta, eta }), spec: { kind: 'heavyBall', params: hb } },
-    cg: { solver: conjugateGradient({ tol: 0 }), spec: { kind: 'cg' } },
-  }
+  const solvers = erSolvers({ beta, eta })
+  const lowerSpec: Readonly<Record<ErLower, LowerSolverSpec>> = { gd: { kind: 'gd' }, heavyBall: { kind: 'heavyBall', params: hb }, fista: { kind: 'fista', step: 0.5 * problem.alpha } }
+  const linearSpec: Readonly<Record<ErLinear, LinearSolverSpec>> = { gd: { kind: 'gd' }, heavyBall: { kind: 'heavyBall', params: hb }, cg: { kind: 'cg' } }
   const B = input.budget
   const splits = splitsOf(input)
   const dist0 = norm(wStar)
@@ -161,26 +140,26 @@ const taskEither = (input: SplitTaskInput): E.Either<HypergradError, SplitTaskRe
     return g
   }
   const points: SplitPoint[] = []
-  for (const lo of SPLIT_LOWER) {
+  for (const lo of ER_LOWER) {
     const ws: Vec[] = []
-    for (const s of unfold(lowerOf[lo].solver, { problem, lambda }, new Float64Array(problem.dim), rngSeed(0))) {
-      if (!isFiniteVec(s.w)) return E.left(hgError('divergence', `er-budget-split: the ${LOWER_LABEL[lo]} lower solver diverged at t = ${s.iter}`))
+    for (const s of unfold(solvers.lower[lo], { problem, lambda }, new Float64Array(problem.dim), rngSeed(0))) {
+      if (!isFiniteVec(s.w)) return E.left(hgError('divergence', `er-budget-split: the ${ER_LOWER_LABEL[lo]} lower solver diverged at t = ${s.iter}`))
       ws.push(s.w)
       if (s.iter >= B) break
     }
-    for (const li of SPLIT_LINEAR)
+    for (const li of ER_LINEAR)
       for (const tt of splits) {
         const w = ws[Math.min(tt, ws.length - 1)]!
         // k = B − t steps from v₀ = 0; a state flagged 'diverged' (CG's breakdown at rounding level) keeps the last good iterate.
         let v: Vec = new Float64Array(problem.dim)
         let k = 0
-        for (const s of unfold(linearOf[li].solver, linearSystemAt(problem, lambda, w), new Float64Array(problem.dim), rngSeed(0))) {
+        for (const s of unfold(solvers.linear[li], linearSystemAt(problem, lambda, w), new Float64Array(problem.dim), rngSeed(0))) {
           if (s.stop === 'diverged' || !isFiniteVec(s.v)) break
           v = s.v
           k = s.iter
           if (s.iter >= B - tt || s.stop !== undefined) break
         }
-        const prior = aPrioriBoundAfter(c, { t: tt, k, lower: lowerOf[lo].spec, linear: linearOf[li].spec, dist0 })
+        const prior = aPrioriBoundAfter(c, { t: tt, k, lower: lowerSpec[lo], linear: linearSpec[li], dist0 })
         const post = E.flatMap(aPosterioriInputsAt(problem, lambda, w, v), aPosterioriBound)
         points.push({ lower: lo, linear: li, t: tt, k, error: finiteOrNull(distance(estimate(w, v), truth)), aPriori: valueOr(prior), aPosteriori: valueOr(post) })
       }
@@ -212,8 +191,8 @@ export const budgetSplitCost = (c: BudgetSplitConfig): ExperimentCost => {
 
 /** Where the error is least, and where each bound would put the split, for one solver pair. */
 export interface SplitChoice {
-  readonly lower: SplitLower
-  readonly linear: SplitLinear
+  readonly lower: ErLower
+  readonly linear: ErLinear
   /** The split with the least mean error, and that error. */
   readonly bestT: number
   readonly bestError: number
@@ -251,8 +230,8 @@ const assembleBudgetSplit = (config: BudgetSplitConfig, raw: ReadonlyArray<unkno
   const lines = [
     `er-budget-split (E&R §4.1, ${config.rows}×${config.cols}, λ = 1, B = ${config.budget}, ${config.runs} instances): the split t (k = B − t) of least median error, and the median error at the split each bound would choose (medians over the instances)`,
   ]
-  for (const lo of SPLIT_LOWER)
-    for (const li of SPLIT_LINEAR) {
+  for (const lo of ER_LOWER)
+    for (const li of ER_LINEAR) {
       const at = (f: (p: SplitPoint) => number | null) =>
         splits.map((tt) => spread(results.map((r) => { const p = r.points.find((q) => q.lower === lo && q.linear === li && q.t === tt); return p === undefined ? null : f(p) })))
       const err = at((p) => p.error)
@@ -263,7 +242,7 @@ const assembleBudgetSplit = (config: BudgetSplitConfig, raw: ReadonlyArray<unkno
         bandSeries('a priori', splits, pri),
         bandSeries('a posteriori', splits, post),
       ]
-      panels.push({ title: `lower ${LOWER_LABEL[lo]}, linear ${LINEAR_LABEL[li]}`, series })
+      panels.push({ title: `lower ${ER_LOWER_LABEL[lo]}, linear ${ER_LINEAR_LABEL[li]}`, series })
       let violations = 0
       for (const r of results)
         for (const p of r.points)
@@ -286,7 +265,7 @@ const assembleBudgetSplit = (config: BudgetSplitConfig, raw: ReadonlyArray<unkno
       }
       choices.push(choice)
       lines.push(
-        `${`${LOWER_LABEL[lo]} + ${LINEAR_LABEL[li]}`.padEnd(22)} best t = ${String(choice.bestT).padStart(3)} (error ${fmt(choice.bestError)}); a posteriori picks t = ${String(choice.aPosterioriT).padStart(3)} (error ${fmt(choice.errorAtAPosterioriT)}); a priori picks t = ${String(choice.aPrioriT).padStart(3)} (error ${fmt(choice.errorAtAPrioriT)})` +
+        `${`${ER_LOWER_LABEL[lo]} + ${ER_LINEAR_LABEL[li]}`.padEnd(22)} best t = ${String(choice.bestT).padStart(3)} (error ${fmt(choice.bestError)}); a posteriori picks t = ${String(choice.aPosterioriT).padStart(3)} (error ${fmt(choice.errorAtAPosterioriT)}); a priori picks t = ${String(choice.aPrioriT).padStart(3)} (error ${fmt(choice.errorAtAPrioriT)})` +
           (violations > 0 ? `  VIOLATIONS: ${violations}` : ''),
       )
     }

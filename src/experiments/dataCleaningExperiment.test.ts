@@ -10,11 +10,7 @@ import {
   type DataCleaningConfig,
   type DataCleaningTaskResult,
 } from './dataCleaningExperiment.js'
-
-const right = <A>(e: E.Either<{ readonly message: string }, A>): A => {
-  if (E.isLeft(e)) throw new Error(e.left.message)
-  return e.right
-}
+import { right } from './testing.test-util.js'
 
 describe('detection scores', () => {
   it('agree with brute-force counts (ties broken by row index at the cut; AUC over all pairs)', () => {

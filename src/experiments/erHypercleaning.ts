@@ -44,15 +44,9 @@ import { softmaxCleaningProblem } from '../problems/softmax.js'
 import { seed as rngSeed } from '../random/rng.js'
 import type { Panel, Series } from '../report/figure.js'
 import { linearSystemAt } from '../solvers/linearSystem.js'
-import { conjugateGradient } from '../solvers/linear/conjugateGradient.js'
-import { fixedPointLinear } from '../solvers/linear/fixedPoint.js'
-import { heavyBallLinear } from '../solvers/linear/heavyBall.js'
-import { fista } from '../solvers/lower/fista.js'
-import { fixedPointIteration } from '../solvers/lower/fixedPoint.js'
-import { heavyBall } from '../solvers/lower/heavyBall.js'
 import { heavyBallParamsFor } from '../solvers/params.js'
 import { unfold } from '../solvers/solver.js'
-import type { LinearSolver, LowerSolver } from '../solvers/types.js'
+import { ER_LINEAR, ER_LINEAR_LABEL, ER_LOWER, ER_LOWER_LABEL, erSolvers, type ErLinear, type ErLower } from './erSolvers.js'
 import { aidTruth } from './aidTruth.js'
 import { bandNote, bandSeries, fmt, fmtSpread, outcomeOf, resultBytes, spread, WORKER_BYTES, type ExperimentSweep, type TaskGroup } from './common.js'
 import type { CsvRow, ExperimentCost, FieldSpec, TaskOutcome } from './types.js'
@@ -148,16 +142,6 @@ export const checkErCleaning = (c: ErCleaningConfig): E.Either<HypergradError, v
   return E.right(undefined)
 }
 
-// ── the solvers ────────────────────────────────────────────────────────────────────────────
-
-/** The lower and linear solvers of §4.2. */
-export type CleaningLower = 'gd' | 'heavyBall' | 'fista'
-export type CleaningLinear = 'gd' | 'heavyBall' | 'cg'
-export const CLEANING_LOWER: ReadonlyArray<CleaningLower> = ['gd', 'heavyBall', 'fista']
-export const CLEANING_LINEAR: ReadonlyArray<CleaningLinear> = ['gd', 'heavyBall', 'cg']
-const LOWER_LABEL: Readonly<Record<CleaningLower, string>> = { gd: 'GD', heavyBall: 'heavy ball', fista: 'FISTA' }
-const LINEAR_LABEL: Readonly<Record<CleaningLinear, string>> = { gd: 'GD', heavyBall: 'heavy ball', cg: 'CG' }
-
 // ── one task: one instance ─────────────────────────────────────────────────────────────────
 
 /** The input of one task. */
@@ -167,8 +151,8 @@ export interface ErCleaningTaskInput extends ErCleaningConfig {
 
 /** One of the settings: a solver pair at a lower and a linear tolerance. */
 export interface CleaningPoint {
-  readonly lower: CleaningLower
-  readonly linear: CleaningLinear
+  readonly lower: ErLower
+  readonly linear: ErLinear
   readonly lowerTol: number
   readonly linearTol: number
   /** Lower and linear iterations used (t + k ≤ B). */
@@ -182,9 +166,9 @@ export interface CleaningPoint {
 
 /** The figure's curve of one lower solver at one lower tolerance and one linear solver. */
 export interface CleaningCurve {
-  readonly lower: CleaningLower
+  readonly lower: ErLower
   readonly lowerTol: number
-  readonly linear: CleaningLinear
+  readonly linear: ErLinear
   readonly t: number
   /** Relative errors at the k of the grid. */
   readonly relError: ReadonlyArray<number | null>
@@ -242,16 +226,6 @@ const taskEither = (c: ErCleaningTaskInput): E.Either<HypergradError, ErCleaning
   const hb = heavyBallParamsFor(problem, lambda)
   if (E.isLeft(hb)) return hb
   const { beta, eta } = hb.right
-  const lowerOf: Readonly<Record<CleaningLower, () => LowerSolver>> = {
-    gd: () => fixedPointIteration(),
-    heavyBall: () => heavyBall({ beta, eta }),
-    fista: () => fista({ restart: false }),
-  }
-  const linearOf: Readonly<Record<CleaningLinear, () => LinearSolver>> = {
-    gd: () => fixedPointLinear(),
-    heavyBall: () => heavyBallLinear({ beta, eta }),
-    cg: () => conjugateGradient({ tol: 0 }),
-  }
   /** The relative error of ∇̂f = ∇₂E(w) + ∂₂Φ(w)ᵀv. */
   const relErrorAt = (w: RVec, v: RVec): number | null => {
     const g = problem.gradUpperLambda(w, lambda)
@@ -268,12 +242,12 @@ const taskEither = (c: ErCleaningTaskInput): E.Either<HypergradError, ErCleaning
   const r0 = distance(problem.phi(zero, lambda), zero)
   const points: CleaningPoint[] = []
   const curves: CleaningCurve[] = []
-  for (const lo of CLEANING_LOWER) {
+  for (const lo of ER_LOWER) {
     // The lower stream to the budget, keeping the first iterate below each tolerance.
     const stops: Array<{ t: number; w: Vec; reached: boolean }> = []
     let last: { t: number; w: Vec } = { t: 0, w: zero }
-    for (const s of unfold(lowerOf[lo](), { problem, lambda }, zero, rngSeed(0))) {
-      if (!isFiniteVec(s.w)) return E.left(hgError('divergence', `er-hypercleaning: the ${LOWER_LABEL[lo]} lower solver diverged at t = ${s.iter}`))
+    for (const s of unfold(erSolvers({ beta, eta }).lower[lo], { problem, lambda }, zero, rngSeed(0))) {
+      if (!isFiniteVec(s.w)) return E.left(hgError('divergence', `er-hypercleaning: the ${ER_LOWER_LABEL[lo]} lower solver diverged at t = ${s.iter}`))
       last = { t: s.iter, w: s.w }
       // FISTA reports no residual: one more Φ evaluation, for the stopping test only (not counted in the budget).
       const res = s.residual ?? distance(problem.phi(s.w, lambda), s.w)
@@ -285,13 +259,13 @@ const taskEither = (c: ErCleaningTaskInput): E.Either<HypergradError, ErCleaning
       const { t: tt, w, reached: lowerReached } = stops[j]!
       const system = linearSystemAt(problem, lambda, w)
       const b = norm(system.rhs)
-      for (const li of CLEANING_LINEAR) {
+      for (const li of ER_LINEAR) {
         const found: Array<{ k: number; v: Vec; reached: boolean }> = []
         const curve: Array<number | null> = []
         let v: Vec = zero
         let k = 0
         let g = 0
-        for (const s of unfold(linearOf[li](), system, zero, rngSeed(0))) {
+        for (const s of unfold(erSolvers({ beta, eta }).linear[li], system, zero, rngSeed(0))) {
           if (s.stop === 'diverged' || !isFiniteVec(s.v)) break
           v = s.v
           k = s.iter
@@ -378,16 +352,16 @@ export const erHypercleaning: ExperimentSweep<ErCleaningConfig> = {
     const grid = curveGrid(config)
     const panels: Panel[] = []
     const aggregate: unknown[] = []
-    for (const lo of CLEANING_LOWER)
+    for (const lo of ER_LOWER)
       for (const lowerTol of lowerTols) {
         const series: Series[] = []
-        for (const li of CLEANING_LINEAR) {
+        for (const li of ER_LINEAR) {
           const cs = results.map((r) => r.curves.find((q) => q.lower === lo && q.lowerTol === lowerTol && q.linear === li))
           const at = grid.map((_, g) => spread(cs.map((q) => q?.relError[g] ?? null), 'unbounded'))
-          series.push(bandSeries(`linear ${LINEAR_LABEL[li]}`, grid, at))
+          series.push(bandSeries(`linear ${ER_LINEAR_LABEL[li]}`, grid, at))
         }
         const tMed = spread(results.map((r) => r.curves.find((q) => q.lower === lo && q.lowerTol === lowerTol)?.t ?? null)).median
-        panels.push({ title: `lower ${LOWER_LABEL[lo]} to ${tolLabel(lowerTol)} (median t = ${tMed})`, series })
+        panels.push({ title: `lower ${ER_LOWER_LABEL[lo]} to ${tolLabel(lowerTol)} (median t = ${tMed})`, series })
       }
     const lines = [
       `${name} (E&R §4.2, MNIST 10 classes, n = ${config.nTrain}, ${Math.round(100 * config.corruptFraction)}% corrupted, ρ = ${config.rho}, λ = ${config.lambda0}, budget B = t + k = ${config.budget}, ${config.runs} instances): relative error ‖∇̂f − ∇f‖/‖∇f‖, median [10%, 90%]; t, k medians; (tolerance met in how many instances)`,
@@ -396,10 +370,10 @@ export const erHypercleaning: ExperimentSweep<ErCleaningConfig> = {
     let ties = 0
     let cells = 0
     const bests: unknown[] = []
-    for (const lo of CLEANING_LOWER)
+    for (const lo of ER_LOWER)
       for (const lowerTol of lowerTols)
         for (const linearTol of linearTols) {
-          const rows = CLEANING_LINEAR.map((li) => {
+          const rows = ER_LINEAR.map((li) => {
             const ps = results.map((r) => r.points.find((q) => q.lower === lo && q.linear === li && q.lowerTol === lowerTol && q.linearTol === linearTol)!)
             const err = spread(ps.map((p) => p.relError), 'unbounded')
             aggregate.push({ lower: lo, linear: li, lowerTol, linearTol, relError: err })
@@ -415,7 +389,7 @@ export const erHypercleaning: ExperimentSweep<ErCleaningConfig> = {
           for (const { li, err, ps } of rows) {
             const met = (f: (p: CleaningPoint) => boolean) => ps.filter(f).length
             lines.push(
-              `${`${LOWER_LABEL[lo]} ${tolLabel(lowerTol)} + ${LINEAR_LABEL[li]} ${tolLabel(linearTol)}`.padEnd(30)} ${fmtSpread(err)}  t ${spread(ps.map((p) => p.t)).median} (${met((p) => p.lowerReached)}/${ps.length}), k ${spread(ps.map((p) => p.k)).median} (${met((p) => p.linearReached)}/${ps.length})${clear && li === best.li ? '  ← least' : ''}`,
+              `${`${ER_LOWER_LABEL[lo]} ${tolLabel(lowerTol)} + ${ER_LINEAR_LABEL[li]} ${tolLabel(linearTol)}`.padEnd(30)} ${fmtSpread(err)}  t ${spread(ps.map((p) => p.t)).median} (${met((p) => p.lowerReached)}/${ps.length}), k ${spread(ps.map((p) => p.k)).median} (${met((p) => p.linearReached)}/${ps.length})${clear && li === best.li ? '  ← least' : ''}`,
             )
           }
         }

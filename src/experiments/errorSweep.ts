@@ -22,9 +22,9 @@ import { fixedPointLinear } from '../solvers/linear/fixedPoint.js'
 import { fixedPointIteration } from '../solvers/lower/fixedPoint.js'
 import { runLower } from '../solvers/run.js'
 import type { LinearSolver } from '../solvers/types.js'
-import { bandSeries, finiteOrNull, fmtSpreadMean, spread, type Spread } from './common.js'
-import type { Series } from '../report/figure.js'
-import type { CsvRow } from './types.js'
+import { bandNote, bandSeries, finiteOrNull, fmtSpreadMean, spread, type Spread, type SweepTiming } from './common.js'
+import type { Panel, Series } from '../report/figure.js'
+import type { CsvRow, ExperimentOutput } from './types.js'
 import { gmres } from './gmres.js'
 
 /** The methods: ITD, and AID with the fixed-point, conjugate-gradient or GMRES linear solver. */
@@ -134,3 +134,42 @@ export const sweepRows = (experiment: string, instances: ReadonlyArray<SweepInst
   instances.flatMap((r) =>
     r.points.map((pt) => ({ experiment, run: r.run, q: r.q, kappa: finiteOrNull(r.kappa), method: pt.method, t: pt.t, k: pt.k, error: pt.error, rel_error: pt.relError, true_grad_norm: r.gradNorm, status: pt.status })),
   )
+
+/**
+ * The output of a sweep over instances of one problem (the grazzi-* experiments): results.csv
+ * (`sweepRows`), one figure of the relative error against t = k titled `title` and the band
+ * note, and the summary at the largest t (the `cells` of `sweepBands`, then `notes`).
+ */
+export const sweepOutput = <C extends { readonly runs: number }>(
+  name: string,
+  config: C,
+  results: ReadonlyArray<SweepInstance & { readonly seconds: number }>,
+  view: {
+    readonly grid: ReadonlyArray<number>
+    readonly panels: Panel[]
+    readonly title: string
+    readonly shape: string
+    readonly cells: ReadonlyArray<string>
+    readonly aggregate: unknown
+    readonly notes?: ReadonlyArray<string>
+  },
+  timing: SweepTiming,
+): ExperimentOutput<C> => ({
+  experiment: name,
+  config,
+  rows: sweepRows(name, results),
+  figures: [
+    {
+      file: `${name}.svg`,
+      panels: view.panels,
+      options: { title: `${view.title}; ${bandNote(config.runs, 'instance')}`, xLabel: 't = k (iterations)', yLabel: '‖∇̂f − ∇f‖ / ‖∇f‖', logY: true, width: 420, height: 280 },
+    },
+  ],
+  summary: [
+    `${name}: relative error ‖∇̂f − ∇f‖/‖∇f‖ at t = k = ${view.grid[view.grid.length - 1]}: median [10%, 90%] over ${config.runs} instances, and the mean (${view.shape})`,
+    view.cells.join(' | '),
+    ...(view.notes ?? []),
+  ].join('\n'),
+  details: { aggregate: view.aggregate, tasks: results.map(({ seconds: _s, ...rest }) => rest) },
+  timing: { ...timing, taskSeconds: results.map((r) => r.seconds) },
+})

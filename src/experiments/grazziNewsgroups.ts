@@ -33,8 +33,8 @@ import { norm } from '../linalg/vector.js'
 import { softmaxProblem } from '../problems/softmax.js'
 import { seed as rngSeed, uniformsIn } from '../random/rng.js'
 import { aidTruth } from './aidTruth.js'
-import { bandNote, fmt, outcomeOf, resultBytes, spread, WORKER_BYTES, type ExperimentSweep, type TaskGroup } from './common.js'
-import { errorsAgainstT, sweepBands, sweepRows, type SweepMethod, type SweepPoint } from './errorSweep.js'
+import { fmt, outcomeOf, resultBytes, spread, WORKER_BYTES, type ExperimentSweep, type TaskGroup } from './common.js'
+import { errorsAgainstT, sweepBands, sweepOutput, type SweepMethod, type SweepPoint } from './errorSweep.js'
 import type { ExperimentCost, FieldSpec, TaskOutcome } from './types.js'
 
 /** The configuration of grazzi-newsgroups. */
@@ -235,28 +235,8 @@ export const gzNewsgroups: ExperimentSweep<GzNewsgroupsConfig> = {
     const worst = (f: (r: GzNewsgroupsTaskResult) => number) => results.reduce((a, r) => Math.max(a, f(r)), 0)
     const shape = `n = ${config.nTrain}, d = ${config.features}, C = ${config.classes}, d·C = ${results[0]?.dim ?? '—'}, nnz ≈ ${fmt(med((r) => r.nnz))}, q ≈ ${med((r) => r.q).toFixed(4)}, κ ≈ ${med((r) => r.kappa).toFixed(0)}`
     const certificate = `reference (Newton-CG + CG): worst ‖∇ℓ(ŵ)‖/‖∇ℓ(0)‖ = ${fmt(worst((r) => r.truth.relGradLower))}, worst ‖ŵ − w(λ)‖ ≤ ${fmt(worst((r) => r.truth.radius))}, worst relative residual ${fmt(worst((r) => r.truth.relResidual))}`
-    const rows = sweepRows(name, results)
-    return E.right({
-      experiment: name,
-      config,
-      rows,
-      figures: [
-        {
-          file: `${name}.svg`,
-          panels: [{ title: `synthetic news20-like text, softmax with λ per feature (${shape})`, series }],
-          options: {
-            title: `Grazzi et al. 2020 §5 (20 Newsgroups, synthetic stand-in): error against t = k; ${bandNote(config.runs, 'instance')}`,
-            xLabel: 't = k (iterations)',
-            yLabel: '‖∇̂f − ∇f‖ / ‖∇f‖',
-            logY: true,
-            width: 420,
-            height: 280,
-          },
-        },
-      ],
-      summary: [`${name}: relative error ‖∇̂f − ∇f‖/‖∇f‖ at t = k = ${grid[grid.length - 1]}: median [10%, 90%] over ${config.runs} instances, and the mean (${shape})`, cells.join(' | '), certificate].join('\n'),
-      details: { aggregate, tasks: results.map(({ seconds: _s, ...rest }) => rest) },
-      timing: { ...timing, taskSeconds: results.map((r) => r.seconds) },
-    })
+    const panels = [{ title: `synthetic news20-like text, softmax with λ per feature (${shape})`, series }]
+    const title = 'Grazzi et al. 2020 §5 (20 Newsgroups, synthetic stand-in): error against t = k'
+    return E.right(sweepOutput(name, config, results, { grid, panels, title, shape, cells, aggregate, notes: [certificate] }, timing))
   },
 }

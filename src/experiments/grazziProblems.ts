@@ -44,7 +44,6 @@ import { kernelRidgeProblem } from '../problems/kernelRidge.js'
 import { normals, seed as rngSeed } from '../random/rng.js'
 import type { Panel } from '../report/figure.js'
 import {
-  bandNote,
   fmt,
   meanStd,
   spread,
@@ -61,7 +60,7 @@ import {
   type SharedSplit,
   type TaskGroup,
 } from './common.js'
-import { errorsAgainstT, sweepBands, sweepRows, type SweepMethod, type SweepPoint } from './errorSweep.js'
+import { errorsAgainstT, sweepBands, sweepOutput, type SweepMethod, type SweepPoint } from './errorSweep.js'
 import type { ExperimentCost, ExperimentOutput, FieldSpec, RunOptions, TaskOutcome } from './types.js'
 
 // ── configurations ─────────────────────────────────────────────────────────────────────────
@@ -502,22 +501,7 @@ export const grazziSweep = <P extends GzProblem>(p: P): ExperimentSweep<GzConfig
     const kappa = spread(results.map((r) => r.kappa)).median
     const shape = `d = ${results[0]?.dim ?? '—'}, m = ${results[0]?.hyperDim ?? '—'}, q ≈ ${q.toFixed(4)}${Number.isFinite(kappa) ? `, κ ≈ ${kappa.toFixed(0)}` : ''}`
     const panels: Panel[] = [{ title: `${TITLE[p]} (${shape})`, series }]
-    const rows = sweepRows(name, results)
-    return E.right({
-      experiment: name,
-      config,
-      rows,
-      figures: [
-        {
-          file: `${name}.svg`,
-          panels,
-          options: { title: `Grazzi et al. 2020 §5: hypergradient error against t = k; ${bandNote(config.runs, 'instance')}`, xLabel: 't = k (iterations)', yLabel: '‖∇̂f − ∇f‖ / ‖∇f‖', logY: true, width: 420, height: 280 },
-        },
-      ],
-      summary: [`${name}: relative error ‖∇̂f − ∇f‖/‖∇f‖ at t = k = ${grid[grid.length - 1]}: median [10%, 90%] over ${config.runs} instances, and the mean (${shape})`, cells.join(' | ')].join('\n'),
-      details: { aggregate, tasks: results.map(({ seconds: _s, ...rest }) => rest) },
-      timing: { ...timing, taskSeconds: results.map((r) => r.seconds) },
-    })
+    return E.right(sweepOutput(name, config, results, { grid, panels, title: 'Grazzi et al. 2020 §5: hypergradient error against t = k', shape, cells, aggregate }, timing))
   },
 })
 

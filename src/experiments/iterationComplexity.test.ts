@@ -1,15 +1,10 @@
-import * as E from 'fp-ts/lib/Either.js'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { iterationComplexityTask, type IcTaskResult, type IterationComplexityConfig } from './iterationComplexity.js'
 import { experiments, write } from './registry.js'
-
-const right = <A>(e: E.Either<unknown, A>): A => {
-  if (E.isLeft(e)) throw new Error(`expected Right, got ${JSON.stringify(e.left)}`)
-  return e.right
-}
+import { right } from './testing.test-util.js'
 
 const small: IterationComplexityConfig = {
   ...experiments['iteration-complexity'].defaults,

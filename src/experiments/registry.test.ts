@@ -4,16 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { configure, experimentNames, experiments, getExperiment, reproduce, write, type ExperimentOutput } from './registry.js'
-
-const right = <A>(e: E.Either<unknown, A>): A => {
-  if (E.isLeft(e)) throw new Error(`expected Right, got ${JSON.stringify(e.left)}`)
-  return e.right
-}
-const leftMessage = (e: E.Either<{ readonly kind: string; readonly message: string }, unknown>): string => {
-  if (E.isRight(e)) throw new Error('expected Left')
-  expect(e.left.kind).toBe('config')
-  return e.left.message
-}
+import { leftMessage, right } from './testing.test-util.js'
 
 describe('experiment registry', () => {
   it('lists the papers’ experiments, whose defaults decode to themselves and whose fields cover the config', () => {

@@ -173,14 +173,18 @@ export interface RunPlan {
   readonly notes: ReadonlyArray<string>
 }
 
-/** An experiment: its fields, defaults, decoding, cost and run. */
-export interface Experiment<C> {
+/** What names and describes an experiment: its name, title, reference, fields and defaults. */
+export interface ExperimentInfo<C> {
   readonly name: string
   readonly title: string
   /** Which paper, figure or section it reproduces. */
   readonly reference: string
   readonly fields: ReadonlyArray<FieldSpec>
   readonly defaults: C
+}
+
+/** An experiment: its fields, defaults, decoding, cost and run. */
+export interface Experiment<C> extends ExperimentInfo<C> {
   /** Decode overrides on top of the defaults (unknown fields and invalid values are 'config' errors). */
   configure(overrides?: Overrides): E.Either<HypergradError, C>
   /**
@@ -207,12 +211,7 @@ export interface PlanOptions extends Pick<RunOptions, 'workers' | 'maxSeconds'> 
   readonly shard?: Shard
 }
 
-interface Definition<C> {
-  readonly name: string
-  readonly title: string
-  readonly reference: string
-  readonly fields: ReadonlyArray<FieldSpec>
-  readonly defaults: C
+interface Definition<C> extends ExperimentInfo<C> {
   readonly decode: Decoder<C>
   readonly check: (c: C) => E.Either<HypergradError, void>
   readonly cost: (c: C) => ExperimentCost
@@ -590,14 +589,8 @@ export type ExperimentName = keyof typeof experiments
 export const experimentNames: ReadonlyArray<ExperimentName> = Object.keys(experiments) as ExperimentName[]
 
 /** An experiment with its configuration type erased (for a command line that picks it by name). */
-export interface AnyExperiment {
+export interface AnyExperiment extends Pick<Experiment<unknown>, 'title' | 'reference' | 'fields' | 'defaults' | 'configure' | 'plan'> {
   readonly name: ExperimentName
-  readonly title: string
-  readonly reference: string
-  readonly fields: ReadonlyArray<FieldSpec>
-  readonly defaults: unknown
-  configure(overrides?: Overrides): E.Either<HypergradError, unknown>
-  plan(config: unknown, opts?: PlanOptions, resources?: Resources): E.Either<HypergradError, RunPlan>
 }
 
 const isName = (name: string): name is ExperimentName => (experimentNames as ReadonlyArray<string>).includes(name)

@@ -1,5 +1,4 @@
 import fc from 'fast-check'
-import * as E from 'fp-ts/lib/Either.js'
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -20,16 +19,7 @@ import {
   sweepTasks,
   type ShardFile,
 } from './shard.js'
-
-const right = <A>(e: E.Either<{ readonly message: string }, A>): A => {
-  if (E.isLeft(e)) throw new Error(e.left.message)
-  return e.right
-}
-const leftMessage = (e: E.Either<{ readonly kind: string; readonly message: string }, unknown>): string => {
-  if (E.isRight(e)) throw new Error('expected Left')
-  expect(e.left.kind).toBe('config')
-  return e.left.message
-}
+import { leftMessage, right } from './testing.test-util.js'
 
 describe('slices', () => {
   it('reads i/n with 1 ≤ i ≤ n and refuses anything else, naming the value', () => {

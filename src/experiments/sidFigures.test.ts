@@ -1,4 +1,3 @@
-import * as E from 'fp-ts/lib/Either.js'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,11 +10,7 @@ import { logisticProblem } from '../problems/logistic.js'
 import { normals, seed, split } from '../random/rng.js'
 import { experiments, write, type ExperimentOutput } from './registry.js'
 import { sidAtBudgets, sidTask, type SidFig1Config, type SidTaskResult } from './sidFigures.js'
-
-const right = <A>(e: E.Either<unknown, A>): A => {
-  if (E.isLeft(e)) throw new Error(`expected Right, got ${JSON.stringify(e.left)}`)
-  return e.right
-}
+import { right } from './testing.test-util.js'
 
 const synthetic = (n: number, p: number, s: number): { readonly train: Dataset; readonly validation: Dataset } => {
   const [rX, rW] = split(seed(s), 2) as [ReturnType<typeof seed>, ReturnType<typeof seed>]

@@ -8,11 +8,7 @@ import { logisticProblem, type Regularization } from '../problems/logistic.js'
 import { normals, seed, split, uniformsIn } from '../random/rng.js'
 import { logisticTruth, type LogisticTruth } from './truth.js'
 import { estimateOf } from '../hypergrad/fixtures.test-util.js'
-
-const right = <A>(e: E.Either<unknown, A>): A => {
-  if (E.isLeft(e)) throw new Error(`expected Right, got ${JSON.stringify(e.left)}`)
-  return e.right
-}
+import { right } from './testing.test-util.js'
 
 const relErr = (a: number, b: number): number => Math.abs(a - b) / Math.abs(b)
 

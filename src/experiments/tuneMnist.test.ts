@@ -13,11 +13,7 @@ import {
   type TuneMnistConfig,
   type TuneMnistTaskResult,
 } from './tuneMnist.js'
-
-const right = <A>(e: E.Either<{ readonly message: string }, A>): A => {
-  if (E.isLeft(e)) throw new Error(e.left.message)
-  return e.right
-}
+import { right } from './testing.test-util.js'
 
 describe('gridOrder', () => {
   it('is a permutation of 0…n−1 that starts with both ends', () => {

@@ -7,7 +7,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { main } from '../cli/main.js'
 import { formatLibsvm } from '../data/libsvm.js'
 import { cholesky, choleskySolve } from '../linalg/matrix.js'
-import { matrix } from '../linalg/types.js'
+import { matrix, type Matrix } from '../linalg/types.js'
 import * as R from '../random/rng.js'
 
 const runHere = async (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
@@ -24,25 +24,34 @@ const runHere = async (args: string[]): Promise<{ code: number; stdout: string; 
   }
 }
 
-// Train and validation sets from one linear model with noise (an interior optimum in λ).
-const p = 4
-const [r1, r2, r3, r4, r5] = R.split(R.seed(5), 5) as [R.Rng, R.Rng, R.Rng, R.Rng, R.Rng]
-const [wStar] = R.normals(r1, p)
-const make = (rx: R.Rng, re: R.Rng, n: number) => {
-  const [x] = R.normals(rx, n * p)
-  const [e] = R.normals(re, n)
-  const y = Float64Array.from({ length: n }, (_, i) => {
-    let z = 0
-    for (let j = 0; j < p; j++) z += x[i * p + j]! * wStar[j]!
-    return z + 2 * e[i]!
-  })
-  return { X: matrix(n, p, x), y }
+/**
+ * Train and validation rows from one linear model z = Σⱼ xⱼw*ⱼ over every `stride`-th of the q
+ * features, with normal x, w* and noise e; the label is `label(z, e)`. Both sets are written as
+ * train.svm and val.svm into a fresh folder.
+ */
+const heldOut = (seed: number, q: number, rows: { readonly train: number; readonly validation: number }, stride: number, label: (z: number, e: number) => number, prefix: string) => {
+  const [r1, r2, r3, r4, r5] = R.split(R.seed(seed), 5) as [R.Rng, R.Rng, R.Rng, R.Rng, R.Rng]
+  const [wStar] = R.normals(r1, q)
+  const make = (rx: R.Rng, re: R.Rng, n: number) => {
+    const [x] = R.normals(rx, n * q)
+    const [e] = R.normals(re, n)
+    const y = Float64Array.from({ length: n }, (_, i) => {
+      let z = 0
+      for (let j = 0; j < q; j += stride) z += x[i * q + j]! * wStar[j]!
+      return label(z, e[i]!)
+    })
+    return { X: matrix(n, q, x), y }
+  }
+  const sets = { train: make(r2, r4, rows.train), validation: make(r3, r5, rows.validation) }
+  const folder = mkdtempSync(join(tmpdir(), prefix))
+  writeFileSync(join(folder, 'train.svm'), formatLibsvm(sets.train))
+  writeFileSync(join(folder, 'val.svm'), formatLibsvm(sets.validation))
+  return { dir: folder, ...sets, q }
 }
-const train = make(r2, r4, 15)
-const validation = make(r3, r5, 30)
-const dir = mkdtempSync(join(tmpdir(), 'hypergrad-tune-'))
-writeFileSync(join(dir, 'train.svm'), formatLibsvm(train))
-writeFileSync(join(dir, 'val.svm'), formatLibsvm(validation))
+
+// A ridge problem: 15 training and 30 validation rows of a linear model with noise (an interior optimum in λ).
+const p = 4
+const { dir, train, validation } = heldOut(5, p, { train: 15, validation: 30 }, 1, (z, e) => z + 2 * e, 'hypergrad-tune-')
 
 const base = {
   problem: 'ridge',
@@ -81,27 +90,7 @@ const closedForm = (lambda: number): number => {
 
 // A held-out-like logistic problem: 150 training and 120 validation rows, 12 standardized
 // features, labels from a sparse linear model with heavy noise (an interior optimum in λ).
-const logisticDir = (() => {
-  const n = 150, nv = 120, q = 12
-  const [a, b, c, d, e] = R.split(R.seed(11), 5) as [R.Rng, R.Rng, R.Rng, R.Rng, R.Rng]
-  const [w0] = R.normals(a, q)
-  const make = (rx: R.Rng, re: R.Rng, rows: number) => {
-    const [x] = R.normals(rx, rows * q)
-    const [noise] = R.normals(re, rows)
-    const y = Float64Array.from({ length: rows }, (_, i) => {
-      let z = 0
-      for (let j = 0; j < q; j += 2) z += x[i * q + j]! * w0[j]!
-      return z + 2.5 * noise[i]! >= 0 ? 1 : -1
-    })
-    return { X: matrix(rows, q, x), y }
-  }
-  const tr = make(b, d, n)
-  const va = make(c, e, nv)
-  const dir2 = mkdtempSync(join(tmpdir(), 'hypergrad-tune-logistic-'))
-  writeFileSync(join(dir2, 'train.svm'), formatLibsvm(tr))
-  writeFileSync(join(dir2, 'val.svm'), formatLibsvm(va))
-  return { dir: dir2, train: tr, validation: va, q }
-})()
+const logisticDir = heldOut(11, 12, { train: 150, validation: 120 }, 2, (z, e) => (z + 2.5 * e >= 0 ? 1 : -1), 'hypergrad-tune-logistic-')
 
 /**
  * f′(λ) of the held-out-like logistic problem from scratch: w(λ) by Newton's method with the dense
@@ -110,13 +99,24 @@ const logisticDir = (() => {
 const logisticSlope = (lambda: number): number => {
   const { train: tr, validation: va, q } = logisticDir
   const sig = (t: number) => 1 / (1 + Math.exp(-t))
+  const rowDot = (X: Matrix, i: number, v: Float64Array): number => {
+    let z = 0
+    for (let j = 0; j < q; j++) z += X.data[i * q + j]! * v[j]!
+    return z
+  }
+  /** g + Σᵢ −yᵢσ(−yᵢxᵢᵀv)xᵢ over the rows of `set` (g is updated in place). */
+  const addLossGradient = (set: typeof tr, v: Float64Array, g: Float64Array): Float64Array => {
+    for (let i = 0; i < set.X.rows; i++) {
+      const c = -set.y[i]! * sig(-set.y[i]! * rowDot(set.X, i, v))
+      for (let j = 0; j < q; j++) g[j] = g[j]! + c * set.X.data[i * q + j]!
+    }
+    return g
+  }
   let w = new Float64Array(q)
   const hessianAt = (v: Float64Array) => {
     const H = new Float64Array(q * q)
     for (let i = 0; i < tr.X.rows; i++) {
-      let z = 0
-      for (let j = 0; j < q; j++) z += tr.X.data[i * q + j]! * v[j]!
-      const s = sig(tr.y[i]! * z)
+      const s = sig(tr.y[i]! * rowDot(tr.X, i, v))
       const dd = s * (1 - s)
       for (let j = 0; j < q; j++) for (let k = 0; k < q; k++) H[j * q + k] = H[j * q + k]! + dd * tr.X.data[i * q + j]! * tr.X.data[i * q + k]!
     }
@@ -124,25 +124,12 @@ const logisticSlope = (lambda: number): number => {
     return cholesky(matrix(q, q, H))!
   }
   for (let it = 0; it < 60; it++) {
-    const g = Float64Array.from(w, (x) => lambda * x)
-    for (let i = 0; i < tr.X.rows; i++) {
-      let z = 0
-      for (let j = 0; j < q; j++) z += tr.X.data[i * q + j]! * w[j]!
-      const c = -tr.y[i]! * sig(-tr.y[i]! * z)
-      for (let j = 0; j < q; j++) g[j] = g[j]! + c * tr.X.data[i * q + j]!
-    }
+    const g = addLossGradient(tr, w, Float64Array.from(w, (x) => lambda * x))
     const step = choleskySolve(hessianAt(w), g)
     w = Float64Array.from(w, (x, j) => x - step[j]!)
     if (Math.hypot(...step) <= 1e-15 * (1 + Math.hypot(...w))) break
   }
-  const gE = new Float64Array(q)
-  for (let i = 0; i < va.X.rows; i++) {
-    let z = 0
-    for (let j = 0; j < q; j++) z += va.X.data[i * q + j]! * w[j]!
-    const c = -va.y[i]! * sig(-va.y[i]! * z)
-    for (let j = 0; j < q; j++) gE[j] = gE[j]! + c * va.X.data[i * q + j]!
-  }
-  const v = choleskySolve(hessianAt(w), gE)
+  const v = choleskySolve(hessianAt(w), addLossGradient(va, w, new Float64Array(q)))
   return -v.reduce((s, x, j) => s + x * w[j]!, 0)
 }
 
