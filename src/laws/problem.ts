@@ -116,6 +116,30 @@ const pre = (c: Ctx, lambda: RVec): void => {
   fc.pre(c.inDomain(lambda))
 }
 
+/**
+ * A law over λ and the further draws of `arbs`: fast-check draws (λ, …arbs) with the checker's
+ * seed, skips λ outside the domain, and runs `check`, which throws a violation when the law fails.
+ */
+const law = <Ts extends unknown[]>(
+  c: Ctx, name: string, arbs: { readonly [K in keyof Ts]: fc.Arbitrary<Ts[K]> }, check: (lambda: Float64Array, ...xs: Ts) => void, numRuns?: number,
+): LawResult => {
+  const predicate = (lambda: Float64Array, ...xs: Ts): void => {
+    pre(c, lambda)
+    check(lambda, ...xs)
+  }
+  const property = (fc.property as unknown as (...args: unknown[]) => fc.IProperty<unknown>)(c.lambda, ...arbs, predicate)
+  return runProperty(name, property, c.run, numRuns)
+}
+
+/** A law whose `gap` returns what is wrong (undefined when it holds); the violation reads `what: gap`. */
+const gapLaw = <Ts extends unknown[]>(
+  c: Ctx, name: string, what: string, arbs: { readonly [K in keyof Ts]: fc.Arbitrary<Ts[K]> }, gap: (lambda: Float64Array, ...xs: Ts) => string | undefined,
+): LawResult =>
+  law(c, name, arbs, (lambda, ...xs) => {
+    const m = gap(lambda, ...xs)
+    if (m !== undefined) violation(`${what}: ${m}`)
+  })
+
 const domainLaw = (c: Ctx, lambda0: RVec): LawResult =>
   once('domain', c.run.seed, () => {
     const { p } = c
@@ -131,56 +155,24 @@ const domainLaw = (c: Ctx, lambda0: RVec): LawResult =>
 // ---------------------------------------------------------------- finite differences
 
 const fdJvpW = (c: Ctx): LawResult =>
-  runProperty(
-    'fd.jvpW',
-    fc.property(c.lambda, c.w, c.u, (lambda, w, u) => {
-      pre(c, lambda)
-      const jv = out('jvpW', c.p.jvpW(w, lambda, u), c.p.dim)
-      const m = fdMismatch(jv, directional((x) => c.p.phi(x, lambda), w, u), c.fd)
-      if (m !== undefined) violation(`∂₁Φ(w, λ)u: ${m}`)
-    }),
-    c.run,
-  )
+  gapLaw(c, 'fd.jvpW', '∂₁Φ(w, λ)u', [c.w, c.u], (lambda, w, u) =>
+    fdMismatch(out('jvpW', c.p.jvpW(w, lambda, u), c.p.dim), directional((x) => c.p.phi(x, lambda), w, u), c.fd))
 
 const fdJvpLambda = (c: Ctx): LawResult =>
-  runProperty(
-    'fd.jvpLambda',
-    fc.property(c.lambda, c.w, c.mu, (lambda, w, mu) => {
-      pre(c, lambda)
-      const jv = out('jvpLambda', c.p.jvpLambda(w, lambda, mu), c.p.dim)
-      const m = fdMismatch(jv, directional((l) => c.p.phi(w, l), lambda, mu, c.inDomain), c.fd)
-      if (m !== undefined) violation(`∂₂Φ(w, λ)μ: ${m}`)
-    }),
-    c.run,
-  )
+  gapLaw(c, 'fd.jvpLambda', '∂₂Φ(w, λ)μ', [c.w, c.mu], (lambda, w, mu) =>
+    fdMismatch(out('jvpLambda', c.p.jvpLambda(w, lambda, mu), c.p.dim), directional((l) => c.p.phi(w, l), lambda, mu, c.inDomain), c.fd))
 
 /** ⟨∇F, u⟩ against central differences of the scalar F along u. */
 const scalarFd = (g: RVec, u: RVec, f: (x: RVec) => number, x: RVec, tol: Tolerance, inDomain?: (x: RVec) => boolean): string | undefined =>
   fdMismatch(Float64Array.of(inner(g, u)), directional((y) => Float64Array.of(f(y)), x, u, inDomain), tol, 1e-3 * norm2(g) * norm2(u))
 
 const fdGradUpperW = (c: Ctx): LawResult =>
-  runProperty(
-    'fd.gradUpperW',
-    fc.property(c.lambda, c.w, c.u, (lambda, w, u) => {
-      pre(c, lambda)
-      const g = out('gradUpperW', c.p.gradUpperW(w, lambda), c.p.dim)
-      const m = scalarFd(g, u, (x) => c.p.upper(x, lambda), w, c.fd)
-      if (m !== undefined) violation(`⟨∇₁E(w, λ), u⟩: ${m}`)
-    }),
-    c.run,
-  )
+  gapLaw(c, 'fd.gradUpperW', '⟨∇₁E(w, λ), u⟩', [c.w, c.u], (lambda, w, u) =>
+    scalarFd(out('gradUpperW', c.p.gradUpperW(w, lambda), c.p.dim), u, (x) => c.p.upper(x, lambda), w, c.fd))
 
 const fdGradUpperLambda = (c: Ctx): LawResult =>
-  runProperty(
-    'fd.gradUpperLambda',
-    fc.property(c.lambda, c.w, c.mu, (lambda, w, mu) => {
-      pre(c, lambda)
-      const g = out('gradUpperLambda', c.p.gradUpperLambda(w, lambda), c.p.hyperDim)
-      const m = scalarFd(g, mu, (l) => c.p.upper(w, l), lambda, c.fd, c.inDomain)
-      if (m !== undefined) violation(`⟨∇₂E(w, λ), μ⟩: ${m}`)
-    }),
-    c.run,
-  )
+  gapLaw(c, 'fd.gradUpperLambda', '⟨∇₂E(w, λ), μ⟩', [c.w, c.mu], (lambda, w, mu) =>
+    scalarFd(out('gradUpperLambda', c.p.gradUpperLambda(w, lambda), c.p.hyperDim), mu, (l) => c.p.upper(w, l), lambda, c.fd, c.inDomain))
 
 // ---------------------------------------------------------------- adjointness and symmetry
 
@@ -198,45 +190,18 @@ const adjointGap = (ju: RVec, v: RVec, u: RVec, kv: RVec, rtol: number, extra: n
 }
 
 const adjointW = (c: Ctx): LawResult =>
-  runProperty(
-    'adjoint.W',
-    fc.property(c.lambda, c.w, c.u, c.u, (lambda, w, u, v) => {
-      pre(c, lambda)
-      const ju = out('jvpW', c.p.jvpW(w, lambda, u), c.p.dim)
-      const jtv = out('vjpW', c.p.vjpW(w, lambda, v), c.p.dim)
-      const m = adjointGap(ju, v, u, jtv, c.adj, norm2(u) * norm2(v))
-      if (m !== undefined) violation(`⟨∂₁Φ u, v⟩ ≠ ⟨u, ∂₁Φᵀ v⟩: ${m}`)
-    }),
-    c.run,
-  )
+  gapLaw(c, 'adjoint.W', '⟨∂₁Φ u, v⟩ ≠ ⟨u, ∂₁Φᵀ v⟩', [c.w, c.u, c.u], (lambda, w, u, v) =>
+    adjointGap(out('jvpW', c.p.jvpW(w, lambda, u), c.p.dim), v, u, out('vjpW', c.p.vjpW(w, lambda, v), c.p.dim), c.adj, norm2(u) * norm2(v)))
 
 const adjointLambda = (c: Ctx): LawResult =>
-  runProperty(
-    'adjoint.Lambda',
-    fc.property(c.lambda, c.w, c.mu, c.u, (lambda, w, mu, v) => {
-      pre(c, lambda)
-      const jm = out('jvpLambda', c.p.jvpLambda(w, lambda, mu), c.p.dim)
-      const jtv = out('vjpLambda', c.p.vjpLambda(w, lambda, v), c.p.hyperDim)
-      const m = adjointGap(jm, v, mu, jtv, c.adj, 0)
-      if (m !== undefined) violation(`⟨∂₂Φ μ, v⟩ ≠ ⟨μ, ∂₂Φᵀ v⟩: ${m}`)
-    }),
-    c.run,
-  )
+  gapLaw(c, 'adjoint.Lambda', '⟨∂₂Φ μ, v⟩ ≠ ⟨μ, ∂₂Φᵀ v⟩', [c.w, c.mu, c.u], (lambda, w, mu, v) =>
+    adjointGap(out('jvpLambda', c.p.jvpLambda(w, lambda, mu), c.p.dim), v, mu, out('vjpLambda', c.p.vjpLambda(w, lambda, v), c.p.hyperDim), c.adj, 0))
 
 const symmetry = (c: Ctx): LawResult =>
   !c.p.symmetric
     ? skipped('symmetry', c.run.seed, 'the problem does not declare ∂₁Φ symmetric')
-    : runProperty(
-        'symmetry',
-        fc.property(c.lambda, c.w, c.u, c.u, (lambda, w, u, v) => {
-          pre(c, lambda)
-          const ju = out('jvpW', c.p.jvpW(w, lambda, u), c.p.dim)
-          const jv = out('jvpW', c.p.jvpW(w, lambda, v), c.p.dim)
-          const m = adjointGap(ju, v, u, jv, c.adj, norm2(u) * norm2(v))
-          if (m !== undefined) violation(`symmetric is declared but ⟨∂₁Φ u, v⟩ ≠ ⟨u, ∂₁Φ v⟩: ${m}`)
-        }),
-        c.run,
-      )
+    : gapLaw(c, 'symmetry', 'symmetric is declared but ⟨∂₁Φ u, v⟩ ≠ ⟨u, ∂₁Φ v⟩', [c.w, c.u, c.u], (lambda, w, u, v) =>
+        adjointGap(out('jvpW', c.p.jvpW(w, lambda, u), c.p.dim), v, u, out('jvpW', c.p.jvpW(w, lambda, v), c.p.dim), c.adj, norm2(u) * norm2(v)))
 
 // ---------------------------------------------------------------- contraction
 
@@ -248,10 +213,7 @@ const symmetry = (c: Ctx): LawResult =>
  * at u is a lower bound of ‖∂₁Φ‖, so none may exceed q(1 + 1e-9) + 1e-12.
  */
 const contraction = (c: Ctx): LawResult =>
-  runProperty(
-    'contraction',
-    fc.property(c.lambda, c.w, c.w, c.u, (lambda, w1, w2, u) => {
-      pre(c, lambda)
+  law(c, 'contraction', [c.w, c.w, c.u], (lambda, w1, w2, u) => {
       const { p } = c
       const q = scalar('contraction', p.contraction(lambda))
       if (!(q >= 0 && q < 1)) violation(`contraction(λ) = ${q}, not in [0, 1) (SID Assumption A(i))`)
@@ -272,9 +234,7 @@ const contraction = (c: Ctx): LawResult =>
         if (!(ratio <= q * (1 + 1e-9) + 1e-12)) violation(`‖∂₁Φ(w, λ)‖ ≥ ${ratio} > q = ${q} (power iteration, step ${k})`)
         x = out('vjpW', p.vjpW(w1, lambda, y), p.dim)
       }
-    }),
-    c.run,
-  )
+    })
 
 // ---------------------------------------------------------------- purity and replay
 
@@ -337,10 +297,7 @@ const resultBuffer = (r: unknown): ArrayBufferLike | undefined => (ArrayBuffer.i
  * by the next call).
  */
 const purity = (c: Ctx, maxBatch: number): LawResult =>
-  runProperty(
-    'purity',
-    fc.property(c.lambda, c.w, c.u, c.u, c.mu, batchArb(c.p, maxBatch), (lambda, w, u, v, mu, batch) => {
-      pre(c, lambda)
+  law(c, 'purity', [c.w, c.u, c.u, c.mu, batchArb(c.p, maxBatch)], (lambda, w, u, v, mu, batch) => {
       const data = c.data === undefined ? undefined : snapshot(c.data)
       for (const call of callsOf(c.p, lambda, w, u, v, mu, batch)) {
         const before = call.args.map(deepCopy)
@@ -359,25 +316,18 @@ const purity = (c: Ctx, maxBatch: number): LawResult =>
           if (changed.length > 0) violation(`${call.name} changed the problem's data: ${changed.join('; ')}`)
         }
       }
-    }),
-    c.run,
-  )
+    })
 
 /** Calling each function twice on equal (separately allocated) inputs gives bit-identical outputs. */
 const replay = (c: Ctx, maxBatch: number): LawResult =>
-  runProperty(
-    'replay',
-    fc.property(c.lambda, c.w, c.u, c.u, c.mu, batchArb(c.p, maxBatch), (lambda, w, u, v, mu, batch) => {
-      pre(c, lambda)
+  law(c, 'replay', [c.w, c.u, c.u, c.mu, batchArb(c.p, maxBatch)], (lambda, w, u, v, mu, batch) => {
       for (const call of callsOf(c.p, lambda, w, u, v, mu, batch)) {
         const r1 = call.invoke(...(call.args.map(deepCopy) as never[]))
         const r2 = call.invoke(...(call.args.map(deepCopy) as never[]))
         const d = firstDifference(r1, r2)
         if (d !== undefined) violation(`${call.name} is not deterministic: two calls on equal inputs differ at ${d}`)
       }
-    }),
-    c.run,
-  )
+    })
 
 // ---------------------------------------------------------------- stochastic laws (SID Assumption B)
 
@@ -396,6 +346,26 @@ const meanGap = (what: string, acc: MeanAccumulator, det: RVec, rtol: number): v
   if (!(gap <= rtol * scale + TINY)) violation(`${what}: the average over batches ${showVec(mean)} differs from the full map ${showVec(det)} by ${gap.toExponential(3)} > ${rtol}·${scale.toExponential(3)}`)
 }
 
+type HatMap = (p: StochasticBilevelProblem, w: RVec, lambda: RVec, u: RVec, v: RVec, batch: Batch) => Vec
+/** Φ̂ and its products ∂₁Φ̂u, ∂₁Φ̂ᵀv, ∂₂Φ̂ᵀv on a batch, each checked by `out`. */
+const HAT_MAPS: ReadonlyArray<HatMap> = [
+  (p, w, lambda, _u, _v, batch) => out('phiHat', p.phiHat(w, lambda, batch), p.dim),
+  (p, w, lambda, u, _v, batch) => out('jvpWHat', p.jvpWHat(w, lambda, batch, u), p.dim),
+  (p, w, lambda, _u, v, batch) => out('vjpWHat', p.vjpWHat(w, lambda, batch, v), p.dim),
+  (p, w, lambda, _u, v, batch) => out('vjpLambdaHat', p.vjpLambdaHat(w, lambda, batch, v), p.hyperDim),
+]
+
+/**
+ * Average `HAT_MAPS` over the batches and compare each of the four means, in order, with its
+ * reference (`meanGap`): a label and the map it must equal, evaluated just before the comparison.
+ */
+const expectMeans = (c: SCtx, w: RVec, lambda: RVec, u: RVec, v: RVec, batches: Iterable<Batch>, refs: ReadonlyArray<readonly [string, () => Vec]>): void => {
+  const { p } = c
+  const acc = [new MeanAccumulator(p.dim), new MeanAccumulator(p.dim), new MeanAccumulator(p.dim), new MeanAccumulator(p.hyperDim)]
+  for (const batch of batches) HAT_MAPS.forEach((f, k) => acc[k]!.add(f(p, w, lambda, u, v, batch)))
+  refs.forEach(([what, ref], k) => meanGap(what, acc[k]!, ref(), c.adj))
+}
+
 /**
  * SID Assumption B(i)–(ii) on a finite sum: averaged over ALL b-subsets of {0, …, n−1}
  * (each drawn with equal probability by a uniform minibatch), Φ̂ and its products with
@@ -407,26 +377,14 @@ const unbiased = (c: SCtx): LawResult => {
   if (binomial(n, b) > c.cap) b = 1
   if (binomial(n, b) > c.cap) return skipped('stochastic.unbiased', c.run.seed, `n = ${n} samples: more than ${c.cap} batches to enumerate`)
   const runs = Math.max(1, Math.ceil(c.run.numRuns / 5))
-  return runProperty(
-    'stochastic.unbiased',
-    fc.property(c.lambda, c.w, c.u, c.u, (lambda, w, u, v) => {
-      pre(c, lambda)
-      const { p } = c
-      const acc = { phi: new MeanAccumulator(p.dim), jvp: new MeanAccumulator(p.dim), vjp: new MeanAccumulator(p.dim), lam: new MeanAccumulator(p.hyperDim) }
-      for (const batch of subsets(n, b)) {
-        acc.phi.add(out('phiHat', p.phiHat(w, lambda, batch), p.dim))
-        acc.jvp.add(out('jvpWHat', p.jvpWHat(w, lambda, batch, u), p.dim))
-        acc.vjp.add(out('vjpWHat', p.vjpWHat(w, lambda, batch, v), p.dim))
-        acc.lam.add(out('vjpLambdaHat', p.vjpLambdaHat(w, lambda, batch, v), p.hyperDim))
-      }
-      meanGap(`E[Φ̂] = Φ (b = ${b})`, acc.phi, out('phi', p.phi(w, lambda), p.dim), c.adj)
-      meanGap(`E[∂₁Φ̂ u] = ∂₁Φ u (b = ${b})`, acc.jvp, out('jvpW', p.jvpW(w, lambda, u), p.dim), c.adj)
-      meanGap(`E[∂₁Φ̂ᵀ v] = ∂₁Φᵀ v (b = ${b})`, acc.vjp, out('vjpW', p.vjpW(w, lambda, v), p.dim), c.adj)
-      meanGap(`E[∂₂Φ̂ᵀ v] = ∂₂Φᵀ v (b = ${b})`, acc.lam, out('vjpLambda', p.vjpLambda(w, lambda, v), p.hyperDim), c.adj)
-    }),
-    c.run,
-    runs,
-  )
+  const { p } = c
+  return law(c, 'stochastic.unbiased', [c.w, c.u, c.u], (lambda, w, u, v) =>
+    expectMeans(c, w, lambda, u, v, subsets(n, b), [
+      [`E[Φ̂] = Φ (b = ${b})`, () => out('phi', p.phi(w, lambda), p.dim)],
+      [`E[∂₁Φ̂ u] = ∂₁Φ u (b = ${b})`, () => out('jvpW', p.jvpW(w, lambda, u), p.dim)],
+      [`E[∂₁Φ̂ᵀ v] = ∂₁Φᵀ v (b = ${b})`, () => out('vjpW', p.vjpW(w, lambda, v), p.dim)],
+      [`E[∂₂Φ̂ᵀ v] = ∂₂Φᵀ v (b = ${b})`, () => out('vjpLambda', p.vjpLambda(w, lambda, v), p.hyperDim)],
+    ]), runs)
 }
 
 /**
@@ -435,82 +393,41 @@ const unbiased = (c: SCtx): LawResult => {
  * drawn with replacement), for Φ̂ and each product.
  */
 const batchAverage = (c: SCtx): LawResult =>
-  runProperty(
-    'stochastic.batchAverage',
-    fc.property(c.lambda, c.w, c.u, c.u, batchArb(c.p, c.maxBatch), (lambda, w, u, v, batch) => {
-      pre(c, lambda)
-      const { p } = c
-      const acc = { phi: new MeanAccumulator(p.dim), jvp: new MeanAccumulator(p.dim), vjp: new MeanAccumulator(p.dim), lam: new MeanAccumulator(p.hyperDim) }
-      for (const i of batch) {
-        const one = Int32Array.of(i)
-        acc.phi.add(out('phiHat', p.phiHat(w, lambda, one), p.dim))
-        acc.jvp.add(out('jvpWHat', p.jvpWHat(w, lambda, one, u), p.dim))
-        acc.vjp.add(out('vjpWHat', p.vjpWHat(w, lambda, one, v), p.dim))
-        acc.lam.add(out('vjpLambdaHat', p.vjpLambdaHat(w, lambda, one, v), p.hyperDim))
-      }
-      const tag = `batch [${Array.from(batch).join(', ')}]`
-      meanGap(`Φ̂(${tag}) = mean of one-sample maps`, acc.phi, out('phiHat', p.phiHat(w, lambda, batch), p.dim), c.adj)
-      meanGap(`∂₁Φ̂(${tag})u = mean`, acc.jvp, out('jvpWHat', p.jvpWHat(w, lambda, batch, u), p.dim), c.adj)
-      meanGap(`∂₁Φ̂(${tag})ᵀv = mean`, acc.vjp, out('vjpWHat', p.vjpWHat(w, lambda, batch, v), p.dim), c.adj)
-      meanGap(`∂₂Φ̂(${tag})ᵀv = mean`, acc.lam, out('vjpLambdaHat', p.vjpLambdaHat(w, lambda, batch, v), p.hyperDim), c.adj)
-    }),
-    c.run,
-  )
+  law(c, 'stochastic.batchAverage', [c.w, c.u, c.u, batchArb(c.p, c.maxBatch)], (lambda, w, u, v, batch) => {
+    const tag = `batch [${Array.from(batch).join(', ')}]`
+    const whole = (k: number) => (): Vec => HAT_MAPS[k]!(c.p, w, lambda, u, v, batch)
+    expectMeans(c, w, lambda, u, v, Array.from(batch, (i) => Int32Array.of(i)), [
+      [`Φ̂(${tag}) = mean of one-sample maps`, whole(0)],
+      [`∂₁Φ̂(${tag})u = mean`, whole(1)],
+      [`∂₁Φ̂(${tag})ᵀv = mean`, whole(2)],
+      [`∂₂Φ̂(${tag})ᵀv = mean`, whole(3)],
+    ])
+  })
 
 const fdJvpWHat = (c: SCtx): LawResult =>
-  runProperty(
-    'stochastic.fd.jvpWHat',
-    fc.property(c.lambda, c.w, c.u, batchArb(c.p, c.maxBatch), (lambda, w, u, batch) => {
-      pre(c, lambda)
-      const jv = out('jvpWHat', c.p.jvpWHat(w, lambda, batch, u), c.p.dim)
-      const m = fdMismatch(jv, directional((x) => c.p.phiHat(x, lambda, batch), w, u), c.fd)
-      if (m !== undefined) violation(`∂₁Φ̂(w, λ, B)u: ${m}`)
-    }),
-    c.run,
-  )
+  gapLaw(c, 'stochastic.fd.jvpWHat', '∂₁Φ̂(w, λ, B)u', [c.w, c.u, batchArb(c.p, c.maxBatch)], (lambda, w, u, batch) =>
+    fdMismatch(out('jvpWHat', c.p.jvpWHat(w, lambda, batch, u), c.p.dim), directional((x) => c.p.phiHat(x, lambda, batch), w, u), c.fd))
 
 /** ∂₂Φ̂ᵀ has no forward product to compare with: check ⟨μ, ∂₂Φ̂ᵀv⟩ against differences of ⟨Φ̂(w, ·, B), v⟩ along μ. */
 const fdVjpLambdaHat = (c: SCtx): LawResult =>
-  runProperty(
-    'stochastic.fd.vjpLambdaHat',
-    fc.property(c.lambda, c.w, c.mu, c.u, batchArb(c.p, c.maxBatch), (lambda, w, mu, v, batch) => {
-      pre(c, lambda)
-      const g = out('vjpLambdaHat', c.p.vjpLambdaHat(w, lambda, batch, v), c.p.hyperDim)
-      const m = scalarFd(g, mu, (l) => inner(c.p.phiHat(w, l, batch), v), lambda, c.fd, c.inDomain)
-      if (m !== undefined) violation(`⟨μ, ∂₂Φ̂(w, λ, B)ᵀv⟩: ${m}`)
-    }),
-    c.run,
-  )
+  gapLaw(c, 'stochastic.fd.vjpLambdaHat', '⟨μ, ∂₂Φ̂(w, λ, B)ᵀv⟩', [c.w, c.mu, c.u, batchArb(c.p, c.maxBatch)], (lambda, w, mu, v, batch) =>
+    scalarFd(out('vjpLambdaHat', c.p.vjpLambdaHat(w, lambda, batch, v), c.p.hyperDim), mu, (l) => inner(c.p.phiHat(w, l, batch), v), lambda, c.fd, c.inDomain))
 
 const adjointWHat = (c: SCtx): LawResult =>
-  runProperty(
-    'stochastic.adjoint.WHat',
-    fc.property(c.lambda, c.w, c.u, c.u, batchArb(c.p, c.maxBatch), (lambda, w, u, v, batch) => {
-      pre(c, lambda)
-      const ju = out('jvpWHat', c.p.jvpWHat(w, lambda, batch, u), c.p.dim)
-      const jtv = out('vjpWHat', c.p.vjpWHat(w, lambda, batch, v), c.p.dim)
-      const m = adjointGap(ju, v, u, jtv, c.adj, norm2(u) * norm2(v))
-      if (m !== undefined) violation(`⟨∂₁Φ̂ u, v⟩ ≠ ⟨u, ∂₁Φ̂ᵀ v⟩: ${m}`)
-    }),
-    c.run,
-  )
+  gapLaw(c, 'stochastic.adjoint.WHat', '⟨∂₁Φ̂ u, v⟩ ≠ ⟨u, ∂₁Φ̂ᵀ v⟩', [c.w, c.u, c.u, batchArb(c.p, c.maxBatch)], (lambda, w, u, v, batch) =>
+    adjointGap(out('jvpWHat', c.p.jvpWHat(w, lambda, batch, u), c.p.dim), v, u, out('vjpWHat', c.p.vjpWHat(w, lambda, batch, v), c.p.dim), c.adj, norm2(u) * norm2(v)))
 
 /** SID eq. (15): when Φ̂ = Φ̂₁(w, ζ) + Φ̂₂(w, λ), ∂₂Φ̂ᵀv does not depend on the batch (m₂ = 0). */
 const separable = (c: SCtx): LawResult =>
   !c.p.separable
     ? skipped('stochastic.separable', c.run.seed, 'the problem does not declare itself separable')
-    : runProperty(
-        'stochastic.separable',
-        fc.property(c.lambda, c.w, c.u, batchArb(c.p, c.maxBatch), batchArb(c.p, c.maxBatch), (lambda, w, v, b1, b2) => {
-          pre(c, lambda)
+    : law(c, 'stochastic.separable', [c.w, c.u, batchArb(c.p, c.maxBatch), batchArb(c.p, c.maxBatch)], (lambda, w, v, b1, b2) => {
           const g1 = out('vjpLambdaHat', c.p.vjpLambdaHat(w, lambda, b1, v), c.p.hyperDim)
           const g2 = out('vjpLambdaHat', c.p.vjpLambdaHat(w, lambda, b2, v), c.p.hyperDim)
           const gap = diffNorm(g1, g2)
           if (!(gap <= c.adj * (norm2(g1) + norm2(g2)) + TINY))
             violation(`separable is declared but ∂₂Φ̂ᵀv differs between batches: ${showVec(g1)} vs ${showVec(g2)}`)
-        }),
-        c.run,
-      )
+        })
 
 const stochasticCtx = (p: StochasticBilevelProblem, o: ProblemLawOptions): SCtx => {
   const b = Math.max(1, Math.min(p.nSamples, o.batchSize ?? 2))

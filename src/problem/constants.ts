@@ -35,18 +35,21 @@ export interface PowerIterationResult {
 }
 
 /**
+ * The calling convention of the estimators of this module: what to estimate from (`Args`), then
+ * the random start's generator and the power-iteration options; a Left names the fault.
+ */
+export type PowerEstimator<Args extends unknown[], A> = (
+  ...args: [...Args, rng: R.Rng, opts?: PowerIterationOptions]
+) => E.Either<HypergradError, A>
+
+/**
  * The largest |eigenvalue| of a symmetric operator on Rᵈⁱᵐ by power iteration from a random
  * Gaussian start drawn from `rng`. The estimate ‖op(v)‖ with ‖v‖ = 1 is a Rayleigh quotient of
  * op², so it converges at rate (|λ₂|/|λ₁|)² per step and never exceeds the true value.
  * A Left names the fault: a bad dimension or option, an operator that returns a vector of the
  * wrong length, or a non-finite one (which depends on the data: an overflowing Hessian product).
  */
-export const powerIteration = (
-  op: (v: RVec) => Vec,
-  dim: number,
-  rng: R.Rng,
-  opts: PowerIterationOptions = {},
-): E.Either<HypergradError, PowerIterationResult> => {
+export const powerIteration: PowerEstimator<[op: (v: RVec) => Vec, dim: number], PowerIterationResult> = (op, dim, rng, opts = {}) => {
   const iters = opts.iters ?? 1000
   const tol = opts.tol ?? 1e-10
   if (!(Number.isInteger(dim) && dim >= 1)) return E.left(hgError('dimension', `powerIteration: dimension must be a positive integer, got ${dim}`))
@@ -77,13 +80,7 @@ export const powerIteration = (
  * (whose eigenvalues L − hᵢ are ≥ 0 for a convex ℓ). Local values at w: for a non-quadratic ℓ
  * they are not the global τ, L of SID eq. 3 (which bound every w).
  */
-export const curvatureAt = (
-  lower: LowerObjective,
-  w: RVec,
-  lambda: RVec,
-  rng: R.Rng,
-  opts: PowerIterationOptions = {},
-): E.Either<HypergradError, { readonly tau: number; readonly L: number }> => {
+export const curvatureAt: PowerEstimator<[lower: LowerObjective, w: RVec, lambda: RVec], { readonly tau: number; readonly L: number }> = (lower, w, lambda, rng, opts = {}) => {
   const d = lower.dim
   if (w.length !== d) return E.left(hgError('dimension', `curvatureAt: w has length ${w.length}, expected ${d}`))
   if (lambda.length !== lower.hyperDim) return E.left(hgError('dimension', `curvatureAt: λ has length ${lambda.length}, expected ${lower.hyperDim}`))
@@ -104,13 +101,7 @@ export const curvatureAt = (
  * An estimate of ‖∂₁Φ(w, λ)‖₂ (the local contraction constant, SID Assumption A(i)) as the
  * square root of the largest eigenvalue of ∂₁Φᵀ∂₁Φ, by power iteration on u ↦ vjpW(jvpW(u)).
  */
-export const contractionEstimate = (
-  problem: BilevelProblem,
-  w: RVec,
-  lambda: RVec,
-  rng: R.Rng,
-  opts: PowerIterationOptions = {},
-): E.Either<HypergradError, number> => {
+export const contractionEstimate: PowerEstimator<[problem: BilevelProblem, w: RVec, lambda: RVec], number> = (problem, w, lambda, rng, opts = {}) => {
   if (w.length !== problem.dim) return E.left(hgError('dimension', `contractionEstimate: w has length ${w.length}, expected ${problem.dim}`))
   const op = (u: RVec): Vec => problem.vjpW(w, lambda, problem.jvpW(w, lambda, u))
   return E.map((r: PowerIterationResult) => Math.sqrt(r.value))(powerIteration(op, problem.dim, rng, opts))

@@ -3,13 +3,14 @@ import fc from 'fast-check'
 import * as E from 'fp-ts/lib/Either.js'
 import type { Dataset } from '../data/dataset.js'
 import { orThrow } from '../errors.js'
-import { cholesky, choleskySolve, denseOf, luSolve, spectralNorm, symmetricEigenvalues } from '../linalg/matrix.js'
+import { spectralNorm, symmetricEigenvalues } from '../linalg/matrix.js'
 import { matrix, type RVec, type Vec } from '../linalg/types.js'
 import * as R from '../random/rng.js'
 import { dataCleaningObjective, dataCleaningProblem } from './dataCleaning.js'
-import { dsigmoid, gradInto, hvpInto, sigmoid } from './logistic.js'
+import { dsigmoid, sigmoid } from './logistic.js'
 import {
-  axpby, cdNum, cdVec, classificationData as makeData, dot, expectUnbiasedOverSamplingSpaces, norm, randVec as vecOf, relErr, relErrNum, snapshot, within,
+  axpby, callEveryMethod, cdNum, classificationData as makeData, denseHessian, denseImplicitHypergradient, dot, expectCrossTerms, expectIntoMatches,
+  itChecksValueGradientAndHvp, expectUnbiasedOverSamplingSpaces, fdGrad, newtonSolution, norm, randVec as vecOf, relErr, relErrNum, snapshot,
 } from './reference.test-util.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -43,6 +44,12 @@ const caseArb = fc.record({
 })
 /** λ of mixed signs and sizes, a few large enough to saturate σ. */
 const lambdaOf = (seed: number, n: number): Vec => Float64Array.from(vecOf(seed, n, 2), (v, i) => (i % 5 === 4 ? 40 * Math.sign(v) : v))
+/** A case's data, objective, w (scale 0.7), λ and a with-replacement batch of 1 + (seed mod 7) samples. */
+const drawCase = ({ seed, n, p, rho }: { seed: number; n: number; p: number; rho: number }) => {
+  const d = makeData(seed, n, p)
+  const batch = R.sampleWithReplacement(R.seed(seed + 3), n, 1 + (seed % 7))[0]
+  return { d, obj: dataCleaningObjective(d, { rho }), w: vecOf(seed + 1, p, 0.7), lam: lambdaOf(seed + 2, n), batch }
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -73,74 +80,27 @@ describe('sigmoid', () => {
 })
 
 describe('dataCleaningObjective: derivatives', () => {
-  it('value matches the per-sample formula; gradient = central differences of the value', () => {
-    fc.assert(
-      fc.property(caseArb, ({ seed, n, p, rho }) => {
-        const d = makeData(seed, n, p)
-        const obj = dataCleaningObjective(d, { rho })
-        expect(obj.hyperDim).toBe(n)
-        expect(obj.separable).toBe(false)
-        const w = vecOf(seed + 1, p, 0.7)
-        const lam = lambdaOf(seed + 2, n)
-        expect(relErrNum(obj.value(w, lam), naiveValue(d, w, lam, rho))).toBeLessThan(1e-12)
-        const batch = R.sampleWithReplacement(R.seed(seed + 3), n, 1 + (seed % 7))[0]
-        for (const b of [undefined, batch]) {
-          const g = obj.grad(w, lam, b)
-          const fd = Float64Array.from({ length: p }, (_, j) =>
-            cdNum((t) => {
-              const wt = Float64Array.from(w)
-              wt[j] = wt[j]! + t
-              return obj.value(wt, lam, b)
-            }, 1e-5),
-          )
-          expect(within(g, fd, 1e-7, 1e-7)).toBe(true)
-        }
-      }),
-      { numRuns: 20 },
-    )
-  })
-
-  it('Hessian-vector product = central differences of the gradient, and is symmetric', () => {
-    fc.assert(
-      fc.property(caseArb, ({ seed, n, p, rho }) => {
-        const d = makeData(seed, n, p)
-        const obj = dataCleaningObjective(d, { rho })
-        const w = vecOf(seed + 1, p, 0.7), u = vecOf(seed + 4, p), v = vecOf(seed + 5, p)
-        const lam = lambdaOf(seed + 2, n)
-        const batch = R.sampleWithReplacement(R.seed(seed + 3), n, 1 + (seed % 7))[0]
-        for (const b of [undefined, batch]) {
-          const hu = obj.hvp(w, lam, u, b)
-          expect(within(hu, cdVec((t) => obj.grad(axpby(t, u, w), lam, b), 1e-5), 1e-7, 1e-7)).toBe(true)
-          const hv = obj.hvp(w, lam, v, b)
-          expect(Math.abs(dot(hu, v) - dot(u, hv))).toBeLessThan(1e-12 * (1 + norm(hu) * norm(v)))
-        }
-      }),
-      { numRuns: 20 },
-    )
+  // the value against the per-sample formula
+  itChecksValueGradientAndHvp(caseArb, drawCase, (c, { d, obj, w, lam }) => {
+    expect(obj.hyperDim).toBe(c.n)
+    expect(obj.separable).toBe(false)
+    expect(relErrNum(obj.value(w, lam), naiveValue(d, w, lam, c.rho))).toBeLessThan(1e-12)
   })
 
   it('cross terms = central differences of the gradient along λ, are adjoint, and match the per-sample formula', () => {
     fc.assert(
-      fc.property(caseArb, ({ seed, n, p, rho }) => {
-        const d = makeData(seed, n, p)
-        const obj = dataCleaningObjective(d, { rho })
-        const w = vecOf(seed + 1, p, 0.7), v = vecOf(seed + 7, p)
-        const lam = lambdaOf(seed + 2, n)
-        const mu = vecOf(seed + 6, n)
+      fc.property(caseArb, (c) => {
+        const { d, obj, w, lam, batch } = drawCase(c)
+        const { seed, n, p } = c
+        const v = vecOf(seed + 7, p), mu = vecOf(seed + 6, n)
         // entry by entry, up to rounding of the dot products (|σ'ψ'| ≤ 1/4: slack 1e-14·|yᵢ|‖xᵢ‖‖v‖)
         const got = obj.crossVjp(w, lam, v), ref = naiveCrossVjp(d, w, lam, v)
         for (let i = 0; i < n; i++) {
           const xi = d.X.data.subarray(i * p, i * p + p)
           expect(Math.abs(got[i]! - ref[i]!)).toBeLessThanOrEqual(1e-12 * Math.abs(ref[i]!) + 1e-14 * norm(xi) * norm(v))
         }
-        const batch = R.sampleWithReplacement(R.seed(seed + 3), n, 1 + (seed % 7))[0]
         for (const b of [undefined, batch]) {
-          const jv = obj.crossJvp(w, lam, mu, b)
-          const fd = cdVec((t) => obj.grad(w, axpby(t, mu, lam), b), 1e-5)
-          expect(within(jv, fd, 1e-6, 1e-6)).toBe(true)
-          const vj = obj.crossVjp(w, lam, v, b)
-          expect(vj.length).toBe(n)
-          expect(Math.abs(dot(jv, v) - dot(mu, vj))).toBeLessThan(1e-12 * (1 + norm(jv) * norm(v)))
+          const vj = expectCrossTerms(obj, w, lam, mu, v, b, 1e-5, 1e-6)
           // each entry of crossVjp is the derivative of ⟨∇_wℓ, v⟩ along λᵢ
           const i = seed % n
           const ei = new Float64Array(n)
@@ -189,17 +149,11 @@ describe('dataCleaningObjective: kernels, curvature, λ', () => {
   it('gradInto / hvpInto are bit-identical to grad / hvp for any stale out and batch', () => {
     fc.assert(
       fc.property(caseArb, fc.integer({ min: 1, max: 11 }), ({ seed, n, p, rho }, bsize) => {
-        const d = makeData(seed, n, p)
-        const obj = dataCleaningObjective(d, { rho })
+        const obj = dataCleaningObjective(makeData(seed, n, p), { rho })
         const w = vecOf(seed + 1, p), u = vecOf(seed + 4, p), lam = lambdaOf(seed + 2, n)
         const batch = R.sampleWithReplacement(R.seed(seed + 3), n, bsize)[0]
         for (const b of [undefined, batch]) {
-          const out = new Float64Array(p).fill(Number.NaN)
-          expect(gradInto(obj, w, lam, out, b)).toBe(out)
-          expect(out).toEqual(obj.grad(w, lam, b))
-          const out2 = vecOf(seed + 9, p, 1e6)
-          expect(hvpInto(obj, w, lam, u, out2, b)).toBe(out2)
-          expect(out2).toEqual(obj.hvp(w, lam, u, b))
+          expectIntoMatches(obj, w, lam, u, vecOf(seed + 9, p, 1e6), b)
           expect(obj.crossVjp(w, lam, u, b)).toEqual(obj.crossVjp(w, lam, u, b))
         }
       }),
@@ -217,8 +171,7 @@ describe('dataCleaningObjective: kernels, curvature, λ', () => {
           expect(tau).toBe(rho)
           expect(relErrNum(L, rho + spectralNorm(d.X) ** 2 / 4)).toBeLessThan(1e-8)
           for (const scale of [0, 0.5, 3]) {
-            const w = vecOf(seed + 1, p, scale)
-            const ev = symmetricEigenvalues(denseOf(p, (u) => obj.hvp(w, lam, u)))
+            const ev = symmetricEigenvalues(denseHessian(obj, vecOf(seed + 1, p, scale), lam))
             expect(tau).toBeLessThanOrEqual(ev[0]! * (1 + 1e-12))
             expect(ev[p - 1]!).toBeLessThanOrEqual(L)
           }
@@ -257,17 +210,7 @@ describe('dataCleaningObjective: kernels, curvature, λ', () => {
     const w = vecOf(42, 6), u = vecOf(43, 6), lam = lambdaOf(44, 9), mu = vecOf(45, 9)
     const batch = Int32Array.of(3, 1, 3, 8, 0)
     const before = snapshot(d.X.data, d.y, w, u, lam, mu)
-    for (const b of [undefined, batch]) {
-      obj.value(w, lam, b)
-      obj.grad(w, lam, b)
-      obj.hvp(w, lam, u, b)
-      obj.crossJvp(w, lam, mu, b)
-      obj.crossVjp(w, lam, u, b)
-      obj.gradInto(w, lam, new Float64Array(6), b)
-      obj.hvpInto(w, lam, u, new Float64Array(6), b)
-    }
-    obj.curvature(lam)
-    obj.checkLambda(lam)
+    callEveryMethod(obj, w, u, lam, mu, batch)
     expect(snapshot(d.X.data, d.y, w, u, lam, mu)).toEqual(before)
     expect(batch).toEqual(Int32Array.of(3, 1, 3, 8, 0))
   })
@@ -283,27 +226,9 @@ describe('dataCleaningProblem', () => {
     expect(prob.alpha).toBe(2 / (L + tau))
     expect(prob.separable).toBe(false)
     expect(prob.hyperDim).toBe(n)
-    const solve = (l: RVec): Vec => {
-      let w: Vec = new Float64Array(p)
-      for (let it = 0; it < 50; it++) {
-        const g = prob.lower.grad(w, l)
-        if (norm(g) < 1e-14) break
-        w = axpby(-1, choleskySolve(cholesky(denseOf(p, (u) => prob.lower.hvp(w, l, u)))!, g), w)
-      }
-      return w
-    }
-    const f = (l: RVec): number => prob.upper(solve(l), l)
-    const w = solve(lam)
-    const A = denseOf(p, (v) => axpby(-1, prob.vjpW(w, lam, v), v))
-    const v = luSolve(A, prob.gradUpperW(w, lam))!
-    const hg = axpby(1, prob.vjpLambda(w, lam, v), prob.gradUpperLambda(w, lam))
-    const fd = Float64Array.from({ length: n }, (_, k) => {
-      const lp = Float64Array.from(lam), lm = Float64Array.from(lam)
-      lp[k] = lp[k]! + 1e-5
-      lm[k] = lm[k]! - 1e-5
-      return (f(lp) - f(lm)) / 2e-5
-    })
-    expect(relErr(hg, fd)).toBeLessThan(1e-6)
+    const f = (l: RVec): number => prob.upper(newtonSolution(prob.lower, l), l)
+    const hg = denseImplicitHypergradient(prob, newtonSolution(prob.lower, lam), lam)
+    expect(relErr(hg, fdGrad(f, lam, 1e-5))).toBeLessThan(1e-6)
   })
 
   it('returns typed errors for bad ρ, data, λ and α', () => {

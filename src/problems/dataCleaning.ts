@@ -22,20 +22,16 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import type { DesignDataset as Dataset } from '../data/dataset.js'
-import { snapshotDataset } from '../data/snapshot.js'
 import { hgError, type HypergradError } from '../errors.js'
-import { assertDim, type Matrix, type RVec, type Vec } from '../linalg/types.js'
+import { assertDim, type RVec, type Vec } from '../linalg/types.js'
 import type { Batch } from '../problem/bilevel.js'
 import { checkedStep, ermProblem, type ErmProblem } from '../problem/erm.js'
 import { squaredSpectralNorm } from '../problem/spectral.js'
-import { checkDataset, logisticUpper, maxLabelSq, validateBinarySplit, type FusedObjective } from './logistic.js'
-import {
-  batchScale, checkInto, gramOf, logisticCrossVjpPass, logisticCurvatures, logisticGradPass, logisticHvpPass, logisticValue, RowWeight,
-} from './logisticRows.js'
+import { LogisticRowsObjective, logisticUpper, maxLabelSq, validateBinarySplit } from './logistic.js'
+import { batchScale, logisticCrossVjpPass, logisticGradPass, RowWeight } from './logisticRows.js'
+import { fixedRidge, type DiagonalRegularizer } from './rowObjective.js'
 
 export { rowCrossVjpPass } from './logisticRows.js'
-
-const EMPTY: RVec = new Float64Array(0)
 
 /** Options of the data-cleaning objective. */
 export interface DataCleaningOptions {
@@ -44,29 +40,21 @@ export interface DataCleaningOptions {
 }
 
 /** The data-cleaning lower objective (see the module comment). Built by `dataCleaningObjective`. */
-export class DataCleaningObjective implements FusedObjective {
+export class DataCleaningObjective extends LogisticRowsObjective {
   readonly name = 'dataCleaning'
-  readonly dim: number
   readonly hyperDim: number
-  readonly nSamples: number
   readonly separable = false
   readonly rho: number
-  /** The training data: the objective's own snapshot of the dataset it was built from. */
-  readonly train: Dataset
-  private readonly y: RVec
-  private readonly yMaxSq: number
+  protected readonly weighting = RowWeight.sigmoid
+  protected readonly reg: DiagonalRegularizer
 
   constructor(train: Dataset, opts: DataCleaningOptions = {}) {
-    checkDataset('dataCleaningObjective: train', train)
+    super('dataCleaningObjective: train', train)
     const rho = opts.rho ?? 1
     if (!(Number.isFinite(rho) && rho > 0)) throw new RangeError(`dataCleaningObjective: ρ must be finite and > 0, got ${rho}`)
     this.rho = rho
-    this.train = snapshotDataset(train)
-    this.y = this.train.y
-    this.dim = train.X.cols
-    this.nSamples = train.X.rows
     this.hyperDim = train.X.rows
-    this.yMaxSq = maxLabelSq(train.y)
+    this.reg = fixedRidge(rho, this.dim)
   }
 
   /** λ must have one finite entry per training sample (any sign: σ(λᵢ) ∈ (0, 1)). */
@@ -78,48 +66,6 @@ export class DataCleaningObjective implements FusedObjective {
       if (!Number.isFinite(l)) return E.left(hgError('domain', `${this.name}: λ[${k}] = ${l} must be finite`))
     }
     return E.right(Float64Array.from(lambda))
-  }
-
-  private checkArgs(what: string, w: RVec, lambda: RVec): void {
-    assertDim(`${this.name}.${what}: w`, this.dim, w.length)
-    assertDim(`${this.name}.${what}: λ`, this.hyperDim, lambda.length)
-  }
-
-  value(w: RVec, lambda: RVec, batch?: Batch): number {
-    this.checkArgs('value', w, lambda)
-    const scale = batchScale(`${this.name}.value`, this.nSamples, batch)
-    const data = logisticValue(this.train.X, this.y, w, batch, scale, RowWeight.sigmoid, lambda, EMPTY)
-    let reg = 0
-    for (let j = 0; j < this.dim; j++) reg += w[j]! * w[j]!
-    return data + 0.5 * this.rho * reg
-  }
-
-  gradInto(w: RVec, lambda: RVec, out: Vec, batch?: Batch): Vec {
-    this.checkArgs('gradInto', w, lambda)
-    checkInto(`${this.name}.gradInto`, this.dim, out, [w, lambda])
-    const scale = batchScale(`${this.name}.grad`, this.nSamples, batch)
-    logisticGradPass(this.train.X, this.y, w, batch, scale, RowWeight.sigmoid, lambda, EMPTY, out)
-    const r = this.rho
-    for (let j = 0; j < this.dim; j++) out[j] = out[j]! + r * w[j]!
-    return out
-  }
-
-  hvpInto(w: RVec, lambda: RVec, u: RVec, out: Vec, batch?: Batch): Vec {
-    this.checkArgs('hvpInto', w, lambda)
-    checkInto(`${this.name}.hvpInto`, this.dim, out, [w, lambda], u)
-    const scale = batchScale(`${this.name}.hvp`, this.nSamples, batch)
-    logisticHvpPass(this.train.X, this.y, w, u, batch, scale, RowWeight.sigmoid, lambda, EMPTY, out)
-    const r = this.rho
-    for (let j = 0; j < this.dim; j++) out[j] = out[j]! + r * u[j]!
-    return out
-  }
-
-  grad(w: RVec, lambda: RVec, batch?: Batch): Vec {
-    return this.gradInto(w, lambda, new Float64Array(this.dim), batch)
-  }
-
-  hvp(w: RVec, lambda: RVec, u: RVec, batch?: Batch): Vec {
-    return this.hvpInto(w, lambda, u, new Float64Array(this.dim), batch)
   }
 
   /** ∇²_wλ ℓ μ = Σᵢ μᵢ σ'(λᵢ) ψ'(yᵢxᵢᵀw) yᵢ xᵢ (over the batch, scaled n/|B|), one pass over the rows. */
@@ -139,18 +85,6 @@ export class DataCleaningObjective implements FusedObjective {
     assertDim(`${this.name}.crossVjp: v`, this.dim, v.length)
     const scale = batchScale(`${this.name}.crossVjp`, this.nSamples, batch)
     return logisticCrossVjpPass(this.train.X, this.y, w, v, lambda, batch, scale, new Float64Array(this.hyperDim))
-  }
-
-  /**
-   * The dense Hessian ∇²_ww ℓ(w, λ) = Xᵀ diag(σ(λᵢ) yᵢ² ψ''(yᵢxᵢᵀw)) X + ρI, by the sparse-aware
-   * `weightedGram`. Fresh, symmetric.
-   */
-  hessian(w: RVec, lambda: RVec): Matrix {
-    this.checkArgs('hessian', w, lambda)
-    const h = gramOf(this.train.X, logisticCurvatures(this.train.X, this.y, w, RowWeight.sigmoid, lambda))
-    const p = this.dim, g = h.data as Vec
-    for (let j = 0; j < p; j++) g[j * p + j] = g[j * p + j]! + this.rho
-    return h
   }
 
   /**

@@ -24,7 +24,7 @@ import { assertDim, matrix, type Matrix, type RVec, type Vec } from '../linalg/t
 import type { Batch, ClosedForm } from '../problem/bilevel.js'
 import { ErmProblem, ermProblem, gdContraction, optimalStep, type LowerObjective, type UpperObjective } from '../problem/erm.js'
 import * as R from '../random/rng.js'
-import { checkRealLambda } from './quadratic.js'
+import { checkRealLambda, finiteSumShape } from './quadratic.js'
 
 /** Options of `erQuadraticProblem`. */
 export interface ErQuadraticOptions {
@@ -120,35 +120,38 @@ const erLower = (C: Matrix, D: Matrix, e: RVec, name: string): LowerObjective =>
   const d = D.cols
   const m = C.cols
   let curv: { readonly tau: number; readonly L: number } | undefined
-  const checkBatch = (what: string, batch: Batch): void => {
-    if (batch.length === 0) throw new RangeError(`${name}.${what}: empty batch`)
-    for (let k = 0; k < batch.length; k++) {
-      const i = batch[k]!
-      if (!(i >= 0 && i < n)) throw new RangeError(`${name}.${what}: batch index ${i} at position ${k} outside 0..${n - 1}`)
-    }
-  }
-  const checkW = (what: string, w: RVec): void => assertDim(`${name}.${what}: w`, d, w.length)
-  const checkL = (what: string, l: RVec): void => assertDim(`${name}.${what}: λ`, m, l.length)
+  const shape = finiteSumShape(name, d, m, n)
   /** Row residual cᵢᵀλ + dᵢᵀw − eᵢ. */
   const res = (i: number, w: RVec, lambda: RVec): number =>
     dot(m, C.data, 1, i * m, lambda, 1, 0) + dot(d, D.data, 1, i * d, w, 1, 0) - e[i]!
   /** The rows to sum and the weight of each. */
   const rowsOf = (batch: Batch | undefined, what: string): { readonly count: number; readonly row: (k: number) => number; readonly scale: number } => {
     if (batch === undefined) return { count: n, row: (k) => k, scale: 1 }
-    checkBatch(what, batch)
+    shape.batch(what, batch)
     return { count: batch.length, row: (k) => batch[k]!, scale: n / batch.length }
+  }
+  /**
+   * The product `what` of a second derivative, a sum of rank-one terms: Σᵢ 2·scale·(pᵢᵀx)·qᵢ over
+   * the rows (or the batch), pᵢ and qᵢ the rows of P and Q (∇²_ww ℓ̂ᵢ = 2dᵢdᵢᵀ, ∇²_wλ ℓ̂ᵢ = 2dᵢcᵢᵀ).
+   */
+  const rankOneProduct = (what: string, w: RVec, x: RVec, xName: string, batch: Batch | undefined, P: Matrix, Q: Matrix): Vec => {
+    shape.w(what, w)
+    assertDim(`${name}.${what}: ${xName}`, P.cols, x.length)
+    const { count, row, scale } = rowsOf(batch, what)
+    const out = new Float64Array(Q.cols)
+    for (let k = 0; k < count; k++) {
+      const i = row(k)
+      axpy(Q.cols, 2 * scale * dot(P.cols, P.data, 1, i * P.cols, x, 1, 0), Q.data, 1, i * Q.cols, out, 1, 0)
+    }
+    return out
   }
 
   return {
-    name,
-    dim: d,
-    hyperDim: m,
-    nSamples: n,
+    ...shape.sizes,
     separable: false,
     checkLambda: (lambda) => checkRealLambda(name, m, lambda),
     value: (w, lambda, batch) => {
-      checkW('value', w)
-      checkL('value', lambda)
+      shape.args('value', w, lambda)
       const { count, row, scale } = rowsOf(batch, 'value')
       let s = 0
       for (let k = 0; k < count; k++) {
@@ -158,8 +161,7 @@ const erLower = (C: Matrix, D: Matrix, e: RVec, name: string): LowerObjective =>
       return scale * s
     },
     grad: (w, lambda, batch) => {
-      checkW('grad', w)
-      checkL('grad', lambda)
+      shape.args('grad', w, lambda)
       const { count, row, scale } = rowsOf(batch, 'grad')
       const g = new Float64Array(d)
       for (let k = 0; k < count; k++) {
@@ -168,40 +170,10 @@ const erLower = (C: Matrix, D: Matrix, e: RVec, name: string): LowerObjective =>
       }
       return g
     },
-    hvp: (w, _lambda, u, batch) => {
-      checkW('hvp', w)
-      assertDim(`${name}.hvp: u`, d, u.length)
-      const { count, row, scale } = rowsOf(batch, 'hvp')
-      const h = new Float64Array(d)
-      for (let k = 0; k < count; k++) {
-        const i = row(k)
-        axpy(d, 2 * scale * dot(d, D.data, 1, i * d, u, 1, 0), D.data, 1, i * d, h, 1, 0)
-      }
-      return h
-    },
+    hvp: (w, _lambda, u, batch) => rankOneProduct('hvp', w, u, 'u', batch, D, D),
     // ∇²_{wλ} ℓ̂ᵢ = 2 dᵢ cᵢᵀ.
-    crossJvp: (w, _lambda, mu, batch) => {
-      checkW('crossJvp', w)
-      assertDim(`${name}.crossJvp: μ`, m, mu.length)
-      const { count, row, scale } = rowsOf(batch, 'crossJvp')
-      const out = new Float64Array(d)
-      for (let k = 0; k < count; k++) {
-        const i = row(k)
-        axpy(d, 2 * scale * dot(m, C.data, 1, i * m, mu, 1, 0), D.data, 1, i * d, out, 1, 0)
-      }
-      return out
-    },
-    crossVjp: (w, _lambda, v, batch) => {
-      checkW('crossVjp', w)
-      assertDim(`${name}.crossVjp: v`, d, v.length)
-      const { count, row, scale } = rowsOf(batch, 'crossVjp')
-      const out = new Float64Array(m)
-      for (let k = 0; k < count; k++) {
-        const i = row(k)
-        axpy(m, 2 * scale * dot(d, D.data, 1, i * d, v, 1, 0), C.data, 1, i * m, out, 1, 0)
-      }
-      return out
-    },
+    crossJvp: (w, _lambda, mu, batch) => rankOneProduct('crossJvp', w, mu, 'μ', batch, C, D),
+    crossVjp: (w, _lambda, v, batch) => rankOneProduct('crossVjp', w, v, 'v', batch, D, C),
     curvature: () => {
       if (curv === undefined) {
         const ev = symmetricEigenvalues(matMul(transpose(D), D))

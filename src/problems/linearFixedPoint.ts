@@ -19,7 +19,7 @@ import { assertDim, matrix, type Matrix, type RVec, type Vec } from '../linalg/t
 import type { BilevelProblem, ClosedForm } from '../problem/bilevel.js'
 import type { UpperObjective } from '../problem/erm.js'
 import * as R from '../random/rng.js'
-import { checkRealLambda, gaussianMatrix, quadraticUpper, randomOrthogonal } from './quadratic.js'
+import { affineHypergradient, affineSolution, checkRealLambda, gaussianMatrix, quadraticUpper, randomOrthogonal } from './quadratic.js'
 
 /** Options of `linearFixedPointProblem`. */
 export interface LinearFixedPointOptions {
@@ -125,27 +125,27 @@ export class LinearFixedPointProblem implements BilevelProblem, ClosedForm {
   }
   /** ∂₁Φ u = Mu. */
   jvpW(w: RVec, _lambda: RVec, u: RVec): Vec {
-    this.checkW('jvpW', w)
-    assertDim(`${this.name}.jvpW: u`, this.dim, u.length)
-    return gemv(this.dim, this.dim, 1, this.M.data, this.dim, 0, u, 1, 0, 0, new Float64Array(this.dim), 1, 0)
+    return this.product('jvpW', w, this.M, false, u, 'u')
   }
   /** ∂₁Φᵀ v = Mᵀv. */
   vjpW(w: RVec, _lambda: RVec, v: RVec): Vec {
-    this.checkW('vjpW', w)
-    assertDim(`${this.name}.vjpW: v`, this.dim, v.length)
-    return gemvT(this.dim, this.dim, 1, this.M.data, this.dim, 0, v, 1, 0, 0, new Float64Array(this.dim), 1, 0)
+    return this.product('vjpW', w, this.M, true, v, 'v')
   }
   /** ∂₂Φ μ = Nμ. */
   jvpLambda(w: RVec, _lambda: RVec, mu: RVec): Vec {
-    this.checkW('jvpLambda', w)
-    assertDim(`${this.name}.jvpLambda: μ`, this.hyperDim, mu.length)
-    return gemv(this.dim, this.hyperDim, 1, this.N.data, this.hyperDim, 0, mu, 1, 0, 0, new Float64Array(this.dim), 1, 0)
+    return this.product('jvpLambda', w, this.N, false, mu, 'μ')
   }
   /** ∂₂Φᵀ v = Nᵀv. */
   vjpLambda(w: RVec, _lambda: RVec, v: RVec): Vec {
-    this.checkW('vjpLambda', w)
-    assertDim(`${this.name}.vjpLambda: v`, this.dim, v.length)
-    return gemvT(this.dim, this.hyperDim, 1, this.N.data, this.hyperDim, 0, v, 1, 0, 0, new Float64Array(this.hyperDim), 1, 0)
+    return this.product('vjpLambda', w, this.N, true, v, 'v')
+  }
+  /** The derivative product `what`: P·x, or Pᵀ·x when `transposed` (fresh), after checking w and x. */
+  private product(what: string, w: RVec, P: Matrix, transposed: boolean, x: RVec, xName: string): Vec {
+    this.checkW(what, w)
+    assertDim(`${this.name}.${what}: ${xName}`, transposed ? P.rows : P.cols, x.length)
+    return transposed
+      ? gemvT(P.rows, P.cols, 1, P.data, P.cols, 0, x, 1, 0, 0, new Float64Array(P.cols), 1, 0)
+      : gemv(P.rows, P.cols, 1, P.data, P.cols, 0, x, 1, 0, 0, new Float64Array(P.rows), 1, 0)
   }
   /** E(w, λ) = ½‖Cw − e‖² + (upperReg/2)‖λ‖². */
   upper(w: RVec, lambda: RVec): number {
@@ -165,20 +165,11 @@ export class LinearFixedPointProblem implements BilevelProblem, ClosedForm {
   /** w(λ) = (I − M)⁻¹(Nλ + c). */
   solution(lambda: RVec): Vec {
     this.checkL('solution', lambda)
-    const d = this.dim
-    const rhs = gemv(d, this.hyperDim, 1, this.N.data, this.hyperDim, 0, lambda, 1, 0, 0, new Float64Array(d), 1, 0)
-    axpy(d, 1, this.c, 1, 0, rhs, 1, 0)
-    return gemv(d, d, 1, this.inv.data, d, 0, rhs, 1, 0, 0, new Float64Array(d), 1, 0)
+    return affineSolution(this.inv, this.N, this.c, lambda)
   }
-  /** ∇f(λ) = upperReg·λ + Nᵀ(I − Mᵀ)⁻¹Cᵀ(C w(λ) − e)  (SID eq. 4–5). */
+  /** ∇f(λ) = upperReg·λ + Nᵀ(I − Mᵀ)⁻¹Cᵀ(C w(λ) − e)  (SID eq. 4–5), with (I − Mᵀ)⁻¹ = ((I − M)⁻¹)ᵀ. */
   hypergradient(lambda: RVec): Vec {
-    const w = this.solution(lambda)
-    const d = this.dim
-    const g = this.upperObjective.gradW(w, lambda)
-    // v = (I − Mᵀ)⁻¹ g = ((I − M)⁻¹)ᵀ g.
-    const v = gemvT(d, d, 1, this.inv.data, d, 0, g, 1, 0, 0, new Float64Array(d), 1, 0)
-    const out = this.upperObjective.gradLambda(w, lambda)
-    return gemvT(d, this.hyperDim, 1, this.N.data, this.hyperDim, 0, v, 1, 0, 1, out, 1, 0)
+    return affineHypergradient(this.inv, this.N, false, this.upperObjective, this.solution(lambda), lambda)
   }
   /** The exact constants (none depends on λ). */
   constants(lambda: RVec): LinearFixedPointConstants {

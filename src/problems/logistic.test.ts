@@ -3,15 +3,17 @@ import fc from 'fast-check'
 import * as E from 'fp-ts/lib/Either.js'
 import type { Dataset } from '../data/dataset.js'
 import { orThrow } from '../errors.js'
-import { cholesky, choleskySolve, denseOf, luSolve, matTVec, matVec, spectralNorm, symmetricEigenvalues } from '../linalg/matrix.js'
+import { denseOf, matTVec, matVec, spectralNorm, symmetricEigenvalues } from '../linalg/matrix.js'
 import { matrix, type Matrix, type RVec, type Vec } from '../linalg/types.js'
 import * as R from '../random/rng.js'
 import {
-  d2psi, dpsi, gradInto, hvpInto, logisticObjective, logisticProblem, logisticUpper, psi, rowHvpPassReference, squaredSpectralNorm,
+  d2psi, dpsi, logisticObjective, logisticProblem, logisticUpper, psi, rowHvpPassReference, squaredSpectralNorm,
   type LogisticObjective, type Regularization,
 } from './logistic.js'
 import {
-  axpby, cdNum, cdVec, classificationData as makeData, dot, expectUnbiasedOverSamplingSpaces, norm, randVec as vecOf, relErr, relErrNum, snapshot, within,
+  callEveryMethod, cdNum, classificationData as makeData, denseHessian, denseImplicitHypergradient, expectCrossTerms, expectIntoMatches,
+  itChecksValueGradientAndHvp, expectUnbiasedOverSamplingSpaces, fdGrad, newtonSolution, norm, randVec as vecOf, relErr, relErrNum, snapshot,
+  within,
 } from './reference.test-util.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -75,9 +77,12 @@ const caseArb = fc.record({
   reg: fc.constantFrom<Regularization>('scalar', 'perFeature'),
   scaled: fc.boolean(),
 })
-/** A case's data, objective, w (scale 0.7), λ and a with-replacement batch of 1 + (seed mod 7) samples. */
-const drawCase = ({ seed, n, p, reg, scaled }: { seed: number; n: number; p: number; reg: Regularization; scaled: boolean }) => {
-  const d = makeData(seed, n, p, false, scaled)
+/**
+ * A case's data (with an all-zero last column when `zeroCol`), objective, w (scale 0.7), λ and a
+ * with-replacement batch of 1 + (seed mod 7) samples.
+ */
+const drawCase = ({ seed, n, p, reg, scaled }: { seed: number; n: number; p: number; reg: Regularization; scaled: boolean }, zeroCol = false) => {
+  const d = makeData(seed, n, p, zeroCol, scaled)
   const obj = logisticObjective(d, reg)
   const batch = R.sampleWithReplacement(R.seed(seed + 3), n, 1 + (seed % 7))[0]
   return { d, obj, w: vecOf(seed + 1, p, 0.7), lam: lambdaFor(reg, seed + 2, p), batch }
@@ -143,45 +148,9 @@ describe('logistic loss ψ', () => {
 })
 
 describe('logisticObjective: derivatives', () => {
-  it('gradient = central differences of the value (full sum and minibatches)', () => {
-    fc.assert(
-      fc.property(caseArb, (c) => {
-        const { d, obj, w, lam, batch } = drawCase(c)
-        const { p } = c
-        for (const b of [undefined, batch]) {
-          const g = obj.grad(w, lam, b)
-          const fd = Float64Array.from({ length: p }, (_, j) =>
-            cdNum((t) => {
-              const wt = Float64Array.from(w)
-              wt[j] = wt[j]! + t
-              return obj.value(wt, lam, b)
-            }, 1e-5),
-          )
-          expect(within(g, fd, 1e-7, 1e-7)).toBe(true)
-          expect(relErrNum(obj.value(w, lam, b), naiveValue(d, w, lam, b))).toBeLessThan(1e-12)
-        }
-      }),
-      { numRuns: 20 },
-    )
-  })
-
-  it('Hessian-vector product = central differences of the gradient, and is symmetric', () => {
-    fc.assert(
-      fc.property(caseArb, (c) => {
-        const { obj, w, lam, batch } = drawCase(c)
-        const { seed, p } = c
-        const u = vecOf(seed + 4, p)
-        const v = vecOf(seed + 5, p)
-        for (const b of [undefined, batch]) {
-          const hu = obj.hvp(w, lam, u, b)
-          const fd = cdVec((t) => obj.grad(axpby(t, u, w), lam, b), 1e-5)
-          expect(within(hu, fd, 1e-7, 1e-7)).toBe(true)
-          const hv = obj.hvp(w, lam, v, b)
-          expect(Math.abs(dot(hu, v) - dot(u, hv))).toBeLessThan(1e-12 * (1 + norm(hu) * norm(v)))
-        }
-      }),
-      { numRuns: 20 },
-    )
+  // the value against the sample-by-sample reference, on the full sum and the batch
+  itChecksValueGradientAndHvp(caseArb, drawCase, (_c, { d, obj, w, lam, batch }) => {
+    for (const b of [undefined, batch]) expect(relErrNum(obj.value(w, lam, b), naiveValue(d, w, lam, b))).toBeLessThan(1e-12)
   })
 
   it('cross terms = central differences of the gradient along λ, and are adjoint', () => {
@@ -195,14 +164,8 @@ describe('logisticObjective: derivatives', () => {
         const mu = vecOf(seed + 6, m)
         const v = vecOf(seed + 7, p)
         const batch = R.sampleWithReplacement(R.seed(seed + 3), n, 1 + (seed % 7))[0]
-        for (const b of [undefined, batch]) {
-          const jv = obj.crossJvp(w, lam, mu, b)
-          const fd = cdVec((t) => obj.grad(w, axpby(t, mu, lam), b), 1e-4)
-          expect(within(jv, fd, 1e-7, 1e-7)).toBe(true)
-          const vj = obj.crossVjp(w, lam, v, b)
-          expect(vj.length).toBe(m)
-          expect(Math.abs(dot(jv, v) - dot(mu, vj))).toBeLessThan(1e-12 * (1 + norm(jv) * norm(v)))
-        }
+        expect(mu.length).toBe(m)
+        for (const b of [undefined, batch]) expectCrossTerms(obj, w, lam, mu, v, b, 1e-4, 1e-7)
       }),
       { numRuns: 20 },
     )
@@ -230,12 +193,7 @@ describe('logisticObjective: fused kernels', () => {
         const u = vecOf(seed + 4, p)
         const batch = R.sampleWithReplacement(R.seed(seed + 3), n, bsize)[0]
         for (const b of [undefined, batch]) {
-          const out = new Float64Array(p).fill(Number.NaN)
-          expect(gradInto(obj, w, lam, out, b)).toBe(out)
-          expect(out).toEqual(obj.grad(w, lam, b))
-          const out2 = vecOf(seed + 9, p, 1e6)
-          expect(hvpInto(obj, w, lam, u, out2, b)).toBe(out2)
-          expect(out2).toEqual(obj.hvp(w, lam, u, b))
+          expectIntoMatches(obj, w, lam, u, vecOf(seed + 9, p, 1e6), b)
           // a second call gives the same bits (nothing mutable is cached)
           expect(obj.grad(w, lam, b)).toEqual(obj.grad(w, lam, b))
         }
@@ -249,10 +207,9 @@ describe('logisticObjective: fused kernels', () => {
 
   it('the full-batch product keeps the Hessian factors of the last w: the same bits as the one-pass kernel, at that w and after w changes', () => {
     fc.assert(
-      fc.property(caseArb, fc.boolean(), ({ seed, n, p, reg, scaled }, zeroCol) => {
-        const d = makeData(seed, n, p, zeroCol, scaled)
-        const obj = logisticObjective(d, reg)
-        const lam = lambdaFor(reg, seed + 2, p)
+      fc.property(caseArb, fc.boolean(), (c, zeroCol) => {
+        const { d, obj, lam } = drawCase(c, zeroCol)
+        const { seed, n, p } = c
         const reference = (w: RVec, u: RVec): Vec => {
           const out = rowHvpPassReference(d.X.data, n, p, d.y, w, u, undefined, 1, 0, new Float64Array(0), new Float64Array(0), new Float64Array(p))
           for (let j = 0; j < p; j++) out[j] = out[j]! + (lam.length === 1 ? lam[0]! : lam[j]!) * u[j]!
@@ -340,17 +297,7 @@ describe('logisticObjective: fused kernels', () => {
       const batch = Int32Array.of(3, 1, 3, 8, 0)
       const before = snapshot(d.X.data, d.y, w, u, lam, mu)
       const beforeBatch = Int32Array.from(batch)
-      for (const b of [undefined, batch]) {
-        obj.value(w, lam, b)
-        obj.grad(w, lam, b)
-        obj.hvp(w, lam, u, b)
-        obj.crossJvp(w, lam, mu, b)
-        obj.crossVjp(w, lam, u, b)
-        obj.gradInto(w, lam, new Float64Array(6), b)
-        obj.hvpInto(w, lam, u, new Float64Array(6), b)
-      }
-      obj.curvature(lam)
-      obj.checkLambda(lam)
+      callEveryMethod(obj, w, u, lam, mu, batch)
       const upper = logisticUpper(d, obj.hyperDim)
       upper.value(w, lam)
       upper.gradW(w, lam)
@@ -364,22 +311,18 @@ describe('logisticObjective: fused kernels', () => {
 describe('logisticObjective: curvature and λ', () => {
   it('τ ≤ λ_min(∇²ℓ(w)) and λ_max(∇²ℓ(w)) ≤ L at random w (dense Hessian eigenvalues), with a zero column', () => {
     fc.assert(
-      fc.property(caseArb, fc.boolean(), ({ seed, n, p, reg, scaled }, zeroCol) => {
-        const d = makeData(seed, n, p, zeroCol, scaled)
-        const obj = logisticObjective(d, reg)
-        const lam = lambdaFor(reg, seed + 2, p)
+      fc.property(caseArb, fc.boolean(), (c, zeroCol) => {
+        const { obj, lam } = drawCase(c, zeroCol)
+        const { seed, p, reg } = c
         const { tau, L } = obj.curvature(lam)
         for (const scale of [0, 0.3, 3]) {
-          const w = vecOf(seed + 1, p, scale)
-          const H = denseOf(p, (u) => obj.hvp(w, lam, u))
-          const ev = symmetricEigenvalues(H)
+          const ev = symmetricEigenvalues(denseHessian(obj, vecOf(seed + 1, p, scale), lam))
           expect(tau).toBeLessThanOrEqual(ev[0]! * (1 + 1e-12) + 1e-14)
           expect(ev[p - 1]!).toBeLessThanOrEqual(L)
         }
         // a zero column makes λ_min(H) = λ for that feature: τ is then attained
         if (zeroCol && reg === 'scalar') {
-          const H = denseOf(p, (u) => obj.hvp(vecOf(seed + 1, p), lam, u))
-          expect(relErrNum(symmetricEigenvalues(H)[0]!, tau)).toBeLessThan(1e-10)
+          expect(relErrNum(symmetricEigenvalues(denseHessian(obj, vecOf(seed + 1, p), lam))[0]!, tau)).toBeLessThan(1e-10)
         }
       }),
       { numRuns: 25 },
@@ -512,30 +455,9 @@ describe('logisticUpper and logisticProblem', () => {
       expect(prob.separable).toBe(true)
       expect(prob.hyperDim).toBe(reg === 'scalar' ? 1 : p)
       // w(λ) by Newton with the dense Hessian; f(λ) = E(w(λ))
-      const solve = (l: RVec): Vec => {
-        let w: Vec = new Float64Array(p)
-        for (let it = 0; it < 50; it++) {
-          const g = prob.lower.grad(w, l)
-          if (norm(g) < 1e-14) break
-          const H = denseOf(p, (u) => prob.lower.hvp(w, l, u))
-          w = axpby(-1, choleskySolve(cholesky(H)!, g), w)
-        }
-        return w
-      }
-      const f = (l: RVec): number => prob.upper(solve(l), l)
-      const w = solve(lam)
-      // ∇f = ∇₂E + ∂₂Φᵀ (I − ∂₁Φᵀ)⁻¹ ∇₁E, by a dense solve through the problem's own products
-      const A = denseOf(p, (v) => axpby(-1, prob.vjpW(w, lam, v), v))
-      const vsol = luSolve(A, prob.gradUpperW(w, lam))!
-      const hg = axpby(1, prob.vjpLambda(w, lam, vsol), prob.gradUpperLambda(w, lam))
-      const fd = Float64Array.from({ length: lam.length }, (_, k) => {
-        const h = 1e-5 * lam[k]!
-        const lp = Float64Array.from(lam), lm = Float64Array.from(lam)
-        lp[k] = lp[k]! + h
-        lm[k] = lm[k]! - h
-        return (f(lp) - f(lm)) / (2 * h)
-      })
-      expect(relErr(hg, fd)).toBeLessThan(1e-6)
+      const f = (l: RVec): number => prob.upper(newtonSolution(prob.lower, l), l)
+      const hg = denseImplicitHypergradient(prob, newtonSolution(prob.lower, lam), lam)
+      expect(relErr(hg, fdGrad(f, lam, (k) => 1e-5 * lam[k]!))).toBeLessThan(1e-6)
     }
   })
 

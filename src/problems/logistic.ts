@@ -31,12 +31,13 @@ import { hgError, type HypergradError } from '../errors.js'
 import { isCsr } from '../linalg/csr.js'
 import { assertDim, type Matrix, type RVec, type Vec } from '../linalg/types.js'
 import type { Batch } from '../problem/bilevel.js'
-import { ermProblem, checkedStep, type ErmProblem, type LowerObjective, type UpperObjective } from '../problem/erm.js'
+import { ermProblem, checkedStep, type ErmProblem, type UpperObjective } from '../problem/erm.js'
 import { squaredSpectralNorm } from '../problem/spectral.js'
 import { lambdaRange } from './losses.js'
 import {
-  batchScale, checkInto, CurvatureMemo, gramOf, logisticCurvatures, logisticGradPass, logisticHvpPass, logisticValue, RowWeight,
+  batchScale, CurvatureMemo, gramOf, logisticCurvatures, logisticGradPass, logisticHvpPass, logisticValue, RowWeight,
 } from './logisticRows.js'
+import { RowObjective, type DiagonalRegularizer, type FusedObjective } from './rowObjective.js'
 
 export { d2psi, dpsi, dsigmoid, psi, sigmoid } from './losses.js'
 export {
@@ -45,6 +46,7 @@ export {
 } from './logisticRows.js'
 export { SPECTRAL_SAFETY, SPECTRAL_TOL, squaredSpectralNorm } from '../problem/spectral.js'
 export { validateDataset, validateSplit } from '../data/validate.js'
+export type { FusedObjective } from './rowObjective.js'
 
 const EMPTY: RVec = new Float64Array(0)
 
@@ -53,16 +55,6 @@ const EMPTY: RVec = new Float64Array(0)
 
 /** The regularizer: one λ for all weights, or one per feature. */
 export type Regularization = 'scalar' | 'perFeature'
-
-/**
- * A lower objective with in-place, allocation-free versions of its two hot products, for the
- * solvers' fused loops. `gradInto`/`hvpInto` overwrite `out` (which must not overlap an input)
- * and return it; they agree bit for bit with `grad`/`hvp`.
- */
-export interface FusedObjective extends LowerObjective {
-  gradInto(w: RVec, lambda: RVec, out: Vec, batch?: Batch): Vec
-  hvpInto(w: RVec, lambda: RVec, u: RVec, out: Vec, batch?: Batch): Vec
-}
 
 /** out ← ∇_w ℓ(w, λ) (or ∇_w ℓ̂(w, λ, B) on a batch), in one pass over the rows. */
 export const gradInto = (obj: FusedObjective, w: RVec, lambda: RVec, out: Vec, batch?: Batch): Vec =>
@@ -87,32 +79,93 @@ export const checkDataset = (what: string, d: Dataset): void => {
 }
 
 /**
- * The logistic-regression lower objective of SID §6 (see the module comment). Built by
- * `logisticObjective`; exposes the fused kernels as methods.
+ * The lower objectives whose data term is Σᵢ aᵢ ψ(yᵢxᵢᵀw), aᵢ the row weights of `weighting`
+ * (1 for logistic regression, σ(λᵢ) for data cleaning): the row passes of `logisticRows.ts` on
+ * the objective's own snapshot of its training set.
  */
-export class LogisticObjective implements FusedObjective {
-  readonly name: string
+export abstract class LogisticRowsObjective extends RowObjective {
   readonly dim: number
-  readonly hyperDim: number
   readonly nSamples: number
-  readonly separable = true
   /** The training data: the objective's own snapshot of the dataset it was built from. */
   readonly train: Dataset
-  private readonly y: RVec
-  private readonly yMaxSq: number
-  private readonly memo = new CurvatureMemo()
+  protected readonly y: RVec
+  /** max yᵢ² (see `maxLabelSq`). */
+  protected readonly yMaxSq: number
+  protected abstract readonly weighting: 0 | 1
+  /** The memo of the full-batch Hessian factors, when the objective keeps one. */
+  protected readonly memo: CurvatureMemo | undefined = undefined
 
-  constructor(train: Dataset, readonly regularization: Regularization) {
-    checkDataset('logisticObjective: train', train)
-    if (regularization !== 'scalar' && regularization !== 'perFeature')
-      throw new RangeError(`logisticObjective: regularization must be 'scalar' or 'perFeature', got ${String(regularization)}`)
+  constructor(what: string, train: Dataset) {
+    super()
+    checkDataset(what, train)
     this.train = snapshotDataset(train)
-    this.name = `logistic(${regularization})`
     this.y = this.train.y
     this.dim = train.X.cols
     this.nSamples = train.X.rows
-    this.hyperDim = regularization === 'scalar' ? 1 : this.dim
     this.yMaxSq = maxLabelSq(this.y)
+  }
+
+  /** The λ the row weights read: λ itself for σ(λᵢ), none for unit weights. */
+  private rowLambda(lambda: RVec): RVec {
+    return this.weighting === RowWeight.unit ? EMPTY : lambda
+  }
+
+  protected dataValue(w: RVec, lambda: RVec, batch: Batch | undefined, scale: number): number {
+    return logisticValue(this.train.X, this.y, w, batch, scale, this.weighting, this.rowLambda(lambda), EMPTY)
+  }
+
+  protected dataGrad(w: RVec, lambda: RVec, batch: Batch | undefined, scale: number, out: Vec): void {
+    logisticGradPass(this.train.X, this.y, w, batch, scale, this.weighting, this.rowLambda(lambda), EMPTY, out)
+  }
+
+  protected dataHvp(w: RVec, lambda: RVec, u: RVec, batch: Batch | undefined, scale: number, out: Vec): void {
+    logisticHvpPass(this.train.X, this.y, w, u, batch, scale, this.weighting, this.rowLambda(lambda), EMPTY, out, this.memo)
+  }
+
+  /**
+   * Xᵀ diag(aᵢ yᵢ² ψ''(yᵢxᵢᵀw)) X by the sparse-aware `weightedGram`: Σᵢ nnzᵢ²/2 multiply-adds
+   * (MNIST: 0.06 GFLOP, against 784 Hessian-vector products).
+   */
+  protected dataHessian(w: RVec, lambda: RVec): Matrix {
+    return gramOf(this.train.X, logisticCurvatures(this.train.X, this.y, w, this.weighting, this.rowLambda(lambda)))
+  }
+}
+
+/** R(w, λ) = ½ Σⱼ λⱼwⱼ² on Rᵈ, λ of length 1 broadcast (logistic regression's regularizer). */
+const lambdaRidge = (d: number): DiagonalRegularizer => ({
+  value: (w, lambda) => {
+    let reg = 0
+    if (lambda.length === 1) {
+      for (let j = 0; j < d; j++) reg += w[j]! * w[j]!
+      reg *= lambda[0]!
+    } else {
+      for (let j = 0; j < d; j++) reg += lambda[j]! * w[j]! * w[j]!
+    }
+    return 0.5 * reg
+  },
+  addInto: (lambda, x, out) => addDiagInto(d, lambda, x, out),
+  at: (lambda, j) => (lambda.length === 1 ? lambda[0]! : lambda[j]!),
+})
+
+/**
+ * The logistic-regression lower objective of SID §6 (see the module comment). Built by
+ * `logisticObjective`; exposes the fused kernels as methods.
+ */
+export class LogisticObjective extends LogisticRowsObjective {
+  readonly name: string
+  readonly hyperDim: number
+  readonly separable = true
+  protected readonly weighting = RowWeight.unit
+  protected override readonly memo = new CurvatureMemo()
+  protected readonly reg: DiagonalRegularizer
+
+  constructor(train: Dataset, readonly regularization: Regularization) {
+    super('logisticObjective: train', train)
+    if (regularization !== 'scalar' && regularization !== 'perFeature')
+      throw new RangeError(`logisticObjective: regularization must be 'scalar' or 'perFeature', got ${String(regularization)}`)
+    this.name = `logistic(${regularization})`
+    this.hyperDim = regularization === 'scalar' ? 1 : this.dim
+    this.reg = lambdaRidge(this.dim)
   }
 
   /** λ must have length 1 ('scalar') or p ('perFeature'), every entry finite and > 0. */
@@ -125,51 +178,6 @@ export class LogisticObjective implements FusedObjective {
         return E.left(hgError('domain', `${this.name}: λ[${k}] = ${l} must be finite and > 0 (strong convexity)`))
     }
     return E.right(Float64Array.from(lambda))
-  }
-
-  private checkArgs(what: string, w: RVec, lambda: RVec): void {
-    assertDim(`${this.name}.${what}: w`, this.dim, w.length)
-    assertDim(`${this.name}.${what}: λ`, this.hyperDim, lambda.length)
-  }
-
-  value(w: RVec, lambda: RVec, batch?: Batch): number {
-    this.checkArgs('value', w, lambda)
-    const scale = batchScale(`${this.name}.value`, this.nSamples, batch)
-    const data = logisticValue(this.train.X, this.y, w, batch, scale, RowWeight.unit, EMPTY, EMPTY)
-    let reg = 0
-    if (this.hyperDim === 1) {
-      for (let j = 0; j < this.dim; j++) reg += w[j]! * w[j]!
-      reg *= lambda[0]!
-    } else {
-      for (let j = 0; j < this.dim; j++) reg += lambda[j]! * w[j]! * w[j]!
-    }
-    return data + 0.5 * reg
-  }
-
-  gradInto(w: RVec, lambda: RVec, out: Vec, batch?: Batch): Vec {
-    this.checkArgs('gradInto', w, lambda)
-    checkInto(`${this.name}.gradInto`, this.dim, out, [w, lambda])
-    const scale = batchScale(`${this.name}.grad`, this.nSamples, batch)
-    logisticGradPass(this.train.X, this.y, w, batch, scale, RowWeight.unit, EMPTY, EMPTY, out)
-    addDiagInto(this.dim, lambda, w, out)
-    return out
-  }
-
-  hvpInto(w: RVec, lambda: RVec, u: RVec, out: Vec, batch?: Batch): Vec {
-    this.checkArgs('hvpInto', w, lambda)
-    checkInto(`${this.name}.hvpInto`, this.dim, out, [w, lambda], u)
-    const scale = batchScale(`${this.name}.hvp`, this.nSamples, batch)
-    logisticHvpPass(this.train.X, this.y, w, u, batch, scale, RowWeight.unit, EMPTY, EMPTY, out, this.memo)
-    addDiagInto(this.dim, lambda, u, out)
-    return out
-  }
-
-  grad(w: RVec, lambda: RVec, batch?: Batch): Vec {
-    return this.gradInto(w, lambda, new Float64Array(this.dim), batch)
-  }
-
-  hvp(w: RVec, lambda: RVec, u: RVec, batch?: Batch): Vec {
-    return this.hvpInto(w, lambda, u, new Float64Array(this.dim), batch)
   }
 
   /** ∇²_wλ ℓ μ = μ₀ w ('scalar') or μ ⊙ w ('perFeature'); the same on every batch (eq. 15). */
@@ -208,19 +216,6 @@ export class LogisticObjective implements FusedObjective {
     const out = new Float64Array(this.dim)
     for (let j = 0; j < this.dim; j++) out[j] = w[j]! * v[j]!
     return out
-  }
-
-  /**
-   * The dense Hessian ∇²_ww ℓ(w, λ) = Xᵀ diag(yᵢ² ψ''(yᵢxᵢᵀw)) X + diag(λ) (λ broadcast when
-   * scalar), by the sparse-aware `weightedGram`: Σᵢ nnzᵢ²/2 multiply-adds (MNIST: 0.06 GFLOP,
-   * against 784 Hessian-vector products). Fresh, symmetric.
-   */
-  hessian(w: RVec, lambda: RVec): Matrix {
-    this.checkArgs('hessian', w, lambda)
-    const h = gramOf(this.train.X, logisticCurvatures(this.train.X, this.y, w, RowWeight.unit, EMPTY))
-    const p = this.dim, g = h.data as Vec
-    for (let j = 0; j < p; j++) g[j * p + j] = g[j * p + j]! + (this.hyperDim === 1 ? lambda[0]! : lambda[j]!)
-    return h
   }
 
   /**

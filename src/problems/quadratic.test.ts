@@ -2,11 +2,11 @@ import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
 import * as E from 'fp-ts/lib/Either.js'
 import { orThrow } from '../errors.js'
-import { denseOf, luSolve, matMul, spectralNorm, symmetricEigenvalues, transpose } from '../linalg/matrix.js'
-import { matrix, type RVec, type Vec } from '../linalg/types.js'
+import { denseOf, matMul, spectralNorm, symmetricEigenvalues, transpose } from '../linalg/matrix.js'
+import type { RVec, Vec } from '../linalg/types.js'
 import * as R from '../random/rng.js'
 import { quadraticProblem, randomOrthogonal, type QuadraticOptions, type QuadraticProblem } from './quadratic.js'
-import { diff, fdGrad, fdJac, matRelErr, norm, randVec, relErr } from './reference.test-util.js'
+import { denseImplicitHypergradient, diff, expectProductsMatchFd, fdGrad, fdJac, hessianSpectrum, matRelErr, norm, randVec, relErr } from './reference.test-util.js'
 
 // ── independent truths: finite differences, dense algebra ───────────────────────────────────
 const build = (o: QuadraticOptions): QuadraticProblem => orThrow(quadraticProblem(o))
@@ -72,8 +72,7 @@ describe('quadraticProblem: spectrum and constants against dense matrices', () =
         const lam = randVec(s.seed + 2, m)
         const k = p.constants(lam)
         // Hessian of ℓ from the derivative product, eigenvalues by Jacobi.
-        const H = denseOf(d, (u) => p.lower.hvp(w, lam, u))
-        const ev = symmetricEigenvalues(H)
+        const { H, ev } = hessianSpectrum(p.lower, w, lam)
         expect(Math.abs(ev[0]! - tau) / tau).toBeLessThan(1e-10)
         expect(Math.abs(ev[d - 1]! - L) / L).toBeLessThan(1e-10)
         expect(matRelErr(H, k.A)).toBeLessThan(1e-12)
@@ -165,15 +164,7 @@ describe('quadraticProblem: closed forms', () => {
       fc.property(shapes, (s) => {
         const p = build({ ...s, alpha: 0.05 })
         const lam = randVec(s.seed, s.hyperDim)
-        const w = p.solution(lam)
-        const d = s.dim
-        const JT = denseOf(d, (v) => p.vjpW(w, lam, v))
-        const I_JT = matrix(d, d, Float64Array.from(JT.data, (x, i) => (Math.floor(i / d) === i % d ? 1 : 0) - x))
-        const v = luSolve(I_JT, p.gradUpperW(w, lam))!
-        const g = Float64Array.from(p.gradUpperLambda(w, lam))
-        const cross = p.vjpLambda(w, lam, v)
-        g.forEach((x, i) => (g[i] = x + cross[i]!))
-        expect(relErr(p.hypergradient(lam), g)).toBeLessThan(1e-9)
+        expect(relErr(p.hypergradient(lam), denseImplicitHypergradient(p, p.solution(lam), lam))).toBeLessThan(1e-9)
       }),
     )
   })
@@ -197,14 +188,7 @@ describe('quadraticProblem: derivative products', () => {
           expect(matRelErr(Cx, fdJac((l) => lower.grad(w, l, b), lam, d, 1e-3))).toBeLessThan(1e-9)
           expect(matRelErr(transpose(Cx), denseOf(d, (v) => lower.crossVjp(w, lam, v, b), m))).toBeLessThan(1e-14)
         }
-        const J1 = denseOf(d, (u) => p.jvpW(w, lam, u))
-        expect(matRelErr(J1, fdJac((x) => p.phi(x, lam), w, d, 1e-3))).toBeLessThan(1e-9)
-        expect(matRelErr(transpose(J1), denseOf(d, (v) => p.vjpW(w, lam, v)))).toBeLessThan(1e-14)
-        const J2 = denseOf(m, (mu) => p.jvpLambda(w, lam, mu), d)
-        expect(matRelErr(J2, fdJac((l) => p.phi(w, l), lam, d, 1e-3))).toBeLessThan(1e-9)
-        expect(matRelErr(transpose(J2), denseOf(d, (v) => p.vjpLambda(w, lam, v), m))).toBeLessThan(1e-14)
-        expect(relErr(p.gradUpperW(w, lam), fdGrad((x) => p.upper(x, lam), w, 1e-3))).toBeLessThan(1e-8)
-        expect(relErr(p.gradUpperLambda(w, lam), fdGrad((l) => p.upper(w, l), lam, 1e-3))).toBeLessThan(1e-8)
+        expectProductsMatchFd(p, w, lam)
       }),
       { numRuns: 15 },
     )

@@ -101,12 +101,54 @@ export const checkRealLambda = (name: string, m: number, lambda: RVec): E.Either
   return E.right(lambda)
 }
 
-const checkBatch = (name: string, n: number, batch: Batch): void => {
+/** Throws a RangeError, naming `name`, when a batch is empty or holds an index outside 0..n−1. */
+export const checkBatch = (name: string, n: number, batch: Batch): void => {
   if (batch.length === 0) throw new RangeError(`${name}: empty batch`)
   for (let k = 0; k < batch.length; k++) {
     const i = batch[k]!
     if (!(i >= 0 && i < n)) throw new RangeError(`${name}: batch index ${i} at position ${k} outside 0..${n - 1}`)
   }
+}
+
+/**
+ * The sizes of a finite-sum lower objective `name` (w ∈ Rᵈ, λ ∈ Rᵐ, n samples) and the shape
+ * checks of its methods' arguments, shared by the test problems: each check throws a RangeError
+ * naming the method `what`.
+ */
+export const finiteSumShape = (name: string, d: number, m: number, n: number) => {
+  const w = (what: string, x: RVec): void => assertDim(`${name}.${what}: w`, d, x.length)
+  const lambda = (what: string, l: RVec): void => assertDim(`${name}.${what}: λ`, m, l.length)
+  return {
+    sizes: { name, dim: d, hyperDim: m, nSamples: n },
+    w,
+    lambda,
+    /** w and λ. */
+    args: (what: string, x: RVec, l: RVec): void => {
+      w(what, x)
+      lambda(what, l)
+    },
+    batch: (what: string, batch: Batch): void => checkBatch(`${name}.${what}`, n, batch),
+  }
+}
+
+/**
+ * The closed forms of a problem whose fixed point is affine in λ, w(λ) = K(Nλ + c), with K the
+ * d×d inverse of the fixed-point system and N d×m: w(λ), and (SID eq. 4–5)
+ * ∇f(λ) = ∇₂E(w, λ) + Nᵀ Kᵀ ∇₁E(w, λ) at w = w(λ). When K is symmetric (`kSymmetric`, as A⁻¹ of
+ * the quadratic test bed) K itself multiplies ∇₁E, row by row.
+ */
+export const affineSolution = (K: Matrix, N: Matrix, c: RVec, lambda: RVec): Vec => {
+  const d = K.rows
+  const rhs = gemv(d, N.cols, 1, N.data, N.cols, 0, lambda, 1, 0, 0, new Float64Array(d), 1, 0)
+  axpy(d, 1, c, 1, 0, rhs, 1, 0)
+  return gemv(d, d, 1, K.data, d, 0, rhs, 1, 0, 0, new Float64Array(d), 1, 0)
+}
+export const affineHypergradient = (K: Matrix, N: Matrix, kSymmetric: boolean, upper: UpperObjective, w: RVec, lambda: RVec): Vec => {
+  const d = K.rows
+  const g = upper.gradW(w, lambda)
+  const v = kSymmetric ? gemv(d, d, 1, K.data, d, 0, g, 1, 0, 0, new Float64Array(d), 1, 0) : gemvT(d, d, 1, K.data, d, 0, g, 1, 0, 0, new Float64Array(d), 1, 0)
+  const out = upper.gradLambda(w, lambda)
+  return gemvT(d, N.cols, 1, N.data, N.cols, 0, v, 1, 0, 1, out, 1, 0)
 }
 
 /**
@@ -179,25 +221,37 @@ export const quadraticLower = (data: QuadraticData, name = 'quadratic'): LowerOb
     if (s.A.rows !== d || s.A.cols !== d || s.B.rows !== d || s.B.cols !== m || s.c.length !== d)
       throw new RangeError(`${name}: a sample has A ${s.A.rows}×${s.A.cols}, B ${s.B.rows}×${s.B.cols}, c ${s.c.length}; expected ${d}×${d}, ${d}×${m}, ${d}`)
   }
+  const shape = finiteSumShape(name, d, m, n)
   /** The (possibly batch-averaged) terms, as a list of (weight, sample). */
   const terms = (batch: Batch | undefined, what: string): ReadonlyArray<QuadraticSample> | undefined => {
     if (batch === undefined) return undefined
-    checkBatch(`${name}.${what}`, n, batch)
+    shape.batch(what, batch)
     return Array.from(batch, (i) => perSample[i]!)
   }
-  const checkW = (what: string, w: RVec): void => assertDim(`${name}.${what}: w`, d, w.length)
-  const checkL = (what: string, l: RVec): void => assertDim(`${name}.${what}: λ`, m, l.length)
+  /**
+   * The product `what` of a second derivative: sign·mean over the terms of Pₜx, P = A (the
+   * Hessian) or B (the cross term, with sign −1), or of Pₜᵀx when `transposed`.
+   */
+  const termProduct = (what: string, w: RVec, x: RVec, xName: string, batch: Batch | undefined, pick: 'A' | 'B', sign: number, transposed: boolean): Vec => {
+    shape.w(what, w)
+    const cols = pick === 'A' ? d : m
+    assertDim(`${name}.${what}: ${xName}`, transposed ? d : cols, x.length)
+    const ts = terms(batch, what) ?? [{ A, B, c }]
+    const s = sign * (1 / ts.length)
+    const out = new Float64Array(transposed ? cols : d)
+    for (const t of ts) {
+      if (transposed) gemvT(d, cols, s, t[pick].data, cols, 0, x, 1, 0, 1, out, 1, 0)
+      else gemv(d, cols, s, t[pick].data, cols, 0, x, 1, 0, 1, out, 1, 0)
+    }
+    return out
+  }
 
   return {
-    name,
-    dim: d,
-    hyperDim: m,
-    nSamples: n,
+    ...shape.sizes,
     separable: data.separable,
     checkLambda: (lambda) => checkRealLambda(name, m, lambda),
     value: (w, lambda, batch) => {
-      checkW('value', w)
-      checkL('value', lambda)
+      shape.args('value', w, lambda)
       const ts = terms(batch, 'value') ?? [{ A, B, c }]
       const aw = new Float64Array(d)
       const bl = new Float64Array(d)
@@ -211,8 +265,7 @@ export const quadraticLower = (data: QuadraticData, name = 'quadratic'): LowerOb
       return acc / ts.length
     },
     grad: (w, lambda, batch) => {
-      checkW('grad', w)
-      checkL('grad', lambda)
+      shape.args('grad', w, lambda)
       const ts = terms(batch, 'grad') ?? [{ A, B, c }]
       const s = 1 / ts.length
       const g = new Float64Array(d)
@@ -223,33 +276,9 @@ export const quadraticLower = (data: QuadraticData, name = 'quadratic'): LowerOb
       }
       return g
     },
-    hvp: (w, _lambda, u, batch) => {
-      checkW('hvp', w)
-      assertDim(`${name}.hvp: u`, d, u.length)
-      const ts = terms(batch, 'hvp') ?? [{ A, B, c }]
-      const s = 1 / ts.length
-      const h = new Float64Array(d)
-      for (const t of ts) gemv(d, d, s, t.A.data, d, 0, u, 1, 0, 1, h, 1, 0)
-      return h
-    },
-    crossJvp: (w, _lambda, mu, batch) => {
-      checkW('crossJvp', w)
-      assertDim(`${name}.crossJvp: μ`, m, mu.length)
-      const ts = terms(batch, 'crossJvp') ?? [{ A, B, c }]
-      const s = 1 / ts.length
-      const out = new Float64Array(d)
-      for (const t of ts) gemv(d, m, -s, t.B.data, m, 0, mu, 1, 0, 1, out, 1, 0)
-      return out
-    },
-    crossVjp: (w, _lambda, v, batch) => {
-      checkW('crossVjp', w)
-      assertDim(`${name}.crossVjp: v`, d, v.length)
-      const ts = terms(batch, 'crossVjp') ?? [{ A, B, c }]
-      const s = 1 / ts.length
-      const out = new Float64Array(m)
-      for (const t of ts) gemvT(d, m, -s, t.B.data, m, 0, v, 1, 0, 1, out, 1, 0)
-      return out
-    },
+    hvp: (w, _lambda, u, batch) => termProduct('hvp', w, u, 'u', batch, 'A', 1, false),
+    crossJvp: (w, _lambda, mu, batch) => termProduct('crossJvp', w, mu, 'μ', batch, 'B', -1, false),
+    crossVjp: (w, _lambda, v, batch) => termProduct('crossVjp', w, v, 'v', batch, 'B', -1, true),
     curvature: () => ({ tau: data.tau, L: data.L }),
   }
 }
@@ -352,21 +381,12 @@ export class QuadraticProblem extends ErmProblem implements ClosedForm {
   /** w(λ) = A⁻¹(Bλ + c), the exact fixed point of Φ(·, λ). */
   solution(lambda: RVec): Vec {
     assertDim(`${this.name}.solution: λ`, this.hyperDim, lambda.length)
-    const { B, c } = this.data
-    const d = this.dim
-    const rhs = gemv(d, this.hyperDim, 1, B.data, this.hyperDim, 0, lambda, 1, 0, 0, new Float64Array(d), 1, 0)
-    axpy(d, 1, c, 1, 0, rhs, 1, 0)
-    return gemv(d, d, 1, this.aInv.data, d, 0, rhs, 1, 0, 0, new Float64Array(d), 1, 0)
+    return affineSolution(this.aInv, this.data.B, this.data.c, lambda)
   }
 
   /** ∇f(λ) = upperReg·λ + Bᵀ A⁻¹ Cᵀ(C w(λ) − e) (SID eq. 4–5). */
   hypergradient(lambda: RVec): Vec {
-    const w = this.solution(lambda)
-    const d = this.dim
-    const g = this.upperObjective.gradW(w, lambda)
-    const v = gemv(d, d, 1, this.aInv.data, d, 0, g, 1, 0, 0, new Float64Array(d), 1, 0)
-    const out = this.upperObjective.gradLambda(w, lambda)
-    return gemvT(d, this.hyperDim, 1, this.data.B.data, this.hyperDim, 0, v, 1, 0, 1, out, 1, 0)
+    return affineHypergradient(this.aInv, this.data.B, true, this.upperObjective, this.solution(lambda), lambda)
   }
 
   /**

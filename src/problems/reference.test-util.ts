@@ -1,13 +1,18 @@
 /**
  * Independent references for the problems' tests: vector norms and relative errors, central
  * differences (gradients, Jacobians, directional derivatives), seeded random vectors and
- * datasets, and the exact sampling spaces of the mini-batch estimators (all subsets, all tuples).
+ * datasets, the exact sampling spaces of the mini-batch estimators (all subsets, all tuples),
+ * dense Hessians and hypergradients, and the checks shared by the tests of the lower objectives.
  */
-import { expect } from 'vitest'
+import fc from 'fast-check'
+import { expect, it } from 'vitest'
 import type { Dataset } from '../data/dataset.js'
+import { cholesky, choleskySolve, denseOf, luSolve, symmetricEigenvalues, transpose } from '../linalg/matrix.js'
+import type { Batch, BilevelProblem } from '../problem/bilevel.js'
 import type { LowerObjective } from '../problem/erm.js'
 import { matrix, type Matrix, type RVec, type Vec } from '../linalg/types.js'
 import * as R from '../random/rng.js'
+import { gradInto, hvpInto, type FusedObjective } from './logistic.js'
 
 export const norm = (x: RVec): number => Math.sqrt(x.reduce((s, v) => s + v * v, 0))
 export const diff = (x: RVec, y: RVec): Vec => Float64Array.from(x, (v, i) => v - y[i]!)
@@ -119,4 +124,144 @@ export const expectUnbiasedOverSamplingSpaces = (obj: LowerObjective, n: number,
     expect(relErr(meanVec(space.map((b) => obj.crossJvp(w, lam, mu, b))), obj.crossJvp(w, lam, mu))).toBeLessThan(1e-12)
     expect(relErr(meanVec(space.map((b) => obj.crossVjp(w, lam, v, b))), obj.crossVjp(w, lam, v))).toBeLessThan(1e-12)
   }
+}
+
+/** The dense Hessian of a lower objective at (w, λ) (on a batch when given), column by column from its hvp. */
+export const denseHessian = (obj: LowerObjective, w: RVec, lam: RVec, batch?: Batch): Matrix => denseOf(w.length, (u) => obj.hvp(w, lam, u, batch))
+
+/** The dense Hessian of a lower objective at (w, λ) and its eigenvalues, ascending. */
+export const hessianSpectrum = (obj: LowerObjective, w: RVec, lam: RVec): { readonly H: Matrix; readonly ev: Vec } => {
+  const H = denseHessian(obj, w, lam)
+  return { H, ev: symmetricEigenvalues(H) }
+}
+
+/**
+ * The problem's four derivative products against dense central-difference Jacobians of Φ (step
+ * 1e-3, to 1e-9), each vjp against the transpose of its jvp (to 1e-14), and ∇₁E, ∇₂E against
+ * central differences of E (to 1e-8). `errW` measures the ∂₁Φ errors (default: relative).
+ */
+export const expectProductsMatchFd = (p: BilevelProblem, w: RVec, lam: RVec, errW: (a: Matrix, b: Matrix) => number = matRelErr): void => {
+  const d = w.length, m = lam.length
+  const J1 = denseOf(d, (u) => p.jvpW(w, lam, u))
+  expect(errW(J1, fdJac((x) => p.phi(x, lam), w, d, 1e-3))).toBeLessThan(1e-9)
+  expect(errW(transpose(J1), denseOf(d, (v) => p.vjpW(w, lam, v)))).toBeLessThan(1e-14)
+  const J2 = denseOf(m, (mu) => p.jvpLambda(w, lam, mu), d)
+  expect(matRelErr(J2, fdJac((l) => p.phi(w, l), lam, d, 1e-3))).toBeLessThan(1e-9)
+  expect(matRelErr(transpose(J2), denseOf(d, (v) => p.vjpLambda(w, lam, v), m))).toBeLessThan(1e-14)
+  expect(relErr(p.gradUpperW(w, lam), fdGrad((x) => p.upper(x, lam), w, 1e-3))).toBeLessThan(1e-8)
+  expect(relErr(p.gradUpperLambda(w, lam), fdGrad((l) => p.upper(w, l), lam, 1e-3))).toBeLessThan(1e-8)
+}
+
+/** w(λ) by Newton's method from w = 0 with the dense Hessian (Cholesky), until ‖∇ℓ‖ < 1e-14 (at most 50 steps). */
+export const newtonSolution = (lower: LowerObjective, lam: RVec): Vec => {
+  let w: Vec = new Float64Array(lower.dim)
+  for (let it = 0; it < 50; it++) {
+    const g = lower.grad(w, lam)
+    if (norm(g) < 1e-14) break
+    w = axpby(-1, choleskySolve(cholesky(denseHessian(lower, w, lam))!, g), w)
+  }
+  return w
+}
+
+/** ∇f = ∇₂E + ∂₂Φᵀ(I − ∂₁Φᵀ)⁻¹∇₁E at w (SID eq. 4–5), by a dense LU solve through the problem's own products. */
+export const denseImplicitHypergradient = (p: BilevelProblem, w: RVec, lam: RVec): Vec => {
+  const d = w.length
+  const JT = denseOf(d, (v) => p.vjpW(w, lam, v))
+  const A = matrix(d, d, Float64Array.from(JT.data, (x, i) => (Math.floor(i / d) === i % d ? 1 : 0) - x))
+  const v = luSolve(A, p.gradUpperW(w, lam))!
+  const cross = p.vjpLambda(w, lam, v)
+  return Float64Array.from(p.gradUpperLambda(w, lam), (x, i) => x + cross[i]!)
+}
+
+/** The lower objective's gradient agrees with central differences (step 1e-5) of its value, coordinate by coordinate. */
+export const expectGradMatchesValue = (obj: LowerObjective, w: RVec, lam: RVec, b: Batch | undefined): void => {
+  const g = obj.grad(w, lam, b)
+  const fd = Float64Array.from({ length: w.length }, (_, j) => cdNum((t) => obj.value(shift(w, j, t), lam, b), 1e-5))
+  expect(within(g, fd, 1e-7, 1e-7)).toBe(true)
+}
+
+/** ∇²ℓ u agrees with central differences (step 1e-5) of ∇ℓ along u, and ⟨∇²ℓ u, v⟩ = ⟨u, ∇²ℓ v⟩. */
+export const expectHvpMatchesGrad = (obj: LowerObjective, w: RVec, lam: RVec, u: RVec, v: RVec, b: Batch | undefined): void => {
+  const hu = obj.hvp(w, lam, u, b)
+  expect(within(hu, cdVec((t) => obj.grad(axpby(t, u, w), lam, b), 1e-5), 1e-7, 1e-7)).toBe(true)
+  const hv = obj.hvp(w, lam, v, b)
+  expect(Math.abs(dot(hu, v) - dot(u, hv))).toBeLessThan(1e-12 * (1 + norm(hu) * norm(v)))
+}
+
+/**
+ * crossJvp agrees with central differences (step h, tolerance tol) of ∇ℓ along μ; crossVjp has
+ * μ's length and is its adjoint. Returns crossVjp(v).
+ */
+export const expectCrossTerms = (obj: LowerObjective, w: RVec, lam: RVec, mu: RVec, v: RVec, b: Batch | undefined, h: number, tol: number): Vec => {
+  const jv = obj.crossJvp(w, lam, mu, b)
+  expect(within(jv, cdVec((t) => obj.grad(w, axpby(t, mu, lam), b), h), tol, tol)).toBe(true)
+  const vj = obj.crossVjp(w, lam, v, b)
+  expect(vj.length).toBe(mu.length)
+  expect(Math.abs(dot(jv, v) - dot(mu, vj))).toBeLessThan(1e-12 * (1 + norm(jv) * norm(v)))
+  return vj
+}
+
+/** gradInto / hvpInto write into a stale `out` (NaN, then `stale`) the same bits as grad / hvp, and return it. */
+export const expectIntoMatches = (obj: FusedObjective, w: RVec, lam: RVec, u: RVec, stale: Vec, b: Batch | undefined): void => {
+  const out = new Float64Array(w.length).fill(Number.NaN)
+  expect(gradInto(obj, w, lam, out, b)).toBe(out)
+  expect(out).toEqual(obj.grad(w, lam, b))
+  expect(hvpInto(obj, w, lam, u, stale, b)).toBe(stale)
+  expect(stale).toEqual(obj.hvp(w, lam, u, b))
+}
+
+/** Call every method of a fused objective, on the full sum and on `batch` (for a test that its inputs are left as they were). */
+export const callEveryMethod = (obj: FusedObjective, w: RVec, u: RVec, lam: RVec, mu: RVec, batch: Batch): void => {
+  for (const b of [undefined, batch]) {
+    obj.value(w, lam, b)
+    obj.grad(w, lam, b)
+    obj.hvp(w, lam, u, b)
+    obj.crossJvp(w, lam, mu, b)
+    obj.crossVjp(w, lam, u, b)
+    obj.gradInto(w, lam, new Float64Array(w.length), b)
+    obj.hvpInto(w, lam, u, new Float64Array(w.length), b)
+  }
+  obj.curvature(lam)
+  obj.checkLambda(lam)
+}
+
+/** A drawn case of a lower objective's tests: its data, the objective at (w, λ), and a batch. */
+export interface ObjectiveCase {
+  readonly d: Dataset
+  readonly obj: FusedObjective
+  readonly w: Vec
+  readonly lam: Vec
+  readonly batch: Int32Array
+}
+
+/**
+ * Two tests every row-pass objective passes, each a property over `cases` (20 runs), on the full
+ * sum and on the case's batch: `checkValue` (the value against the file's own reference) and the
+ * gradient against central differences of the value; the Hessian-vector product along
+ * u = randVec(seed + 4, p) against central differences of the gradient, and symmetric (with
+ * v = randVec(seed + 5, p)).
+ */
+export const itChecksValueGradientAndHvp = <C extends { readonly seed: number; readonly p: number }>(
+  cases: fc.Arbitrary<C>, draw: (c: C) => ObjectiveCase, checkValue: (c: C, drawn: ObjectiveCase) => void,
+): void => {
+  it('value matches its reference; gradient = central differences of the value (full sum and minibatches)', () => {
+    fc.assert(
+      fc.property(cases, (c) => {
+        const drawn = draw(c)
+        checkValue(c, drawn)
+        for (const b of [undefined, drawn.batch]) expectGradMatchesValue(drawn.obj, drawn.w, drawn.lam, b)
+      }),
+      { numRuns: 20 },
+    )
+  })
+  it('Hessian-vector product = central differences of the gradient, and is symmetric', () => {
+    fc.assert(
+      fc.property(cases, (c) => {
+        const { obj, w, lam, batch } = draw(c)
+        const u = randVec(c.seed + 4, c.p), v = randVec(c.seed + 5, c.p)
+        for (const b of [undefined, batch]) expectHvpMatchesGrad(obj, w, lam, u, v, b)
+      }),
+      { numRuns: 20 },
+    )
+  })
 }

@@ -33,10 +33,11 @@ import { weightedGramOf } from '../linalg/gram.js'
 import { axpy, dot, gemv } from '../linalg/kernels.js'
 import { cholesky, choleskySolve, symmetricEigenvalues } from '../linalg/matrix.js'
 import { assertDim, matrix, type Matrix, type RVec, type Vec } from '../linalg/types.js'
-import type { Batch, ClosedForm } from '../problem/bilevel.js'
+import type { ClosedForm } from '../problem/bilevel.js'
 import { checkedStep, ErmProblem, ermProblem, type LowerObjective, type UpperObjective } from '../problem/erm.js'
 import { squaredSpectralNorm } from '../problem/spectral.js'
 import { lambdaRange } from './losses.js'
+import { finiteSumShape } from './quadratic.js'
 
 /** How λ regularizes: one weight for all features, or one per feature. */
 export type RidgeRegularization = 'scalar' | 'perFeature'
@@ -99,15 +100,8 @@ const ridgeParts = (
     return gramEig
   }
 
-  const checkW = (what: string, w: RVec): void => assertDim(`${name}.${what}: w`, p, w.length)
-  const checkL = (what: string, l: RVec): void => assertDim(`${name}.${what}: λ`, m, l.length)
-  const checkBatch = (what: string, batch: Batch): void => {
-    if (batch.length === 0) throw new RangeError(`${name}.${what}: empty batch`)
-    for (let k = 0; k < batch.length; k++) {
-      const i = batch[k]!
-      if (!(i >= 0 && i < n)) throw new RangeError(`${name}.${what}: batch index ${i} at position ${k} outside 0..${n - 1}`)
-    }
-  }
+  const shape = finiteSumShape(name, p, m, n)
+  const { batch: checkBatch } = shape
   /** out += λ ⊙ u. */
   const addReg = (lambda: RVec, u: RVec, out: Vec): Vec => {
     if (regularization === 'perFeature') for (let j = 0; j < p; j++) out[j] = out[j]! + lambda[j]! * u[j]!
@@ -125,15 +119,11 @@ const ridgeParts = (
     G !== undefined ? gemv(p, p, 1, G.data, p, 0, u, 1, 0, 0, new Float64Array(p), 1, 0) : designGemvT(X, designGemv(X, u, new Float64Array(n)), new Float64Array(p))
 
   const lower: LowerObjective = {
-    name,
-    dim: p,
-    hyperDim: m,
-    nSamples: n,
+    ...shape.sizes,
     separable: true,
     checkLambda: (lambda) => checkRidgeLambda(name, m, lambda),
     value: (w, lambda, batch) => {
-      checkW('value', w)
-      checkL('value', lambda)
+      shape.args('value', w, lambda)
       let s = 0
       if (batch === undefined) {
         for (let i = 0; i < n; i++) {
@@ -152,8 +142,7 @@ const ridgeParts = (
       return 0.5 * s + regValue(w, lambda)
     },
     grad: (w, lambda, batch) => {
-      checkW('grad', w)
-      checkL('grad', lambda)
+      shape.args('grad', w, lambda)
       let g: Vec
       if (batch === undefined) {
         g = gramTimes(w)
@@ -171,8 +160,7 @@ const ridgeParts = (
       return addReg(lambda, w, g)
     },
     hvp: (w, lambda, u, batch) => {
-      checkW('hvp', w)
-      checkL('hvp', lambda)
+      shape.args('hvp', w, lambda)
       assertDim(`${name}.hvp: u`, p, u.length)
       let h: Vec
       if (batch === undefined) h = gramTimes(u)
@@ -189,21 +177,21 @@ const ridgeParts = (
     },
     // ∂/∂λⱼ ∇_w ℓ = wⱼ eⱼ (perFeature) or w (scalar), whatever the batch.
     crossJvp: (w, _lambda, mu, batch) => {
-      checkW('crossJvp', w)
+      shape.w('crossJvp', w)
       assertDim(`${name}.crossJvp: μ`, m, mu.length)
       if (batch !== undefined) checkBatch('crossJvp', batch)
       if (regularization === 'scalar') return Float64Array.from(w, (x) => mu[0]! * x)
       return Float64Array.from(w, (x, j) => x * mu[j]!)
     },
     crossVjp: (w, _lambda, v, batch) => {
-      checkW('crossVjp', w)
+      shape.w('crossVjp', w)
       assertDim(`${name}.crossVjp: v`, p, v.length)
       if (batch !== undefined) checkBatch('crossVjp', batch)
       if (regularization === 'scalar') return Float64Array.of(dot(p, w, 1, 0, v, 1, 0))
       return Float64Array.from(w, (x, j) => x * v[j]!)
     },
     curvature: (lambda) => {
-      checkL('curvature', lambda)
+      shape.lambda('curvature', lambda)
       const e = eig()
       const { lo, hi } = lambdaRange(lambda)
       return { tau: e.min + lo, L: e.max + hi }

@@ -38,8 +38,9 @@ import { assertDim, matrix, type Matrix, type RVec, type Vec } from '../linalg/t
 import type { Batch } from '../problem/bilevel.js'
 import { checkedStep, ermProblem, type ErmProblem, type UpperObjective } from '../problem/erm.js'
 import { squaredSpectralNorm } from '../problem/spectral.js'
-import { checkDataset, type FusedObjective } from './logistic.js'
-import { batchScale, checkInto, rowWeight, RowWeight } from './logisticRows.js'
+import { checkDataset } from './logistic.js'
+import { batchScale, rowWeight, RowWeight } from './logisticRows.js'
+import { fixedRidge, RowObjective, type DiagonalRegularizer } from './rowObjective.js'
 import { dsigmoid, lambdaRange, softmaxInto } from './losses.js'
 
 /** How λ regularizes W: one λ, one per feature (row of W), or one per class (column of W). */
@@ -158,11 +159,8 @@ const classesOf = (train: DesignDataset, nClasses?: number): number => {
   return C!
 }
 
-/** Checks and sizes shared by the softmax objectives. */
-abstract class SoftmaxBase implements FusedObjective {
-  abstract readonly name: string
-  abstract readonly hyperDim: number
-  abstract readonly separable: boolean
+/** Sizes and row passes shared by the softmax objectives. */
+abstract class SoftmaxBase extends RowObjective {
   readonly dim: number
   readonly nSamples: number
   /** The number of classes C (W is d × C). */
@@ -173,6 +171,7 @@ abstract class SoftmaxBase implements FusedObjective {
   readonly train: DesignDataset
 
   constructor(train: DesignDataset, nClasses?: number) {
+    super()
     checkDataset('softmaxObjective: train', train)
     this.nClasses = classesOf(train, nClasses)
     this.train = snapshotDataset(train)
@@ -181,62 +180,24 @@ abstract class SoftmaxBase implements FusedObjective {
     this.nSamples = train.X.rows
   }
 
-  abstract checkLambda(lambda: RVec): E.Either<HypergradError, RVec>
-  abstract curvature(lambda: RVec): { readonly tau: number; readonly L: number }
-  abstract crossJvp(w: RVec, lambda: RVec, mu: RVec, batch?: Batch): Vec
-  abstract crossVjp(w: RVec, lambda: RVec, v: RVec, batch?: Batch): Vec
   /** The sample weighting of the data term. */
   protected abstract readonly weighting: 0 | 1
-  /** The regularizer's value, and out += its Hessian times x. */
-  protected abstract regValue(w: RVec, lambda: RVec): number
-  protected abstract addReg(lambda: RVec, x: RVec, out: Vec): void
-  /** The diagonal of the regularizer's Hessian at flat index k. */
-  protected abstract regAt(lambda: RVec, k: number): number
 
-  protected checkArgs(what: string, w: RVec, lambda: RVec): void {
-    assertDim(`${this.name}.${what}: w`, this.dim, w.length)
-    assertDim(`${this.name}.${what}: λ`, this.hyperDim, lambda.length)
+  protected dataValue(w: RVec, lambda: RVec, batch: Batch | undefined, scale: number): number {
+    return softmaxValue(this.train.X, this.nClasses, this.train.y, w, batch, scale, this.weighting, lambda)
   }
 
-  value(w: RVec, lambda: RVec, batch?: Batch): number {
-    this.checkArgs('value', w, lambda)
-    const scale = batchScale(`${this.name}.value`, this.nSamples, batch)
-    return softmaxValue(this.train.X, this.nClasses, this.train.y, w, batch, scale, this.weighting, lambda) + this.regValue(w, lambda)
-  }
-
-  gradInto(w: RVec, lambda: RVec, out: Vec, batch?: Batch): Vec {
-    this.checkArgs('gradInto', w, lambda)
-    checkInto(`${this.name}.gradInto`, this.dim, out, [w, lambda])
-    const scale = batchScale(`${this.name}.grad`, this.nSamples, batch)
+  protected dataGrad(w: RVec, lambda: RVec, batch: Batch | undefined, scale: number, out: Vec): void {
     softmaxGradPass(this.train.X, this.nClasses, this.train.y, w, batch, scale, this.weighting, lambda, EMPTY, out)
-    this.addReg(lambda, w, out)
-    return out
   }
 
-  hvpInto(w: RVec, lambda: RVec, u: RVec, out: Vec, batch?: Batch): Vec {
-    this.checkArgs('hvpInto', w, lambda)
-    checkInto(`${this.name}.hvpInto`, this.dim, out, [w, lambda], u)
-    const scale = batchScale(`${this.name}.hvp`, this.nSamples, batch)
+  protected dataHvp(w: RVec, lambda: RVec, u: RVec, batch: Batch | undefined, scale: number, out: Vec): void {
     softmaxHvpPass(this.train.X, this.nClasses, w, u, batch, scale, this.weighting, lambda, out)
-    this.addReg(lambda, u, out)
-    return out
   }
 
-  grad(w: RVec, lambda: RVec, batch?: Batch): Vec {
-    return this.gradInto(w, lambda, new Float64Array(this.dim), batch)
-  }
-
-  hvp(w: RVec, lambda: RVec, u: RVec, batch?: Batch): Vec {
-    return this.hvpInto(w, lambda, u, new Float64Array(this.dim), batch)
-  }
-
-  /** The dense Hessian ∇²_WW ℓ (d·C × d·C, symmetric, fresh): for `exact` on small d·C. */
-  hessian(w: RVec, lambda: RVec): Matrix {
-    this.checkArgs('hessian', w, lambda)
-    const H = softmaxHessianData(this.train.X, this.nClasses, w, this.weighting, lambda)
-    const m = this.dim, h = H.data as Vec
-    for (let k = 0; k < m; k++) h[k * m + k] = h[k * m + k]! + this.regAt(lambda, k)
-    return H
+  /** For `exact` on small d·C. */
+  protected dataHessian(w: RVec, lambda: RVec): Matrix {
+    return softmaxHessianData(this.train.X, this.nClasses, w, this.weighting, lambda)
   }
 }
 
@@ -267,18 +228,21 @@ export class SoftmaxObjective extends SoftmaxBase {
   }
 
   /** The λ of W's flat entry k = j·C + c. */
-  protected regAt(lambda: RVec, k: number): number {
+  private regAt(lambda: RVec, k: number): number {
     return this.regularization === 'scalar' ? lambda[0]! : this.regularization === 'perFeature' ? lambda[Math.floor(k / this.nClasses)]! : lambda[k % this.nClasses]!
   }
 
-  protected regValue(w: RVec, lambda: RVec): number {
-    let s = 0
-    for (let k = 0; k < this.dim; k++) s += this.regAt(lambda, k) * w[k]! * w[k]!
-    return 0.5 * s
-  }
-
-  protected addReg(lambda: RVec, x: RVec, out: Vec): void {
-    for (let k = 0; k < this.dim; k++) out[k] = out[k]! + this.regAt(lambda, k) * x[k]!
+  /** R(W, λ) = ½ Σₖ λ(k) W_k², λ(k) the λ of W's flat entry k. */
+  protected readonly reg: DiagonalRegularizer = {
+    value: (w, lambda) => {
+      let s = 0
+      for (let k = 0; k < this.dim; k++) s += this.regAt(lambda, k) * w[k]! * w[k]!
+      return 0.5 * s
+    },
+    addInto: (lambda, x, out) => {
+      for (let k = 0; k < this.dim; k++) out[k] = out[k]! + this.regAt(lambda, k) * x[k]!
+    },
+    at: (lambda, k) => this.regAt(lambda, k),
   }
 
   /** ∇²_Wλ ℓ μ: μ₀W, (μⱼW_{j,:})ⱼ or (μ_c W_{:,c})_c; the same on every batch (eq. 15). */
@@ -324,6 +288,7 @@ export class SoftmaxCleaningObjective extends SoftmaxBase {
   readonly separable = false
   readonly rho: number
   protected readonly weighting = RowWeight.sigmoid
+  protected readonly reg: DiagonalRegularizer
 
   constructor(train: DesignDataset, opts: { readonly rho?: number; readonly nClasses?: number } = {}) {
     super(train, opts.nClasses)
@@ -332,6 +297,7 @@ export class SoftmaxCleaningObjective extends SoftmaxBase {
     this.rho = rho
     this.name = `softmaxCleaning(C=${this.nClasses})`
     this.hyperDim = this.nSamples
+    this.reg = fixedRidge(rho, this.dim)
   }
 
   /** λ must have one finite entry per training sample (any sign: σ(λᵢ) ∈ (0, 1)). */
@@ -341,21 +307,6 @@ export class SoftmaxCleaningObjective extends SoftmaxBase {
     for (let k = 0; k < lambda.length; k++)
       if (!Number.isFinite(lambda[k]!)) return E.left(hgError('domain', `${this.name}: λ[${k}] = ${lambda[k]} must be finite`))
     return E.right(Float64Array.from(lambda))
-  }
-
-  protected regAt(): number {
-    return this.rho
-  }
-
-  protected regValue(w: RVec): number {
-    let s = 0
-    for (let k = 0; k < this.dim; k++) s += w[k]! * w[k]!
-    return 0.5 * this.rho * s
-  }
-
-  protected addReg(_lambda: RVec, x: RVec, out: Vec): void {
-    const r = this.rho
-    for (let k = 0; k < this.dim; k++) out[k] = out[k]! + r * x[k]!
   }
 
   /** ∇²_Wλ ℓ μ = Σᵢ μᵢ σ'(λᵢ) xᵢ(pᵢ − e_{yᵢ})ᵀ (over the batch, scaled n/|B|), one pass over the rows. */
