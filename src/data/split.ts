@@ -3,6 +3,7 @@
  * experiment (`validate.ts` holds the checks of data coming from outside).
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { pipe } from 'fp-ts/lib/function.js'
 import { hgError, type HypergradError } from '../errors.js'
 import { csrRows, isCsr, type CsrMatrix, type DesignMatrix } from '../linalg/csr.js'
 import { matrix, type Matrix } from '../linalg/types.js'
@@ -87,6 +88,57 @@ export const shuffleSplit = <M extends DesignMatrix = Matrix>(
   return E.right({ parts, indices })
 }
 
+/** What a label corruption accepts as a label, and how it changes one (drawing from the rng, returning the next). */
+interface Relabel {
+  readonly isLabel: (l: number) => boolean
+  /** What a rejected label is not, for its error. */
+  readonly expected: string
+  readonly relabel: (l: number, rng: Rng) => readonly [number, Rng]
+}
+
+/**
+ * The label noise of {@link flipLabels} and {@link corruptLabels}: checks the fraction (kind
+ * `'domain'`), then takes a Left `how` as it is and checks each label (kind `'data'`); draws
+ * round(fraction · n) rows uniformly without replacement from `rng`, sorts them, and relabels
+ * them in that order on a copy of y (X copied).
+ */
+const relabelRows = <M extends DesignMatrix>(
+  what: string,
+  ds: Dataset<M>,
+  fraction: number,
+  rng: Rng,
+  how: E.Either<HypergradError, Relabel>,
+): E.Either<HypergradError, { readonly data: Dataset<M>; readonly rows: Int32Array }> => {
+  if (!(fraction >= 0 && fraction <= 1)) return E.left(hgError('domain', `${what}: fraction must be in [0, 1], got ${fraction}`))
+  if (E.isLeft(how)) return how
+  const { isLabel, expected, relabel } = how.right
+  const n = ds.y.length
+  for (let i = 0; i < n; i++) {
+    const l = ds.y[i]!
+    if (!isLabel(l)) return E.left(hgError('data', `${what}: y[${i}] = ${l} is ${expected}`))
+  }
+  const k = Math.round(fraction * n)
+  const [drawn, r1] = k === 0 ? [new Int32Array(0), rng] : sampleWithoutReplacement(rng, n, k)
+  const rows = drawn.sort()
+  const y = Float64Array.from(ds.y)
+  let r = r1
+  for (const i of rows) [y[i], r] = relabel(y[i]!, r)
+  return E.right({ data: withLabels(ds, copyOf(ds.X), y), rows })
+}
+
+/** y ← −y on labels ±1. */
+const flip: Relabel = { isLabel: (l) => l === 1 || l === -1, expected: 'not ±1', relabel: (l, r) => [-l, r] }
+
+/** One of the C − 1 other classes, uniformly, on labels 0…C−1. */
+const otherClass = (C: number): Relabel => ({
+  isLabel: (l) => Number.isInteger(l) && l >= 0 && l < C,
+  expected: `not a class index in 0…${C - 1}`,
+  relabel: (l, r) => {
+    const [shift, next] = integer(r, 1, C - 1)
+    return [(l + shift) % C, next]
+  },
+})
+
 /**
  * Flip the labels (y ← −y) of round(fraction · n) rows chosen uniformly without replacement
  * from `rng` (Math.round: halves round up), for the data-cleaning experiment. Returns a fresh
@@ -97,23 +149,8 @@ export const flipLabels = <M extends DesignMatrix = Matrix>(
   ds: Dataset<M>,
   fraction: number,
   rng: Rng,
-): E.Either<HypergradError, { readonly data: Dataset<M>; readonly flipped: Int32Array }> => {
-  if (!(fraction >= 0 && fraction <= 1))
-    return E.left(hgError('domain', `flipLabels: fraction must be in [0, 1], got ${fraction}`))
-  const n = ds.y.length
-  for (let i = 0; i < n; i++) {
-    const l = ds.y[i]!
-    if (l !== 1 && l !== -1) return E.left(hgError('data', `flipLabels: y[${i}] = ${l} is not ±1`))
-  }
-  const k = Math.round(fraction * n)
-  const flipped = k === 0 ? new Int32Array(0) : sampleWithoutReplacement(rng, n, k)[0].sort()
-  const y = Float64Array.from(ds.y)
-  for (let r = 0; r < k; r++) {
-    const i = flipped[r]!
-    y[i] = -y[i]!
-  }
-  return E.right({ data: withLabels(ds, copyOf(ds.X), y), flipped })
-}
+): E.Either<HypergradError, { readonly data: Dataset<M>; readonly flipped: Int32Array }> =>
+  pipe(relabelRows('flipLabels', ds, fraction, rng, E.right(flip)), E.map(({ data, rows }) => ({ data, flipped: rows })))
 
 /**
  * Corrupt the labels of a multiclass dataset (labels 0…C−1, C = nClasses): round(fraction · n)
@@ -127,25 +164,9 @@ export const corruptLabels = <M extends DesignMatrix = Matrix>(
   fraction: number,
   rng: Rng,
 ): E.Either<HypergradError, { readonly data: Dataset<M>; readonly corrupted: Int32Array }> => {
-  if (!(fraction >= 0 && fraction <= 1))
-    return E.left(hgError('domain', `corruptLabels: fraction must be in [0, 1], got ${fraction}`))
   const C = ds.nClasses
-  if (!(Number.isInteger(C) && C! >= 2)) return E.left(hgError('data', `corruptLabels: the dataset has no nClasses ≥ 2 (got ${String(C)})`))
-  const n = ds.y.length
-  for (let i = 0; i < n; i++) {
-    const l = ds.y[i]!
-    if (!(Number.isInteger(l) && l >= 0 && l < C!)) return E.left(hgError('data', `corruptLabels: y[${i}] = ${l} is not a class index in 0…${C! - 1}`))
-  }
-  const k = Math.round(fraction * n)
-  const [rows, r1] = k === 0 ? [new Int32Array(0), rng] : sampleWithoutReplacement(rng, n, k)
-  const corrupted = rows.sort()
-  const y = Float64Array.from(ds.y)
-  let r = r1
-  for (let q = 0; q < k; q++) {
-    const i = corrupted[q]!
-    const [shift, next] = integer(r, 1, C! - 1)
-    r = next
-    y[i] = (y[i]! + shift) % C!
-  }
-  return E.right({ data: withLabels(ds, copyOf(ds.X), y), corrupted })
+  const how = Number.isInteger(C) && C! >= 2
+    ? E.right(otherClass(C!))
+    : E.left(hgError('data', `corruptLabels: the dataset has no nClasses ≥ 2 (got ${String(C)})`))
+  return pipe(relabelRows('corruptLabels', ds, fraction, rng, how), E.map(({ data, rows }) => ({ data, corrupted: rows })))
 }

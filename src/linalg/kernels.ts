@@ -75,16 +75,23 @@ export const nrm2 = (n: number, x: RVec, sx: number, ox: number): number => {
 }
 
 /**
- * y ← α·A·x + β·y for the row-major M×N matrix stored in `a` from offset `oa` with row
- * stride `lda` (≥ N). A block of consecutive rows is a view: pass its first row's offset.
- * When β = 0, y is overwritten (NaN in y does not leak through).
+ * The signature of {@link gemv} and {@link gemvT}, the reference BLAS order: the shape, α, the
+ * matrix with its row stride and offset, x with its stride and offset, β, y with its stride and
+ * offset. Returns y.
  */
-export const gemv = (
+export type Gemv = (
   M: number, N: number, alpha: number,
   a: RVec, lda: number, oa: number,
   x: RVec, sx: number, ox: number,
   beta: number, y: Vec, sy: number, oy: number,
-): Vec => {
+) => Vec
+
+/**
+ * y ← α·A·x + β·y for the row-major M×N matrix stored in `a` from offset `oa` with row
+ * stride `lda` (≥ N). A block of consecutive rows is a view: pass its first row's offset.
+ * When β = 0, y is overwritten (NaN in y does not leak through).
+ */
+export const gemv: Gemv = (M, N, alpha, a, lda, oa, x, sx, ox, beta, y, sy, oy) => {
   for (let i = 0, iy = oy, row = oa; i < M; i++, iy += sy, row += lda) {
     const s = dot(N, a, 1, row, x, sx, ox)
     y[iy] = beta === 0 ? alpha * s : alpha * s + beta * y[iy]!
@@ -99,12 +106,7 @@ export const gemv = (
  * when they hold non-finite entries. With a contiguous y the rows go four at a time:
  * y[j] += (c₀a₀ⱼ + c₁a₁ⱼ) + (c₂a₂ⱼ + c₃a₃ⱼ), one load and store of y per four rows.
  */
-export const gemvT = (
-  M: number, N: number, alpha: number,
-  a: RVec, lda: number, oa: number,
-  x: RVec, sx: number, ox: number,
-  beta: number, y: Vec, sy: number, oy: number,
-): Vec => {
+export const gemvT: Gemv = (M, N, alpha, a, lda, oa, x, sx, ox, beta, y, sy, oy) => {
   if (beta === 0) for (let j = 0, iy = oy; j < N; j++, iy += sy) y[iy] = 0
   else if (beta !== 1) scal(N, beta, y, sy, oy)
   if (sy !== 1) {

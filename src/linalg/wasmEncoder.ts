@@ -46,175 +46,71 @@ const sleb = (n: number, out: number[]): void => {
  */
 export class WasmCode {
   readonly bytes: number[] = []
-  private mem(prefix: ReadonlyArray<number>, align: number, offset: number): this {
-    this.bytes.push(...prefix, align)
-    uleb(offset, this.bytes)
+  /** Appends the bytes of an instruction without immediates (or with fixed ones). */
+  private op(...bytes: number[]): this {
+    this.bytes.push(...bytes)
     return this
+  }
+  /** Appends the opcode bytes, then an unsigned LEB128 immediate (an index, a depth, a SIMD opcode). */
+  private opU32(opcode: ReadonlyArray<number>, n: number): this {
+    this.bytes.push(...opcode)
+    uleb(n, this.bytes)
+    return this
+  }
+  /** A memory instruction: opcode, alignment exponent, static offset. */
+  private mem(opcode: ReadonlyArray<number>, align: number, offset: number): this {
+    return this.opU32([...opcode, align], offset)
   }
   private simd(op: number): this {
-    this.bytes.push(0xfd)
-    uleb(op, this.bytes)
-    return this
+    return this.opU32([0xfd], op)
   }
-  localGet(i: number): this {
-    this.bytes.push(0x20)
-    uleb(i, this.bytes)
-    return this
-  }
-  localSet(i: number): this {
-    this.bytes.push(0x21)
-    uleb(i, this.bytes)
-    return this
-  }
+  localGet(i: number): this { return this.opU32([0x20], i) }
+  localSet(i: number): this { return this.opU32([0x21], i) }
   i32Const(v: number): this {
     this.bytes.push(0x41)
     sleb(v, this.bytes)
     return this
   }
   /** f64.const +0. */
-  f64Zero(): this {
-    this.bytes.push(0x44, 0, 0, 0, 0, 0, 0, 0, 0)
-    return this
-  }
-  i32Load(offset = 0): this {
-    return this.mem([0x28], 2, offset)
-  }
-  f64Load(offset = 0): this {
-    return this.mem([0x2b], 3, offset)
-  }
-  f64Store(offset = 0): this {
-    return this.mem([0x39], 3, offset)
-  }
-  i32Eqz(): this {
-    this.bytes.push(0x45)
-    return this
-  }
-  i32Add(): this {
-    this.bytes.push(0x6a)
-    return this
-  }
-  i32Sub(): this {
-    this.bytes.push(0x6b)
-    return this
-  }
-  i32Mul(): this {
-    this.bytes.push(0x6c)
-    return this
-  }
-  i32And(): this {
-    this.bytes.push(0x71)
-    return this
-  }
-  i32Shl(): this {
-    this.bytes.push(0x74)
-    return this
-  }
-  i32LtS(): this {
-    this.bytes.push(0x48)
-    return this
-  }
-  i32GtS(): this {
-    this.bytes.push(0x4a)
-    return this
-  }
-  i32LeS(): this {
-    this.bytes.push(0x4c)
-    return this
-  }
-  i32GeS(): this {
-    this.bytes.push(0x4e)
-    return this
-  }
-  f64Ne(): this {
-    this.bytes.push(0x62)
-    return this
-  }
-  f64Add(): this {
-    this.bytes.push(0xa0)
-    return this
-  }
-  f64Mul(): this {
-    this.bytes.push(0xa2)
-    return this
-  }
+  f64Zero(): this { return this.op(0x44, 0, 0, 0, 0, 0, 0, 0, 0) }
+  i32Load(offset = 0): this { return this.mem([0x28], 2, offset) }
+  f64Load(offset = 0): this { return this.mem([0x2b], 3, offset) }
+  f64Store(offset = 0): this { return this.mem([0x39], 3, offset) }
+  i32Eqz(): this { return this.op(0x45) }
+  i32Add(): this { return this.op(0x6a) }
+  i32Sub(): this { return this.op(0x6b) }
+  i32Mul(): this { return this.op(0x6c) }
+  i32And(): this { return this.op(0x71) }
+  i32Shl(): this { return this.op(0x74) }
+  i32LtS(): this { return this.op(0x48) }
+  i32GtS(): this { return this.op(0x4a) }
+  i32LeS(): this { return this.op(0x4c) }
+  i32GeS(): this { return this.op(0x4e) }
+  f64Ne(): this { return this.op(0x62) }
+  f64Add(): this { return this.op(0xa0) }
+  f64Mul(): this { return this.op(0xa2) }
   /** select: [a, b, cond] → cond ≠ 0 ? a : b. */
-  select(): this {
-    this.bytes.push(0x1b)
-    return this
-  }
+  select(): this { return this.op(0x1b) }
   /** v128.load with an 8-byte alignment hint (rows need not be 16-byte aligned). */
-  v128Load(offset = 0): this {
-    this.bytes.push(0xfd, 0x00)
-    return this.mem([], 3, offset)
-  }
-  v128Store(offset = 0): this {
-    this.bytes.push(0xfd, 0x0b)
-    return this.mem([], 3, offset)
-  }
+  v128Load(offset = 0): this { return this.mem([0xfd, 0x00], 3, offset) }
+  v128Store(offset = 0): this { return this.mem([0xfd, 0x0b], 3, offset) }
   /** v128.load64_splat: one f64 from memory into both lanes. */
-  v128Load64Splat(offset = 0): this {
-    this.bytes.push(0xfd, 0x0a)
-    return this.mem([], 3, offset)
-  }
+  v128Load64Splat(offset = 0): this { return this.mem([0xfd, 0x0a], 3, offset) }
   /** v128.const 0 (both f64 lanes +0). */
-  v128Zero(): this {
-    this.bytes.push(0xfd, 0x0c, ...new Array<number>(16).fill(0))
-    return this
-  }
-  f64x2Splat(): this {
-    return this.simd(0x14)
-  }
-  f64x2ExtractLane(lane: 0 | 1): this {
-    this.simd(0x21)
-    this.bytes.push(lane)
-    return this
-  }
-  f64x2ReplaceLane(lane: 0 | 1): this {
-    this.simd(0x22)
-    this.bytes.push(lane)
-    return this
-  }
-  f64x2Add(): this {
-    return this.simd(0xf0)
-  }
-  f64x2Mul(): this {
-    return this.simd(0xf2)
-  }
-  block(): this {
-    this.bytes.push(0x02, 0x40)
-    return this
-  }
-  loop(): this {
-    this.bytes.push(0x03, 0x40)
-    return this
-  }
-  if(): this {
-    this.bytes.push(0x04, 0x40)
-    return this
-  }
-  else(): this {
-    this.bytes.push(0x05)
-    return this
-  }
-  end(): this {
-    this.bytes.push(0x0b)
-    return this
-  }
-  br(depth: number): this {
-    this.bytes.push(0x0c)
-    uleb(depth, this.bytes)
-    return this
-  }
-  brIf(depth: number): this {
-    this.bytes.push(0x0d)
-    uleb(depth, this.bytes)
-    return this
-  }
-  call(index: number): this {
-    this.bytes.push(0x10)
-    uleb(index, this.bytes)
-    return this
-  }
+  v128Zero(): this { return this.op(0xfd, 0x0c, ...new Array<number>(16).fill(0)) }
+  f64x2Splat(): this { return this.simd(0x14) }
+  f64x2ExtractLane(lane: 0 | 1): this { return this.simd(0x21).op(lane) }
+  f64x2ReplaceLane(lane: 0 | 1): this { return this.simd(0x22).op(lane) }
+  f64x2Add(): this { return this.simd(0xf0) }
+  f64x2Mul(): this { return this.simd(0xf2) }
+  block(): this { return this.op(0x02, 0x40) }
+  loop(): this { return this.op(0x03, 0x40) }
+  if(): this { return this.op(0x04, 0x40) }
+  else(): this { return this.op(0x05) }
+  end(): this { return this.op(0x0b) }
+  br(depth: number): this { return this.opU32([0x0c], depth) }
+  brIf(depth: number): this { return this.opU32([0x0d], depth) }
+  call(index: number): this { return this.opU32([0x10], index) }
 }
 
 /** A function to import from the host (module "env"). */
@@ -234,23 +130,40 @@ export interface WasmFunction {
   readonly code: WasmCode
 }
 
-const utf8 = (s: string): number[] => {
-  const b = [...new TextEncoder().encode(s)]
+/** n as an unsigned LEB128. */
+const u32 = (n: number): number[] => {
   const out: number[] = []
-  uleb(b.length, out)
-  out.push(...b)
+  uleb(n, out)
   return out
 }
 
-const vector = (items: ReadonlyArray<ReadonlyArray<number>>, out: number[]): void => {
-  uleb(items.length, out)
-  for (const it of items) out.push(...it)
+/** s as a name: its UTF-8 length, then its bytes. */
+const utf8 = (s: string): number[] => {
+  const b = [...new TextEncoder().encode(s)]
+  return [...u32(b.length), ...b]
 }
 
+/** A vector: its length, then its items' bytes. */
+const vector = (items: ReadonlyArray<ReadonlyArray<number>>): number[] => {
+  const out = u32(items.length)
+  for (const it of items) out.push(...it)
+  return out
+}
+
+/** Appends section `id` holding `body` (prefixed by its byte length). */
 const section = (id: number, body: ReadonlyArray<number>, out: number[]): void => {
-  out.push(id)
-  uleb(body.length, out)
-  out.push(...body)
+  out.push(id, ...u32(body.length), ...body)
+}
+
+/** The locals of a function body: runs of equal types, each as (count, type). */
+const localRuns = (locals: ReadonlyArray<ValType>): number[][] => {
+  const runs: Array<[number, ValType]> = []
+  for (const t of locals) {
+    const last = runs[runs.length - 1]
+    if (last !== undefined && last[1] === t) last[0]++
+    else runs.push([1, t])
+  }
+  return runs.map(([count, t]) => [...u32(count), t])
 }
 
 /**
@@ -260,84 +173,18 @@ const section = (id: number, body: ReadonlyArray<number>, out: number[]): void =
  */
 export const wasmModule = (imports: ReadonlyArray<WasmImport>, fns: ReadonlyArray<WasmFunction>, minPages = 1): Uint8Array => {
   const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]
-  const types: number[][] = []
-  const typeOf = (params: ReadonlyArray<ValType>, results: ReadonlyArray<ValType>): number => {
-    const t = [0x60]
-    vector(params.map((p) => [p]), t)
-    vector(results.map((r) => [r]), t)
-    types.push(t)
-    return types.length - 1
-  }
-  const importTypes = imports.map((i) => typeOf(i.params, i.results))
-  const fnTypes = fns.map((f) => typeOf(f.params, f.results))
-  const body: number[] = []
-  vector(types, body)
-  section(1, body, out)
-
-  body.length = 0
-  vector(
-    imports.map((im, k) => {
-      const e = [...utf8('env'), ...utf8(im.name), 0x00]
-      uleb(importTypes[k]!, e)
-      return e
-    }),
-    body,
-  )
-  section(2, body, out)
-
-  body.length = 0
-  vector(
-    fnTypes.map((t) => {
-      const e: number[] = []
-      uleb(t, e)
-      return e
-    }),
-    body,
-  )
-  section(3, body, out)
-
-  body.length = 0
-  body.push(0x01, 0x00)
-  uleb(minPages, body)
-  section(5, body, out)
-
-  body.length = 0
-  const exports: number[][] = [[...utf8('memory'), 0x02, 0x00]]
-  fns.forEach((f, k) => {
-    const e = [...utf8(f.name), 0x00]
-    uleb(imports.length + k, e)
-    exports.push(e)
+  const funcType = (f: WasmImport): number[] => [0x60, ...vector(f.params.map((p) => [p])), ...vector(f.results.map((r) => [r]))]
+  // Type section: one type per import, then one per function, in that order.
+  section(1, vector([...imports, ...fns].map(funcType)), out)
+  section(2, vector(imports.map((im, k) => [...utf8('env'), ...utf8(im.name), 0x00, ...u32(k)])), out)
+  section(3, vector(fns.map((_f, k) => u32(imports.length + k))), out)
+  section(5, [0x01, 0x00, ...u32(minPages)], out)
+  const exports = [[...utf8('memory'), 0x02, 0x00], ...fns.map((f, k) => [...utf8(f.name), 0x00, ...u32(imports.length + k)])]
+  section(7, vector(exports), out)
+  const code = fns.map((f) => {
+    const body = [...vector(localRuns(f.locals)), ...f.code.bytes, 0x0b]
+    return [...u32(body.length), ...body]
   })
-  vector(exports, body)
-  section(7, body, out)
-
-  body.length = 0
-  vector(
-    fns.map((f) => {
-      const runs: Array<[number, ValType]> = []
-      for (const t of f.locals) {
-        const last = runs[runs.length - 1]
-        if (last !== undefined && last[1] === t) last[0]++
-        else runs.push([1, t])
-      }
-      const fb: number[] = []
-      vector(
-        runs.map(([count, t]) => {
-          const e: number[] = []
-          uleb(count, e)
-          e.push(t)
-          return e
-        }),
-        fb,
-      )
-      fb.push(...f.code.bytes, 0x0b)
-      const e: number[] = []
-      uleb(fb.length, e)
-      e.push(...fb)
-      return e
-    }),
-    body,
-  )
-  section(10, body, out)
+  section(10, vector(code), out)
   return Uint8Array.from(out)
 }

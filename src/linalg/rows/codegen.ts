@@ -25,14 +25,20 @@ import { F64, I32, V128, WasmCode, wasmModule, type ValType, type WasmFunction }
 
 class Locals {
   readonly types: ValType[] = []
-  constructor(private readonly nParams: number) {}
+  constructor(readonly nParams: number) {}
   add(t: ValType): number {
     this.types.push(t)
     return this.nParams + this.types.length - 1
   }
+  /** k locals of type t, in order. */
+  addN(t: ValType, k: number): number[] {
+    return Array.from({ length: k }, () => this.add(t))
+  }
 }
 
-const i32s = (k: number): ValType[] => new Array<ValType>(k).fill(I32)
+/** The exported function: every parameter an i32, no results. */
+const kernel = (name: string, L: Locals, c: WasmCode): WasmFunction =>
+  ({ name, params: new Array<ValType>(L.nParams).fill(I32), results: [], locals: L.types, code: c })
 
 /** for (; i < limit; i += step) body — i and limit are i32 locals. */
 const forLoop = (c: WasmCode, i: number, limit: number, step: number, body: () => void): void => {
@@ -41,10 +47,10 @@ const forLoop = (c: WasmCode, i: number, limit: number, step: number, body: () =
   c.localGet(i).i32Const(step).i32Add().localSet(i).br(0).end().end()
 }
 
-/** out[0..pb) ← 0 (pb in bytes). */
-const zeroOut = (c: WasmCode, out: number, jb: number, pb: number): void => {
-  c.i32Const(0).localSet(jb)
-  forLoop(c, jb, pb, 8, () => c.localGet(out).localGet(jb).i32Add().f64Zero().f64Store())
+/** for (i = 0; i < limit; i += step) body. */
+const forFrom0 = (c: WasmCode, i: number, limit: number, step: number, body: () => void): void => {
+  c.i32Const(0).localSet(i)
+  forLoop(c, i, limit, step, body)
 }
 
 /** pb = 8p (bytes per row) and pb2 = 8·(p rounded down to even). */
@@ -53,13 +59,10 @@ const rowBytes = (c: WasmCode, p: number, pb: number, pb2: number): void => {
   c.localGet(p).i32Const(-2).i32And().i32Const(3).i32Shl().localSet(pb2)
 }
 
-/** Row offsets of a dense block: o_r = x + idx[k + r]·pb, or o₀ when r ≥ left (left = m − k). */
-const denseRowOffsets = (c: WasmCode, o: ReadonlyArray<number>, x: number, idx: number, k: number, m: number, pb: number): void => {
-  for (let r = 0; r < 4; r++) {
-    c.localGet(x).localGet(idx).localGet(k).i32Const(2).i32Shl().i32Add().i32Load(4 * r).localGet(pb).i32Mul().i32Add()
-    if (r > 0) c.localGet(o[0]!).localGet(m).localGet(k).i32Sub().i32Const(r).i32GtS().select()
-    c.localSet(o[r]!)
-  }
+/** pb and pb2 from p (see rowBytes), then out[0..pb) ← 0. */
+const zeroOut = (c: WasmCode, p: number, out: number, jb: number, pb: number, pb2: number): void => {
+  rowBytes(c, p, pb, pb2)
+  forFrom0(c, jb, pb, 8, () => c.localGet(out).localGet(jb).i32Add().f64Zero().f64Store())
 }
 
 /** Address of element k of an array of 8-byte values at base: base + 8k. */
@@ -67,13 +70,62 @@ const at8 = (c: WasmCode, base: number, k: number): WasmCode => c.localGet(base)
 /** Address of element k of an array of 4-byte values at base: base + 4k. */
 const at4 = (c: WasmCode, base: number, k: number): WasmCode => c.localGet(base).localGet(k).i32Const(2).i32Shl().i32Add()
 
-/** acc += val[q]·vec[col[q]] (q, acc: locals; val, col, vec: base addresses in locals). */
-const gatherStep = (c: WasmCode, acc: number, val: number, col: number, vec: number, q: number): void => {
+/** dst ← the i32 at base + 4k + off. */
+const load4 = (c: WasmCode, dst: number, base: number, k: number, off = 0): void => {
+  at4(c, base, k).i32Load(off).localSet(dst)
+}
+
+/** dst ← a < b ? a : b (signed). */
+const minTo = (c: WasmCode, a: number, b: number, dst: number): void => {
+  c.localGet(a).localGet(b).localGet(a).localGet(b).i32LtS().select().localSet(dst)
+}
+
+/** row ← idx[k] (the i32 at byte off past idx + 4k), [q, qe) ← [rowPtr[row], rowPtr[row + 1]): the row's entries. */
+const rowRange = (c: WasmCode, idx: number, k: number, rp: number, row: number, q: number, qe: number, off = 0): void => {
+  load4(c, row, idx, k, off)
+  load4(c, q, rp, row)
+  load4(c, qe, rp, row, 4)
+}
+
+/**
+ * Row r of a block of four rows k..k+3: its entries [q, qe) (see rowRange); a row past m gets
+ * an empty range. `pushLeft` pushes m − k.
+ */
+const blockRowRange = (c: WasmCode, r: number, pushLeft: () => void, idx: number, k: number, rp: number, row: number, q: number, qe: number): void => {
+  if (r > 0) {
+    pushLeft()
+    c.i32Const(r).i32GtS().if()
+  }
+  rowRange(c, idx, k, rp, row, q, qe, 4 * r)
+  if (r > 0) c.else().i32Const(0).localSet(q).i32Const(0).localSet(qe).end()
+}
+
+/**
+ * acc += val[q]·vec[col[q]] (q, acc: locals; val, col, vec: base addresses in locals): in f64,
+ * or with `pairs` in f64x2, the entry in both lanes times the column's pair [a_j, b_j] (vec then
+ * holds 16 bytes per column).
+ */
+const gatherStep = (c: WasmCode, acc: number, val: number, col: number, vec: number, q: number, pairs = false): void => {
   c.localGet(acc)
-  at8(c, val, q).f64Load()
+  at8(c, val, q)
+  if (pairs) c.v128Load64Splat()
+  else c.f64Load()
   c.localGet(vec)
-  at4(c, col, q).i32Load().i32Const(3).i32Shl().i32Add().f64Load()
-  c.f64Mul().f64Add().localSet(acc)
+  at4(c, col, q).i32Load().i32Const(pairs ? 4 : 3).i32Shl().i32Add()
+  if (pairs) c.v128Load().f64x2Mul().f64x2Add()
+  else c.f64Load().f64Mul().f64Add()
+  c.localSet(acc)
+}
+
+/** The hvp-type dots of row k + off/8 from its accumulator: z[k] = lane 0, s[k] = lane 1 (off in bytes). */
+const storeLanes = (c: WasmCode, z: number, s: number, k: number, acc: number, off: number): void => {
+  at8(c, z, k).localGet(acc).f64x2ExtractLane(0).f64Store(off)
+  at8(c, s, k).localGet(acc).f64x2ExtractLane(1).f64Store(off)
+}
+
+/** The grad-type dot of row k + off/8 from its accumulator: z[k] = lane 0 + lane 1 (off in bytes). */
+const storeSum = (c: WasmCode, z: number, k: number, acc: number, off: number): void => {
+  at8(c, z, k).localGet(acc).f64x2ExtractLane(0).localGet(acc).f64x2ExtractLane(1).f64Add().f64Store(off)
 }
 
 /** for (; q < end; q++) out[col[q]] += cs·val[q] — one row scattered into out. */
@@ -87,37 +139,84 @@ const scatterRow = (c: WasmCode, out: number, col: number, val: number, q: numbe
 }
 
 /**
+ * A dense kernel under construction: its locals (the first after the parameters: the block
+ * index K, the column byte JB, pb and pb2 as set by rowBytes, and the four row offsets O of a
+ * block) and its code.
+ */
+interface Dense {
+  readonly L: Locals
+  readonly c: WasmCode
+  readonly K: number
+  readonly JB: number
+  readonly PB: number
+  readonly PB2: number
+  readonly O: ReadonlyArray<number>
+}
+
+const dense = (nParams: number): Dense => {
+  const L = new Locals(nParams)
+  const K = L.add(I32), JB = L.add(I32), PB = L.add(I32), PB2 = L.add(I32)
+  return { L, K, JB, PB, PB2, O: L.addN(I32, 4), c: new WasmCode() }
+}
+
+/**
+ * for (k = 0; k < m; k += 4): the block's row offsets o_r = x + idx[k + r]·pb, or o₀ when
+ * r ≥ m − k, then body.
+ */
+const denseBlocks = (f: Dense, m: number, idx: number, x: number, body: () => void): void => {
+  const { c, K, O, PB } = f
+  forFrom0(c, K, m, 4, () => {
+    for (let r = 0; r < 4; r++) {
+      c.localGet(x).localGet(idx).localGet(K).i32Const(2).i32Shl().i32Add().i32Load(4 * r).localGet(PB).i32Mul().i32Add()
+      if (r > 0) c.localGet(O[0]!).localGet(m).localGet(K).i32Sub().i32Const(r).i32GtS().select()
+      c.localSet(O[r]!)
+    }
+    body()
+  })
+}
+
+/**
+ * The column loop of a dense dot block: the accumulators A to zero, then for (jb = 0; jb < limit;
+ * jb += step) { wv ← loadW(); A_r += row r at jb · wv }, row r's bytes read by v128.load (two
+ * columns) or, when `splat`, by v128.load64_splat (one column in both lanes).
+ */
+const denseDotColumns = (f: Dense, A: ReadonlyArray<number>, WV: number, limit: number, step: number, loadW: () => void, splat: boolean): void => {
+  const { c, JB, O } = f
+  for (const a of A) c.v128Zero().localSet(a)
+  forFrom0(c, JB, limit, step, () => {
+    loadW()
+    c.localSet(WV)
+    for (let r = 0; r < 4; r++) {
+      c.localGet(A[r]!).localGet(O[r]!).localGet(JB).i32Add()
+      if (splat) c.v128Load64Splat()
+      else c.v128Load()
+      c.localGet(WV).f64x2Mul().f64x2Add().localSet(A[r]!)
+    }
+  })
+}
+
+/**
  * gradDotsDense(m, p, idx, w, z, x): z[k] = x_{idx[k]}ᵀw for k < m over the dense rows, four
  * rows at a time; lane 0 sums the even columns and lane 1 the odd ones (the reference's two
  * accumulators), then z = lane 0 + lane 1. Writes z[k] for k < m rounded up to a multiple of 4.
  */
 const gradDotsDense = (): WasmFunction => {
   const [M, P, IDX, W, Z, X] = [0, 1, 2, 3, 4, 5]
-  const L = new Locals(6)
-  const K = L.add(I32), JB = L.add(I32), PB = L.add(I32), PB2 = L.add(I32)
-  const O = [L.add(I32), L.add(I32), L.add(I32), L.add(I32)]
-  const A = [L.add(V128), L.add(V128), L.add(V128), L.add(V128)]
-  const WV = L.add(V128)
-  const c = new WasmCode()
+  const f = dense(6)
+  const { L, c, K, JB, PB, PB2, O } = f
+  const A = L.addN(V128, 4), WV = L.add(V128)
   rowBytes(c, P, PB, PB2)
-  c.i32Const(0).localSet(K)
-  forLoop(c, K, M, 4, () => {
-    denseRowOffsets(c, O, X, IDX, K, M, PB)
-    for (const a of A) c.v128Zero().localSet(a)
-    c.i32Const(0).localSet(JB)
-    forLoop(c, JB, PB2, 16, () => {
-      c.localGet(W).localGet(JB).i32Add().v128Load().localSet(WV)
-      for (let r = 0; r < 4; r++) c.localGet(A[r]!).localGet(O[r]!).localGet(JB).i32Add().v128Load().localGet(WV).f64x2Mul().f64x2Add().localSet(A[r]!)
-    })
+  denseBlocks(f, M, IDX, X, () => {
+    denseDotColumns(f, A, WV, PB2, 16, () => c.localGet(W).localGet(JB).i32Add().v128Load(), false)
     c.localGet(PB2).localGet(PB).i32LtS().if()
     for (let r = 0; r < 4; r++)
       c.localGet(A[r]!).localGet(A[r]!).f64x2ExtractLane(0)
         .localGet(O[r]!).localGet(JB).i32Add().f64Load().localGet(W).localGet(JB).i32Add().f64Load().f64Mul().f64Add()
         .f64x2ReplaceLane(0).localSet(A[r]!)
     c.end()
-    for (let r = 0; r < 4; r++) at8(c, Z, K).localGet(A[r]!).f64x2ExtractLane(0).localGet(A[r]!).f64x2ExtractLane(1).f64Add().f64Store(8 * r)
+    for (let r = 0; r < 4; r++) storeSum(c, Z, K, A[r]!, 8 * r)
   })
-  return { name: 'gradDotsDense', params: i32s(6), results: [], locals: L.types, code: c }
+  return kernel('gradDotsDense', L, c)
 }
 
 /**
@@ -126,28 +225,18 @@ const gradDotsDense = (): WasmFunction => {
  */
 const hvpDotsDense = (): WasmFunction => {
   const [M, P, IDX, W, U, Z, S, X] = [0, 1, 2, 3, 4, 5, 6, 7]
-  const L = new Locals(8)
-  const K = L.add(I32), JB = L.add(I32), PB = L.add(I32), PB2 = L.add(I32)
-  const O = [L.add(I32), L.add(I32), L.add(I32), L.add(I32)]
-  const A = [L.add(V128), L.add(V128), L.add(V128), L.add(V128)]
-  const WV = L.add(V128)
-  const c = new WasmCode()
+  const f = dense(8)
+  const { L, c, K, JB, PB, PB2 } = f
+  const A = L.addN(V128, 4), WV = L.add(V128)
   rowBytes(c, P, PB, PB2)
-  c.i32Const(0).localSet(K)
-  forLoop(c, K, M, 4, () => {
-    denseRowOffsets(c, O, X, IDX, K, M, PB)
-    for (const a of A) c.v128Zero().localSet(a)
-    c.i32Const(0).localSet(JB)
-    forLoop(c, JB, PB, 8, () => {
-      c.localGet(W).localGet(JB).i32Add().v128Load64Splat().localGet(U).localGet(JB).i32Add().f64Load().f64x2ReplaceLane(1).localSet(WV)
-      for (let r = 0; r < 4; r++) c.localGet(A[r]!).localGet(O[r]!).localGet(JB).i32Add().v128Load64Splat().localGet(WV).f64x2Mul().f64x2Add().localSet(A[r]!)
-    })
-    for (let r = 0; r < 4; r++) {
-      at8(c, Z, K).localGet(A[r]!).f64x2ExtractLane(0).f64Store(8 * r)
-      at8(c, S, K).localGet(A[r]!).f64x2ExtractLane(1).f64Store(8 * r)
+  denseBlocks(f, M, IDX, X, () => {
+    const loadW = (): void => {
+      c.localGet(W).localGet(JB).i32Add().v128Load64Splat().localGet(U).localGet(JB).i32Add().f64Load().f64x2ReplaceLane(1)
     }
+    denseDotColumns(f, A, WV, PB, 8, loadW, true)
+    for (let r = 0; r < 4; r++) storeLanes(c, Z, S, K, A[r]!, 8 * r)
   })
-  return { name: 'hvpDotsDense', params: i32s(8), results: [], locals: L.types, code: c }
+  return kernel('hvpDotsDense', L, c)
 }
 
 /**
@@ -156,16 +245,11 @@ const hvpDotsDense = (): WasmFunction => {
  */
 const axpyDense = (): WasmFunction => {
   const [M, P, IDX, CF, OUT, X] = [0, 1, 2, 3, 4, 5]
-  const L = new Locals(6)
-  const K = L.add(I32), JB = L.add(I32), PB = L.add(I32), PB2 = L.add(I32)
-  const O = [L.add(I32), L.add(I32), L.add(I32), L.add(I32)]
-  const CV = [L.add(V128), L.add(V128), L.add(V128), L.add(V128)]
-  const c = new WasmCode()
-  rowBytes(c, P, PB, PB2)
-  zeroOut(c, OUT, JB, PB)
-  c.i32Const(0).localSet(K)
-  forLoop(c, K, M, 4, () => {
-    denseRowOffsets(c, O, X, IDX, K, M, PB)
+  const f = dense(6)
+  const { L, c, K, JB, PB, PB2, O } = f
+  const CV = L.addN(V128, 4)
+  zeroOut(c, P, OUT, JB, PB, PB2)
+  denseBlocks(f, M, IDX, X, () => {
     for (let r = 0; r < 4; r++) at8(c, CF, K).v128Load64Splat(8 * r).localSet(CV[r]!)
     const term = (lane: boolean): void => {
       const load = (r: number): void => {
@@ -187,8 +271,7 @@ const axpyDense = (): WasmFunction => {
       add()
       add()
     }
-    c.i32Const(0).localSet(JB)
-    forLoop(c, JB, PB2, 16, () => {
+    forFrom0(c, JB, PB2, 16, () => {
       c.localGet(OUT).localGet(JB).i32Add()
       c.localGet(OUT).localGet(JB).i32Add().v128Load()
       term(true)
@@ -201,7 +284,7 @@ const axpyDense = (): WasmFunction => {
     c.f64Add().f64Store()
     c.end()
   })
-  return { name: 'axpyDense', params: i32s(6), results: [], locals: L.types, code: c }
+  return kernel('axpyDense', L, c)
 }
 
 /**
@@ -219,46 +302,22 @@ const rowsDots = (): WasmFunction => {
   const [M, IDX, RP, COL, VAL, PAIRS, Z, S, HV] = [0, 1, 2, 3, 4, 5, 6, 7, 8]
   const L = new Locals(9)
   const K = L.add(I32), ROW = L.add(I32), T = L.add(I32), MN = L.add(I32), LEFT = L.add(I32), TMP = L.add(I32)
-  const Q = [L.add(I32), L.add(I32), L.add(I32), L.add(I32)]
-  const QE = [L.add(I32), L.add(I32), L.add(I32), L.add(I32)]
-  const ACC = [L.add(V128), L.add(V128), L.add(V128), L.add(V128)]
+  const Q = L.addN(I32, 4), QE = L.addN(I32, 4), ACC = L.addN(V128, 4)
   const c = new WasmCode()
-  /** acc_r += val[q]·pairs[col[q]] for the entry q in local QL. */
-  const step = (acc: number, ql: number): void => {
-    c.localGet(acc)
-    at8(c, VAL, ql).v128Load64Splat()
-    c.localGet(PAIRS)
-    at4(c, COL, ql).i32Load().i32Const(4).i32Shl().i32Add().v128Load()
-    c.f64x2Mul().f64x2Add().localSet(acc)
-  }
-  const store = (r: number): void => {
-    c.localGet(HV).if()
-    at8(c, Z, K).localGet(ACC[r]!).f64x2ExtractLane(0).f64Store(8 * r)
-    at8(c, S, K).localGet(ACC[r]!).f64x2ExtractLane(1).f64Store(8 * r)
-    c.else()
-    at8(c, Z, K).localGet(ACC[r]!).f64x2ExtractLane(0).localGet(ACC[r]!).f64x2ExtractLane(1).f64Add().f64Store(8 * r)
-    c.end()
-  }
-  c.i32Const(0).localSet(K)
-  forLoop(c, K, M, 4, () => {
+  const step = (acc: number, q: number): void => gatherStep(c, acc, VAL, COL, PAIRS, q, true)
+  forFrom0(c, K, M, 4, () => {
     c.localGet(M).localGet(K).i32Sub().localSet(LEFT)
-    // Row r's entries [Q_r, QE_r); a row past m gets an empty range.
     for (let r = 0; r < 4; r++) {
-      if (r > 0) c.localGet(LEFT).i32Const(r).i32GtS().if()
-      at4(c, IDX, K).i32Load(4 * r).localSet(ROW)
-      at4(c, RP, ROW).i32Load().localSet(Q[r]!)
-      at4(c, RP, ROW).i32Load(4).localSet(QE[r]!)
-      if (r > 0) c.else().i32Const(0).localSet(Q[r]!).i32Const(0).localSet(QE[r]!).end()
+      blockRowRange(c, r, () => c.localGet(LEFT), IDX, K, RP, ROW, Q[r]!, QE[r]!)
       c.v128Zero().localSet(ACC[r]!)
     }
     // MN = the shortest length among the rows present (0 when the block is partial).
     c.localGet(QE[0]!).localGet(Q[0]!).i32Sub().localSet(MN)
     for (let r = 1; r < 4; r++) {
       c.localGet(QE[r]!).localGet(Q[r]!).i32Sub().localSet(TMP)
-      c.localGet(TMP).localGet(MN).localGet(TMP).localGet(MN).i32LtS().select().localSet(MN)
+      minTo(c, TMP, MN, MN)
     }
-    c.i32Const(0).localSet(T)
-    forLoop(c, T, MN, 1, () => {
+    forFrom0(c, T, MN, 1, () => {
       for (let r = 0; r < 4; r++) {
         c.localGet(Q[r]!).localGet(T).i32Add().localSet(TMP)
         step(ACC[r]!, TMP)
@@ -268,11 +327,15 @@ const rowsDots = (): WasmFunction => {
       c.localGet(Q[r]!).localGet(MN).i32Add().localSet(TMP)
       forLoop(c, TMP, QE[r]!, 1, () => step(ACC[r]!, TMP))
       if (r > 0) c.localGet(LEFT).i32Const(r).i32GtS().if()
-      store(r)
+      c.localGet(HV).if()
+      storeLanes(c, Z, S, K, ACC[r]!, 8 * r)
+      c.else()
+      storeSum(c, Z, K, ACC[r]!, 8 * r)
+      c.end()
       if (r > 0) c.end()
     }
   })
-  return { name: 'rowsDots', params: i32s(9), results: [], locals: L.types, code: c }
+  return kernel('rowsDots', L, c)
 }
 
 /**
@@ -288,23 +351,13 @@ const rowsDotsPairs = (): WasmFunction => {
   const K = L.add(I32), ROW = L.add(I32), Q = L.add(I32), QE = L.add(I32)
   const ACC = L.add(V128)
   const c = new WasmCode()
-  c.i32Const(0).localSet(K)
-  forLoop(c, K, M, 1, () => {
-    at4(c, IDX, K).i32Load().localSet(ROW)
-    at4(c, RP, ROW).i32Load().localSet(Q)
-    at4(c, RP, ROW).i32Load(4).localSet(QE)
+  forFrom0(c, K, M, 1, () => {
+    rowRange(c, IDX, K, RP, ROW, Q, QE)
     c.v128Zero().localSet(ACC)
-    forLoop(c, Q, QE, 1, () => {
-      c.localGet(ACC)
-      at8(c, VAL, Q).v128Load64Splat()
-      c.localGet(PAIRS)
-      at4(c, COL, Q).i32Load().i32Const(4).i32Shl().i32Add().v128Load()
-      c.f64x2Mul().f64x2Add().localSet(ACC)
-    })
-    at8(c, Z, K).localGet(ACC).f64x2ExtractLane(0).f64Store()
-    at8(c, S, K).localGet(ACC).f64x2ExtractLane(1).f64Store()
+    forLoop(c, Q, QE, 1, () => gatherStep(c, ACC, VAL, COL, PAIRS, Q, true))
+    storeLanes(c, Z, S, K, ACC, 0)
   })
-  return { name: 'rowsDotsPairs', params: i32s(8), results: [], locals: L.types, code: c }
+  return kernel('rowsDotsPairs', L, c)
 }
 
 /**
@@ -329,30 +382,31 @@ const gatherDots = (variant: 'split' | 'pair'): WasmFunction => {
   const A = L.add(F64), B = L.add(F64)
   const c = new WasmCode()
   const step = (acc: number, q: number): void => gatherStep(c, acc, VAL, COL, VEC, q)
-  c.i32Const(0).localSet(K)
-  forLoop(c, K, M, split ? 1 : 2, () => {
+  /** The range [lo[row], hi[row]) of row idx[k + off/4] into [q, e). */
+  const range = (q: number, e: number, off: number): void => {
+    load4(c, ROW, IDX, K, off)
+    load4(c, q, LO, ROW)
+    load4(c, e, HI, ROW)
+  }
+  forFrom0(c, K, M, split ? 1 : 2, () => {
     if (split) {
-      at4(c, IDX, K).i32Load().localSet(ROW)
-      at4(c, LO, ROW).i32Load().localSet(QA)
-      at4(c, MID, ROW).i32Load().localSet(EA)
-      at4(c, MID, ROW).i32Load().localSet(QB)
-      at4(c, HI, ROW).i32Load().localSet(EB)
+      load4(c, ROW, IDX, K)
+      load4(c, QA, LO, ROW)
+      load4(c, EA, MID, ROW)
+      load4(c, QB, MID, ROW)
+      load4(c, EB, HI, ROW)
     } else {
-      at4(c, IDX, K).i32Load().localSet(ROW)
-      at4(c, LO, ROW).i32Load().localSet(QA)
-      at4(c, HI, ROW).i32Load().localSet(EA)
+      range(QA, EA, 0)
       // The second row, or an empty range past m.
       c.i32Const(0).localSet(QB).i32Const(0).localSet(EB)
       c.localGet(K).i32Const(1).i32Add().localGet(M).i32LtS().if()
-      at4(c, IDX, K).i32Load(4).localSet(ROW)
-      at4(c, LO, ROW).i32Load().localSet(QB)
-      at4(c, HI, ROW).i32Load().localSet(EB)
+      range(QB, EB, 4)
       c.end()
     }
     c.f64Zero().localSet(A).f64Zero().localSet(B)
     c.localGet(EA).localGet(QA).i32Sub().localSet(MN)
     c.localGet(EB).localGet(QB).i32Sub().localSet(T)
-    c.localGet(T).localGet(MN).localGet(T).localGet(MN).i32LtS().select().localSet(MN)
+    minTo(c, T, MN, MN)
     c.localGet(QA).localGet(MN).i32Add().localSet(T)
     forLoop(c, QA, T, 1, () => {
       step(A, QA)
@@ -369,7 +423,7 @@ const gatherDots = (variant: 'split' | 'pair'): WasmFunction => {
       c.end()
     }
   })
-  return { name: split ? 'splitDots' : 'pairDots', params: i32s(split ? 9 : 8), results: [], locals: L.types, code: c }
+  return kernel(split ? 'splitDots' : 'pairDots', L, c)
 }
 
 /**
@@ -389,30 +443,32 @@ const rowsAxpy = (): WasmFunction => {
   const L = new Locals(10)
   const K = L.add(I32), ROW = L.add(I32), Q = L.add(I32), JB = L.add(I32), PB = L.add(I32), PB2 = L.add(I32), ADDR = L.add(I32)
   const LO = L.add(I32), HI = L.add(I32), TMP = L.add(I32), NZ = L.add(I32)
-  const QS = [L.add(I32), L.add(I32), L.add(I32), L.add(I32)]
-  const QE = [L.add(I32), L.add(I32), L.add(I32), L.add(I32)]
+  const QS = L.addN(I32, 4), QE = L.addN(I32, 4)
   const A = L.add(V128), B = L.add(V128)
   const CS = L.add(F64)
   const c = new WasmCode()
-  rowBytes(c, P, PB, PB2)
-  zeroOut(c, OUT, JB, PB)
-  c.i32Const(0).localSet(K)
-  forLoop(c, K, M, 4, () => {
+  /** out[j] += t01[j] + t23[j], then t01[j] = t23[j] = 0, for the column at byte j; pushOut pushes out + j. */
+  const flushColumn = (pushOut: () => void, j: number): void => {
+    pushOut()
+    pushOut()
+    c.f64Load()
+    c.localGet(T01).localGet(j).i32Add().f64Load().localGet(T23).localGet(j).i32Add().f64Load().f64Add().f64Add()
+    c.f64Store()
+    c.localGet(T01).localGet(j).i32Add().f64Zero().f64Store()
+    c.localGet(T23).localGet(j).i32Add().f64Zero().f64Store()
+  }
+  zeroOut(c, P, OUT, JB, PB, PB2)
+  forFrom0(c, K, M, 4, () => {
     c.localGet(PB).localSet(LO)
     c.i32Const(0).localSet(HI)
     c.i32Const(0).localSet(NZ)
     for (let r = 0; r < 4; r++) {
-      // Row r's entries [QS_r, QE_r); a row past m gets an empty range.
-      if (r > 0) c.localGet(M).localGet(K).i32Sub().i32Const(r).i32GtS().if()
-      at4(c, IDX, K).i32Load(4 * r).localSet(ROW)
-      at4(c, RP, ROW).i32Load().localSet(QS[r]!)
-      at4(c, RP, ROW).i32Load(4).localSet(QE[r]!)
-      if (r > 0) c.else().i32Const(0).localSet(QS[r]!).i32Const(0).localSet(QE[r]!).end()
+      blockRowRange(c, r, () => c.localGet(M).localGet(K).i32Sub(), IDX, K, RP, ROW, QS[r]!, QE[r]!)
       c.localGet(NZ).localGet(QE[r]!).localGet(QS[r]!).i32Sub().i32Add().localSet(NZ)
       // The columns this row touches: [col[QS], col[QE − 1]] (entries are in column order).
       c.localGet(QS[r]!).localGet(QE[r]!).i32LtS().if()
       at4(c, COL, QS[r]!).i32Load().i32Const(3).i32Shl().localSet(TMP)
-      c.localGet(TMP).localGet(LO).localGet(TMP).localGet(LO).i32LtS().select().localSet(LO)
+      minTo(c, TMP, LO, LO)
       at4(c, COL, QE[r]!).i32Const(4).i32Sub().i32Load().i32Const(1).i32Add().i32Const(3).i32Shl().localSet(TMP)
       c.localGet(TMP).localGet(HI).localGet(TMP).localGet(HI).i32GtS().select().localSet(HI)
       c.end()
@@ -434,7 +490,7 @@ const rowsAxpy = (): WasmFunction => {
     c.localGet(HI).localGet(LO).i32Sub().localGet(NZ).i32Const(4).i32Shl().i32LeS().if()
     // out += t01 + t23 from LO rounded down to an even column, two columns at a time; scratch to 0.
     c.localGet(LO).i32Const(-16).i32And().localSet(JB)
-    c.localGet(HI).localGet(PB2).localGet(HI).localGet(PB2).i32LtS().select().localSet(TMP)
+    minTo(c, HI, PB2, TMP)
     forLoop(c, JB, TMP, 16, () => {
       c.localGet(T01).localGet(JB).i32Add().v128Load().localSet(A)
       c.localGet(T23).localGet(JB).i32Add().v128Load().localSet(B)
@@ -446,12 +502,7 @@ const rowsAxpy = (): WasmFunction => {
     })
     // The last column when p is odd, if touched.
     c.localGet(PB2).localGet(HI).i32LtS().if()
-    c.localGet(OUT).localGet(PB2).i32Add()
-    c.localGet(OUT).localGet(PB2).i32Add().f64Load()
-    c.localGet(T01).localGet(PB2).i32Add().f64Load().localGet(T23).localGet(PB2).i32Add().f64Load().f64Add().f64Add()
-    c.f64Store()
-    c.localGet(T01).localGet(PB2).i32Add().f64Zero().f64Store()
-    c.localGet(T23).localGet(PB2).i32Add().f64Zero().f64Store()
+    flushColumn(() => c.localGet(OUT).localGet(PB2).i32Add(), PB2)
     c.end()
     c.else()
     // Flush over the block's entries: out[j] += t01[j] + t23[j], then both to 0.
@@ -460,16 +511,12 @@ const rowsAxpy = (): WasmFunction => {
       forLoop(c, Q, QE[r]!, 1, () => {
         at4(c, COL, Q).i32Load().i32Const(3).i32Shl().localSet(TMP)
         c.localGet(OUT).localGet(TMP).i32Add().localSet(ADDR)
-        c.localGet(ADDR).localGet(ADDR).f64Load()
-        c.localGet(T01).localGet(TMP).i32Add().f64Load().localGet(T23).localGet(TMP).i32Add().f64Load().f64Add().f64Add()
-        c.f64Store()
-        c.localGet(T01).localGet(TMP).i32Add().f64Zero().f64Store()
-        c.localGet(T23).localGet(TMP).i32Add().f64Zero().f64Store()
+        flushColumn(() => c.localGet(ADDR), TMP)
       })
     }
     c.end()
   })
-  return { name: 'rowsAxpy', params: i32s(10), results: [], locals: L.types, code: c }
+  return kernel('rowsAxpy', L, c)
 }
 
 /**
@@ -483,17 +530,15 @@ const rowsScatter = (): WasmFunction => {
   const K = L.add(I32), ROW = L.add(I32), Q = L.add(I32), QE = L.add(I32), JB = L.add(I32), PB = L.add(I32), PB2 = L.add(I32), ADDR = L.add(I32)
   const CS = L.add(F64)
   const c = new WasmCode()
-  rowBytes(c, P, PB, PB2)
-  zeroOut(c, OUT, JB, PB)
-  c.i32Const(0).localSet(K)
-  forLoop(c, K, M, 1, () => {
-    at4(c, IDX, K).i32Load().localSet(ROW)
+  zeroOut(c, P, OUT, JB, PB, PB2)
+  forFrom0(c, K, M, 1, () => {
+    load4(c, ROW, IDX, K)
     at8(c, CF, K).f64Load().localSet(CS)
-    at4(c, RP, ROW).i32Load().localSet(Q)
-    at4(c, RP, ROW).i32Load(4).localSet(QE)
+    load4(c, Q, RP, ROW)
+    load4(c, QE, RP, ROW, 4)
     scatterRow(c, OUT, COL, VAL, Q, QE, CS, ADDR)
   })
-  return { name: 'rowsScatter', params: i32s(8), results: [], locals: L.types, code: c }
+  return kernel('rowsScatter', L, c)
 }
 
 /**
@@ -508,12 +553,10 @@ const gramVec = (): WasmFunction => {
   const I = L.add(I32), Q = L.add(I32), Q0 = L.add(I32), QE = L.add(I32), JB = L.add(I32), PB = L.add(I32), PB2 = L.add(I32), ADDR = L.add(I32)
   const S = L.add(F64), CS = L.add(F64)
   const c = new WasmCode()
-  rowBytes(c, P, PB, PB2)
-  zeroOut(c, OUT, JB, PB)
-  c.i32Const(0).localSet(I)
-  forLoop(c, I, N, 1, () => {
-    at4(c, RP, I).i32Load().localSet(Q0)
-    at4(c, RP, I).i32Load(4).localSet(QE)
+  zeroOut(c, P, OUT, JB, PB, PB2)
+  forFrom0(c, I, N, 1, () => {
+    load4(c, Q0, RP, I)
+    load4(c, QE, RP, I, 4)
     c.f64Zero().localSet(S)
     c.localGet(Q0).localSet(Q)
     forLoop(c, Q, QE, 1, () => gatherStep(c, S, VAL, COL, U, Q))
@@ -521,7 +564,7 @@ const gramVec = (): WasmFunction => {
     c.localGet(Q0).localSet(Q)
     scatterRow(c, OUT, COL, VAL, Q, QE, CS, ADDR)
   })
-  return { name: 'gramVec', params: i32s(8), results: [], locals: L.types, code: c }
+  return kernel('gramVec', L, c)
 }
 
 /**
@@ -537,24 +580,27 @@ const gramRows = (): WasmFunction => {
   const DI = L.add(F64), CS = L.add(F64)
   const c = new WasmCode()
   c.localGet(P).i32Const(3).i32Shl().localSet(PB)
-  c.i32Const(0).localSet(I)
-  forLoop(c, I, N, 1, () => {
-    c.localGet(D).localGet(I).i32Const(3).i32Shl().i32Add().f64Load().localSet(DI)
+  forFrom0(c, I, N, 1, () => {
+    at8(c, D, I).f64Load().localSet(DI)
     c.localGet(DI).f64Zero().f64Ne().if()
-    c.localGet(RP).localGet(I).i32Const(2).i32Shl().i32Add().i32Load().localSet(S)
-    c.localGet(RP).localGet(I).i32Const(2).i32Shl().i32Add().i32Load(4).localSet(QE)
+    load4(c, S, RP, I)
+    load4(c, QE, RP, I, 4)
     forLoop(c, S, QE, 1, () => {
-      c.localGet(G).localGet(COL).localGet(S).i32Const(2).i32Shl().i32Add().i32Load().localGet(PB).i32Mul().i32Add().localSet(GA)
-      c.localGet(DI).localGet(VAL).localGet(S).i32Const(3).i32Shl().i32Add().f64Load().f64Mul().localSet(CS)
+      c.localGet(G)
+      at4(c, COL, S).i32Load().localGet(PB).i32Mul().i32Add().localSet(GA)
+      c.localGet(DI)
+      at8(c, VAL, S).f64Load().f64Mul().localSet(CS)
       c.localGet(S).localSet(U)
       forLoop(c, U, QE, 1, () => {
-        c.localGet(GA).localGet(COL).localGet(U).i32Const(2).i32Shl().i32Add().i32Load().i32Const(3).i32Shl().i32Add().localSet(ADDR)
-        c.localGet(ADDR).localGet(ADDR).f64Load().localGet(CS).localGet(VAL).localGet(U).i32Const(3).i32Shl().i32Add().f64Load().f64Mul().f64Add().f64Store()
+        c.localGet(GA)
+        at4(c, COL, U).i32Load().i32Const(3).i32Shl().i32Add().localSet(ADDR)
+        c.localGet(ADDR).localGet(ADDR).f64Load().localGet(CS)
+        at8(c, VAL, U).f64Load().f64Mul().f64Add().f64Store()
       })
     })
     c.end()
   })
-  return { name: 'gramRows', params: new Array<ValType>(7).fill(I32), results: [], locals: L.types, code: c }
+  return kernel('gramRows', L, c)
 }
 
 /** The module's bytes: the eleven kernels, no imports. */
