@@ -11,6 +11,7 @@ import { assertDim, type RVec, type Vec } from '../../linalg/types.js'
 import { checkTolerance, firstOf, fail } from '../check.js'
 import { complementOf } from '../linearSystem.js'
 import type { LinearSolver, LinearState } from '../types.js'
+import { fullBatch } from '../solver.js'
 
 /** Options of conjugate gradient. */
 export interface ConjugateGradientOptions {
@@ -50,9 +51,7 @@ export const conjugateGradient = (opts: ConjugateGradientOptions = {}): LinearSo
   const tol = opts?.tol ?? 1e-14
   const name = 'cg'
   return {
-    kind: 'linear',
-    name,
-    stochastic: false,
+    ...fullBatch('linear', name),
     check: (shape) =>
       firstOf(
         () => checkTolerance(name, 'tol', tol),

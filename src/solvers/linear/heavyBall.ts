@@ -14,6 +14,7 @@ import type { Rng } from '../../random/rng.js'
 import { allOf, checkPositive, checkUnitInterval } from '../check.js'
 import { complementOf } from '../linearSystem.js'
 import type { LinearSolver, LinearState, LinearSystem } from '../types.js'
+import { fullBatch } from '../solver.js'
 
 /** Options of the heavy-ball linear solver. */
 export interface HeavyBallLinearOptions {
@@ -52,9 +53,7 @@ export const heavyBallLinear = (opts: HeavyBallLinearOptions): LinearSolver<Heav
     return { v, iter, residual: Math.sqrt(s), ahead, rng, counts: { phi: 0, jacW: iter + 1, jacLambda: 0 } }
   }
   return {
-    kind: 'linear',
-    name,
-    stochastic: false,
+    ...fullBatch('linear', name),
     check: () => allOf(checkUnitInterval(name, 'momentum β', beta), checkPositive(name, 'η', eta)),
     init: (system, v0, rng) => {
       const v = Float64Array.from(v0)

@@ -6,10 +6,11 @@
  * State k holds the series truncated to k terms (on the initial residual, from a warm start):
  * the same iterate as k fixed-point steps, by another order of operations (docs/theory/solvers.md §3).
  */
-import * as E from 'fp-ts/lib/Either.js'
 import { assertDim, type RVec, type Vec } from '../../linalg/types.js'
 import { complementOf } from '../linearSystem.js'
 import type { LinearSolver, LinearState } from '../types.js'
+import { noOptions } from '../check.js'
+import { fullBatch } from '../solver.js'
 
 /** A Neumann state: the partial sum vₖᴺ, the next term (∂₁Φᵀ)ᵏ r₀ and its norm (the residual). */
 export interface NeumannState extends LinearState {
@@ -30,10 +31,8 @@ const normOf = (x: RVec): number => {
  * for r₀). In exact arithmetic this residual is the true one.
  */
 export const neumann = (): LinearSolver<NeumannState> => ({
-  kind: 'linear',
-  name: 'neumann',
-  stochastic: false,
-  check: () => E.right(undefined),
+  ...fullBatch('linear', 'neumann'),
+  check: noOptions,
   init: (system, v0, rng) => {
     const start = Float64Array.from(v0)
     const b = system.rhs

@@ -16,6 +16,7 @@ import { sampleWithoutReplacement } from '../../random/rng.js'
 import { checkInteger, checkPositive, checkStochasticShape, firstOf, whenDefined } from '../check.js'
 import { complementHatOf, complementOf } from '../linearSystem.js'
 import type { LinearSolver, LinearState } from '../types.js'
+import { minibatches } from '../solver.js'
 
 /** Options of `svrgLinear`. */
 export interface SvrgLinearOptions {
@@ -47,10 +48,7 @@ export const svrgLinear = (opts: SvrgLinearOptions = {}): LinearSolver<SvrgLinea
   const b = opts?.batchSize ?? 1
   const name = `svrg-linear(η=${eta}, b=${b}${opts?.epochLength === undefined ? '' : `, m=${opts.epochLength}`})`
   return {
-    kind: 'linear',
-    name,
-    stochastic: true,
-    batchSize: b,
+    ...minibatches('linear', name, b),
     check: (shape) =>
       firstOf(
         () => whenDefined(opts?.epochLength, (m) => checkInteger(name, 'epoch length', m, 1)),

@@ -11,6 +11,7 @@ import type { RVec, Vec } from '../../linalg/types.js'
 import { assertDim } from '../../linalg/types.js'
 import { checkPositive } from '../check.js'
 import type { LowerContext, LowerSolver, LowerState } from '../types.js'
+import { fullBatch } from '../solver.js'
 
 /** Options of the fixed-point iteration. */
 export interface FixedPointIterationOptions {
@@ -64,9 +65,7 @@ export const fixedPointIteration = (opts: FixedPointIterationOptions = {}): Lowe
     return { w, iter, residual, ahead, rng, counts: { phi: iter + 1, jacW: 0, jacLambda: 0 } }
   }
   return {
-    kind: 'lower',
-    name,
-    stochastic: false,
+    ...fullBatch('lower', name),
     check: () => checkPositive(name, 'η', eta),
     init: ({ problem, lambda }, w0, rng) => at(problem, lambda, Float64Array.from(w0), 0, rng),
     step: ({ problem, lambda }, s) => at(problem, lambda, s.ahead, s.iter + 1, s.rng),

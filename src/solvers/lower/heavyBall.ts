@@ -11,6 +11,7 @@
 import { assertDim, type RVec, type Vec } from '../../linalg/types.js'
 import { allOf, checkPositive, checkUnitInterval } from '../check.js'
 import type { LowerContext, LowerSolver, LowerState } from '../types.js'
+import { fullBatch } from '../solver.js'
 
 /** Options of the heavy-ball iteration. */
 export interface HeavyBallOptions {
@@ -48,9 +49,7 @@ export const heavyBall = (opts: HeavyBallOptions): LowerSolver<HeavyBallState> =
     return { w, iter, residual: Math.sqrt(s), ahead, rng, counts: { phi: iter + 1, jacW: 0, jacLambda: 0 } }
   }
   return {
-    kind: 'lower',
-    name,
-    stochastic: false,
+    ...fullBatch('lower', name),
     check: () => allOf(checkUnitInterval(name, 'momentum β', beta), checkPositive(name, 'η', eta)),
     init: (ctx, w0, rng) => {
       const w = Float64Array.from(w0)

@@ -20,6 +20,7 @@ import type { Vec } from '../../linalg/types.js'
 import { checkTolerance, fail } from '../check.js'
 import type { LowerSolver, LowerState } from '../types.js'
 import { armijoSearch, checkErmAnd, convergedAt, ermView, norm, startAt, type Point } from './ermObjective.js'
+import { fullBatch } from '../solver.js'
 
 /** Options of the lower-level `lbfgs`. */
 export interface LbfgsLowerOptions {
@@ -82,9 +83,7 @@ export const lbfgs = (opts: LbfgsLowerOptions = {}): LowerSolver<LbfgsLowerState
   const name = `lbfgs(m=${memory})`
   const done = convergedAt(tol)
   return {
-    kind: 'lower',
-    name,
-    stochastic: false,
+    ...fullBatch('lower', name),
     check: (problem) =>
       checkErmAnd(
         name,

@@ -15,6 +15,7 @@ import { checkTolerance } from '../check.js'
 import { jacobianMatrix } from '../linearSystem.js'
 import type { LowerSolver, LowerState } from '../types.js'
 import { isFiniteVec } from '../../linalg/vector.js'
+import { fullBatch } from '../solver.js'
 
 /** Options of `newton`. */
 export interface NewtonOptions {
@@ -50,9 +51,7 @@ export const newton = (opts: NewtonOptions = {}): LowerSolver<NewtonState> => {
   const tolAt = (w: RVec): number => tol ?? 1e-12 * (1 + norm(w))
   const converged = (s: NewtonState): NewtonState => (s.residual <= tolAt(s.w) ? { ...s, stop: 'converged' } : s)
   return {
-    kind: 'lower',
-    name,
-    stochastic: false,
+    ...fullBatch('lower', name),
     check: () => checkTolerance(name, 'tol', tol),
     init: ({ problem, lambda }, w0, rng) => {
       const w = Float64Array.from(w0)

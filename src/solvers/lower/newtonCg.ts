@@ -23,6 +23,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { checkInteger, checkTolerance, fail } from '../check.js'
 import type { LowerSolver, LowerState } from '../types.js'
 import { armijoSearch, checkErmAnd, convergedAt, ermView, startAt, type ErmView, type Point } from './ermObjective.js'
+import { fullBatch } from '../solver.js'
 
 /** Options of `newtonCg`. */
 export interface NewtonCgOptions {
@@ -103,9 +104,7 @@ export const newtonCg = (opts: NewtonCgOptions = {}): LowerSolver<NewtonCgState>
   const name = 'newtonCg'
   const done = convergedAt(tol)
   return {
-    kind: 'lower',
-    name,
-    stochastic: false,
+    ...fullBatch('lower', name),
     check: (problem) =>
       checkErmAnd(
         name,

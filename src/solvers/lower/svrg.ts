@@ -15,6 +15,7 @@ import type { StochasticBilevelProblem } from '../../problem/bilevel.js'
 import { sampleWithoutReplacement } from '../../random/rng.js'
 import { checkBatchSize, checkInteger, checkPositive, checkStochasticProblem, firstOf, whenDefined } from '../check.js'
 import type { LowerSolver, LowerState } from '../types.js'
+import { minibatches } from '../solver.js'
 
 /** Options of `svrg`. */
 export interface SvrgOptions {
@@ -49,10 +50,7 @@ export const svrg = (opts: SvrgOptions = {}): LowerSolver<SvrgState> => {
   const b = opts?.batchSize ?? 1
   const name = `svrg(η=${eta}, b=${b}${opts?.epochLength === undefined ? '' : `, m=${opts.epochLength}`})`
   return {
-    kind: 'lower',
-    name,
-    stochastic: true,
-    batchSize: b,
+    ...minibatches('lower', name, b),
     check: (problem) =>
       firstOf(
         () => checkStochasticProblem(name, problem),
