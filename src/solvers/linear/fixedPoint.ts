@@ -9,16 +9,13 @@
  */
 import { assertDim, type Vec } from '../../linalg/types.js'
 import { complementOf } from '../linearSystem.js'
-import type { LinearSolver, LinearState, LinearSystem } from '../types.js'
+import type { LinearSolver, LinearState, LinearSystem, LookAhead } from '../types.js'
 import type { Rng } from '../../random/rng.js'
 import { noOptions } from '../check.js'
 import { fullBatch } from '../solver.js'
 
 /** A state of the linear fixed-point iteration: vₖ, its residual and vₖ₊₁ = (I − A)vₖ + b. */
-export interface FixedPointLinearState extends LinearState {
-  readonly residual: number
-  readonly ahead: Vec
-}
+export type FixedPointLinearState = LookAhead<LinearState>
 
 const at = (system: LinearSystem, v: Vec, iter: number, rng: Rng): FixedPointLinearState => {
   const b = system.rhs

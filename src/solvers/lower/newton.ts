@@ -13,7 +13,7 @@ import type { RVec, Vec } from '../../linalg/types.js'
 import type { BilevelProblem } from '../../problem/bilevel.js'
 import { checkTolerance } from '../check.js'
 import { jacobianMatrix } from '../linearSystem.js'
-import type { LowerSolver, LowerState } from '../types.js'
+import type { LowerSolver, LowerState, Monitored } from '../types.js'
 import { isFiniteVec } from '../../linalg/vector.js'
 import { fullBatch } from '../solver.js'
 
@@ -24,9 +24,8 @@ export interface NewtonOptions {
 }
 
 /** A Newton state: wₜ, F(wₜ) = wₜ − Φ(wₜ, λ) and its norm (the residual). */
-export interface NewtonState extends LowerState {
+export interface NewtonState extends Monitored<LowerState> {
   readonly F: RVec
-  readonly residual: number
 }
 
 const norm = (x: RVec): number => nrm2(x.length, x, 1, 0)
