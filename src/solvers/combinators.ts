@@ -16,7 +16,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type { Vec } from '../linalg/types.js'
 import { checkCount, checkInteger, fail, firstOf, type Check } from './check.js'
-import { addCounts, iterateOf, NO_COUNTS } from './solver.js'
+import { addCounts, iterateOf, NO_COUNTS, sumSquares } from './solver.js'
 import type { Counts, LinearSolver, LinearState, LinearSystem, LowerContext, LowerSolver, LowerState, Solver, SolverState } from './types.js'
 
 type AnyState = LowerState | LinearState
@@ -130,9 +130,7 @@ export const rules = {
     describe: `residual ≤ ${tol}·‖b‖`,
     test: (s, { ctx }) => {
       if (s.residual === undefined) return false
-      let bb = 0
-      for (let i = 0; i < ctx.rhs.length; i++) bb += ctx.rhs[i]! * ctx.rhs[i]!
-      return s.residual <= tol * Math.sqrt(bb)
+      return s.residual <= tol * Math.sqrt(sumSquares(ctx.rhs))
     },
   }),
   /** The work reached a budget: Φ evaluations, products with ∂₁Φ (or A), with ∂₂Φ, or all products. */

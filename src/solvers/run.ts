@@ -29,6 +29,7 @@ import type { BilevelProblem } from '../problem/bilevel.js'
 import type { Rng } from '../random/rng.js'
 import { checkCount, checkLinearRun, checkLowerRun, checkTolerance, fail, faultOf, firstOf, runnerOf } from './check.js'
 import { trueResidual } from './linearSystem.js'
+import { sumSquares } from './solver.js'
 import type { Counts, LinearSolver, LinearState, LinearSystem, LowerSolver, LowerState, Solver, SolverState, Status } from './types.js'
 
 /** Options of a run. */
@@ -82,13 +83,6 @@ const checkRunOptions = (who: string, o: RunOptions): E.Either<HypergradError, v
     () => (o.blowUp === undefined || o.blowUp > 0 ? E.right(undefined) : fail('domain', who, `blowUp must be > 0, got ${o.blowUp}`)),
     () => (o.keep === undefined ? E.right(0) : checkCount(who, 'keep', o.keep)),
   )
-
-/** Σ xᵢ² in one pass (NaN or ∞ when an entry is not finite, or when the sum overflows). */
-const sumSquares = (x: RVec): number => {
-  let s = 0
-  for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!
-  return s
-}
 
 const firstNonFinite = (x: RVec): number => {
   for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return i

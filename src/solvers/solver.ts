@@ -23,6 +23,13 @@ export const fullBatch = <K extends Solver<unknown, unknown, SolverState>['kind'
 /** The fields that describe a solver value that draws minibatches of b samples: its kind, its name and b. */
 export const minibatches = <K extends Solver<unknown, unknown, SolverState>['kind']>(kind: K, name: string, batchSize: number) => ({ kind, name, stochastic: true as const, batchSize })
 
+/** Σ xᵢ² in one pass, left to right (NaN or ∞ when an entry is not finite, or when the sum overflows). */
+export const sumSquares = (x: RVec): number => {
+  let s = 0
+  for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!
+  return s
+}
+
 /** The iterate of a state: w for a lower-level state, v for a linear one. */
 export const iterateOf = (s: LowerState | LinearState): Vec => ('w' in s ? s.w : s.v)
 
