@@ -13,7 +13,7 @@
 import { assertDim, type RVec, type Vec } from '../../linalg/types.js'
 import type { StochasticBilevelProblem } from '../../problem/bilevel.js'
 import { sampleWithoutReplacement } from '../../random/rng.js'
-import { checkBatchSize, checkInteger, checkPositive, checkStochasticProblem, firstOf, whenDefined } from '../check.js'
+import { checkBatchSize, checkInteger, checkPositive, checkStochasticProblem, firstOf, whenDefined, type Check } from '../check.js'
 import type { LowerSolver, LowerState } from '../types.js'
 import { minibatches } from '../solver.js'
 
@@ -40,23 +40,44 @@ export interface SvrgState extends LowerState {
 }
 
 /**
+ * What SVRG on the lower problem and on the linear system (svrgLinear) share: η (default 0.5),
+ * b (default 1), the name `kind(η, b[, m])`, the epoch length m on n samples (default 2⌈n/b⌉,
+ * about two passes), and the checks of m (an integer ≥ 1) and η (positive) around the check
+ * that b fits the problem or system.
+ */
+export const svrgSettings = (kind: string, opts: SvrgOptions) => {
+  const eta = opts?.eta ?? 0.5
+  const b = opts?.batchSize ?? 1
+  const m = opts?.epochLength
+  const name = `${kind}(η=${eta}, b=${b}${m === undefined ? '' : `, m=${m}`})`
+  return {
+    eta,
+    b,
+    name,
+    epochLength: (n: number): number => m ?? 2 * Math.ceil(n / b),
+    check: (fits: () => Check<unknown>) =>
+      firstOf(
+        () => whenDefined(m, (x) => checkInteger(name, 'epoch length', x, 1)),
+        fits,
+        () => checkPositive(name, 'η', eta),
+      ),
+  }
+}
+
+/**
  * SVRG written on the fixed-point map (see the file comment). Needs a stochastic problem.
  * Each step costs two minibatch evaluations (2b/n full-map units) and each snapshot one full
  * Φ; state t carries the cumulative counts. Snapshots are taken at t = 0, m, 2m, …
  * (m = epochLength).
  */
 export const svrg = (opts: SvrgOptions = {}): LowerSolver<SvrgState> => {
-  const eta = opts?.eta ?? 0.5
-  const b = opts?.batchSize ?? 1
-  const name = `svrg(η=${eta}, b=${b}${opts?.epochLength === undefined ? '' : `, m=${opts.epochLength}`})`
+  const { eta, b, name, epochLength, check } = svrgSettings('svrg', opts)
   return {
     ...minibatches('lower', name, b),
     check: (problem) =>
       firstOf(
         () => checkStochasticProblem(name, problem),
-        () => whenDefined(opts?.epochLength, (m) => checkInteger(name, 'epoch length', m, 1)),
-        () => checkBatchSize(name, b, (problem as StochasticBilevelProblem).nSamples),
-        () => checkPositive(name, 'η', eta),
+        () => check(() => checkBatchSize(name, b, (problem as StochasticBilevelProblem).nSamples)),
       ),
     init: (_ctx, w0, rng) => {
       const w = Float64Array.from(w0)
@@ -66,7 +87,7 @@ export const svrg = (opts: SvrgOptions = {}): LowerSolver<SvrgState> => {
       const p = problem as StochasticBilevelProblem
       const n = p.nSamples
       const d = p.dim
-      const m = opts?.epochLength ?? 2 * Math.ceil(n / b)
+      const m = epochLength(n)
       const t = s.iter
       const w = s.w
       let { snap, phiSnap, snapshots } = s
