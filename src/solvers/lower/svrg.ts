@@ -32,12 +32,24 @@ export interface SvrgOptions {
   readonly batchSize?: number
 }
 
-/** An SVRG state: wₜ, the snapshot w̃, Φ(w̃, λ) and how many snapshots were taken. */
-export interface SvrgState extends LowerState {
+/**
+ * The snapshot an SVRG state keeps: x̃, the full map at it (the anchor of the corrected
+ * direction: Φ(w̃, λ) here, ∂₁Φᵀṽ + ∇₁E for svrgLinear) and how many snapshots were taken.
+ */
+export interface Snapshot {
   readonly snap: RVec
-  readonly phiSnap: RVec
+  readonly anchor: RVec
   readonly snapshots: number
 }
+
+/** An SVRG state: wₜ and its snapshot (w̃, Φ(w̃, λ), count). */
+export interface SvrgState extends LowerState, Snapshot {}
+
+/** The snapshot of a start x₀, before the first is taken (at step 0). */
+export const noSnapshot = (x: RVec): Snapshot => ({ snap: x, anchor: x, snapshots: 0 })
+
+/** The snapshot taken at x, with the full map `anchor` there, after those of s. */
+export const renewed = (s: Snapshot, x: RVec, anchor: RVec): Snapshot => ({ snap: x, anchor, snapshots: s.snapshots + 1 })
 
 /**
  * What SVRG on the lower problem and on the linear system (svrgLinear) share: η (default 0.5),
@@ -54,7 +66,8 @@ export const svrgSettings = (kind: string, opts: SvrgOptions) => {
     eta,
     b,
     name,
-    epochLength: (n: number): number => m ?? 2 * Math.ceil(n / b),
+    /** Whether step t on n samples starts with a snapshot: t = 0, m, 2m, … */
+    snapshotDue: (t: number, n: number): boolean => t % (m ?? 2 * Math.ceil(n / b)) === 0,
     check: (fits: () => Check<unknown>) =>
       firstOf(
         () => whenDefined(m, (x) => checkInteger(name, 'epoch length', x, 1)),
@@ -71,7 +84,7 @@ export const svrgSettings = (kind: string, opts: SvrgOptions) => {
  * (m = epochLength).
  */
 export const svrg = (opts: SvrgOptions = {}): LowerSolver<SvrgState> => {
-  const { eta, b, name, epochLength, check } = svrgSettings('svrg', opts)
+  const { eta, b, name, snapshotDue, check } = svrgSettings('svrg', opts)
   return {
     ...minibatches('lower', name, b),
     check: (problem) =>
@@ -81,28 +94,22 @@ export const svrg = (opts: SvrgOptions = {}): LowerSolver<SvrgState> => {
       ),
     init: (_ctx, w0, rng) => {
       const w = Float64Array.from(w0)
-      return { w, iter: 0, rng, snap: w, phiSnap: w, snapshots: 0, counts: { phi: 0, jacW: 0, jacLambda: 0 } }
+      return { w, iter: 0, rng, ...noSnapshot(w), counts: { phi: 0, jacW: 0, jacLambda: 0 } }
     },
     step: ({ problem, lambda }, s) => {
       const p = problem as StochasticBilevelProblem
       const n = p.nSamples
-      const d = p.dim
-      const m = epochLength(n)
       const t = s.iter
       const w = s.w
-      let { snap, phiSnap, snapshots } = s
-      if (t % m === 0) {
-        // Iterates are never written after they are created, so w can serve as w̃.
-        snap = w
-        phiSnap = p.phi(snap, lambda)
-        snapshots++
-      }
+      // Iterates are never written after they are created, so w can serve as w̃.
+      const { snap, anchor, snapshots } = snapshotDue(t, n) ? renewed(s, w, p.phi(w, lambda)) : s
       const [batch, rng] = sampleWithoutReplacement(s.rng, n, b)
       const out: Vec = p.phiHat(w, lambda, batch)
       const atSnap = p.phiHat(snap, lambda, batch)
+      const d = p.dim
       if (out.length !== d) assertDim(`${name}: phiHat`, d, out.length)
-      for (let i = 0; i < d; i++) out[i] = w[i]! + eta * (out[i]! - atSnap[i]! + phiSnap[i]! - w[i]!)
-      return { w: out, iter: t + 1, rng, snap, phiSnap, snapshots, counts: { phi: (2 * b * (t + 1)) / n + snapshots, jacW: 0, jacLambda: 0 } }
+      for (let i = 0; i < d; i++) out[i] = w[i]! + eta * (out[i]! - atSnap[i]! + anchor[i]! - w[i]!)
+      return { w: out, iter: t + 1, rng, snap, anchor, snapshots, counts: { phi: (2 * b * (t + 1)) / n + snapshots, jacW: 0, jacLambda: 0 } }
     },
   }
 }
