@@ -68,21 +68,7 @@ export const aid = (problem: BilevelProblem, lambda: RVec, opts: AidOptions): E.
     E.apS('seed', checkSeed(who, opts.seed)),
     E.chainFirst(({ t }) => validateLower(who, opts.lower, problem, t)),
     E.chainFirst(({ k }) => validateLinear(who, opts.linear, shapeOfProblem(problem), k)),
-    E.chain((c) =>
-      runImplicit(problem, c.lambda, {
-        method: who,
-        lower: opts.lower,
-        linear: opts.linear,
-        t: c.t,
-        k: c.k,
-        w0: c.w0,
-        v0: c.v0,
-        ...(c.tolLower === undefined ? {} : { tolLower: c.tolLower }),
-        ...(c.tolLinear === undefined ? {} : { tolLinear: c.tolLinear }),
-        seed: c.seed,
-        final: { kind: 'exact' },
-        trueResidual: true,
-      }),
-    ),
+    // The checked values are the plan: t, k, the starts, the tolerances and the seed.
+    E.chain((c) => runImplicit(problem, c.lambda, { ...c, method: who, lower: opts.lower, linear: opts.linear, final: { kind: 'exact' }, trueResidual: true })),
   )
 }

@@ -114,19 +114,7 @@ export const sid = (problem: BilevelProblem, lambda: RVec, opts: SidOptions): E.
     E.chainFirst(({ t }) => validateLower(who, opts.lower, problem, t)),
     E.chainFirst(({ k }) => validateLinear(who, opts.linear, shapeOfProblem(problem), k)),
     E.apS('final', finalOf(problem, opts)),
-    E.chain((c) =>
-      runImplicit(problem, c.lambda, {
-        method: `sid(${opts.lower.name}, ${opts.linear.name})`,
-        lower: opts.lower,
-        linear: opts.linear,
-        t: c.t,
-        k: c.k,
-        w0: c.w0,
-        v0: c.v0,
-        seed: c.seed,
-        final: c.final,
-        trueResidual: false,
-      }),
-    ),
+    // The checked values are the plan: t, k, the seed, the starts and the final term.
+    E.chain((c) => runImplicit(problem, c.lambda, { ...c, method: `sid(${opts.lower.name}, ${opts.linear.name})`, lower: opts.lower, linear: opts.linear, trueResidual: false })),
   )
 }

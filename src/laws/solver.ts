@@ -20,20 +20,21 @@
  */
 import fc from 'fast-check'
 import { denseOf, luSolve } from '../linalg/matrix.js'
-import { matrix, type RVec, type Vec } from '../linalg/types.js'
+import type { RVec, Vec } from '../linalg/types.js'
 import type { BilevelProblem, ClosedForm } from '../problem/bilevel.js'
 import * as rng from '../random/rng.js'
 import { take, toArray, type Stream } from '../stream/stream.js'
 import * as E from 'fp-ts/lib/Either.js'
 import { shapeOfSystem, validateLinear, validateLower } from '../solvers/check.js'
 import { unfold } from '../solvers/solver.js'
-import type { Counts, LinearSolver, LinearState, LinearSystem, LowerSolver, LowerState, SolverState } from '../solvers/types.js'
+import type { LinearSolver, LinearState, LinearSystem, LowerContext, LowerSolver, LowerState, Solver, SolverState } from '../solvers/types.js'
 import { changedSince, deepCopy, firstDifference, snapshot } from './equal.js'
 import { diffNorm, isFiniteArray, norm2, showVec, vecArb } from './numeric.js'
+import type { ProblemLawOptions } from './problem.js'
 import { once, report, runProperty, skipped, violation, type LawReport, type LawResult, type RunParams } from './report.js'
 
-/** Options shared by the solver checkers. */
-export interface SolverLawOptions {
+/** Options shared by the solver checkers (`paths` and `skip` as for the problem laws). */
+export interface SolverLawOptions extends Pick<ProblemLawOptions, 'paths' | 'skip'> {
   readonly seed: number
   /** Runs per law (default 5: each run iterates the solver). */
   readonly numRuns?: number
@@ -45,10 +46,6 @@ export interface SolverLawOptions {
   readonly data?: unknown
   /** Relative tolerance of the residual law (default 1e-8). */
   readonly residualRtol?: number
-  /** Replay single failing paths, by law name. */
-  readonly paths?: Readonly<Record<string, string>>
-  /** Laws to leave out, by name. */
-  readonly skip?: ReadonlyArray<string>
 }
 
 /** Options of `checkLowerSolver`. */
@@ -68,6 +65,20 @@ export const hasClosedForm = (x: unknown): x is ClosedForm =>
   typeof x === 'object' && x !== null && typeof (x as Partial<ClosedForm>).solution === 'function' && typeof (x as Partial<ClosedForm>).hypergradient === 'function'
 
 type State = SolverState
+
+/** The subject of a solver on a fixed context: fresh streams and single steps from it, and what the laws read of its states. */
+const subjectOf = <Ctx, S extends State>(
+  solver: Solver<Ctx, unknown, S>,
+  ctx: Ctx,
+  dim: number,
+  reads: Pick<Subject<S>, 'iterate' | 'inputs' | 'residualOf' | 'target'>,
+): Subject<S> => ({
+  dim,
+  stochastic: solver.stochastic,
+  run: (x0, seed) => unfold(solver, ctx, x0, rng.seed(seed)),
+  step: (s) => solver.step(ctx, s),
+  ...reads,
+})
 
 /** What the generic laws need to know about a solver, lower or linear. */
 interface Subject<S extends State> {
@@ -261,16 +272,12 @@ export const checkLowerSolver = (solver: LowerSolver, problem: BilevelProblem, l
   const closed = opts.closedForm ?? (hasClosedForm(problem) ? problem : undefined)
   const lambda = Float64Array.from(lambda0)
   const ctx = { problem, lambda }
-  const sub: Subject<LowerState> = {
-    dim: problem.dim,
-    stochastic: solver.stochastic,
-    run: (w0, seed) => unfold(solver, ctx, w0, rng.seed(seed)),
-    step: (s) => solver.step(ctx, s),
+  const sub = subjectOf<LowerContext, LowerState>(solver, ctx, problem.dim, {
     iterate: (s) => s.w,
     inputs: () => ({ lambda, problem }),
     residualOf: (w) => diffNorm(problem.phi(w, lambda), w),
     target: () => closed?.solution(lambda),
-  }
+  })
   return report([passed('solver.check', opts.seed), ...solverLaws(sub, opts)])
 }
 
@@ -298,11 +305,7 @@ export const checkLinearSolver = (solver: LinearSolver, build: () => LinearSyste
   const sys = build()
   const ok = validateLinear('checkLinearSolver', solver, shapeOfSystem(sys), opts.steps ?? 20)
   if (E.isLeft(ok)) return refused(opts.seed, ok.left.message)
-  const sub: Subject<LinearState> = {
-    dim: sys.dim,
-    stochastic: solver.stochastic,
-    run: (v0, seed) => unfold(solver, sys, v0, rng.seed(seed)),
-    step: (s) => solver.step(sys, s),
+  const sub = subjectOf<LinearSystem, LinearState>(solver, sys, sys.dim, {
     iterate: (s) => s.v,
     inputs: () => sys,
     residualOf: (v) => linearResidual(sys, v),
@@ -311,7 +314,7 @@ export const checkLinearSolver = (solver: LinearSolver, build: () => LinearSyste
       const v = denseLinearSolution(sys)
       return E.isRight(v) ? v.right : undefined
     },
-  }
+  })
   const fresh = runProperty(
     'solver.freshSystem',
     fc.property(vecArb(sys.dim, opts.startScale ?? 1), fc.integer({ min: 0, max: 2 ** 31 - 1 }), (v0, s) => {

@@ -112,18 +112,23 @@ export const integer = (r: Rng, lo: number, hi: number): readonly [number, Rng] 
   return [v, wrap(g.getState())]
 }
 
+/** Shuffle a in place into a uniformly random order (Fisher–Yates), drawing from g. Returns a. */
+const shuffleInPlace = (g: Gen, a: Int32Array): Int32Array => {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = uniformInt(g, 0, i)
+    const t = a[i]!
+    a[i] = a[j]!
+    a[j] = t
+  }
+  return a
+}
+
 /** A uniformly random permutation of 0..n−1 (Fisher–Yates). */
 export const permutation = (r: Rng, n: number): readonly [Int32Array, Rng] => {
   const g = gen(r)
   const p = new Int32Array(n)
   for (let i = 0; i < n; i++) p[i] = i
-  for (let i = n - 1; i > 0; i--) {
-    const j = uniformInt(g, 0, i)
-    const t = p[i]!
-    p[i] = p[j]!
-    p[j] = t
-  }
-  return [p, wrap(g.getState())]
+  return [shuffleInPlace(g, p), wrap(g.getState())]
 }
 
 const checkBatch = (n: number, b: number, replace: boolean): void => {
@@ -158,13 +163,7 @@ export const sampleWithoutReplacement = (r: Rng, n: number, b: number): readonly
     out[k++] = pick
   }
   // Floyd's algorithm yields a uniform subset; shuffle it so the order is uniform too.
-  for (let i = b - 1; i > 0; i--) {
-    const j = uniformInt(g, 0, i)
-    const t = out[i]!
-    out[i] = out[j]!
-    out[j] = t
-  }
-  return [out, wrap(g.getState())]
+  return [shuffleInPlace(g, out), wrap(g.getState())]
 }
 
 /** Draw a minibatch of size b from 0..n−1. */

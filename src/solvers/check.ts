@@ -10,11 +10,14 @@ import { hgError, type HypergradError } from '../errors.js'
 import type { RVec, Vec } from '../linalg/types.js'
 import { isStochastic, type BilevelProblem, type StochasticBilevelProblem } from '../problem/bilevel.js'
 import type { Schedule } from '../schedule/schedule.js'
-import type { LinearSolver, LinearSystem, LowerSolver, SystemShape } from './types.js'
+import type { LinearSolver, LinearSystem, LowerContext, LowerSolver, SystemShape } from './types.js'
 
 export type Check<A> = E.Either<HypergradError, A>
 
 const ok: Check<void> = E.right(undefined)
+
+/** The check of a solver without options: it accepts every problem or system. */
+export const noOptions = (): Check<void> => ok
 
 /** The first Left among already-evaluated checks, or Right. */
 export const allOf = (...checks: ReadonlyArray<Check<unknown>>): Check<void> => {
@@ -189,6 +192,31 @@ export const validateLinear = (who: string, m: LinearSolver, shape: SystemShape,
     return fail('config', who, `the stochastic linear solver ${m.name} needs a stochastic system (minibatch operators), and this one has none`)
   return E.map(() => undefined)(within(who, guard(m.name, () => m.check(shape, steps))))
 }
+
+/**
+ * A lower solver, λ and w₀ checked for a run of `steps` steps on a problem (validateLower,
+ * checkLambda, checkStart, in that order): the context and the start to run from, both copies.
+ */
+export const checkLowerRun = (who: string, m: LowerSolver, problem: BilevelProblem, lambda: RVec, w0: RVec, steps: number): Check<{ ctx: LowerContext; start: Vec }> => {
+  const ok = validateLower(who, m, problem, steps)
+  if (E.isLeft(ok)) return ok
+  const lam = checkLambda(who, problem, lambda)
+  if (E.isLeft(lam)) return lam
+  return E.map((start: Vec) => ({ ctx: { problem, lambda: lam.right }, start }))(checkStart(who, 'w₀', w0, problem.dim))
+}
+
+/** A linear solver, v₀ and b checked for a run of `steps` steps on a system (as checkLowerRun): the start, a copy. */
+export const checkLinearRun = (who: string, m: LinearSolver, system: LinearSystem, v0: RVec, steps: number): Check<Vec> => {
+  const ok = validateLinear(who, m, shapeOfSystem(system), steps)
+  if (E.isLeft(ok)) return ok
+  const start = checkStart(who, 'v₀', v0, system.dim)
+  if (E.isLeft(start)) return start
+  const b = checkStart(who, 'b', system.rhs, system.dim)
+  return E.isLeft(b) ? b : start
+}
+
+/** Who runs a solver, for messages: `verb(name)` (the name may be missing from a malformed solver value). */
+export const runnerOf = (verb: string, m: { readonly name?: string }): string => `${verb}(${m?.name ?? 'solver'})`
 
 const describe = (m: unknown): string =>
   typeof m === 'object' && m !== null ? `an object with ${Object.keys(m).slice(0, 5).join(', ') || 'no fields'}` : String(m)

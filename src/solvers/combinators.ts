@@ -15,8 +15,8 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import type { Vec } from '../linalg/types.js'
-import { checkCount, checkInteger, fail, firstOf } from './check.js'
-import { addCounts, iterateOf, NO_COUNTS } from './solver.js'
+import { checkCount, checkInteger, fail, firstOf, type Check } from './check.js'
+import { addCounts, iterateOf, NO_COUNTS, sumSquares } from './solver.js'
 import type { Counts, LinearSolver, LinearState, LinearSystem, LowerContext, LowerSolver, LowerState, Solver, SolverState } from './types.js'
 
 type AnyState = LowerState | LinearState
@@ -38,6 +38,18 @@ const view = (kind: 'lower' | 'linear', s: SolverState, x: Vec, over: Partial<So
   }
   return kind === 'lower' ? { ...base, w: x } : { ...base, v: x }
 }
+
+/**
+ * The fields of a solver that wraps m: m's kind, stochasticity and batch size under a new name,
+ * and a check that runs the wrapper's own check of its options, then m's.
+ */
+const around = (m: Any, name: string, own: () => Check<unknown>) => ({
+  kind: m?.kind,
+  name,
+  stochastic: m?.stochastic,
+  ...(m?.batchSize === undefined ? {} : { batchSize: m.batchSize }),
+  check: (shape: unknown, steps: number) => firstOf(own, () => m.check(shape, steps)),
+})
 
 // ---------------------------------------------------------------------------------------------
 // averaged
@@ -69,11 +81,7 @@ export function averaged(m: Any, opts: AveragedOptions = {}): Any {
     return { ...s, inner, count }
   }
   return {
-    kind: m?.kind,
-    name,
-    stochastic: m?.stochastic,
-    ...(m?.batchSize === undefined ? {} : { batchSize: m.batchSize }),
-    check: (shape: unknown, steps: number) => firstOf(() => checkCount(name, 'from', from), () => m.check(shape, steps)),
+    ...around(m, name, () => checkCount(name, 'from', from)),
     init: (ctx: unknown, start: Vec, rng: never) => {
       const inner = m.init(ctx, start, rng) as AnyState
       const x = iterateOf(inner)
@@ -122,9 +130,7 @@ export const rules = {
     describe: `residual ≤ ${tol}·‖b‖`,
     test: (s, { ctx }) => {
       if (s.residual === undefined) return false
-      let bb = 0
-      for (let i = 0; i < ctx.rhs.length; i++) bb += ctx.rhs[i]! * ctx.rhs[i]!
-      return s.residual <= tol * Math.sqrt(bb)
+      return s.residual <= tol * Math.sqrt(sumSquares(ctx.rhs))
     },
   }),
   /** The work reached a budget: Φ evaluations, products with ∂₁Φ (or A), with ∂₂Φ, or all products. */
@@ -173,11 +179,7 @@ export function stopWhen(m: Any, rule: StopRule<any, any>): Any { // eslint-disa
     return s
   }
   return {
-    kind: m?.kind,
-    name,
-    stochastic: m?.stochastic,
-    ...(m?.batchSize === undefined ? {} : { batchSize: m.batchSize }),
-    check: (shape: unknown, steps: number) => firstOf(() => checkRule(name, rule), () => m.check(shape, steps)),
+    ...around(m, name, () => checkRule(name, rule)),
     init: (ctx: unknown, start: Vec, rng: never) => wrap(ctx, m.init(ctx, start, rng) as AnyState, clock ? performance.now() : undefined),
     step: (ctx: unknown, s: StoppedState<AnyState>) => wrap(ctx, m.step(ctx, s.inner) as AnyState, s.startedAt),
   }
@@ -200,12 +202,7 @@ export function tap(m: Any, observe: (s: never, ctx: never) => void): Any {
     return s
   }
   return {
-    kind: m?.kind,
-    name,
-    stochastic: m?.stochastic,
-    ...(m?.batchSize === undefined ? {} : { batchSize: m.batchSize }),
-    check: (shape: unknown, steps: number) =>
-      firstOf(() => (typeof observe === 'function' ? E.right(undefined) : fail('config', name, 'observe must be a function')), () => m.check(shape, steps)),
+    ...around(m, name, () => (typeof observe === 'function' ? E.right(undefined) : fail('config', name, 'observe must be a function'))),
     init: (ctx: unknown, start: Vec, rng: never) => seen(ctx, m.init(ctx, start, rng)),
     step: (ctx: unknown, s: unknown) => seen(ctx, m.step(ctx, s)),
   }
@@ -234,11 +231,7 @@ export function restarted<S extends LinearState>(m: LinearSolver<S>, every: numb
 export function restarted(m: Any, every: number): Any {
   const name = `restarted(${m?.name}, every=${every})`
   return {
-    kind: m?.kind,
-    name,
-    stochastic: m?.stochastic,
-    ...(m?.batchSize === undefined ? {} : { batchSize: m.batchSize }),
-    check: (shape: unknown, steps: number) => firstOf(() => checkInteger(name, 'every', every, 1), () => m.check(shape, steps)),
+    ...around(m, name, () => checkInteger(name, 'every', every, 1)),
     init: (ctx: unknown, start: Vec, rng: never) => phased(m.kind, m.init(ctx, start, rng) as AnyState, 0, { iter: 0, counts: NO_COUNTS }),
     step: (ctx: unknown, s: PhasedState<AnyState>) => {
       const inner = m.step(ctx, s.inner) as AnyState

@@ -21,13 +21,15 @@
  * code (a user's solver or problem) are a Left; nothing here throws.
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { pipe } from 'fp-ts/lib/function.js'
 import type { HypergradError } from '../errors.js'
 import { nrm2 } from '../linalg/kernels.js'
 import type { RVec } from '../linalg/types.js'
 import type { BilevelProblem } from '../problem/bilevel.js'
 import type { Rng } from '../random/rng.js'
-import { checkCount, checkLambda, checkStart, checkTolerance, fail, faultOf, firstOf, shapeOfSystem, validateLinear, validateLower } from './check.js'
+import { checkCount, checkLinearRun, checkLowerRun, checkTolerance, fail, faultOf, firstOf, runnerOf } from './check.js'
 import { trueResidual } from './linearSystem.js'
+import { sumSquares } from './solver.js'
 import type { Counts, LinearSolver, LinearState, LinearSystem, LowerSolver, LowerState, Solver, SolverState, Status } from './types.js'
 
 /** Options of a run. */
@@ -81,13 +83,6 @@ const checkRunOptions = (who: string, o: RunOptions): E.Either<HypergradError, v
     () => (o.blowUp === undefined || o.blowUp > 0 ? E.right(undefined) : fail('domain', who, `blowUp must be > 0, got ${o.blowUp}`)),
     () => (o.keep === undefined ? E.right(0) : checkCount(who, 'keep', o.keep)),
   )
-
-/** Σ xᵢ² in one pass (NaN or ∞ when an entry is not finite, or when the sum overflows). */
-const sumSquares = (x: RVec): number => {
-  let s = 0
-  for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!
-  return s
-}
 
 const firstNonFinite = (x: RVec): number => {
   for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return i
@@ -175,23 +170,13 @@ export const drive = <Ctx, S extends SolverState>(
  * when ‖Φ(wₜ) − wₜ‖ ≤ tol, when the solver or a rule stops it, or on divergence (see the module
  * comment). Checks the solver against the problem, λ, w₀ and the options first (Left).
  */
-export const runLower = <S extends LowerState>(
-  m: LowerSolver<S>,
-  problem: BilevelProblem,
-  lambda: RVec,
-  w0: RVec,
-  rng: Rng,
-  opts: RunOptions,
-): E.Either<HypergradError, RunResult<S>> => {
-  const who = `runLower(${(m as { name?: string }).name ?? 'solver'})`
-  const c = firstOf(
-    () => checkRunOptions(who, opts),
-    () => validateLower(who, m as LowerSolver, problem, opts.maxIter),
-    () => checkLambda(who, problem, lambda),
-    () => checkStart(who, 'w₀', w0, problem.dim),
+export const runLower = <S extends LowerState>(m: LowerSolver<S>, problem: BilevelProblem, lambda: RVec, w0: RVec, rng: Rng, opts: RunOptions): E.Either<HypergradError, RunResult<S>> => {
+  const who = runnerOf('runLower', m)
+  return pipe(
+    checkRunOptions(who, opts),
+    E.chain(() => checkLowerRun(who, m as LowerSolver, problem, lambda, w0, opts.maxIter)),
+    E.chain(({ ctx, start }) => drive(m, ctx, start, rng, opts, (s) => s.w, 0)),
   )
-  if (E.isLeft(c)) return c
-  return drive(m, { problem, lambda: Float64Array.from(lambda) }, Float64Array.from(w0), rng, opts, (s) => s.w, 0)
 }
 
 /**
@@ -200,26 +185,18 @@ export const runLower = <S extends LowerState>(
  * a rule stops it, or on divergence; ‖b‖ enters the blow-up bound, and the true residual of the
  * returned iterate is recomputed. Checks first (Left).
  */
-export const runLinear = <S extends LinearState>(
-  m: LinearSolver<S>,
-  system: LinearSystem,
-  v0: RVec,
-  rng: Rng,
-  opts: RunOptions,
-): E.Either<HypergradError, LinearRunResult<S>> => {
-  const who = `runLinear(${(m as { name?: string }).name ?? 'solver'})`
-  const c = firstOf(
-    () => checkRunOptions(who, opts),
-    () => validateLinear(who, m as LinearSolver, shapeOfSystem(system), opts.maxIter),
-    () => checkStart(who, 'v₀', v0, system.dim),
-    () => checkStart(who, 'b', system.rhs, system.dim),
+export const runLinear = <S extends LinearState>(m: LinearSolver<S>, system: LinearSystem, v0: RVec, rng: Rng, opts: RunOptions): E.Either<HypergradError, LinearRunResult<S>> => {
+  const who = runnerOf('runLinear', m)
+  return pipe(
+    checkRunOptions(who, opts),
+    E.chain(() => checkLinearRun(who, m as LinearSolver, system, v0, opts.maxIter)),
+    E.chain((start) => drive(m, system, start, rng, opts, (s) => s.v, nrm2(system.rhs.length, system.rhs, 1, 0))),
+    E.chain((r) => {
+      try {
+        return E.right({ ...r, trueResidual: trueResidual(system, r.state.v) })
+      } catch (e) {
+        return E.left(faultOf(who, e))
+      }
+    }),
   )
-  if (E.isLeft(c)) return c
-  const r = drive(m, system, Float64Array.from(v0), rng, opts, (s) => s.v, nrm2(system.rhs.length, system.rhs, 1, 0))
-  if (E.isLeft(r)) return r
-  try {
-    return E.right({ ...r.right, trueResidual: trueResidual(system, r.right.state.v) })
-  } catch (e) {
-    return E.left(faultOf(who, e))
-  }
 }

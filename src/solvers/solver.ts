@@ -8,14 +8,27 @@ import type { RVec, Vec } from '../linalg/types.js'
 import type { BilevelProblem } from '../problem/bilevel.js'
 import type { Rng } from '../random/rng.js'
 import { fromIterator, type Stream } from '../stream/stream.js'
-import { checkLambda, checkStart, firstOf, shapeOfSystem, validateLinear, validateLower } from './check.js'
-import type { Counts, LinearSolver, LinearState, LinearSystem, LowerSolver, LowerState, Solver, SolverState } from './types.js'
+import { checkLinearRun, checkLowerRun, runnerOf } from './check.js'
+import type { Counts, LinearSolver, LinearState, LinearSystem, LowerContext, LowerSolver, LowerState, Solver, SolverState } from './types.js'
 
 /** No work yet. */
 export const NO_COUNTS: Counts = Object.freeze({ phi: 0, jacW: 0, jacLambda: 0 })
 
 /** The sum of two work counts. */
 export const addCounts = (a: Counts, b: Counts): Counts => ({ phi: a.phi + b.phi, jacW: a.jacW + b.jacW, jacLambda: a.jacLambda + b.jacLambda })
+
+/** The fields that describe a full-batch solver value: its kind and its name (it draws no minibatches). */
+export const fullBatch = <K extends Solver<unknown, unknown, SolverState>['kind']>(kind: K, name: string) => ({ kind, name, stochastic: false as const })
+
+/** The fields that describe a solver value that draws minibatches of b samples: its kind, its name and b. */
+export const minibatches = <K extends Solver<unknown, unknown, SolverState>['kind']>(kind: K, name: string, batchSize: number) => ({ kind, name, stochastic: true as const, batchSize })
+
+/** Σ xᵢ² in one pass, left to right (NaN or ∞ when an entry is not finite, or when the sum overflows). */
+export const sumSquares = (x: RVec): number => {
+  let s = 0
+  for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!
+  return s
+}
 
 /** The iterate of a state: w for a lower-level state, v for a linear one. */
 export const iterateOf = (s: LowerState | LinearState): Vec => ('w' in s ? s.w : s.v)
@@ -40,37 +53,9 @@ export const unfold = <Ctx, S extends SolverState>(m: Solver<Ctx, unknown, S>, c
  * solver against the problem (its options, a stochastic problem for a stochastic solver), λ and
  * w₀. λ and w₀ are copied: changing them afterwards does not change the stream.
  */
-export const lowerIterates = <S extends LowerState>(
-  m: LowerSolver<S>,
-  problem: BilevelProblem,
-  lambda: RVec,
-  w0: RVec,
-  rng: Rng,
-): E.Either<HypergradError, Stream<S>> => {
-  const who = `iterates(${(m as { name?: string }).name ?? 'solver'})`
-  const c = firstOf(
-    () => validateLower(who, m as LowerSolver, problem, 1),
-    () => checkLambda(who, problem, lambda),
-    () => checkStart(who, 'w₀', w0, problem.dim),
-  )
-  if (E.isLeft(c)) return c
-  const ctx = { problem, lambda: Float64Array.from(lambda) }
-  return E.right(unfold(m, ctx, Float64Array.from(w0), rng))
-}
+export const lowerIterates = <S extends LowerState>(m: LowerSolver<S>, problem: BilevelProblem, lambda: RVec, w0: RVec, rng: Rng): E.Either<HypergradError, Stream<S>> =>
+  E.map(({ ctx, start }: { ctx: LowerContext; start: Vec }) => unfold(m, ctx, start, rng))(checkLowerRun(runnerOf('iterates', m), m as LowerSolver, problem, lambda, w0, 1))
 
 /** The stream of a linear solver's states v₀, v₁, … on a system, after checking (as lowerIterates). */
-export const linearIterates = <S extends LinearState>(
-  m: LinearSolver<S>,
-  system: LinearSystem,
-  v0: RVec,
-  rng: Rng,
-): E.Either<HypergradError, Stream<S>> => {
-  const who = `iterates(${(m as { name?: string }).name ?? 'solver'})`
-  const c = firstOf(
-    () => validateLinear(who, m as LinearSolver, shapeOfSystem(system), 1),
-    () => checkStart(who, 'v₀', v0, system.dim),
-    () => checkStart(who, 'b', system.rhs, system.dim),
-  )
-  if (E.isLeft(c)) return c
-  return E.right(unfold(m, system, Float64Array.from(v0), rng))
-}
+export const linearIterates = <S extends LinearState>(m: LinearSolver<S>, system: LinearSystem, v0: RVec, rng: Rng): E.Either<HypergradError, Stream<S>> =>
+  E.map((start: Vec) => unfold(m, system, start, rng))(checkLinearRun(runnerOf('iterates', m), m as LinearSolver, system, v0, 1))

@@ -60,6 +60,15 @@ export interface LinearState extends SolverState {
   readonly v: Vec
 }
 
+/** A state of a solver that reports its residual at every state (not only where it computes one). */
+export type Monitored<S extends SolverState> = S & { readonly residual: number }
+
+/**
+ * A state of a solver that makes one evaluation per step (fixed point, heavy ball): the residual
+ * of its iterate and the next iterate, formed from the evaluation that gave the residual.
+ */
+export type LookAhead<S extends SolverState> = Monitored<S> & { readonly ahead: Vec }
+
 /** What a lower-level solver works on: the problem and the hyperparameter λ (fixed during a run). */
 export interface LowerContext {
   readonly problem: BilevelProblem

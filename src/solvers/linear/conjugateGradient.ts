@@ -10,7 +10,8 @@ import { dot } from '../../linalg/kernels.js'
 import { assertDim, type RVec, type Vec } from '../../linalg/types.js'
 import { checkTolerance, firstOf, fail } from '../check.js'
 import { complementOf } from '../linearSystem.js'
-import type { LinearSolver, LinearState } from '../types.js'
+import type { LinearSolver, LinearState, Monitored } from '../types.js'
+import { fullBatch } from '../solver.js'
 
 /** Options of conjugate gradient. */
 export interface ConjugateGradientOptions {
@@ -22,8 +23,7 @@ export interface ConjugateGradientOptions {
 }
 
 /** A conjugate-gradient state: vₖ, the recursive residual rₖ, the direction pₖ, rₖᵀrₖ. */
-export interface CgState extends LinearState {
-  readonly residual: number
+export interface CgState extends Monitored<LinearState> {
   readonly r: RVec
   readonly p: RVec
   readonly rr: number
@@ -50,9 +50,7 @@ export const conjugateGradient = (opts: ConjugateGradientOptions = {}): LinearSo
   const tol = opts?.tol ?? 1e-14
   const name = 'cg'
   return {
-    kind: 'linear',
-    name,
-    stochastic: false,
+    ...fullBatch('linear', name),
     check: (shape) =>
       firstOf(
         () => checkTolerance(name, 'tol', tol),

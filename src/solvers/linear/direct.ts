@@ -4,23 +4,15 @@
  * symmetric and by LU with partial pivoting otherwise. One step reaches the solution up to
  * rounding; the linear solver of `exact`. O(n²) memory and O(n³) flops: for small systems.
  */
-import * as E from 'fp-ts/lib/Either.js'
 import { cholesky, choleskySolve, denseOf, luSolve, matVec } from '../../linalg/matrix.js'
-import type { RVec } from '../../linalg/types.js'
 import { trueResidual } from '../linearSystem.js'
-import type { LinearSolver, LinearState } from '../types.js'
-import { isFiniteVec } from '../../linalg/vector.js'
+import type { LinearSolver, LinearState, Monitored } from '../types.js'
+import { distance, isFiniteVec } from '../../linalg/vector.js'
+import { noOptions } from '../check.js'
+import { fullBatch } from '../solver.js'
 
 /** A direct-solve state: v₀ (iter 0) or the solution (iter 1), with its residual ‖A v − b‖. */
-export interface DirectState extends LinearState {
-  readonly residual: number
-}
-
-const distance = (a: RVec, b: RVec): number => {
-  let s = 0
-  for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2
-  return Math.sqrt(s)
-}
+export type DirectState = Monitored<LinearState>
 
 /**
  * The direct solver: state 0 is v₀ with its residual (one product with A), state 1 the
@@ -29,10 +21,8 @@ const distance = (a: RVec, b: RVec): number => {
  * stream with stop 'diverged'. Counts charge n products for the dense A.
  */
 export const direct = (): LinearSolver<DirectState> => ({
-  kind: 'linear',
-  name: 'direct',
-  stochastic: false,
-  check: () => E.right(undefined),
+  ...fullBatch('linear', 'direct'),
+  check: noOptions,
   init: (system, v0, rng) => {
     const v = Float64Array.from(v0)
     const zero = v.every((x) => x === 0)

@@ -7,17 +7,15 @@
  * With ‖∂₁Φ‖ ≤ q < 1: ‖vₖ − v*‖ ≤ qᵏ ‖v₀ − v*‖, v* = (I − ∂₁Φᵀ)⁻¹b. From v₀ = 0,
  * vₖ = Σ_{i=0}^{k−1} (∂₁Φᵀ)ⁱ b: the truncated Neumann series with k terms (see neumann.ts).
  */
-import * as E from 'fp-ts/lib/Either.js'
 import { assertDim, type Vec } from '../../linalg/types.js'
 import { complementOf } from '../linearSystem.js'
-import type { LinearSolver, LinearState, LinearSystem } from '../types.js'
+import type { LinearSolver, LinearState, LinearSystem, LookAhead } from '../types.js'
 import type { Rng } from '../../random/rng.js'
+import { noOptions } from '../check.js'
+import { fullBatch } from '../solver.js'
 
 /** A state of the linear fixed-point iteration: vₖ, its residual and vₖ₊₁ = (I − A)vₖ + b. */
-export interface FixedPointLinearState extends LinearState {
-  readonly residual: number
-  readonly ahead: Vec
-}
+export type FixedPointLinearState = LookAhead<LinearState>
 
 const at = (system: LinearSystem, v: Vec, iter: number, rng: Rng): FixedPointLinearState => {
   const b = system.rhs
@@ -39,10 +37,8 @@ const at = (system: LinearSystem, v: Vec, iter: number, rng: Rng): FixedPointLin
  * there is one product per step and `counts.jacW` of state k is k + 1.
  */
 export const fixedPointLinear = (): LinearSolver<FixedPointLinearState> => ({
-  kind: 'linear',
-  name: 'fp',
-  stochastic: false,
-  check: () => E.right(undefined),
+  ...fullBatch('linear', 'fp'),
+  check: noOptions,
   init: (system, v0, rng) => at(system, Float64Array.from(v0), 0, rng),
   step: (system, s) => at(system, s.ahead, s.iter + 1, s.rng),
 })

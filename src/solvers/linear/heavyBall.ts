@@ -11,23 +11,15 @@
  */
 import { assertDim, type RVec, type Vec } from '../../linalg/types.js'
 import type { Rng } from '../../random/rng.js'
-import { allOf, checkPositive, checkUnitInterval } from '../check.js'
+import { heavyBallSettings, type HeavyBallOptions } from '../lower/heavyBall.js'
 import { complementOf } from '../linearSystem.js'
-import type { LinearSolver, LinearState, LinearSystem } from '../types.js'
+import type { LinearSolver, LinearState, LinearSystem, LookAhead } from '../types.js'
 
-/** Options of the heavy-ball linear solver. */
-export interface HeavyBallLinearOptions {
-  /** Momentum β ∈ [0, 1). */
-  readonly beta: number
-  /** Step η > 0 on the residual; default 1. */
-  readonly eta?: number
-}
+/** Options of the heavy-ball linear solver: those of the lower-level heavy ball, η being the step on the residual b − A v. */
+export type HeavyBallLinearOptions = HeavyBallOptions
 
 /** A heavy-ball state: vₖ, ‖A vₖ − b‖ and vₖ₊₁. */
-export interface HeavyBallLinearState extends LinearState {
-  readonly residual: number
-  readonly ahead: Vec
-}
+export type HeavyBallLinearState = LookAhead<LinearState>
 
 /**
  * The heavy-ball linear solver. State k reports the true residual ‖A vₖ − b‖ from the product
@@ -35,10 +27,8 @@ export interface HeavyBallLinearState extends LinearState {
  * v₋₁ = v₀. Its check refuses β ∉ [0, 1) and η ≤ 0.
  */
 export const heavyBallLinear = (opts: HeavyBallLinearOptions): LinearSolver<HeavyBallLinearState> => {
-  const beta = opts?.beta
-  const eta = opts?.eta ?? 1
-  const name = `heavyBall(β=${beta}, η=${eta})`
-  const at = (system: LinearSystem, v: Vec, prev: RVec, iter: number, rng: Rng): HeavyBallLinearState => {
+  const { beta, eta, fields } = heavyBallSettings('linear', opts)
+  const at = (system: LinearSystem, v: Vec, iter: number, rng: Rng, prev: RVec = v): HeavyBallLinearState => {
     const b = system.rhs
     const ahead = complementOf(system)(v) // fresh: ∂₁Φᵀvₖ, then vₖ₊₁ in place
     assertDim('heavyBallLinear: ∂₁Φᵀv', v.length, ahead.length)
@@ -52,14 +42,8 @@ export const heavyBallLinear = (opts: HeavyBallLinearOptions): LinearSolver<Heav
     return { v, iter, residual: Math.sqrt(s), ahead, rng, counts: { phi: 0, jacW: iter + 1, jacLambda: 0 } }
   }
   return {
-    kind: 'linear',
-    name,
-    stochastic: false,
-    check: () => allOf(checkUnitInterval(name, 'momentum β', beta), checkPositive(name, 'η', eta)),
-    init: (system, v0, rng) => {
-      const v = Float64Array.from(v0)
-      return at(system, v, v, 0, rng)
-    },
-    step: (system, s) => at(system, s.ahead, s.v, s.iter + 1, s.rng),
+    ...fields,
+    init: (system, v0, rng) => at(system, Float64Array.from(v0), 0, rng),
+    step: (system, s) => at(system, s.ahead, s.iter + 1, s.rng, s.v),
   }
 }

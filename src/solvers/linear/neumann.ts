@@ -6,21 +6,15 @@
  * State k holds the series truncated to k terms (on the initial residual, from a warm start):
  * the same iterate as k fixed-point steps, by another order of operations (docs/theory/solvers.md §3).
  */
-import * as E from 'fp-ts/lib/Either.js'
 import { assertDim, type RVec, type Vec } from '../../linalg/types.js'
 import { complementOf } from '../linearSystem.js'
-import type { LinearSolver, LinearState } from '../types.js'
+import type { LinearSolver, LinearState, Monitored } from '../types.js'
+import { noOptions } from '../check.js'
+import { fullBatch, sumSquares } from '../solver.js'
 
 /** A Neumann state: the partial sum vₖᴺ, the next term (∂₁Φᵀ)ᵏ r₀ and its norm (the residual). */
-export interface NeumannState extends LinearState {
-  readonly residual: number
+export interface NeumannState extends Monitored<LinearState> {
   readonly term: RVec
-}
-
-const normOf = (x: RVec): number => {
-  let s = 0
-  for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!
-  return Math.sqrt(s)
 }
 
 /**
@@ -30,10 +24,8 @@ const normOf = (x: RVec): number => {
  * for r₀). In exact arithmetic this residual is the true one.
  */
 export const neumann = (): LinearSolver<NeumannState> => ({
-  kind: 'linear',
-  name: 'neumann',
-  stochastic: false,
-  check: () => E.right(undefined),
+  ...fullBatch('linear', 'neumann'),
+  check: noOptions,
   init: (system, v0, rng) => {
     const start = Float64Array.from(v0)
     const b = system.rhs
@@ -46,7 +38,7 @@ export const neumann = (): LinearSolver<NeumannState> => ({
       products++
       for (let i = 0; i < term.length; i++) term[i] = b[i]! - start[i]! + term[i]!
     } else term = Float64Array.from(b)
-    return { v: start, iter: 0, residual: normOf(term), term, rng, counts: { phi: 0, jacW: products, jacLambda: 0 } }
+    return { v: start, iter: 0, residual: Math.sqrt(sumSquares(term)), term, rng, counts: { phi: 0, jacW: products, jacLambda: 0 } }
   },
   step: (system, s) => {
     const { v: acc, term } = s
@@ -54,6 +46,6 @@ export const neumann = (): LinearSolver<NeumannState> => ({
     for (let i = 0; i < sum.length; i++) sum[i] = acc[i]! + term[i]!
     const next = complementOf(system)(term) // (∂₁Φᵀ)^{k+1} r₀
     assertDim('neumann: ∂₁Φᵀv', term.length, next.length)
-    return { v: sum, iter: s.iter + 1, residual: normOf(next), term: next, rng: s.rng, counts: { phi: 0, jacW: s.counts.jacW + 1, jacLambda: 0 } }
+    return { v: sum, iter: s.iter + 1, residual: Math.sqrt(sumSquares(next)), term: next, rng: s.rng, counts: { phi: 0, jacW: s.counts.jacW + 1, jacLambda: 0 } }
   },
 })

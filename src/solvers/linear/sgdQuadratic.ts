@@ -13,6 +13,7 @@ import type { Schedule } from '../../schedule/schedule.js'
 import { checkSchedule, checkStochasticShape, fail, firstOf, stepFailure } from '../check.js'
 import { complementHatOf } from '../linearSystem.js'
 import type { LinearSolver, LinearState } from '../types.js'
+import { minibatches } from '../solver.js'
 
 /** Options of `sgdQuadratic`: its own step sizes γ (not η). */
 export interface SgdQuadraticOptions {
@@ -35,10 +36,7 @@ export const sgdQuadratic = (opts: SgdQuadraticOptions): LinearSolver => {
   const replace = opts?.replace ?? false
   const name = `sgd-quadratic(${gamma?.describe ?? 'no schedule'}, b=${batchSize}${replace ? ', with replacement' : ''})`
   return {
-    kind: 'linear',
-    name,
-    stochastic: true,
-    batchSize,
+    ...minibatches('linear', name, batchSize),
     check: (shape, steps) =>
       firstOf(
         () => (shape.symmetric ? checkStochasticShape(name, shape, batchSize, replace) : fail('config', name, 'SGD on the quadratic needs a symmetric ∂₁Φ; use stochasticFixedPoint (SID eq. 29) instead')),

@@ -13,6 +13,7 @@ import { checkSchedule, checkStochasticShape, firstOf, stepFailure } from '../ch
 import { complementHatOf } from '../linearSystem.js'
 import { checkSampling, drawBatch, type SampledState, type Sampling } from '../lower/sgd.js'
 import type { LinearSolver, LinearState } from '../types.js'
+import { minibatches } from '../solver.js'
 
 /** Options of `stochasticFixedPoint`. */
 export interface StochasticFixedPointOptions {
@@ -39,10 +40,7 @@ export const stochasticFixedPoint = (opts: StochasticFixedPointOptions): LinearS
   const sampling = opts?.sampling ?? 'independent'
   const name = `stochastic-fixed-point(${schedule?.describe ?? 'no schedule'}, b=${batchSize}${replace ? ', with replacement' : ''}${sampling === 'reshuffle' ? ', reshuffled' : ''})`
   return {
-    kind: 'linear',
-    name,
-    stochastic: true,
-    batchSize,
+    ...minibatches('linear', name, batchSize),
     check: (shape, steps) =>
       firstOf(
         () => checkStochasticShape(name, shape, batchSize, replace),

@@ -13,6 +13,7 @@ import { integer, minibatch, type Rng } from '../../random/rng.js'
 import { checkInteger, checkPositive, checkStochasticShape, fail, firstOf } from '../check.js'
 import { complementHatOf } from '../linearSystem.js'
 import type { LinearSolver, LinearState, LinearSystem } from '../types.js'
+import { minibatches } from '../solver.js'
 
 /** Options of `stochasticNeumann` (and of one draw, `neumannDraw`). */
 export interface StochasticNeumannOptions {
@@ -112,10 +113,7 @@ export const stochasticNeumann = (opts: StochasticNeumannOptions): LinearSolver<
   const name = `stochastic-neumann(N=${maxTerms}, η=${eta}, b=${batchSize})`
   const o = { maxTerms, eta, batchSize, replace }
   return {
-    kind: 'linear',
-    name,
-    stochastic: true,
-    batchSize,
+    ...minibatches('linear', name, batchSize),
     check: (shape) =>
       firstOf(
         () => checkOptions(name, opts ?? {}, eta),

@@ -13,29 +13,30 @@
  */
 import { assertDim, type RVec, type Vec } from '../../linalg/types.js'
 import { sampleWithoutReplacement } from '../../random/rng.js'
-import { checkInteger, checkPositive, checkStochasticShape, firstOf, whenDefined } from '../check.js'
+import { checkStochasticShape } from '../check.js'
+import { noSnapshot, renewed, svrgSettings, type Snapshot, type SvrgOptions } from '../lower/svrg.js'
 import { complementHatOf, complementOf } from '../linearSystem.js'
-import type { LinearSolver, LinearState } from '../types.js'
+import type { LinearSolver, LinearState, LinearSystem } from '../types.js'
+import { minibatches } from '../solver.js'
 
-/** Options of `svrgLinear`. */
-export interface SvrgLinearOptions {
-  /**
-   * The step η (default 0.5). With Φ = w − α∇ℓ, α = 2/(L+τ), the per-minibatch operator
-   * I − ∂₁Φ̂_B = α∇²ℓ̂_B has norm ≈ 2L_B/L; the usual SVRG step 1/max L_B of the quadratic is
-   * η ≈ L/(2 max L_B), which the default meets when minibatch curvature is close to the full one.
-   */
-  readonly eta?: number
-  /** Steps between snapshots (default 2⌈n/b⌉). */
-  readonly epochLength?: number
-  /** Minibatch size b (default 1), drawn without replacement. */
-  readonly batchSize?: number
-}
+/**
+ * Options of `svrgLinear`: those of the lower-level `svrg`. The step η (default 0.5): with
+ * Φ = w − α∇ℓ, α = 2/(L+τ), the per-minibatch operator I − ∂₁Φ̂_B = α∇²ℓ̂_B has norm ≈ 2L_B/L;
+ * the usual SVRG step 1/max L_B of the quadratic is η ≈ L/(2 max L_B), which the default meets
+ * when minibatch curvature is close to the full one.
+ */
+export type SvrgLinearOptions = SvrgOptions
 
-/** An SVRG state: vₖ, the snapshot ṽ and ∂₁Φᵀṽ + ∇₁E at it. */
-export interface SvrgLinearState extends LinearState {
-  readonly snap: RVec
-  readonly anchor: RVec
-  readonly snapshots: number
+/** An SVRG state: vₖ and its snapshot (ṽ, ∂₁Φᵀṽ + ∇₁E, count). */
+export interface SvrgLinearState extends LinearState, Snapshot {}
+
+/** ∂₁Φᵀv + ∇₁E, the full map of the linear system at v (fresh). */
+const fullMapAt = (system: LinearSystem, v: RVec, who: string): Vec => {
+  const d = system.dim
+  const jt = complementOf(system)(v)
+  if (jt.length !== d) assertDim(`${who}: ∂₁Φᵀv`, d, jt.length)
+  for (let i = 0; i < d; i++) jt[i] = jt[i]! + system.rhs[i]!
+  return jt
 }
 
 /**
@@ -43,42 +44,21 @@ export interface SvrgLinearState extends LinearState {
  * k = 0, m, 2m, … (each one full product: counts.jacW += 1), b/n per step. No residual.
  */
 export const svrgLinear = (opts: SvrgLinearOptions = {}): LinearSolver<SvrgLinearState> => {
-  const eta = opts?.eta ?? 0.5
-  const b = opts?.batchSize ?? 1
-  const name = `svrg-linear(η=${eta}, b=${b}${opts?.epochLength === undefined ? '' : `, m=${opts.epochLength}`})`
+  const { eta, b, name, snapshotDue, check } = svrgSettings('svrg-linear', opts)
   return {
-    kind: 'linear',
-    name,
-    stochastic: true,
-    batchSize: b,
-    check: (shape) =>
-      firstOf(
-        () => whenDefined(opts?.epochLength, (m) => checkInteger(name, 'epoch length', m, 1)),
-        () => checkStochasticShape(name, shape, b),
-        () => checkPositive(name, 'η', eta),
-      ),
+    ...minibatches('linear', name, b),
+    check: (shape) => check(() => checkStochasticShape(name, shape, b)),
     init: (_system, v0, rng) => {
       const v = Float64Array.from(v0)
-      return { v, iter: 0, rng, snap: v, anchor: v, snapshots: 0, counts: { phi: 0, jacW: 0, jacLambda: 0 } }
+      return { v, iter: 0, rng, ...noSnapshot(v), counts: { phi: 0, jacW: 0, jacLambda: 0 } }
     },
     step: (system, s) => {
       const n = system.nSamples!
-      const d = system.dim
-      const rhs = system.rhs
-      const m = opts?.epochLength ?? 2 * Math.ceil(n / b)
       const k = s.iter
       const v = s.v
-      let { snap, anchor, snapshots } = s
-      if (k % m === 0) {
-        snap = v
-        const jt = complementOf(system)(snap)
-        if (jt.length !== d) assertDim(`${name}: ∂₁Φᵀv`, d, jt.length)
-        const a = new Float64Array(d)
-        for (let i = 0; i < d; i++) a[i] = jt[i]! + rhs[i]!
-        anchor = a
-        snapshots++
-      }
+      const { snap, anchor, snapshots } = snapshotDue(k, n) ? renewed(s, v, fullMapAt(system, v, name)) : s
       const [batch, rng] = sampleWithoutReplacement(s.rng, n, b)
+      const d = system.dim
       const diff = new Float64Array(d)
       for (let i = 0; i < d; i++) diff[i] = v[i]! - snap[i]!
       const out: Vec = complementHatOf(system)!(batch, diff)

@@ -17,6 +17,7 @@ import type { BilevelProblem } from '../../problem/bilevel.js'
 import type { LowerObjective } from '../../problem/erm.js'
 import { allOf, fail, firstOf, type Check } from '../check.js'
 import type { LowerState } from '../types.js'
+import { fullBatch } from '../solver.js'
 
 /** The parts of an ERM problem these solvers read: ℓ (value, gradient, Hessian-vector product) and the step α of Φ. */
 export interface ErmView {
@@ -59,10 +60,16 @@ export const checkErmAnd = (who: string, problem: BilevelProblem, ...checks: Rea
     () => allOf(...checks),
   )
 
+/** The fields of a lower solver value that minimizes ℓ: full-batch, and its check is checkErmAnd with the option checks `options()` makes. */
+export const ermSolverFields = (name: string, options: () => ReadonlyArray<Check<unknown>>) => ({
+  ...fullBatch('lower', name),
+  check: (problem: BilevelProblem) => checkErmAnd(name, problem, ...options()),
+})
+
 export const norm = (x: RVec): number => Math.sqrt(dot(x.length, x, 1, 0, x, 1, 0))
 
 /** The start of a descent on ℓ: a copy of w₀, ℓ and ∇ℓ there (two passes) and the residual α‖∇ℓ‖. */
-export const startAt = (view: ErmView, lambda: RVec, w0: RVec): Point & { readonly residual: number } => {
+export const startAt = (view: ErmView, lambda: RVec, w0: RVec): Point => {
   const w = Float64Array.from(w0)
   const g = view.lower.grad(w, lambda)
   const gNorm = norm(g)
@@ -76,12 +83,13 @@ export const convergedAt =
   <S extends LowerState & { readonly gNorm: number; readonly residual: number }>(s: S): S =>
     s.gNorm === 0 || (tol !== undefined && s.residual <= tol) ? { ...s, stop: 'converged' } : s
 
-/** A point with ℓ and ∇ℓ there. */
+/** A point with ℓ and ∇ℓ there, and the residual ‖Φ(w) − w‖ = α‖∇ℓ‖. */
 export interface Point {
   readonly w: Vec
   readonly value: number
   readonly g: Vec
   readonly gNorm: number
+  readonly residual: number
 }
 
 /** The outcome of a line search: the accepted point and the passes over the data spent, or a stall. */
@@ -118,13 +126,14 @@ export const armijoSearch = (view: ErmView, lambda: RVec, from: Point, d: RVec):
       if (value <= from.value + ARMIJO_C1 * t * slope) {
         const g = lower.grad(w, lambda)
         grads++
-        return { ok: true, point: { w, value, g, gNorm: norm(g) }, step: t, values, grads }
+        const gNorm = norm(g)
+        return { ok: true, point: { w, value, g, gNorm, residual: view.alpha * gNorm }, step: t, values, grads }
       }
       if (Math.abs(value - from.value) <= FLAT * Math.max(Math.abs(value), Math.abs(from.value))) {
         const g = lower.grad(w, lambda)
         grads++
         const gNorm = norm(g)
-        if (gNorm < from.gNorm) return { ok: true, point: { w, value, g, gNorm }, step: t, values, grads }
+        if (gNorm < from.gNorm) return { ok: true, point: { w, value, g, gNorm, residual: view.alpha * gNorm }, step: t, values, grads }
       }
       const curv = value - from.value - t * slope
       const tq = curv > 0 ? (-slope * t * t) / (2 * curv) : t / 2

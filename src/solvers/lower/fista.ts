@@ -17,6 +17,7 @@ import type { Vec } from '../../linalg/types.js'
 import { assertDim } from '../../linalg/types.js'
 import { checkPositive } from '../check.js'
 import type { LowerSolver, LowerState } from '../types.js'
+import { fullBatch } from '../solver.js'
 
 /** Options of `fista`. */
 export interface FistaOptions {
@@ -42,9 +43,7 @@ export const fista = (opts: FistaOptions = {}): LowerSolver<FistaState> => {
   const restart = opts?.restart ?? true
   const name = `fista(η=${eta}${restart ? ', restart' : ''})`
   return {
-    kind: 'lower',
-    name,
-    stochastic: false,
+    ...fullBatch('lower', name),
     check: () => checkPositive(name, 'η', eta),
     init: (_ctx, w0, rng) => {
       const w = Float64Array.from(w0)

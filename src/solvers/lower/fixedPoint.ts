@@ -10,7 +10,8 @@
 import type { RVec, Vec } from '../../linalg/types.js'
 import { assertDim } from '../../linalg/types.js'
 import { checkPositive } from '../check.js'
-import type { LowerContext, LowerSolver, LowerState } from '../types.js'
+import type { LookAhead, LowerContext, LowerSolver, LowerState } from '../types.js'
+import { fullBatch } from '../solver.js'
 
 /** Options of the fixed-point iteration. */
 export interface FixedPointIterationOptions {
@@ -21,12 +22,11 @@ export interface FixedPointIterationOptions {
   readonly eta?: number
 }
 
-/** A state of the fixed-point iteration: wₜ, its residual, and wₜ₊₁ already formed from Φ(wₜ). */
-export interface FixedPointState extends LowerState {
-  readonly residual: number
-  /** wₜ₊₁ = wₜ + η(Φ(wₜ) − wₜ): the evaluation that gives the residual also gives the next iterate. */
-  readonly ahead: Vec
-}
+/**
+ * A state of the fixed-point iteration: wₜ, its residual, and wₜ₊₁ = wₜ + η(Φ(wₜ) − wₜ) already
+ * formed from Φ(wₜ) (the evaluation that gives the residual also gives the next iterate).
+ */
+export type FixedPointState = LookAhead<LowerState>
 
 /**
  * ‖a − b‖ and, in place, a ← b + η(a − b) (so that a becomes the next iterate; for η = 1, a is
@@ -64,9 +64,7 @@ export const fixedPointIteration = (opts: FixedPointIterationOptions = {}): Lowe
     return { w, iter, residual, ahead, rng, counts: { phi: iter + 1, jacW: 0, jacLambda: 0 } }
   }
   return {
-    kind: 'lower',
-    name,
-    stochastic: false,
+    ...fullBatch('lower', name),
     check: () => checkPositive(name, 'η', eta),
     init: ({ problem, lambda }, w0, rng) => at(problem, lambda, Float64Array.from(w0), 0, rng),
     step: ({ problem, lambda }, s) => at(problem, lambda, s.ahead, s.iter + 1, s.rng),

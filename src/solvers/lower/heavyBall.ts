@@ -10,20 +10,29 @@
  */
 import { assertDim, type RVec, type Vec } from '../../linalg/types.js'
 import { allOf, checkPositive, checkUnitInterval } from '../check.js'
-import type { LowerContext, LowerSolver, LowerState } from '../types.js'
+import type { LookAhead, LowerContext, LowerSolver, LowerState } from '../types.js'
+import { fullBatch } from '../solver.js'
 
-/** Options of the heavy-ball iteration. */
+/** Options of the heavy-ball iteration (lower-level, and on a linear system: heavyBallLinear). */
 export interface HeavyBallOptions {
   /** Momentum β ∈ [0, 1). */
   readonly beta: number
-  /** Relaxation η > 0 on Φ(w) − w; default 1. */
+  /** Relaxation η > 0 on Φ(w) − w (on the residual b − A v for a linear system); default 1. */
   readonly eta?: number
 }
 
 /** A heavy-ball state: wₜ, ‖Φ(wₜ) − wₜ‖ and wₜ₊₁, formed from Φ(wₜ), wₜ and wₜ₋₁. */
-export interface HeavyBallState extends LowerState {
-  readonly residual: number
-  readonly ahead: Vec
+export type HeavyBallState = LookAhead<LowerState>
+
+/**
+ * β, η (default 1) and the fields of a heavy-ball solver value of the given kind: its name and
+ * its check (β ∈ [0, 1), η > 0).
+ */
+export const heavyBallSettings = <K extends 'lower' | 'linear'>(kind: K, opts: HeavyBallOptions) => {
+  const beta = opts?.beta
+  const eta = opts?.eta ?? 1
+  const name = `heavyBall(β=${beta}, η=${eta})`
+  return { beta, eta, fields: { ...fullBatch(kind, name), check: () => allOf(checkUnitInterval(name, 'momentum β', beta), checkPositive(name, 'η', eta)) } }
 }
 
 /**
@@ -32,12 +41,10 @@ export interface HeavyBallState extends LowerState {
  * β ∉ [0, 1) and η ≤ 0.
  */
 export const heavyBall = (opts: HeavyBallOptions): LowerSolver<HeavyBallState> => {
-  const beta = opts?.beta
-  const eta = opts?.eta ?? 1
-  const name = `heavyBall(β=${beta}, η=${eta})`
-  const at = ({ problem, lambda }: LowerContext, w: Vec, prev: RVec, iter: number, rng: LowerState['rng']): HeavyBallState => {
+  const { beta, eta, fields } = heavyBallSettings('lower', opts)
+  const at = ({ problem, lambda }: LowerContext, w: Vec, iter: number, rng: LowerState['rng'], prev: RVec = w): HeavyBallState => {
     const ahead = problem.phi(w, lambda) // fresh: becomes wₜ₊₁ in place
-    assertDim(`${name}(${problem.name}): Φ(w)`, w.length, ahead.length)
+    assertDim(`${fields.name}(${problem.name}): Φ(w)`, w.length, ahead.length)
     let s = 0
     for (let i = 0; i < w.length; i++) {
       const wi = w[i]!
@@ -48,14 +55,8 @@ export const heavyBall = (opts: HeavyBallOptions): LowerSolver<HeavyBallState> =
     return { w, iter, residual: Math.sqrt(s), ahead, rng, counts: { phi: iter + 1, jacW: 0, jacLambda: 0 } }
   }
   return {
-    kind: 'lower',
-    name,
-    stochastic: false,
-    check: () => allOf(checkUnitInterval(name, 'momentum β', beta), checkPositive(name, 'η', eta)),
-    init: (ctx, w0, rng) => {
-      const w = Float64Array.from(w0)
-      return at(ctx, w, w, 0, rng)
-    },
-    step: (ctx, s) => at(ctx, s.ahead, s.w, s.iter + 1, s.rng),
+    ...fields,
+    init: (ctx, w0, rng) => at(ctx, Float64Array.from(w0), 0, rng),
+    step: (ctx, s) => at(ctx, s.ahead, s.iter + 1, s.rng, s.w),
   }
 }

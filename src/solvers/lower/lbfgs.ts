@@ -18,8 +18,8 @@ import * as E from 'fp-ts/lib/Either.js'
 import { dot } from '../../linalg/kernels.js'
 import type { Vec } from '../../linalg/types.js'
 import { checkTolerance, fail } from '../check.js'
-import type { LowerSolver, LowerState } from '../types.js'
-import { armijoSearch, checkErmAnd, convergedAt, ermView, norm, startAt, type Point } from './ermObjective.js'
+import type { LowerSolver, LowerState, Monitored } from '../types.js'
+import { armijoSearch, convergedAt, ermSolverFields, ermView, norm, startAt } from './ermObjective.js'
 
 /** Options of the lower-level `lbfgs`. */
 export interface LbfgsLowerOptions {
@@ -30,8 +30,7 @@ export interface LbfgsLowerOptions {
 }
 
 /** An L-BFGS state: wₜ, ℓ(wₜ), ∇ℓ(wₜ), the kept pairs (oldest first) and the residual α‖∇ℓ(wₜ)‖. */
-export interface LbfgsLowerState extends LowerState {
-  readonly residual: number
+export interface LbfgsLowerState extends Monitored<LowerState> {
   readonly value: number
   readonly g: Vec
   readonly gNorm: number
@@ -82,33 +81,26 @@ export const lbfgs = (opts: LbfgsLowerOptions = {}): LowerSolver<LbfgsLowerState
   const name = `lbfgs(m=${memory})`
   const done = convergedAt(tol)
   return {
-    kind: 'lower',
-    name,
-    stochastic: false,
-    check: (problem) =>
-      checkErmAnd(
-        name,
-        problem,
-        Number.isInteger(memory) && memory >= 1 && memory <= 1000 ? E.right(memory) : fail('domain', name, `memory must be an integer in [1, 1000], got ${memory}`),
-        checkTolerance(name, 'tol', tol),
-      ),
+    ...ermSolverFields(name, () => [
+      Number.isInteger(memory) && memory >= 1 && memory <= 1000 ? E.right(memory) : fail('domain', name, `memory must be an integer in [1, 1000], got ${memory}`),
+      checkTolerance(name, 'tol', tol),
+    ]),
     init: ({ problem, lambda }, w0, rng) =>
       done({ ...startAt(ermView(problem)!, lambda, w0), s: [], y: [], rho: [], iter: 0, rng, counts: { phi: 2, jacW: 0, jacLambda: 0 } }),
     step: ({ problem, lambda }, st) => {
       const view = ermView(problem)!
       const n = st.w.length
-      const from: Point = { w: st.w, value: st.value, g: st.g, gNorm: st.gNorm }
       let d = twoLoop(st, view.alpha)
       let restarted = false
       if (!(dot(n, st.g, 1, 0, d, 1, 0) < 0)) {
         d = Float64Array.from(st.g, (x) => -view.alpha * x)
         restarted = true
       }
-      let found = armijoSearch(view, lambda, from, d)
+      let found = armijoSearch(view, lambda, st, d)
       let passes = found.values + found.grads
       if (!found.ok && !restarted && st.s.length > 0) {
         // The quasi-Newton direction failed: once more along the fixed-point step, forgetting the pairs.
-        found = armijoSearch(view, lambda, from, Float64Array.from(st.g, (x) => -view.alpha * x))
+        found = armijoSearch(view, lambda, st, Float64Array.from(st.g, (x) => -view.alpha * x))
         passes += found.values + found.grads
         restarted = true
       }
@@ -127,11 +119,7 @@ export const lbfgs = (opts: LbfgsLowerOptions = {}): LowerSolver<LbfgsLowerState
       const base = restarted ? { s: [] as Vec[], y: [] as Vec[], rho: [] as number[] } : { s: st.s, y: st.y, rho: st.rho }
       const drop = keep && base.s.length >= memory ? 1 : 0
       return done({
-        w: p.w,
-        value: p.value,
-        g: p.g,
-        gNorm: p.gNorm,
-        residual: view.alpha * p.gNorm,
+        ...p,
         s: keep ? [...base.s.slice(drop), sNew] : base.s,
         y: keep ? [...base.y.slice(drop), yNew] : base.y,
         rho: keep ? [...base.rho.slice(drop), 1 / sy] : base.rho,

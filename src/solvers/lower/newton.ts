@@ -13,8 +13,9 @@ import type { RVec, Vec } from '../../linalg/types.js'
 import type { BilevelProblem } from '../../problem/bilevel.js'
 import { checkTolerance } from '../check.js'
 import { jacobianMatrix } from '../linearSystem.js'
-import type { LowerSolver, LowerState } from '../types.js'
+import type { LowerSolver, LowerState, Monitored } from '../types.js'
 import { isFiniteVec } from '../../linalg/vector.js'
+import { fullBatch } from '../solver.js'
 
 /** Options of `newton`. */
 export interface NewtonOptions {
@@ -23,9 +24,8 @@ export interface NewtonOptions {
 }
 
 /** A Newton state: wₜ, F(wₜ) = wₜ − Φ(wₜ, λ) and its norm (the residual). */
-export interface NewtonState extends LowerState {
+export interface NewtonState extends Monitored<LowerState> {
   readonly F: RVec
-  readonly residual: number
 }
 
 const norm = (x: RVec): number => nrm2(x.length, x, 1, 0)
@@ -50,9 +50,7 @@ export const newton = (opts: NewtonOptions = {}): LowerSolver<NewtonState> => {
   const tolAt = (w: RVec): number => tol ?? 1e-12 * (1 + norm(w))
   const converged = (s: NewtonState): NewtonState => (s.residual <= tolAt(s.w) ? { ...s, stop: 'converged' } : s)
   return {
-    kind: 'lower',
-    name,
-    stochastic: false,
+    ...fullBatch('lower', name),
     check: () => checkTolerance(name, 'tol', tol),
     init: ({ problem, lambda }, w0, rng) => {
       const w = Float64Array.from(w0)

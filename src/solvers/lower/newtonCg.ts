@@ -21,8 +21,8 @@ import { dot } from '../../linalg/kernels.js'
 import type { RVec, Vec } from '../../linalg/types.js'
 import * as E from 'fp-ts/lib/Either.js'
 import { checkInteger, checkTolerance, fail } from '../check.js'
-import type { LowerSolver, LowerState } from '../types.js'
-import { armijoSearch, checkErmAnd, convergedAt, ermView, startAt, type ErmView, type Point } from './ermObjective.js'
+import type { LowerSolver, LowerState, Monitored } from '../types.js'
+import { armijoSearch, convergedAt, ermSolverFields, ermView, startAt, type ErmView } from './ermObjective.js'
 
 /** Options of `newtonCg`. */
 export interface NewtonCgOptions {
@@ -40,8 +40,7 @@ export interface NewtonCgOptions {
 }
 
 /** A Newton-CG state: wₜ, ℓ(wₜ), ∇ℓ(wₜ), the forcing term of the next step, and the residual α‖∇ℓ(wₜ)‖. */
-export interface NewtonCgState extends LowerState {
-  readonly residual: number
+export interface NewtonCgState extends Monitored<LowerState> {
   readonly value: number
   readonly g: Vec
   readonly gNorm: number
@@ -103,18 +102,12 @@ export const newtonCg = (opts: NewtonCgOptions = {}): LowerSolver<NewtonCgState>
   const name = 'newtonCg'
   const done = convergedAt(tol)
   return {
-    kind: 'lower',
-    name,
-    stochastic: false,
-    check: (problem) =>
-      checkErmAnd(
-        name,
-        problem,
-        checkTolerance(name, 'tol', tol),
-        opts?.maxCg === undefined ? E.right(undefined) : checkInteger(name, 'maxCg', opts.maxCg, 1),
-        Number.isFinite(etaMax) && etaMax > 0 && etaMax < 1 ? E.right(etaMax) : fail('domain', name, `etaMax must lie in (0, 1), got ${etaMax}`),
-        Number.isFinite(eta0) && eta0 > 0 && eta0 <= Math.max(etaMax, 0) ? E.right(eta0) : fail('domain', name, `eta0 must lie in (0, etaMax = ${etaMax}], got ${eta0}`),
-      ),
+    ...ermSolverFields(name, () => [
+      checkTolerance(name, 'tol', tol),
+      opts?.maxCg === undefined ? E.right(undefined) : checkInteger(name, 'maxCg', opts.maxCg, 1),
+      Number.isFinite(etaMax) && etaMax > 0 && etaMax < 1 ? E.right(etaMax) : fail('domain', name, `etaMax must lie in (0, 1), got ${etaMax}`),
+      Number.isFinite(eta0) && eta0 > 0 && eta0 <= Math.max(etaMax, 0) ? E.right(eta0) : fail('domain', name, `eta0 must lie in (0, etaMax = ${etaMax}], got ${eta0}`),
+    ]),
     init: ({ problem, lambda }, w0, rng) =>
       done({ ...startAt(ermView(problem)!, lambda, w0), eta: eta0, cgIterations: 0, iter: 0, rng, counts: { phi: 2, jacW: 0, jacLambda: 0 } }),
     step: ({ problem, lambda }, s) => {
@@ -126,8 +119,7 @@ export const newtonCg = (opts: NewtonCgOptions = {}): LowerSolver<NewtonCgState>
       const { d, its } = cgDirection(view, s.w, lambda, s.g, s.gNorm, eta, maxCg)
       // A CG direction is a descent direction for a positive definite Hessian; rounding aside.
       const dir = dot(n, s.g, 1, 0, d, 1, 0) < 0 ? d : Float64Array.from(s.g, (x) => -x)
-      const from: Point = { w: s.w, value: s.value, g: s.g, gNorm: s.gNorm }
-      const found = armijoSearch(view, lambda, from, dir)
+      const found = armijoSearch(view, lambda, s, dir)
       const iter = s.iter + 1
       const counts = { phi: s.counts.phi + found.values + found.grads, jacW: s.counts.jacW + its, jacLambda: 0 }
       if (!found.ok) return { ...s, iter, counts, cgIterations: its, stop: 'stalled', reason: `${name}: ${found.reason}` }
@@ -138,11 +130,7 @@ export const newtonCg = (opts: NewtonCgOptions = {}): LowerSolver<NewtonCgState>
       const guard = GAMMA * eta * eta
       if (guard > 0.1) next = Math.max(next, guard)
       return done({
-        w: p.w,
-        value: p.value,
-        g: p.g,
-        gNorm: p.gNorm,
-        residual: view.alpha * p.gNorm,
+        ...p,
         eta: Math.min(etaMax, next),
         cgIterations: its,
         iter,

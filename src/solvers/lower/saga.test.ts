@@ -1,29 +1,20 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import { orThrow } from '../../errors.js'
-import { distance } from '../../linalg/vector.js'
 import { linearFixedPointProblem } from '../../problems/linearFixedPoint.js'
-import { quadraticProblem } from '../../problems/quadratic.js'
 import { seed } from '../../random/rng.js'
 import { take, toArray } from '../../stream/stream.js'
 import { saga } from './saga.js'
 import { expectRelaxedSteps, expectReplaysAndDependsOnRng, iter, refusal } from '../testing.test-util.js'
-
-const problem = orThrow(quadraticProblem({ dim: 5, hyperDim: 3, nSamples: 20, seed: 3 }))
-const lambda = Float64Array.of(0.5, -0.2, 1)
-const w0 = new Float64Array(5)
-const exact = problem.solution(lambda)
+import { blockRates, errorsBelow1e10, lambda, problem, w0 } from './varianceReduced.test-util.js'
 
 describe('saga (variance-reduced stochastic fixed-point iteration with a table)', () => {
   it('converges linearly to the closed-form w(λ), to 1e-10 (observed ρ < 1 per step)', () => {
-    const m = saga({ batchSize: 4 })
     const T = 600
-    const errors = toArray(take(T + 1)(iter(m, problem, lambda, w0, seed(5)))).map((s) => distance(s.w, exact))
-    expect(errors[T]!).toBeLessThan(1e-10)
-    // Blocks of one pass (n/b = 5 steps): the error shrinks by a fixed factor per block.
+    const errors = errorsBelow1e10(saga({ batchSize: 4 }), T)
+    // Blocks of 20 steps (four passes, n/b = 5 steps each): the error shrinks by a fixed factor per block.
     const block = 20
-    const ratios: number[] = []
-    for (let t = block; t <= T; t += block) if (errors[t - block]! > 1e-13) ratios.push(errors[t]! / errors[t - block]!)
+    const ratios = blockRates(errors, block, 1e-13)
     expect(ratios.length).toBeGreaterThan(5)
     // Geometric mean of the block ratios, per step, and the bound error ≤ C·ρᵗ it implies.
     const rho = Math.exp(ratios.reduce((a, r) => a + Math.log(r), 0) / (ratios.length * block))

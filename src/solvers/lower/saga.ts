@@ -21,6 +21,7 @@ import type { StochasticBilevelProblem } from '../../problem/bilevel.js'
 import { sampleWithoutReplacement } from '../../random/rng.js'
 import { checkBatchSize, checkPositive, checkStochasticProblem, firstOf } from '../check.js'
 import type { LowerSolver, LowerState } from '../types.js'
+import { minibatches } from '../solver.js'
 
 /** Options of `saga`. */
 export interface SagaOptions {
@@ -73,10 +74,7 @@ export const saga = (opts: SagaOptions = {}): LowerSolver<SagaState> => {
   const b = opts?.batchSize ?? 1
   const name = `saga(η=${eta}, b=${b})`
   return {
-    kind: 'lower',
-    name,
-    stochastic: true,
-    batchSize: b,
+    ...minibatches('lower', name, b),
     check: (problem) =>
       firstOf(
         () => checkStochasticProblem(name, problem),

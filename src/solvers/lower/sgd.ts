@@ -15,6 +15,7 @@ import { minibatch, nextReshuffled, type Epoch, type Rng } from '../../random/rn
 import type { Schedule } from '../../schedule/schedule.js'
 import { checkBatchSize, checkSchedule, checkStochasticProblem, fail, firstOf, stepFailure } from '../check.js'
 import type { LowerSolver, LowerState } from '../types.js'
+import { minibatches } from '../solver.js'
 
 /** Options of `sgd`. */
 export interface SgdOptions {
@@ -73,10 +74,7 @@ export const sgd = (opts: SgdOptions): LowerSolver<LowerState & SampledState> =>
   const sampling = opts?.sampling ?? 'independent'
   const name = `sgd(${schedule?.describe ?? 'no schedule'}, b=${batchSize}${replace ? ', with replacement' : ''}${sampling === 'reshuffle' ? ', reshuffled' : ''})`
   return {
-    kind: 'lower',
-    name,
-    stochastic: true,
-    batchSize,
+    ...minibatches('lower', name, batchSize),
     check: (problem, steps) =>
       firstOf(
         () => checkStochasticProblem(name, problem),

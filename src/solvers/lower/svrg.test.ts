@@ -1,35 +1,17 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import { orThrow } from '../../errors.js'
-import { distance } from '../../linalg/vector.js'
 import { linearFixedPointProblem } from '../../problems/linearFixedPoint.js'
-import { quadraticProblem } from '../../problems/quadratic.js'
 import { seed } from '../../random/rng.js'
 import { take, toArray } from '../../stream/stream.js'
 import { svrg } from './svrg.js'
 import { expectRelaxedSteps, expectReplaysAndDependsOnRng, iter, refusal } from '../testing.test-util.js'
-
-const problem = orThrow(quadraticProblem({ dim: 5, hyperDim: 3, nSamples: 20, seed: 3 }))
-const lambda = Float64Array.of(0.5, -0.2, 1)
-const w0 = new Float64Array(5)
-const exact = problem.solution(lambda)
-
-/**
- * Errors at every `every`-th iterate until they reach `floor`: the largest ratio between
- * consecutive ones is the observed contraction per block (ρ^every).
- */
-const blockRates = (errors: ReadonlyArray<number>, every: number, floor: number): number[] => {
-  const out: number[] = []
-  for (let i = every; i < errors.length; i += every) if (errors[i - every]! > floor) out.push(errors[i]! / errors[i - every]!)
-  return out
-}
+import { blockRates, errorsBelow1e10, lambda, problem, w0 } from './varianceReduced.test-util.js'
 
 describe('svrg (variance-reduced stochastic fixed-point iteration)', () => {
   it('converges linearly to the closed-form w(λ), to 1e-10 (observed ρ < 1 per step)', () => {
-    const m = svrg({ batchSize: 2 })
     const T = 600
-    const errors = toArray(take(T + 1)(iter(m, problem, lambda, w0, seed(5)))).map((s) => distance(s.w, exact))
-    expect(errors[T]!).toBeLessThan(1e-10)
+    const errors = errorsBelow1e10(svrg({ batchSize: 2 }), T)
     const epoch = 2 * Math.ceil(20 / 2)
     const rates = blockRates(errors, epoch, 1e-13)
     expect(rates.length).toBeGreaterThan(3)

@@ -13,8 +13,9 @@
 import { assertDim, type RVec, type Vec } from '../../linalg/types.js'
 import type { StochasticBilevelProblem } from '../../problem/bilevel.js'
 import { sampleWithoutReplacement } from '../../random/rng.js'
-import { checkBatchSize, checkInteger, checkPositive, checkStochasticProblem, firstOf, whenDefined } from '../check.js'
+import { checkBatchSize, checkInteger, checkPositive, checkStochasticProblem, firstOf, whenDefined, type Check } from '../check.js'
 import type { LowerSolver, LowerState } from '../types.js'
+import { minibatches } from '../solver.js'
 
 /** Options of `svrg`. */
 export interface SvrgOptions {
@@ -31,11 +32,49 @@ export interface SvrgOptions {
   readonly batchSize?: number
 }
 
-/** An SVRG state: wₜ, the snapshot w̃, Φ(w̃, λ) and how many snapshots were taken. */
-export interface SvrgState extends LowerState {
+/**
+ * The snapshot an SVRG state keeps: x̃, the full map at it (the anchor of the corrected
+ * direction: Φ(w̃, λ) here, ∂₁Φᵀṽ + ∇₁E for svrgLinear) and how many snapshots were taken.
+ */
+export interface Snapshot {
   readonly snap: RVec
-  readonly phiSnap: RVec
+  readonly anchor: RVec
   readonly snapshots: number
+}
+
+/** An SVRG state: wₜ and its snapshot (w̃, Φ(w̃, λ), count). */
+export interface SvrgState extends LowerState, Snapshot {}
+
+/** The snapshot of a start x₀, before the first is taken (at step 0). */
+export const noSnapshot = (x: RVec): Snapshot => ({ snap: x, anchor: x, snapshots: 0 })
+
+/** The snapshot taken at x, with the full map `anchor` there, after those of s. */
+export const renewed = (s: Snapshot, x: RVec, anchor: RVec): Snapshot => ({ snap: x, anchor, snapshots: s.snapshots + 1 })
+
+/**
+ * What SVRG on the lower problem and on the linear system (svrgLinear) share: η (default 0.5),
+ * b (default 1), the name `kind(η, b[, m])`, the epoch length m on n samples (default 2⌈n/b⌉,
+ * about two passes), and the checks of m (an integer ≥ 1) and η (positive) around the check
+ * that b fits the problem or system.
+ */
+export const svrgSettings = (kind: string, opts: SvrgOptions) => {
+  const eta = opts?.eta ?? 0.5
+  const b = opts?.batchSize ?? 1
+  const m = opts?.epochLength
+  const name = `${kind}(η=${eta}, b=${b}${m === undefined ? '' : `, m=${m}`})`
+  return {
+    eta,
+    b,
+    name,
+    /** Whether step t on n samples starts with a snapshot: t = 0, m, 2m, … */
+    snapshotDue: (t: number, n: number): boolean => t % (m ?? 2 * Math.ceil(n / b)) === 0,
+    check: (fits: () => Check<unknown>) =>
+      firstOf(
+        () => whenDefined(m, (x) => checkInteger(name, 'epoch length', x, 1)),
+        fits,
+        () => checkPositive(name, 'η', eta),
+      ),
+  }
 }
 
 /**
@@ -45,45 +84,32 @@ export interface SvrgState extends LowerState {
  * (m = epochLength).
  */
 export const svrg = (opts: SvrgOptions = {}): LowerSolver<SvrgState> => {
-  const eta = opts?.eta ?? 0.5
-  const b = opts?.batchSize ?? 1
-  const name = `svrg(η=${eta}, b=${b}${opts?.epochLength === undefined ? '' : `, m=${opts.epochLength}`})`
+  const { eta, b, name, snapshotDue, check } = svrgSettings('svrg', opts)
   return {
-    kind: 'lower',
-    name,
-    stochastic: true,
-    batchSize: b,
+    ...minibatches('lower', name, b),
     check: (problem) =>
       firstOf(
         () => checkStochasticProblem(name, problem),
-        () => whenDefined(opts?.epochLength, (m) => checkInteger(name, 'epoch length', m, 1)),
-        () => checkBatchSize(name, b, (problem as StochasticBilevelProblem).nSamples),
-        () => checkPositive(name, 'η', eta),
+        () => check(() => checkBatchSize(name, b, (problem as StochasticBilevelProblem).nSamples)),
       ),
     init: (_ctx, w0, rng) => {
       const w = Float64Array.from(w0)
-      return { w, iter: 0, rng, snap: w, phiSnap: w, snapshots: 0, counts: { phi: 0, jacW: 0, jacLambda: 0 } }
+      return { w, iter: 0, rng, ...noSnapshot(w), counts: { phi: 0, jacW: 0, jacLambda: 0 } }
     },
     step: ({ problem, lambda }, s) => {
       const p = problem as StochasticBilevelProblem
       const n = p.nSamples
-      const d = p.dim
-      const m = opts?.epochLength ?? 2 * Math.ceil(n / b)
       const t = s.iter
       const w = s.w
-      let { snap, phiSnap, snapshots } = s
-      if (t % m === 0) {
-        // Iterates are never written after they are created, so w can serve as w̃.
-        snap = w
-        phiSnap = p.phi(snap, lambda)
-        snapshots++
-      }
+      // Iterates are never written after they are created, so w can serve as w̃.
+      const { snap, anchor, snapshots } = snapshotDue(t, n) ? renewed(s, w, p.phi(w, lambda)) : s
       const [batch, rng] = sampleWithoutReplacement(s.rng, n, b)
       const out: Vec = p.phiHat(w, lambda, batch)
       const atSnap = p.phiHat(snap, lambda, batch)
+      const d = p.dim
       if (out.length !== d) assertDim(`${name}: phiHat`, d, out.length)
-      for (let i = 0; i < d; i++) out[i] = w[i]! + eta * (out[i]! - atSnap[i]! + phiSnap[i]! - w[i]!)
-      return { w: out, iter: t + 1, rng, snap, phiSnap, snapshots, counts: { phi: (2 * b * (t + 1)) / n + snapshots, jacW: 0, jacLambda: 0 } }
+      for (let i = 0; i < d; i++) out[i] = w[i]! + eta * (out[i]! - atSnap[i]! + anchor[i]! - w[i]!)
+      return { w: out, iter: t + 1, rng, snap, anchor, snapshots, counts: { phi: (2 * b * (t + 1)) / n + snapshots, jacW: 0, jacLambda: 0 } }
     },
   }
 }
