@@ -93,6 +93,37 @@ const cleaningCsr = sparsified(cleaningData)
 const carsData = orThrow(carsRegression({ nTrain: 8, nVal: 5, seed: 3 }))
 const biasLambda0 = rng.normals(rng.seed(43), 4)[0]
 
+type Split = { readonly train: DesignDataset; readonly validation: DesignDataset }
+type StepOption = { readonly alpha?: number }
+
+/**
+ * A model fitted to `data` at λ₀, rebuilt with the safe step (see `withSafeStep`): a finite sum
+ * whose minibatch laws draw b = 2 rows, and whose data the purity laws watch. `make` gets the
+ * split, λ₀ and the step option ({} or { alpha }).
+ */
+const onData = <D,>(
+  name: string,
+  data: D,
+  lambda0: Vec,
+  make: (d: D, lambda0: Vec, step: StepOption) => E.Either<HypergradError, ErmProblem>,
+  batchSize = 2,
+): RegistryEntry => ({
+  name,
+  build: withSafeStep((alpha) => make(data, lambda0, alpha === undefined ? {} : { alpha })),
+  lambda0,
+  stochastic: true,
+  batchSize,
+  data,
+})
+
+const ridge = (regularization: 'scalar' | 'perFeature') => (d: Split, l: Vec, step: StepOption) =>
+  ridgeProblem(d.train, d.validation, l, { regularization, ...step })
+const logistic = (regularization: 'scalar' | 'perFeature') => (d: Split, l: Vec, step: StepOption) =>
+  logisticProblem(d.train, d.validation, l, { regularization, ...step })
+const softmax = (regularization: SoftmaxRegularization) => (d: Split, l: Vec, step: StepOption) =>
+  softmaxProblem(d.train, d.validation, l, { regularization, ...step })
+const dataCleaning = (d: Split, l: Vec, step: StepOption) => dataCleaningProblem(d.train, d.validation, l, step)
+
 /** Every registered problem. */
 export const registry: ReadonlyArray<RegistryEntry> = [
   {
@@ -115,24 +146,8 @@ export const registry: ReadonlyArray<RegistryEntry> = [
     lambda0: Float64Array.of(0.4, -1),
     stochastic: false,
   },
-  {
-    name: 'ridge (scalar)',
-    build: withSafeStep((alpha) => ridgeProblem(ridgeData.train, ridgeData.validation, Float64Array.of(0.5), alpha === undefined ? { regularization: 'scalar' } : { regularization: 'scalar', alpha })),
-    lambda0: Float64Array.of(0.5),
-    stochastic: true,
-    batchSize: 2,
-    data: ridgeData,
-  },
-  {
-    name: 'ridge (perFeature)',
-    build: withSafeStep((alpha) =>
-      ridgeProblem(ridgeData.train, ridgeData.validation, Float64Array.of(0.5, 1, 0.3, 2), alpha === undefined ? { regularization: 'perFeature' } : { regularization: 'perFeature', alpha }),
-    ),
-    lambda0: Float64Array.of(0.5, 1, 0.3, 2),
-    stochastic: true,
-    batchSize: 2,
-    data: ridgeData,
-  },
+  onData('ridge (scalar)', ridgeData, Float64Array.of(0.5), ridge('scalar')),
+  onData('ridge (perFeature)', ridgeData, Float64Array.of(0.5, 1, 0.3, 2), ridge('perFeature')),
   {
     name: 'erQuadratic',
     build: () => orThrow(erQuadraticProblem({ rows: 12, cols: 3, seed: 5 })),
@@ -140,110 +155,16 @@ export const registry: ReadonlyArray<RegistryEntry> = [
     stochastic: true,
     batchSize: 2,
   },
-  {
-    name: 'logistic (scalar)',
-    build: withSafeStep((alpha) =>
-      logisticProblem(logisticData.train, logisticData.validation, Float64Array.of(0.1), alpha === undefined ? { regularization: 'scalar' } : { regularization: 'scalar', alpha }),
-    ),
-    lambda0: Float64Array.of(0.1),
-    stochastic: true,
-    batchSize: 2,
-    data: logisticData,
-  },
-  {
-    name: 'logistic (perFeature)',
-    build: withSafeStep((alpha) =>
-      logisticProblem(
-        logisticData.train,
-        logisticData.validation,
-        Float64Array.of(0.1, 0.2, 0.05, 0.3),
-        alpha === undefined ? { regularization: 'perFeature' } : { regularization: 'perFeature', alpha },
-      ),
-    ),
-    lambda0: Float64Array.of(0.1, 0.2, 0.05, 0.3),
-    stochastic: true,
-    batchSize: 2,
-    data: logisticData,
-  },
-  {
-    name: 'dataCleaning',
-    build: withSafeStep((alpha) => dataCleaningProblem(cleaningData.train, cleaningData.validation, cleaningLambda0, alpha === undefined ? {} : { alpha })),
-    lambda0: cleaningLambda0,
-    stochastic: true,
-    batchSize: 2,
-    data: cleaningData,
-  },
-  {
-    name: 'ridge (perFeature, CSR)',
-    build: withSafeStep((alpha) =>
-      ridgeProblem(ridgeCsr.train, ridgeCsr.validation, Float64Array.of(0.5, 1, 0.3, 2), alpha === undefined ? { regularization: 'perFeature' } : { regularization: 'perFeature', alpha }),
-    ),
-    lambda0: Float64Array.of(0.5, 1, 0.3, 2),
-    stochastic: true,
-    batchSize: 2,
-    data: ridgeCsr,
-  },
-  {
-    name: 'logistic (perFeature, CSR)',
-    build: withSafeStep((alpha) =>
-      logisticProblem(
-        logisticCsr.train,
-        logisticCsr.validation,
-        Float64Array.of(0.1, 0.2, 0.05, 0.3),
-        alpha === undefined ? { regularization: 'perFeature' } : { regularization: 'perFeature', alpha },
-      ),
-    ),
-    lambda0: Float64Array.of(0.1, 0.2, 0.05, 0.3),
-    stochastic: true,
-    batchSize: 2,
-    data: logisticCsr,
-  },
-  {
-    name: 'dataCleaning (CSR)',
-    build: withSafeStep((alpha) => dataCleaningProblem(cleaningCsr.train, cleaningCsr.validation, cleaningLambda0, alpha === undefined ? {} : { alpha })),
-    lambda0: cleaningLambda0,
-    stochastic: true,
-    batchSize: 2,
-    data: cleaningCsr,
-  },
-  ...(['scalar', 'perFeature', 'perClass'] as const).map(
-    (reg): RegistryEntry => ({
-      name: `softmax (${reg})`,
-      build: withSafeStep((alpha) =>
-        softmaxProblem(softmaxData.train, softmaxData.validation, softmaxLambda0[reg], alpha === undefined ? { regularization: reg } : { regularization: reg, alpha }),
-      ),
-      lambda0: softmaxLambda0[reg],
-      stochastic: true,
-      batchSize: 2,
-      data: softmaxData,
-    }),
-  ),
-  {
-    name: 'softmax (perFeature, CSR)',
-    build: withSafeStep((alpha) =>
-      softmaxProblem(softmaxCsr.train, softmaxCsr.validation, softmaxLambda0.perFeature, alpha === undefined ? { regularization: 'perFeature' } : { regularization: 'perFeature', alpha }),
-    ),
-    lambda0: softmaxLambda0.perFeature,
-    stochastic: true,
-    batchSize: 2,
-    data: softmaxCsr,
-  },
-  {
-    name: 'softmax data cleaning',
-    build: withSafeStep((alpha) => softmaxCleaningProblem(softmaxData.train, softmaxData.validation, softmaxCleaningLambda0, alpha === undefined ? {} : { alpha })),
-    lambda0: softmaxCleaningLambda0,
-    stochastic: true,
-    batchSize: 2,
-    data: softmaxData,
-  },
-  {
-    name: 'kernelRidge (cars)',
-    build: withSafeStep((alpha) => kernelRidgeProblem(carsData.train, carsData.validation, Float64Array.of(0.3, -0.5), alpha === undefined ? {} : { alpha })),
-    lambda0: Float64Array.of(0.3, -0.5),
-    stochastic: true,
-    batchSize: 1,
-    data: carsData,
-  },
+  onData('logistic (scalar)', logisticData, Float64Array.of(0.1), logistic('scalar')),
+  onData('logistic (perFeature)', logisticData, Float64Array.of(0.1, 0.2, 0.05, 0.3), logistic('perFeature')),
+  onData('dataCleaning', cleaningData, cleaningLambda0, dataCleaning),
+  onData('ridge (perFeature, CSR)', ridgeCsr, Float64Array.of(0.5, 1, 0.3, 2), ridge('perFeature')),
+  onData('logistic (perFeature, CSR)', logisticCsr, Float64Array.of(0.1, 0.2, 0.05, 0.3), logistic('perFeature')),
+  onData('dataCleaning (CSR)', cleaningCsr, cleaningLambda0, dataCleaning),
+  ...(['scalar', 'perFeature', 'perClass'] as const).map((reg) => onData(`softmax (${reg})`, softmaxData, softmaxLambda0[reg], softmax(reg))),
+  onData('softmax (perFeature, CSR)', softmaxCsr, softmaxLambda0.perFeature, softmax('perFeature')),
+  onData('softmax data cleaning', softmaxData, softmaxCleaningLambda0, (d, l, step) => softmaxCleaningProblem(d.train, d.validation, l, step)),
+  onData('kernelRidge (cars)', carsData, Float64Array.of(0.3, -0.5), (d, l, step) => kernelRidgeProblem(d.train, d.validation, l, step), 1),
   {
     name: 'biasedRegularization (logistic)',
     build: () => orThrow(biasedRegularizationProblem(logisticData.train, logisticData.validation, 0.5, biasLambda0, { loss: 'logistic' })),
