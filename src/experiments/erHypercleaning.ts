@@ -31,7 +31,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import type * as t from 'io-ts'
-import { Fraction, FiniteNumber, nonEmpty, PositiveInt, PositiveNumber, Seed, strict } from '../config/codecs.js'
+import { Fraction, FiniteNumber, nonEmpty, PositiveInt, PositiveNumber, Seed } from '../config/codecs.js'
 import { fullBatchCost, type Sizes } from '../config/cost.js'
 import { MNIST_D, MNIST_N, mnist } from '../data/mnist.js'
 import { corruptLabels } from '../data/split.js'
@@ -46,6 +46,7 @@ import type { Panel, Series } from '../report/figure.js'
 import { linearSystemAt } from '../solvers/linearSystem.js'
 import { heavyBallParamsFor } from '../solvers/params.js'
 import { unfold } from '../solvers/solver.js'
+import { fieldTable } from './fieldTable.js'
 import { ER_LINEAR, ER_LINEAR_LABEL, ER_LOWER, ER_LOWER_LABEL, erSolvers, type ErLinear, type ErLower } from './erSolvers.js'
 import { aidTruth } from './aidTruth.js'
 import { bandNote, bandSeries, fmt, fmtSpread, outcomeOf, resultBytes, spread, WORKER_BYTES, type ExperimentSweep, type TaskGroup } from './common.js'
@@ -100,37 +101,25 @@ export const erCleaningDefaults: ErCleaningConfig = {
   seed: 0,
 }
 
-/** The fields, for `hypergrad reproduce list`. */
-export const erCleaningFields: ReadonlyArray<FieldSpec> = [
-  { name: 'runs', kind: 'int', doc: 'independent instances, each its own split and corruption (default 8): medians and 10–90% quantiles over them' },
-  { name: 'nTrain', kind: 'int', doc: 'MNIST training digits = hyperparameters (default 500; the paper 20,000, more than the package has)' },
-  { name: 'nVal', kind: 'int', doc: 'validation digits (default 500; the paper 5000)' },
-  { name: 'corruptFraction', kind: 'number', doc: 'fraction of training labels replaced by a random other class (default 0.1)' },
-  { name: 'rho', kind: 'number', doc: 'the ridge ρ of (ρ/2)‖W‖² on the summed loss (default 10; the paper\'s 10⁻³ on the mean loss is 2·10⁻³·nTrain = 1 at nTrain 500)' },
-  { name: 'lambda0', kind: 'number', doc: 'λᵢ for every sample, weight σ(lambda0) (default 0)' },
-  { name: 'budget', kind: 'int', doc: 'the total budget B = t + k of lower and linear iterations (default 500)' },
-  { name: 'lowerTols', kind: 'numberList', doc: 'lower tolerances on ‖Φ(W) − W‖/‖Φ(0)‖ (default 1e-1,1e-3)' },
-  { name: 'linearTols', kind: 'numberList', doc: 'linear tolerances on the relative residual (default 1e-2,1e-4)' },
-  { name: 'curvePoints', kind: 'int', doc: 'points of the figure\'s k axis (default 20)' },
-  { name: 'seed', kind: 'int', doc: 'base seed of the splits and the corruption (default 0)' },
-]
+const erCleaningTable = fieldTable<ErCleaningConfig>('an er-hypercleaning configuration', {
+  runs: { codec: PositiveInt, kind: 'int', doc: 'independent instances, each its own split and corruption (default 8): medians and 10–90% quantiles over them' },
+  nTrain: { codec: PositiveInt, kind: 'int', doc: 'MNIST training digits = hyperparameters (default 500; the paper 20,000, more than the package has)' },
+  nVal: { codec: PositiveInt, kind: 'int', doc: 'validation digits (default 500; the paper 5000)' },
+  corruptFraction: { codec: Fraction, kind: 'number', doc: 'fraction of training labels replaced by a random other class (default 0.1)' },
+  rho: { codec: PositiveNumber, kind: 'number', doc: 'the ridge ρ of (ρ/2)‖W‖² on the summed loss (default 10; the paper\'s 10⁻³ on the mean loss is 2·10⁻³·nTrain = 1 at nTrain 500)' },
+  lambda0: { codec: FiniteNumber, kind: 'number', doc: 'λᵢ for every sample, weight σ(lambda0) (default 0)' },
+  budget: { codec: PositiveInt, kind: 'int', doc: 'the total budget B = t + k of lower and linear iterations (default 500)' },
+  lowerTols: { codec: nonEmpty(PositiveNumber, 'a non-empty list of positive numbers'), kind: 'numberList', doc: 'lower tolerances on ‖Φ(W) − W‖/‖Φ(0)‖ (default 1e-1,1e-3)' },
+  linearTols: { codec: nonEmpty(PositiveNumber, 'a non-empty list of positive numbers'), kind: 'numberList', doc: 'linear tolerances on the relative residual (default 1e-2,1e-4)' },
+  curvePoints: { codec: PositiveInt, kind: 'int', doc: 'points of the figure\'s k axis (default 20)' },
+  seed: { codec: Seed, kind: 'int', doc: 'base seed of the splits and the corruption (default 0)' },
+})
 
-const Codec = strict('an er-hypercleaning configuration', {
-  runs: PositiveInt,
-  nTrain: PositiveInt,
-  nVal: PositiveInt,
-  corruptFraction: Fraction,
-  rho: PositiveNumber,
-  lambda0: FiniteNumber,
-  budget: PositiveInt,
-  lowerTols: nonEmpty(PositiveNumber, 'a non-empty list of positive numbers'),
-  linearTols: nonEmpty(PositiveNumber, 'a non-empty list of positive numbers'),
-  curvePoints: PositiveInt,
-  seed: Seed,
-} satisfies Record<keyof ErCleaningConfig, t.Mixed>)
+/** The fields, for `hypergrad reproduce list`. */
+export const erCleaningFields: ReadonlyArray<FieldSpec> = erCleaningTable.fields
 
 /** Decode a configuration (io-ts). */
-export const decodeErCleaning = (u: unknown): t.Validation<ErCleaningConfig> => Codec.decode(u) as t.Validation<ErCleaningConfig>
+export const decodeErCleaning = (u: unknown): t.Validation<ErCleaningConfig> => erCleaningTable.decode(u)
 
 /** The cross-field constraints. */
 export const checkErCleaning = (c: ErCleaningConfig): E.Either<HypergradError, void> => {

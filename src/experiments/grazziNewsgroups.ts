@@ -23,7 +23,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import type * as t from 'io-ts'
-import { FiniteNumber, nonEmpty, NonNegativeInt, PositiveInt, PositiveNumber, Seed, strict } from '../config/codecs.js'
+import { FiniteNumber, nonEmpty, NonNegativeInt, PositiveInt, PositiveNumber, Seed } from '../config/codecs.js'
 import { aidCost, fullBatchCost, itdCost, STATE_BYTES, type Sizes } from '../config/cost.js'
 import { subsetRows } from '../data/split.js'
 import { textLikeClasses } from '../data/textLike.js'
@@ -32,6 +32,7 @@ import { nnz } from '../linalg/csr.js'
 import { norm } from '../linalg/vector.js'
 import { softmaxProblem } from '../problems/softmax.js'
 import { seed as rngSeed, uniformsIn } from '../random/rng.js'
+import { fieldTable } from './fieldTable.js'
 import { aidTruth } from './aidTruth.js'
 import { fmt, outcomeOf, resultBytes, spread, WORKER_BYTES, type ExperimentSweep, type TaskGroup } from './common.js'
 import { errorsAgainstT, sweepBands, sweepOutput, type SweepMethod, type SweepPoint } from './errorSweep.js'
@@ -79,37 +80,25 @@ export const gzNewsgroupsDefaults: GzNewsgroupsConfig = {
   seed: 0,
 }
 
-/** The fields, for `hypergrad reproduce list`. */
-export const gzNewsgroupsFields: ReadonlyArray<FieldSpec> = [
-  { name: 'runs', kind: 'int', doc: 'independent instances, each its own synthetic data and λ (default 4): medians and 10–90% quantiles over them' },
-  { name: 'iterations', kind: 'intList', doc: `the values of t = k (default ${gzNewsgroupsDefaults.iterations.join(',')})` },
-  { name: 'nTrain', kind: 'int', doc: 'training rows (default 1000; news20 has 19,996 documents in all)' },
-  { name: 'nVal', kind: 'int', doc: 'validation rows (default 500)' },
-  { name: 'features', kind: 'int', doc: 'columns d of the synthetic text = hyperparameters (default 5000; news20 has 1,355,191)' },
-  { name: 'nnzPerRow', kind: 'number', doc: 'mean stored entries per row (default 100; news20 about 455)' },
-  { name: 'classes', kind: 'int', doc: 'classes C (default 20, as 20 Newsgroups); W has d·C entries' },
-  { name: 'lambdaScale', kind: 'number', doc: 'λⱼ = lambdaScale·e^εⱼ (default 3)' },
-  { name: 'epsLow', kind: 'number', doc: 'εⱼ ~ U[epsLow, epsHigh] (default 0)' },
-  { name: 'epsHigh', kind: 'number', doc: '(default 2)' },
-  { name: 'seed', kind: 'int', doc: 'base seed of the data and the λ draws (default 0)' },
-]
+const gzNewsgroupsTable = fieldTable<GzNewsgroupsConfig>('a grazzi-newsgroups configuration', {
+  runs: { codec: PositiveInt, kind: 'int', doc: 'independent instances, each its own synthetic data and λ (default 4): medians and 10–90% quantiles over them' },
+  iterations: { codec: nonEmpty(NonNegativeInt, 'a non-empty list of integers ≥ 0'), kind: 'intList', doc: `the values of t = k (default ${gzNewsgroupsDefaults.iterations.join(',')})` },
+  nTrain: { codec: PositiveInt, kind: 'int', doc: 'training rows (default 1000; news20 has 19,996 documents in all)' },
+  nVal: { codec: PositiveInt, kind: 'int', doc: 'validation rows (default 500)' },
+  features: { codec: PositiveInt, kind: 'int', doc: 'columns d of the synthetic text = hyperparameters (default 5000; news20 has 1,355,191)' },
+  nnzPerRow: { codec: PositiveNumber, kind: 'number', doc: 'mean stored entries per row (default 100; news20 about 455)' },
+  classes: { codec: PositiveInt, kind: 'int', doc: 'classes C (default 20, as 20 Newsgroups); W has d·C entries' },
+  lambdaScale: { codec: PositiveNumber, kind: 'number', doc: 'λⱼ = lambdaScale·e^εⱼ (default 3)' },
+  epsLow: { codec: FiniteNumber, kind: 'number', doc: 'εⱼ ~ U[epsLow, epsHigh] (default 0)' },
+  epsHigh: { codec: FiniteNumber, kind: 'number', doc: '(default 2)' },
+  seed: { codec: Seed, kind: 'int', doc: 'base seed of the data and the λ draws (default 0)' },
+})
 
-const Codec = strict('a grazzi-newsgroups configuration', {
-  runs: PositiveInt,
-  iterations: nonEmpty(NonNegativeInt, 'a non-empty list of integers ≥ 0'),
-  nTrain: PositiveInt,
-  nVal: PositiveInt,
-  features: PositiveInt,
-  nnzPerRow: PositiveNumber,
-  classes: PositiveInt,
-  lambdaScale: PositiveNumber,
-  epsLow: FiniteNumber,
-  epsHigh: FiniteNumber,
-  seed: Seed,
-} satisfies Record<keyof GzNewsgroupsConfig, t.Mixed>)
+/** The fields, for `hypergrad reproduce list`. */
+export const gzNewsgroupsFields: ReadonlyArray<FieldSpec> = gzNewsgroupsTable.fields
 
 /** Decode a configuration (io-ts). */
-export const decodeGzNewsgroups = (u: unknown): t.Validation<GzNewsgroupsConfig> => Codec.decode(u) as t.Validation<GzNewsgroupsConfig>
+export const decodeGzNewsgroups = (u: unknown): t.Validation<GzNewsgroupsConfig> => gzNewsgroupsTable.decode(u)
 
 /** The cross-field constraints. */
 export const checkGzNewsgroups = (c: GzNewsgroupsConfig): E.Either<HypergradError, void> => {
